@@ -1,0 +1,1 @@
+"""newsbot's command layer and its surfaces: transport-free commands, console adapter, Discord adapter."""

@@ -1,0 +1,45 @@
+"""newsbot's error hierarchy. Each surface maps these to user text in one place.
+
+::
+
+    NewsbotError                 base; its message is written for a person
+    ├── ArchiveError             the archive folder is missing or holds nothing usable
+    ├── BadFileError             one file cannot be read as text (binary, too large, unknown encoding)
+    ├── ParseError               one file has no usable content (retrieval.parse)
+    ├── QueryError               a query or issue reference a person typed cannot be answered as asked
+    │   └── UnknownIssueError    an issue reference matched nothing; carries close suggestions
+    └── ConfigError              a configuration file or override is invalid; names the bad key
+
+Nothing outside a surface's single error mapper catches a bare ``Exception``, except the
+per-file boundary of the archive loader, where one broken file must not stop the others.
+"""
+
+from __future__ import annotations
+
+
+class NewsbotError(Exception):
+    """Base class; ``str(err)`` is a message a person can act on."""
+
+
+class ArchiveError(NewsbotError):
+    """The archive as a whole cannot be used."""
+
+
+class BadFileError(NewsbotError):
+    """One archive file cannot be read as text."""
+
+
+class QueryError(NewsbotError):
+    """A query or argument cannot be answered as asked."""
+
+
+class UnknownIssueError(QueryError):
+    """An issue reference matched no issue."""
+
+    def __init__(self, message: str, suggestions: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.suggestions = suggestions
+
+
+class ConfigError(NewsbotError):
+    """Configuration is invalid."""

@@ -1,0 +1,200 @@
+"""Typed, immutable values shared by every layer of newsbot.
+
+Everything here is a plain value: no I/O, no discord, no jieba. The parser produces
+:class:`Issue` and :class:`Entry`, the loader wraps them in an :class:`Archive`, and the
+search and command layers only ever read them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Literal
+
+
+class Section(StrEnum):
+    """The small, normalized set of sections an entry can belong to.
+
+    The newsletter names its sections many ways (``1.本周特稿/新闻``, ``3.报纸``,
+    ``3.机器学习用例的例子``, ``# ****2.机器学习使用 cas****``); the parser maps them all here.
+
+    >>> Section("papers").label_zh
+    '论文'
+    >>> [s.value for s in Section]
+    ['features', 'use_cases', 'papers', 'articles', 'other']
+    """
+
+    FEATURES = "features"
+    USE_CASES = "use_cases"
+    PAPERS = "papers"
+    ARTICLES = "articles"
+    OTHER = "other"
+
+    @property
+    def label_zh(self) -> str:
+        return _SECTION_LABELS_ZH[self]
+
+    @property
+    def label_en(self) -> str:
+        return _SECTION_LABELS_EN[self]
+
+
+_SECTION_LABELS_ZH = {
+    Section.FEATURES: "本周特稿/新闻",
+    Section.USE_CASES: "机器学习用例",
+    Section.PAPERS: "论文",
+    Section.ARTICLES: "技术文章",
+    Section.OTHER: "其他主题",
+}
+_SECTION_LABELS_EN = {
+    Section.FEATURES: "Features / news",
+    Section.USE_CASES: "Use cases",
+    Section.PAPERS: "Papers",
+    Section.ARTICLES: "Technical articles",
+    Section.OTHER: "Other topics",
+}
+
+DocumentKind = Literal["issue", "document"]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One item of an issue: a paper, an article, a news story, or a heading section of a document."""
+
+    issue_id: str
+    """The :attr:`Issue.id` this entry belongs to."""
+    position: int
+    """0-based order of the entry inside its issue; ``(issue_id, position)`` is unique."""
+    section: Section
+    title: str
+    url: str | None
+    """The first real link: Medium-relative links made absolute, Revue ``utm_*`` parameters removed."""
+    summary: str
+    """Body text with markdown debris (asterisk runs, images, separators, empty links) removed."""
+    feature: bool = False
+    """True when the issue lists this entry among its features (本周特稿/新闻 or 每周编辑精选)."""
+
+    @property
+    def key(self) -> str:
+        """A stable key for this entry, unique within an archive.
+
+        >>> Entry("week-13-2021", 3, Section.PAPERS, "t", None, "s").key
+        'week-13-2021#3'
+        """
+        return f"{self.issue_id}#{self.position}"
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One newsletter issue (or, for ``kind == "document"``, any other markdown article)."""
+
+    id: str
+    """Stable id: the slug of the 原文 URL (``akiras-machine-learning-news-issue-34-55111a45fef7``),
+    or the file stem when the file has no 原文 line."""
+    title: str
+    source_url: str | None
+    kind: DocumentKind
+    entries: tuple[Entry, ...]
+    number: int | None = None
+    """The issue number (#18, 第 34 期), when the issue has one."""
+    year: int | None = None
+    week: int | None = None
+    """ISO-style week number as the newsletter uses it (2021 年第 13 周)."""
+    month: int | None = None
+    """Month of a monthly digest (2020 年 9 月)."""
+    date: dt.date | None = None
+    """Start date of the covered week or month, when it can be derived."""
+    date_estimated: bool = False
+    """True when :attr:`date` was extrapolated (e.g. from the issue number) rather than read."""
+    path: str = ""
+    """The file this issue was loaded from, relative to the archive root."""
+    repaired: bool = False
+    """True when the text went through mojibake repair."""
+    uncertain_chars: int = 0
+    """How many repaired characters the repair model was not sure about."""
+
+    @property
+    def features(self) -> tuple[Entry, ...]:
+        return tuple(e for e in self.entries if e.feature)
+
+    @property
+    def sections(self) -> tuple[Section, ...]:
+        """The sections present, in order of first appearance."""
+        seen: dict[Section, None] = {}
+        for e in self.entries:
+            seen.setdefault(e.section)
+        return tuple(seen)
+
+    @property
+    def label(self) -> str:
+        """A short human name: ``#34``, ``2021-W13``, ``2020-09`` or the title.
+
+        >>> Issue("x", "T", None, "issue", (), number=34).label
+        '#34'
+        >>> Issue("x", "T", None, "issue", (), year=2021, week=13).label
+        '2021-W13'
+        >>> Issue("x", "T", None, "issue", (), year=2020, month=9).label
+        '2020-09'
+        """
+        if self.number is not None:
+            return f"#{self.number}"
+        if self.year is not None and self.week is not None:
+            return f"{self.year}-W{self.week:02d}"
+        if self.year is not None and self.month is not None:
+            return f"{self.year}-{self.month:02d}"
+        return self.title
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedFile:
+    """A file the loader could not use, and why, in words a person can act on."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RepairReport:
+    """What mojibake repair did to one document."""
+
+    path: str
+    codepage: str
+    damaged: int
+    """Characters that had lost bytes."""
+    filled: int
+    """Damaged characters the model filled in."""
+    uncertain: int
+    """Filled characters whose best candidate did not clearly beat the runner-up."""
+
+
+@dataclass(frozen=True, slots=True)
+class Archive:
+    """A loaded archive: deduplicated issues in chronological order, plus what was skipped or repaired."""
+
+    root: str
+    issues: tuple[Issue, ...]
+    skipped: tuple[SkippedFile, ...] = ()
+    repairs: tuple[RepairReport, ...] = ()
+    duplicates: tuple[SkippedFile, ...] = ()
+    """Files dropped because another copy of the same 原文 URL won (the clean copy wins)."""
+    _by_id: dict[str, Issue] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._by_id.update({i.id: i for i in self.issues})
+
+    def get(self, issue_id: str) -> Issue | None:
+        return self._by_id.get(issue_id)
+
+    @property
+    def newsletter_issues(self) -> tuple[Issue, ...]:
+        return tuple(i for i in self.issues if i.kind == "issue")
+
+    @property
+    def entries(self) -> tuple[Entry, ...]:
+        return tuple(e for i in self.issues for e in i.entries)
+
+    @property
+    def latest(self) -> Issue | None:
+        issues = self.newsletter_issues
+        return issues[-1] if issues else None

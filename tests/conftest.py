@@ -1,0 +1,38 @@
+"""Shared fixtures.
+
+``corpus_dir`` points at ``../shared/corpus`` beside the repository root. Tests that need it skip
+cleanly on a fresh clone, and fail loudly under CI (``CI`` set), where the corpus must be present.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("NEWSBOT_SHARED", REPO_ROOT.parent / "shared"))
+
+
+def _corpus_root() -> Path:
+    corpus = SHARED / "corpus"
+    if not (corpus / "akira").is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set but the shared corpus is missing at {corpus}")
+        pytest.skip(f"shared corpus not found at {corpus}")
+    return corpus
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    """``../shared/corpus`` (with ``akira/``, ``seeds/`` and ``stress/``)."""
+    return _corpus_root()
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    # No test may see a real token or a developer's overrides.
+    for name in list(os.environ):
+        if name == "DISCORD_TOKEN" or (name.startswith("NEWSBOT_") and name != "NEWSBOT_SHARED"):
+            monkeypatch.delenv(name, raising=False)
