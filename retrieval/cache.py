@@ -1,0 +1,294 @@
+"""A persistent query cache in SQLite (aiosqlite), with a TTL, a size bound and hit/miss counters.
+
+The cache is an optimisation, never a source of truth, so every failure degrades to an uncached
+answer: a corrupt file is moved aside and rebuilt, a locked or read-only file is bypassed, a deleted
+file is recreated. Keys include the index fingerprint, and each stored payload repeats the key it was
+stored under, so a new index or a damaged row can never serve a wrong answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import sqlite3
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS query_cache (
+    key TEXT PRIMARY KEY,
+    payload TEXT NOT NULL,
+    created REAL NOT NULL,
+    last_used REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS query_cache_last_used ON query_cache(last_used);
+CREATE TABLE IF NOT EXISTS cache_counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+
+def cache_key(normalized_query: str, filters: Mapping[str, Any], fingerprint: str) -> str:
+    """A stable key for one query against one index.
+
+    >>> k1 = cache_key("变压器 论文", {"issue": None, "k": 5}, "idx1")
+    >>> k1 == cache_key("变压器 论文", {"k": 5, "issue": None}, "idx1")
+    True
+    >>> k1 == cache_key("变压器 论文", {"issue": None, "k": 5}, "idx2")
+    False
+    """
+    blob = json.dumps([normalized_query, dict(sorted(filters.items())), fingerprint], ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class CacheStats:
+    hits: int
+    misses: int
+    errors: int
+    entries: int
+    status: str
+    """``ok``, or what went wrong and what the cache does about it, for ``/stats``."""
+
+    @property
+    def hit_rate(self) -> float:
+        total = self.hits + self.misses
+        return self.hits / total if total else 0.0
+
+
+class QueryCache:
+    """The query cache. Use as ``async with QueryCache(path, ...) as cache``."""
+
+    def __init__(self, path: Path, *, ttl_seconds: float, max_entries: int,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.path = path
+        self.ttl = ttl_seconds
+        self.max_entries = max_entries
+        self._clock = clock
+        self._db: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+        self._hits = 0
+        self._misses = 0
+        self._errors = 0
+        self._entries = 0
+        self._status = "not opened"
+        self._puts_since_prune = 0
+
+    async def __aenter__(self) -> QueryCache:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        async with self._lock:
+            await self._open_locked()
+
+    async def _open_locked(self) -> None:
+        await self._close_locked()
+        try:
+            await self._connect()
+            self._status = "ok"
+        except sqlite3.DatabaseError as err:
+            if _is_corrupt(err):
+                await self._close_locked()
+                self._move_aside(err)
+                try:
+                    await self._connect()
+                    self._status = f"rebuilt: the old cache file was unreadable ({err})"
+                    return
+                except (sqlite3.Error, OSError) as err2:
+                    err = err2  # type: ignore[assignment]
+            await self._disable(f"cache unavailable ({err}); answering uncached")
+        except OSError as err:
+            await self._disable(f"cache unavailable ({err}); answering uncached")
+
+    async def _connect(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = await aiosqlite.connect(self.path, timeout=0.5)
+        try:
+            await db.execute("PRAGMA journal_mode=WAL")
+            await db.executescript(_SCHEMA)
+            await db.commit()
+            async with db.execute("SELECT name, value FROM cache_counters") as cur:
+                counters = dict(await cur.fetchall())
+            async with db.execute("SELECT COUNT(*) FROM query_cache") as cur:
+                row = await cur.fetchone()
+        except BaseException:
+            await db.close()
+            raise
+        self._hits = int(counters.get("hits", 0))
+        self._misses = int(counters.get("misses", 0))
+        self._entries = int(row[0]) if row else 0
+        self._db = db
+
+    def _move_aside(self, err: Exception) -> None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        for suffix in ("", "-wal", "-shm"):
+            src = Path(f"{self.path}{suffix}")
+            if src.exists():
+                try:
+                    src.rename(Path(f"{self.path}.corrupt-{stamp}{suffix}"))
+                except OSError:
+                    src.unlink(missing_ok=True)
+        log.warning("query cache %s was unreadable (%s); moved it aside and started a new one", self.path, err)
+
+    async def _disable(self, status: str) -> None:
+        await self._close_locked()
+        self._status = status
+        log.warning("query cache %s: %s", self.path, status)
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self._close_locked()
+
+    async def _close_locked(self) -> None:
+        if self._db is not None:
+            db, self._db = self._db, None
+            try:
+                await db.execute(
+                    "INSERT INTO cache_counters(name, value) VALUES ('hits', ?), ('misses', ?) "
+                    "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                    (self._hits, self._misses),
+                )
+                await db.commit()
+            except sqlite3.Error:
+                pass  # counters are best effort; the connection is closing anyway
+            await db.close()
+
+    async def get(self, key: str) -> Any | None:
+        """The payload stored under ``key``, or None (a miss) on absence, expiry or any failure."""
+        async with self._lock:
+            payload = await self._guarded(self._get, key)
+        if payload is None:
+            self._misses += 1
+            return None
+        self._hits += 1
+        return payload
+
+    async def _get(self, db: aiosqlite.Connection, key: str) -> Any | None:
+        async with db.execute("SELECT payload, created FROM query_cache WHERE key = ?", (key,)) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        now = self._clock()
+        if now - float(row[1]) > self.ttl:
+            await db.execute("DELETE FROM query_cache WHERE key = ?", (key,))
+            await db.commit()
+            return None
+        try:
+            stored = json.loads(row[0])
+        except (TypeError, ValueError):
+            stored = None
+        if not isinstance(stored, dict) or stored.get("key") != key:
+            # A damaged row must never become an answer.
+            await db.execute("DELETE FROM query_cache WHERE key = ?", (key,))
+            await db.commit()
+            return None
+        await db.execute("UPDATE query_cache SET last_used = ? WHERE key = ?", (now, key))
+        await db.commit()
+        return stored.get("value")
+
+    async def put(self, key: str, value: Any) -> None:
+        async with self._lock:
+            await self._guarded(self._put, key, value)
+
+    async def _put(self, db: aiosqlite.Connection, key: str, value: Any) -> None:
+        now = self._clock()
+        payload = json.dumps({"key": key, "value": value}, ensure_ascii=False)
+        await db.execute(
+            "INSERT INTO query_cache(key, payload, created, last_used) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET payload = excluded.payload, created = excluded.created, "
+            "last_used = excluded.last_used",
+            (key, payload, now, now),
+        )
+        self._puts_since_prune += 1
+        # Pruning costs a scan; amortise it over many inserts.
+        if self._puts_since_prune >= max(1, self.max_entries // 20):
+            await self._prune(db)
+        await db.commit()
+        async with db.execute("SELECT COUNT(*) FROM query_cache") as cur:
+            row = await cur.fetchone()
+        self._entries = int(row[0]) if row else 0
+        if self._entries > self.max_entries:
+            await self._prune(db)
+            await db.commit()
+
+    async def _prune(self, db: aiosqlite.Connection) -> None:
+        self._puts_since_prune = 0
+        await db.execute("DELETE FROM query_cache WHERE created < ?", (self._clock() - self.ttl,))
+        await db.execute(
+            "DELETE FROM query_cache WHERE key IN (SELECT key FROM query_cache ORDER BY last_used DESC "
+            "LIMIT -1 OFFSET ?)",
+            (self.max_entries,),
+        )
+        async with db.execute("SELECT COUNT(*) FROM query_cache") as cur:
+            row = await cur.fetchone()
+        self._entries = int(row[0]) if row else 0
+
+    async def clear(self) -> None:
+        async def _clear(db: aiosqlite.Connection) -> None:
+            await db.execute("DELETE FROM query_cache")
+            await db.commit()
+            self._entries = 0
+
+        async with self._lock:
+            await self._guarded(_clear)
+
+    async def _guarded(self, op: Callable[..., Any], *args: Any) -> Any:
+        """Run ``op(db, *args)``; on any SQLite or OS failure degrade, never raise."""
+        if self._db is not None and not self.path.exists():
+            log.warning("query cache %s was deleted while in use; recreating it", self.path)
+            await self._open_locked()
+            if self._status == "ok":
+                self._status = "recreated: the cache file was deleted while the bot ran"
+        if self._db is None:
+            return None
+        try:
+            return await op(self._db, *args)
+        except sqlite3.DatabaseError as err:
+            self._errors += 1
+            if _is_corrupt(err):
+                log.warning("query cache %s is corrupt (%s); rebuilding", self.path, err)
+                await self._open_locked()
+            elif _is_locked(err):
+                self._status = f"degraded: database locked by another process ({err}); some answers uncached"
+                log.warning("query cache %s is locked (%s); answering uncached", self.path, err)
+            elif _is_readonly(err):
+                self._status = f"degraded: database is read-only ({err}); answering uncached"
+                log.warning("query cache %s is read-only (%s); answering uncached", self.path, err)
+            else:
+                self._status = f"degraded: {err}"
+                log.warning("query cache %s failed (%s); answering uncached", self.path, err)
+            return None
+        except OSError as err:
+            self._errors += 1
+            self._status = f"degraded: {err}"
+            log.warning("query cache %s failed (%s); answering uncached", self.path, err)
+            return None
+
+    @property
+    def stats(self) -> CacheStats:
+        return CacheStats(self._hits, self._misses, self._errors, self._entries, self._status)
+
+
+def _is_corrupt(err: sqlite3.DatabaseError) -> bool:
+    text = str(err).lower()
+    return "not a database" in text or "malformed" in text or "corrupt" in text
+
+
+def _is_locked(err: sqlite3.DatabaseError) -> bool:
+    text = str(err).lower()
+    return "locked" in text or "busy" in text
+
+
+def _is_readonly(err: sqlite3.DatabaseError) -> bool:
+    return "readonly" in str(err).lower() or "read-only" in str(err).lower()
