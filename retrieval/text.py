@@ -1,0 +1,448 @@
+"""The one text analyzer used for indexing AND for queries.
+
+Pipeline (both sides, identical)::
+
+    normalize  NFKC (full width -> half width), casefold, traditional -> simplified (OpenCC t2s)
+    split      CJK runs | word runs (Latin letters, digits, kana ...); everything else
+               (spaces, punctuation, emoji, control characters) separates tokens and is dropped
+    segment    CJK runs: our own jieba.Tokenizer (user dictionary, HMM pinned);
+               word runs: split_word_run() keeps gpt-3 / resnet-50 / 2106.10860 / 16x16 whole
+    sub-words  each token also yields its sub-words (see below), so 学习 matches 深度学习
+    filter     stop words (a stop-word token takes its sub-words with it)
+
+Why our own sub-words and not ``cut_for_search``: cut_for_search emits every dictionary bigram and
+trigram inside a long word, including ones that straddle its parts (自监督学习 -> 督学, "school
+inspector"). We emit only (a) the word's best split into dictionary words, with the whole word
+forbidden, recursively (自监督学习 -> 自 + 监督 + 学习), and (b) dictionary words that are a prefix
+or suffix of it (照相机 -> 照相, 相机; Chinese compounds are right-headed, so the suffix is usually
+the thing itself). A hyphenated word run yields its letter parts and its joined form
+(gpt-3 -> gpt, gpt3), so "GPT" finds GPT-3 and "resnet50" finds ResNet-50.
+
+An :class:`Analyzer` is built from an :class:`AnalyzerConfig`, which is a small picklable value:
+a worker process rebuilds an equivalent analyzer from it (``pickle`` does exactly that, see
+``Analyzer.__reduce__``).
+"""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import hashlib
+import logging
+import re
+import tempfile
+import threading
+import unicodedata
+from collections.abc import Container, Iterable, Iterator
+from dataclasses import dataclass
+from importlib import metadata, resources
+from pathlib import Path
+from typing import Any
+
+import jieba
+import opencc
+
+__all__ = [
+    "NORMALIZATION_VERSION",
+    "SEGMENTATION_MODE",
+    "Analyzer",
+    "AnalyzerConfig",
+    "UserWord",
+    "dedupe",
+    "is_cjk_word",
+    "load_stopwords",
+    "load_userdict",
+    "normalize",
+    "parse_userdict",
+    "split_runs",
+    "split_word_run",
+]
+
+# Bump when normalize() changes its output; it is part of Analyzer.fingerprint.
+NORMALIZATION_VERSION = 1
+# Names the segmentation + sub-word scheme; also part of the fingerprint.
+SEGMENTATION_MODE = "jieba-cut+affix-partition-subwords/v1"
+
+# CJK ideographs: Extension A, the URO, compatibility ideographs, and the supplementary planes.
+# jieba's own block regex stops at U+9FD5; characters past it come back one per token.
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+_RUN_RE = re.compile(rf"(?P<cjk>[{_CJK}]+)|(?P<word>[^\W_{_CJK}]+(?:[-_.][^\W_{_CJK}]+)*)")
+_CJK_WORD_RE = re.compile(rf"[{_CJK}]+")
+# A dot splits a word run unless it sits between two digits (2106.10860, v1.8, 3.5 stay whole).
+_DOT_SPLIT_RE = re.compile(r"(?<!\d)\.|\.(?!\d)")
+_HYPHEN_RE = re.compile(r"[-_]")
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+_TAG_RE = re.compile(r"[a-z]+")
+
+_JIEBA_VERSION: str = str(getattr(jieba, "__version__", "unknown"))
+_JIEBA_CACHE_FILE = f"jieba-{_JIEBA_VERSION}.cache"
+
+
+@functools.cache
+def _t2s() -> Any:
+    # One converter per process; OpenCC objects are cheap (~0.07 s) but not worth rebuilding.
+    return opencc.OpenCC("t2s")
+
+
+def normalize(text: str) -> str:
+    """NFKC (full width -> half width), casefold, then traditional -> simplified.
+
+    >>> normalize("ＶｉＴ 與 變壓器")
+    'vit 与 变压器'
+    >>> normalize("GPT-3，ＲｅｓＮｅｔ－５０")
+    'gpt-3,resnet-50'
+    >>> normalize("深度學習")
+    '深度学习'
+    """
+    # Lone surrogates cannot be encoded for OpenCC's C++ side; U+FFFD is dropped later anyway.
+    text = _SURROGATE_RE.sub("\ufffd", text)
+    text = unicodedata.normalize("NFKC", text).casefold()
+    converted: str = _t2s().convert(text)
+    return converted
+
+
+def is_cjk_word(word: str) -> bool:
+    """True when ``word`` is made only of CJK ideographs.
+
+    >>> is_cjk_word("对比学习"), is_cjk_word("gpt-3"), is_cjk_word("vit模型")
+    (True, False, False)
+    """
+    return _CJK_WORD_RE.fullmatch(word) is not None
+
+
+def split_runs(text: str) -> Iterator[tuple[str, bool]]:
+    """Yield ``(run, is_cjk)`` for each CJK run and each word run of already normalized text.
+
+    Whitespace, punctuation, symbols, emoji and control characters only separate runs.
+
+    >>> list(split_runs("vit的分类行为比cnn更像人类！"))
+    [('vit', False), ('的分类行为比', True), ('cnn', False), ('更像人类', True)]
+    >>> list(split_runs("see arxiv 2106.10860 🙂, 16x16 patches"))
+    [('see', False), ('arxiv', False), ('2106.10860', False), ('16x16', False), ('patches', False)]
+    """
+    for match in _RUN_RE.finditer(text):
+        yield match.group(), match.lastgroup == "cjk"
+
+
+def split_word_run(run: str, keep: Container[str] = frozenset()) -> list[tuple[str, tuple[str, ...]]]:
+    """Split one non-CJK word run into ``(token, sub_words)`` pairs.
+
+    Runs listed in ``keep`` (the user dictionary) stay whole. A hyphenated run stays whole when a
+    part has a digit (a model or version name); otherwise it splits into words. A whole hyphenated
+    token's sub-words are its letter parts and its joined spelling.
+
+    >>> split_word_run("gpt-3")
+    [('gpt-3', ('gpt', 'gpt3'))]
+    >>> split_word_run("self-attention")
+    [('self', ()), ('attention', ())]
+    >>> split_word_run("mlp-mixer", keep={"mlp-mixer"})
+    [('mlp-mixer', ('mlp', 'mixer', 'mlpmixer'))]
+    >>> split_word_run("arxiv.org"), split_word_run("2106.10860"), split_word_run("16x16")
+    ([('arxiv', ()), ('org', ())], [('2106.10860', ())], [('16x16', ())])
+    """
+    if run in keep:
+        return [(run, _word_subwords(run))]
+    out: list[tuple[str, tuple[str, ...]]] = []
+    for piece in _DOT_SPLIT_RE.split(run):
+        if not piece:
+            continue
+        parts = [p for p in _HYPHEN_RE.split(piece) if p]
+        if piece in keep or (len(parts) > 1 and any(ch.isdigit() for ch in piece)):
+            out.append((piece, _word_subwords(piece)))
+        else:
+            out.extend((part, ()) for part in parts)
+    return out
+
+
+def _word_subwords(token: str) -> tuple[str, ...]:
+    parts = [p for p in _HYPHEN_RE.split(token) if p]
+    if len(parts) < 2:
+        return ()
+    subs = [p for p in parts if len(p) > 1 and p.isalpha()]
+    joined = "".join(parts)
+    if any(ch.isalpha() for ch in joined):
+        subs.append(joined)
+    return tuple(dedupe(subs))
+
+
+def dedupe(tokens: Iterable[str]) -> list[str]:
+    """Drop repeated tokens, keeping the first occurrence's position.
+
+    >>> dedupe(["矩阵", "乘法", "矩阵", "gpt-3", "乘法"])
+    ['矩阵', '乘法', 'gpt-3']
+    """
+    return list(dict.fromkeys(tokens))
+
+
+@dataclass(frozen=True)
+class UserWord:
+    """One line of the user dictionary (jieba format ``word [freq] [tag]``)."""
+
+    word: str
+    freq: int | None
+    tag: str | None
+
+
+def load_userdict(path: Path) -> list[UserWord]:
+    """Parse and validate a jieba user dictionary; a bad line raises ``ValueError`` naming it."""
+    return parse_userdict(path.read_text(encoding="utf-8"), str(path))
+
+
+def parse_userdict(text: str, source: str = "<userdict>") -> list[UserWord]:
+    """Parse jieba user-dictionary text (see :func:`load_userdict`).
+
+    Words are normalized (lower case, simplified, half width) and must be one run: a space can
+    never match inside jieba, and a mixed 中文/ASCII word would be split before jieba sees it.
+
+    >>> words = parse_userdict("GPT-3 2000 eng\\n自監督學習 2000 nz\\nViT")
+    >>> [(w.word, w.freq, w.tag) for w in words]
+    [('gpt-3', 2000, 'eng'), ('自监督学习', 2000, 'nz'), ('vit', None, None)]
+    """
+    words: list[UserWord] = []
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip().lstrip("\ufeff")
+        if not line:
+            continue
+        where = f"{source}:{lineno}: {line!r}"
+        fields = line.split()
+        if len(fields) > 3:
+            raise ValueError(f"{where}: expected 'word [freq] [tag]' (words cannot contain spaces)")
+        # Lower-cased (normalized) here, because the analyzer cuts normalized text.
+        word = normalize(fields[0])
+        freq: int | None = None
+        tag: str | None = None
+        for field in fields[1:]:
+            if field.isdigit() and freq is None and tag is None:
+                freq = int(field)
+            elif _TAG_RE.fullmatch(field) and tag is None:
+                tag = field
+            else:
+                raise ValueError(f"{where}: bad field {field!r}")
+        if freq == 0:
+            # jieba treats freq 0 as "force split" in its *global* HMM state: never from a file.
+            raise ValueError(f"{where}: freq must be positive")
+        runs = list(split_runs(word))
+        if len(runs) != 1 or runs[0][0] != word:
+            raise ValueError(f"{where}: must be one CJK run or one word run (no mixed scripts)")
+        words.append(UserWord(word, freq, tag))
+    return words
+
+
+def load_stopwords(path: Path) -> frozenset[str]:
+    """One stop word per line, normalized; blank lines and ``#`` comment lines are ignored."""
+    words: set[str] = set()
+    for lineno, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = raw.strip().lstrip("\ufeff")
+        if not line or line.startswith("#"):
+            continue
+        if any(ch.isspace() for ch in line):
+            raise ValueError(f"{path}:{lineno}: {line!r}: one stop word per line")
+        words.add(normalize(line))
+    return frozenset(words)
+
+
+@dataclass(frozen=True)
+class AnalyzerConfig:
+    """Everything needed to build an :class:`Analyzer`; picklable, so it can go to a worker."""
+
+    userdict: Path
+    stopwords: Path
+    cache_dir: Path
+    hmm: bool = True
+
+
+class Analyzer:
+    """Tokenizer for index and queries; see the module docstring for the pipeline.
+
+    Building one loads jieba's dictionary (about a second), so build it once per process.
+    """
+
+    def __init__(self, config: AnalyzerConfig) -> None:
+        self._config = config
+        self._hmm = config.hmm
+        # jieba logs every dictionary load at DEBUG to stderr through its own handler.
+        logging.getLogger("jieba").setLevel(logging.WARNING)
+        config.cache_dir.mkdir(parents=True, exist_ok=True)
+        # Our own instance: the global jieba.dt may be shared with (and altered by) other code.
+        self._tk: Any = jieba.Tokenizer()
+        self._tk.tmp_dir = str(config.cache_dir)
+        self._tk.cache_file = _JIEBA_CACHE_FILE
+        self._tk.initialize()
+        # Read once: the fingerprint must describe exactly the bytes that were loaded.
+        userdict_bytes = config.userdict.read_bytes()
+        self._userwords = parse_userdict(userdict_bytes.decode("utf-8"), str(config.userdict))
+        keep: set[str] = set()
+        for entry in self._userwords:
+            if is_cjk_word(entry.word):
+                self._tk.add_word(entry.word, entry.freq, entry.tag)
+            else:
+                # Word runs never reach jieba; split_word_run keeps these whole instead.
+                keep.add(entry.word)
+        self._keep = frozenset(keep)
+        self._stopwords = load_stopwords(config.stopwords)
+        self._subword_cache: dict[str, tuple[str, ...]] = {}
+        self._cache_lock = threading.Lock()
+        self._fingerprint = self._compute_fingerprint(userdict_bytes)
+
+    def __reduce__(self) -> tuple[type[Analyzer], tuple[AnalyzerConfig]]:
+        # A jieba Tokenizer holds a lock and cannot be pickled; rebuild from the config instead.
+        return (Analyzer, (self._config,))
+
+    @property
+    def config(self) -> AnalyzerConfig:
+        return self._config
+
+    @property
+    def stopwords(self) -> frozenset[str]:
+        return self._stopwords
+
+    @property
+    def user_words(self) -> tuple[UserWord, ...]:
+        return tuple(self._userwords)
+
+    @property
+    def fingerprint(self) -> str:
+        """A stable hash of everything that changes tokens; store it beside an index."""
+        return self._fingerprint
+
+    def _compute_fingerprint(self, userdict_bytes: bytes) -> str:
+        digest = hashlib.sha256()
+        main_dict = resources.files("jieba").joinpath("dict.txt").read_bytes()
+        for part in (
+            b"newsbot-analyzer",
+            f"jieba={_JIEBA_VERSION}".encode(),
+            f"opencc={_dist_version('opencc')}".encode(),
+            f"unicode={unicodedata.unidata_version}".encode(),
+            f"normalization={NORMALIZATION_VERSION}".encode(),
+            f"mode={SEGMENTATION_MODE}".encode(),
+            f"hmm={self._hmm}".encode(),
+            main_dict,
+            userdict_bytes,
+            "\n".join(sorted(self._stopwords)).encode(),
+        ):
+            # Length-prefix each part so that moving bytes between parts changes the hash.
+            digest.update(len(part).to_bytes(8, "big"))
+            digest.update(part)
+        return digest.hexdigest()
+
+    def normalize(self, text: str) -> str:
+        return normalize(text)
+
+    def word_frequency(self, word: str) -> int:
+        """jieba's dictionary count for ``word`` (0 if unknown); a rough prior for how common it is."""
+        return int(self._tk.FREQ.get(word) or 0)
+
+    def is_stopword(self, token: str) -> bool:
+        return token in self._stopwords
+
+    def index_tokens(self, text: str) -> list[str]:
+        """Tokens to index: each kept token followed by its kept sub-words (repeats kept for tf).
+
+        >>> analyzer = _doctest_analyzer()
+        >>> analyzer.index_tokens("自监督学习（SSL）与对比学习")
+        ['自监督学习', '自监督', '监督学习', '监督', '学习', 'ssl', '对比学习', '对比', '学习']
+        >>> analyzer.index_tokens("Self-attention in GPT-3 and ResNet-50.")
+        ['self', 'attention', 'gpt-3', 'gpt', 'gpt3', 'resnet-50', 'resnet', 'resnet50']
+        >>> analyzer.index_tokens("ViT的分类行为比CNN更像人类")
+        ['vit', '分类', '行为', 'cnn', '像', '人类']
+        """
+        out: list[str] = []
+        for token, subwords in self._analyze(text):
+            out.append(token)
+            out.extend(s for s in subwords if s not in self._stopwords)
+        return out
+
+    def query_tokens(self, text: str) -> list[str]:
+        """The index pipeline, deduplicated in first-seen order (BM25 counts repeats twice).
+
+        >>> analyzer = _doctest_analyzer()
+        >>> analyzer.query_tokens("哪一期讲了不用乘法的矩阵乘积？")
+        ['不用', '乘法', '矩阵', '乘积']
+        >>> analyzer.query_tokens("Which issue covered CutMix and MixUp? CutMix!")
+        ['cutmix', 'mixup']
+        """
+        return dedupe(self.index_tokens(text))
+
+    def base_tokens(self, text: str) -> list[str]:
+        """Kept tokens without sub-words, in order (for glossary keys and renderings).
+
+        >>> _doctest_analyzer().base_tokens("深度学习与視覺變形金剛")
+        ['深度学习', '视觉变形金刚']
+        """
+        return [token for token, _ in self._analyze(text)]
+
+    def analyze(self, text: str) -> list[tuple[str, tuple[str, ...]]]:
+        """``(token, sub_words)`` pairs after stop-word filtering (sub-words not yet filtered)."""
+        return list(self._analyze(text))
+
+    def _analyze(self, text: str) -> Iterator[tuple[str, tuple[str, ...]]]:
+        for run, cjk in split_runs(normalize(text)):
+            if cjk:
+                # isalnum() drops code points this Python's Unicode tables leave unassigned.
+                pairs: Iterable[tuple[str, tuple[str, ...]]] = (
+                    (word, self._subwords(word)) for word in self._tk.cut(run, HMM=self._hmm) if word.isalnum()
+                )
+            else:
+                pairs = split_word_run(run, self._keep)
+            for token, subwords in pairs:
+                # jieba returns only characters of the run, but stay defensive about blanks.
+                if token.strip() and token not in self._stopwords:
+                    yield token, subwords
+
+    def _subwords(self, word: str) -> tuple[str, ...]:
+        if len(word) < 3:
+            return ()
+        cached = self._subword_cache.get(word)
+        if cached is None:
+            cached = self._compute_subwords(word)
+            with self._cache_lock:
+                if len(self._subword_cache) > 200_000:
+                    self._subword_cache.clear()
+                self._subword_cache[word] = cached
+        return cached
+
+    def _compute_subwords(self, word: str) -> tuple[str, ...]:
+        freq = self._tk.FREQ
+        n = len(word)
+        found: dict[tuple[int, int], str] = {}
+        for length in range(2, n):
+            if freq.get(word[:length]):
+                found[(0, -length)] = word[:length]
+            if freq.get(word[n - length :]):
+                found[(n - length, -length)] = word[n - length :]
+        for start, piece in self._partition(word):
+            if len(piece) > 1:
+                found[(start, -len(piece))] = piece
+                for sub in self._subwords(piece):
+                    found.setdefault((start + piece.find(sub), -len(sub)), sub)
+        return tuple(dedupe(found[key] for key in sorted(found)))
+
+    def _partition(self, word: str) -> list[tuple[int, str]]:
+        # jieba's max-probability route over the word's DAG, with the whole-word edge removed.
+        dag: dict[int, list[int]] = self._tk.get_DAG(word)
+        last = len(word) - 1
+        dag[0] = [end for end in dag[0] if end != last] or [0]
+        route: dict[int, tuple[float, int]] = {}
+        self._tk.calc(word, dag, route)
+        pieces: list[tuple[int, str]] = []
+        start = 0
+        while start < len(word):
+            end = route[start][1] + 1
+            pieces.append((start, word[start:end]))
+            start = end
+        return pieces
+
+
+@functools.cache
+def _doctest_analyzer() -> Analyzer:
+    # For doctests and the REPL only: the repository's config/ and a per-user temporary cache.
+    config_dir = Path(__file__).resolve().parent.parent / "config"
+    cache_dir = Path(tempfile.gettempdir()) / f"newsbot-doctest-{getpass.getuser()}"
+    return Analyzer(AnalyzerConfig(config_dir / "userdict.txt", config_dir / "stopwords.txt", cache_dir))
+
+
+def _dist_version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "unknown"
