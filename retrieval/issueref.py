@@ -1,0 +1,261 @@
+"""Issue references as readers type them: ``34``, ``#18``, ``第 34 期``, ``2021-W13``, ``2020 年 9 月``, ``latest``.
+
+Pure functions, no I/O. :func:`parse_issue_ref` reads a whole command argument; :func:`extract_issue_ref`
+finds a reference *inside* a question and is deliberately stricter, because a false hit there narrows a
+search to one issue: a bare number, ``GPT-3``, ``ResNet-50``, ``2021 年的论文``, ``16x16`` and arXiv ids
+such as ``2101.01234`` are never references inside a question.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from retrieval.models import Issue
+
+__all__ = ["IssueRef", "extract_issue_ref", "matches", "parse_issue_ref"]
+
+
+@dataclass(frozen=True)
+class IssueRef:
+    """What a reference names; unset fields are None. ``latest`` needs the archive to resolve."""
+
+    number: int | None = None
+    year: int | None = None
+    week: int | None = None
+    month: int | None = None
+    latest: bool = False
+    slug: str | None = None
+
+
+_MONTHS = {
+    name: n
+    for n, names in enumerate(
+        (
+            ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",),
+            ("june", "jun"), ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"),
+            ("october", "oct"), ("november", "nov"), ("december", "dec"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+_MONTH_NAMES = "|".join(sorted(_MONTHS, key=len, reverse=True))
+
+# ASCII matching: "ſep" must not pass for "sep" (Unicode case folding); full-width input is folded first.
+_I = re.IGNORECASE | re.ASCII
+# Years a newsletter can plausibly carry; keeps "1234 年" and "9999-01" out.
+_YEAR = r"(20[12]\d)"
+# Boundaries: no letter/digit glued on either side, so "GPT-3", "ResNet-50" and "2101.01234" stay text.
+_L = r"(?<![\w.\-/#])"
+_R = r"(?![\w.\-/]*\d)(?!\w)"
+_N = r"(\d{1,3})"
+_W = r"(\d{1,2})"
+
+# Forms allowed anywhere (inside a question). Each yields one kind of reference.
+_INLINE: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("latest", re.compile(r"最新(?:的)?一期|最近一期|最新期|(?<![\w])(?:the\s+)?(?:latest|newest|most\s+recent)"
+                          r"\s+(?:issue|newsletter|edition|one)\b", _I)),
+    ("year_week", re.compile(_L + _YEAR + r"\s*年\s*第\s*" + _W + r"\s*周", re.ASCII)),
+    ("year_week", re.compile(_L + _YEAR + r"\s*-?\s*W\s*" + _W + _R, _I)),
+    ("week_year", re.compile(_L + r"(?:week|wk|W)[\s_\-]*" + _W + r"\s*[,，_\-]?\s*(?:of\s+)?" + _YEAR + _R,
+                             _I)),
+    ("week_year", re.compile(r"第\s*" + _W + r"\s*周\s*[,，]\s*" + _YEAR + r"(?:\s*年)?", re.ASCII)),
+    ("year_month", re.compile(_L + _YEAR + r"\s*年\s*(\d{1,2})\s*月(?!\s*\d{1,2}\s*[日号])", re.ASCII)),
+    ("month_year", re.compile(_L + r"(" + _MONTH_NAMES + r")\.?\s*,?\s*" + _YEAR + _R, _I)),
+    ("year_month_name", re.compile(_L + _YEAR + r"\s+(" + _MONTH_NAMES + r")\b", _I)),
+    ("year_month", re.compile(_L + _YEAR + r"[-/.](0[1-9]|1[0-2])" + _R, re.ASCII)),
+    ("number", re.compile(r"第\s*" + _N + r"\s*期", re.ASCII)),
+    ("number", re.compile(_L + r"issue\s*(?:no\.?\s*)?#?\s*" + _N + _R, _I)),
+    ("number", re.compile(r"(?<![\w#&])#\s?" + _N + _R, re.ASCII)),
+    ("week", re.compile(r"(?<![年\d])第\s*" + _W + r"\s*周", re.ASCII)),
+    ("slug", re.compile(r"(?<![\w\-/])(akiras?-(?:ml|machine-learning)-news-[a-z0-9\-]*[a-z0-9])", _I)),
+)
+_WHOLE_NUMBER = re.compile(r"^\s*(?:no\.?\s*)?#?\s*(\d{1,3})\s*$", _I)
+_WHOLE_LATEST = re.compile(r"^\s*(?:最新|最近|latest|newest|last|current|recent)\s*$", _I)
+_WHOLE_SLUG = re.compile(r"^\s*([a-z][a-z0-9]*(?:-[a-z0-9]+){2,})\s*$", _I)
+_SLUG_WEEK = re.compile(r"week-?(\d{1,2})-(20[12]\d)")
+_FULL_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
+                "october", "november", "december")
+_SLUG_MONTH = re.compile(r"(" + "|".join(_FULL_MONTHS) + r")-(20[12]\d)")
+_SLUG_NUMBER = re.compile(r"news-(?:issue-)?(\d{1,3})(?:-[0-9a-f]{6,})?$")
+# What is left around a removed reference and means nothing on its own.
+_LEFTOVER_BEFORE = re.compile(r"(?:\b(?:in|from|of|on|for)\s*|在\s*)$", re.IGNORECASE)
+_SPACES = re.compile(r"\s+")
+_LEFTOVER_AFTER = re.compile(r"^\s*(?:里面|里|中|的)")
+_EDGE_PUNCT = " \t\r\n,，。.:：;；!！?？、-—"
+# Chinese input methods type full-width digits, letters and "#"; fold them one-to-one so that
+# positions in the folded text are positions in the original.
+_FOLD = {0xFF01 + i: 0x21 + i for i in range(94)} | {0x3000: 0x20}
+
+
+def parse_issue_ref(text: str) -> IssueRef | None:
+    """Read a whole command argument as an issue reference; None if it is not one.
+
+    >>> parse_issue_ref("34"), parse_issue_ref("#18"), parse_issue_ref("第34期")
+    (IssueRef(number=34, year=None, week=None, month=None, latest=False, slug=None), \
+IssueRef(number=18, year=None, week=None, month=None, latest=False, slug=None), \
+IssueRef(number=34, year=None, week=None, month=None, latest=False, slug=None))
+    >>> parse_issue_ref("Issue #34").number, parse_issue_ref("issue 34").number, parse_issue_ref("第 34 期").number
+    (34, 34, 34)
+    >>> [(r.year, r.week) for r in map(parse_issue_ref, ["2021-W13", "2021 年第 13 周", "week 13 2021",
+    ...                                                  "week 13, 2021", "W13 2021"]) if r]
+    [(2021, 13), (2021, 13), (2021, 13), (2021, 13), (2021, 13)]
+    >>> [(r.year, r.month) for r in map(parse_issue_ref, ["2020 年 9 月", "2020-09", "September 2020",
+    ...                                                   "sep 2020"]) if r]
+    [(2020, 9), (2020, 9), (2020, 9), (2020, 9)]
+    >>> parse_issue_ref("最新一期").latest, parse_issue_ref("latest").latest
+    (True, True)
+    >>> parse_issue_ref("akiras-ml-news-week41-2020-0a1b2c3d4e5f")
+    IssueRef(number=None, year=2020, week=41, month=None, latest=False, slug='akiras-ml-news-week41-2020-0a1b2c3d4e5f')
+    >>> parse_issue_ref("ViT 鲁棒性") is None, parse_issue_ref("") is None
+    (True, True)
+    """
+    text = text.translate(_FOLD)
+    if m := _WHOLE_NUMBER.match(text):
+        n = int(m.group(1))
+        return IssueRef(number=n) if n > 0 else None
+    if _WHOLE_LATEST.match(text):
+        return IssueRef(latest=True)
+    found = _find(text)
+    if found is not None:
+        ref, start, end = found
+        rest = _tidy(text[:start], text[end:])
+        if not rest:
+            return ref
+    if m := _WHOLE_SLUG.match(text):
+        return _slug_ref(m.group(1))
+    return None
+
+
+def extract_issue_ref(query: str) -> tuple[IssueRef | None, str]:
+    """Find an issue reference inside a question; return it and the question without it.
+
+    >>> extract_issue_ref("第 34 期 讲了什么 ViT")
+    (IssueRef(number=34, year=None, week=None, month=None, latest=False, slug=None), '讲了什么 ViT')
+    >>> extract_issue_ref("what did issue 34 say about ViT?")[1]
+    'what did say about ViT?'
+    >>> ref, rest = extract_issue_ref("2021 年第 13 周的论文")
+    >>> (ref.year, ref.week, rest) if ref else None
+    (2021, 13, '论文')
+    >>> [extract_issue_ref(q)[0] for q in ("GPT-3 的论文", "ResNet-50", "2021 年的论文", "16x16 patches",
+    ...                                    "2101.01234 是什么", "34 层网络", "latest papers on ViT")]
+    [None, None, None, None, None, None, None]
+    >>> extract_issue_ref("最新一期有什么")[0].latest
+    True
+    """
+    found = _find(query.translate(_FOLD))
+    if found is None:
+        return None, query
+    ref, start, end = found
+    return ref, _tidy(query[:start], query[end:])
+
+
+def matches(ref: IssueRef, issue: Issue) -> bool:
+    """True when ``issue`` is one the reference names.
+
+    Numbers, weeks and months must all agree where the reference sets them. A month also names the
+    weekly issues whose covered week starts in it (``2020 年 9 月`` → the September digest and weeks
+    37–40); callers that want one issue should prefer the digest (``issue.month`` set). ``latest``
+    needs the whole archive, so it never matches a single issue here.
+
+    >>> wk = Issue("akiras-ml-news-week41-2020-0a1b2c3d4e5f", "T", None, "issue", (), year=2020, week=41)
+    >>> matches(IssueRef(year=2020, week=41), wk), matches(IssueRef(number=41), wk)
+    (True, False)
+    >>> matches(IssueRef(slug="akiras-ml-news-week41-2020"), wk), matches(IssueRef(latest=True), wk)
+    (True, False)
+    """
+    if ref.latest:
+        return False
+    if ref.slug is not None:
+        sid, slug = issue.id.lower(), ref.slug.lower()
+        if sid == slug or sid.startswith(slug + "-"):
+            return True
+        # "week-13-2021" is not an id, but it still names a week.
+    if issue.kind != "issue":
+        return False
+    if ref.number is None and ref.week is None and ref.month is None:
+        return False
+    if ref.number is not None and issue.number != ref.number:
+        return False
+    if ref.week is not None:
+        if issue.week != ref.week:
+            return False
+        if ref.year is not None and issue.year != ref.year:
+            return False
+    if ref.month is not None:
+        if issue.month is not None:
+            return issue.month == ref.month and (ref.year is None or issue.year == ref.year)
+        d = issue.date
+        if d is None or issue.date_estimated or d.month != ref.month:
+            return False
+        return ref.year is None or d.year == ref.year
+    return True
+
+
+def _find(text: str) -> tuple[IssueRef, int, int] | None:
+    best: tuple[IssueRef, int, int] | None = None
+    for kind, pattern in _INLINE:
+        m = pattern.search(text)
+        if m is None:
+            continue
+        ref = _build(kind, m)
+        if ref is None:
+            continue
+        # The earliest reference wins; at the same place, the longer (more specific) one.
+        if best is None or m.start() < best[1] or (m.start() == best[1] and m.end() > best[2]):
+            best = (ref, m.start(), m.end())
+    return best
+
+
+def _build(kind: str, m: re.Match[str]) -> IssueRef | None:
+    g = m.groups()
+    if kind == "latest":
+        return IssueRef(latest=True)
+    if kind == "slug":
+        return _slug_ref(m.group(1))
+    if kind == "number":
+        n = int(g[0])
+        return IssueRef(number=n) if n > 0 else None
+    if kind == "week":
+        return _week(None, int(g[0]))
+    if kind == "year_week":
+        return _week(int(g[0]), int(g[1]))
+    if kind == "week_year":
+        return _week(int(g[1]), int(g[0]))
+    if kind == "year_month":
+        return _month(int(g[0]), int(g[1]))
+    if kind == "month_year":
+        return _month(int(g[1]), _MONTHS.get(g[0].lower(), 0))
+    if kind == "year_month_name":
+        return _month(int(g[0]), _MONTHS.get(g[1].lower(), 0))
+    return None
+
+
+def _week(year: int | None, week: int) -> IssueRef | None:
+    return IssueRef(year=year, week=week) if 1 <= week <= 53 else None
+
+
+def _month(year: int, month: int) -> IssueRef | None:
+    return IssueRef(year=year, month=month) if 1 <= month <= 12 else None
+
+
+def _slug_ref(slug: str) -> IssueRef:
+    s = slug.lower()
+    number = year = week = month = None
+    if m := _SLUG_WEEK.search(s):
+        week, year = int(m.group(1)), int(m.group(2))
+    elif m := _SLUG_MONTH.search(s):
+        month, year = _MONTHS[m.group(1)], int(m.group(2))
+    elif m := _SLUG_NUMBER.search(s):
+        number = int(m.group(1))
+    return IssueRef(number=number, year=year, week=week, month=month, slug=s)
+
+
+def _tidy(before: str, after: str) -> str:
+    before = _LEFTOVER_BEFORE.sub("", before.rstrip())
+    after = _LEFTOVER_AFTER.sub("", after)
+    # Only the seam is tidied: the question keeps its own final "?".
+    before, after = before.rstrip(_EDGE_PUNCT), after.lstrip(_EDGE_PUNCT)
+    joined = f"{before} {after}" if before and after else before or after
+    return _SPACES.sub(" ", joined).strip()
