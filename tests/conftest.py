@@ -36,3 +36,18 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name == "DISCORD_TOKEN" or (name.startswith("NEWSBOT_") and name != "NEWSBOT_SHARED"):
             monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def shared_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache folder for the session: jieba's dictionary cache and the CC-CEDICT index are built once."""
+    return tmp_path_factory.mktemp("newsbot-cache")
+
+
+@pytest.fixture
+def sample_config(tmp_path: Path, shared_cache_dir: Path):  # type: ignore[no-untyped-def]
+    """Config for the bundled sample archive, with state and cache in temporary folders."""
+    from bot.config import load_config
+
+    return load_config(env={}, storage__cache_dir=str(shared_cache_dir),
+                       storage__db_path=str(tmp_path / "state.sqlite3"))

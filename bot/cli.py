@@ -1,0 +1,208 @@
+"""The ``newsbot`` command line: parse arguments, call the public API, map errors to a message and an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.config import Config, load_config
+from retrieval.archive import LoadOptions, load_archive, read_archive_file
+from retrieval.errors import NewsbotError
+from retrieval.models import Archive
+
+log = logging.getLogger("newsbot")
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsbot",
+        description="Answer questions about a newsletter archive, in Discord or on the console.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def common(p: argparse.ArgumentParser, *, db: bool = True) -> None:
+        p.add_argument("--archive", type=Path, help="archive folder (default: the bundled sample archive)")
+        p.add_argument("--config", type=Path, help="TOML file overriding config/newsbot.toml")
+        if db:
+            p.add_argument("--db", type=Path, help="SQLite database for the query cache and bot state")
+
+    p = sub.add_parser("index", help="load an archive and print what was found")
+    common(p, db=False)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+
+    p = sub.add_parser("repair", help="repair a mojibake file: text to stdout, summary to stderr")
+    p.add_argument("file", type=Path)
+    p.add_argument("--context", type=Path, help="an archive whose clean text trains the repair model")
+
+    p = sub.add_parser("eval-repair", help="measure repair accuracy on the seed documents of ../shared/corpus")
+    p.add_argument("--corpus", type=Path, default=Path("../shared/corpus"), help="the shared corpus folder")
+
+    p = sub.add_parser("console", help="the same commands as the Discord bot, in a terminal")
+    common(p)
+    p.add_argument("--json", action="store_true", help="one JSON object per input line")
+
+    p = sub.add_parser("run", help="run the Discord bot (token from DISCORD_TOKEN)")
+    common(p)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = load_config(
+            getattr(args, "config", None),
+            archive__path=_str(getattr(args, "archive", None)),
+            storage__db_path=_str(getattr(args, "db", None)),
+        )
+        if args.command != "run":  # the bot logs in discord.py's own format (launcher)
+            logging.basicConfig(
+                level=config.logging.level.upper(), stream=sys.stderr,
+                format="%(asctime)s %(levelname)-8s %(name)s %(message)s",
+            )
+        handler = _HANDLERS[args.command]
+        return handler(args, config)
+    except NewsbotError as err:
+        print(f"newsbot: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+def _str(path: Path | None) -> str | None:
+    return None if path is None else str(path)
+
+
+def _load(config: Config, *, progress: bool = True) -> Archive:
+    options = LoadOptions(max_file_bytes=int(config.archive.max_file_mb * 1_048_576), progress=progress)
+    return load_archive(config.archive.resolved, options)
+
+
+def index_summary(archive: Archive) -> dict[str, object]:
+    """The ``newsbot index --json`` object."""
+    entries = archive.entries
+    newsletter = archive.newsletter_issues
+    return {
+        "archive": archive.root,
+        "issues": len(newsletter),
+        "documents": len(archive.issues) - len(newsletter),
+        "entries": len(entries),
+        "features": sum(e.feature for e in entries),
+        "with_url": sum(e.url is not None for e in entries),
+        "repaired": len(archive.repairs),
+        "repairs": [
+            {"path": r.path, "codepage": r.codepage, "damaged": r.damaged, "filled": r.filled,
+             "uncertain": r.uncertain}
+            for r in archive.repairs
+        ],
+        "duplicates": [{"path": d.path, "reason": d.reason} for d in archive.duplicates],
+        "skipped": [{"path": s.path, "reason": s.reason} for s in archive.skipped],
+    }
+
+
+def _cmd_index(args: argparse.Namespace, config: Config) -> int:
+    started = time.perf_counter()
+    archive = _load(config, progress=not args.no_progress)
+    summary = index_summary(archive)
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False))
+        return EXIT_OK
+    entries = int(summary["entries"])  # type: ignore[call-overload]
+    with_url = int(summary["with_url"])  # type: ignore[call-overload]
+    share = f"{100 * with_url / entries:.1f} %" if entries else "n/a"
+    lines = [
+        f"archive:    {archive.root}",
+        f"issues:     {summary['issues']} newsletter issues, {summary['documents']} other documents",
+        f"entries:    {entries} ({summary['features']} features, {share} with a link)",
+        f"repaired:   {summary['repaired']} documents",
+    ]
+    lines += [
+        f"            {r.path}: {r.codepage}, {r.damaged} damaged, {r.filled} filled, {r.uncertain} uncertain"
+        for r in archive.repairs
+    ]
+    lines.append(f"duplicates: {len(archive.duplicates)} files")
+    lines += [f"            {d.path}: {d.reason}" for d in archive.duplicates]
+    lines.append(f"skipped:    {len(archive.skipped)} files")
+    lines += [f"            {s.path}: {s.reason}" for s in archive.skipped]
+    lines.append(f"loaded in {time.perf_counter() - started:.2f} s")
+    print("\n".join(lines))
+    return EXIT_OK
+
+
+def _cmd_repair(args: argparse.Namespace, config: Config) -> int:
+    from retrieval.repair import CharLM, detect_mojibake, repair_text
+
+    from retrieval.archive import iter_archive_files
+
+    text, _ = read_archive_file(args.file, max_bytes=int(config.archive.max_file_mb * 1_048_576))
+    started = time.perf_counter()
+    lm = CharLM.from_jieba()
+    if args.context is not None:
+        context = []
+        for path in iter_archive_files(args.context):
+            if path.resolve() == args.file.resolve():
+                continue
+            try:
+                ctx, _ = read_archive_file(path)
+            except NewsbotError:
+                continue
+            if detect_mojibake(ctx) is None:
+                context.append(ctx)
+        lm = lm.with_context(context)
+    model_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    result = repair_text(text, lm)
+    seconds = time.perf_counter() - started
+    sys.stdout.write(result.text)
+    kb = len(text.encode("utf-8")) / 1024
+    print(
+        f"newsbot repair: {args.file}: {result.codepage or 'clean'}; {result.damaged} damaged characters found, "
+        f"{result.filled} filled, {result.uncertain} uncertain; {kb / seconds if seconds else 0:.1f} KB/s "
+        f"(model {model_seconds:.2f} s)",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def _cmd_eval_repair(args: argparse.Namespace, config: Config) -> int:
+    from retrieval.repair import evaluate_seed_repair
+
+    if not (args.corpus / "seeds").is_dir():
+        print(f"newsbot: no seeds folder in {args.corpus}", file=sys.stderr)
+        return EXIT_USAGE
+    print(json.dumps(evaluate_seed_repair(args.corpus), ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
+def _cmd_console(args: argparse.Namespace, config: Config) -> int:
+    from bot.console import run_console
+
+    return run_console(config, json_mode=args.json)
+
+
+def _cmd_run(args: argparse.Namespace, config: Config) -> int:
+    from bot.discord_adapter.launcher import run
+
+    return run(config)
+
+
+_HANDLERS = {
+    "index": _cmd_index,
+    "repair": _cmd_repair,
+    "eval-repair": _cmd_eval_repair,
+    "console": _cmd_console,
+    "run": _cmd_run,
+}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

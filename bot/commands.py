@@ -1,0 +1,323 @@
+"""newsbot's commands, written once and free of any transport.
+
+Each command takes plain values and returns a typed, immutable result. The console adapter and the
+Discord adapter parse their input into these calls and render the results their own way; neither
+contains search, SQL or repair code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.config import Config
+from retrieval.archive import LoadOptions, load_archive
+from retrieval.cache import CacheStats, QueryCache, cache_key
+from retrieval.errors import QueryError
+from retrieval.models import Archive, Entry, Issue
+from retrieval.search import Hit, SearchEngine, SearchSettings
+from retrieval.text import Analyzer, AnalyzerConfig
+
+log = logging.getLogger(__name__)
+
+ISSUES_PER_PAGE = 10
+DIGEST_MAX_FEATURES = 9
+"""The digest message holds the issue embed plus at most nine feature embeds (Discord allows ten)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    name: str
+    description: str
+    required: bool = False
+    kind: str = "text"
+    """``text``, ``int`` or ``issue`` (the last gets autocomplete on Discord)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    name: str
+    description: str
+    params: tuple[Param, ...] = ()
+    admin: bool = False
+
+    @property
+    def usage(self) -> str:
+        parts = [f"/{self.name}"]
+        for p in self.params:
+            parts.append(f"<{p.name}>" if p.required else f"[{p.name}]")
+        return " ".join(parts)
+
+
+ISSUE_HELP = "34, #18, 第 34 期, 2021-W13, week 13 2021 or 2020 年 9 月"
+
+COMMANDS: tuple[CommandSpec, ...] = (
+    CommandSpec("ask", "Ask a question about the archive, in Chinese or English.", (
+        Param("question", "What you want to find, e.g. ViT 鲁棒性 or 'matrix multiplication without multiplies'",
+              required=True),
+        Param("issue", f"Only search this issue: {ISSUE_HELP}", kind="issue"),
+        Param("count", "How many results (1-25)", kind="int"),
+    )),
+    CommandSpec("features", "An issue's “this week's features” (本周特稿/新闻, 每周编辑精选).", (
+        Param("issue", f"Which issue (default: the latest): {ISSUE_HELP}", kind="issue"),
+    )),
+    CommandSpec("issue", "One issue's overview: title, date, link, sections and their items.", (
+        Param("issue", f"Which issue: {ISSUE_HELP}", required=True, kind="issue"),
+    )),
+    CommandSpec("issues", "Browse the archive, newest first.", (
+        Param("page", "Page number", kind="int"),
+    )),
+    CommandSpec("latest", "The newest issue."),
+    CommandSpec("digest", "Preview what the weekly digest would post."),
+    CommandSpec("help", "What newsbot can do."),
+    CommandSpec("stats", "Index size, cache hit rate and uptime."),
+    CommandSpec("reindex", "Reload the archive and rebuild the search index.", admin=True),
+)
+COMMANDS_BY_NAME = {c.name: c for c in COMMANDS}
+
+
+# -- results ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class AskResult:
+    query: str
+    hits: tuple[Hit, ...]
+    notice: str | None
+    cached: bool
+    issues: tuple[Issue, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FeaturesResult:
+    issue: Issue
+    items: tuple[Entry, ...]
+    more: int
+    """How many other items the issue holds."""
+
+
+@dataclass(frozen=True, slots=True)
+class IssueResult:
+    issue: Issue
+
+
+@dataclass(frozen=True, slots=True)
+class IssueListResult:
+    issues: tuple[Issue, ...]
+    page: int
+    pages: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class HelpResult:
+    commands: tuple[CommandSpec, ...]
+    issue_forms: str = ISSUE_HELP
+
+
+@dataclass(frozen=True, slots=True)
+class StatsResult:
+    issues: int
+    documents: int
+    entries: int
+    features: int
+    repaired: int
+    skipped: int
+    cache: CacheStats
+    uptime_seconds: float
+    archive: str
+    index_fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
+class DigestPreview:
+    features: FeaturesResult
+    schedule: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReindexResult:
+    issues: int
+    entries: int
+    skipped: tuple[str, ...]
+    seconds: float
+    changed: bool
+
+
+Result = (AskResult | FeaturesResult | IssueResult | IssueListResult | HelpResult | StatsResult | DigestPreview
+          | ReindexResult)
+
+
+# -- the service -----------------------------------------------------------------------------------
+
+def search_settings(config: Config) -> SearchSettings:
+    s = config.search
+    return SearchSettings(
+        analyzer=AnalyzerConfig(userdict=s.file("userdict"), stopwords=s.file("stopwords"),
+                                cache_dir=config.cache_dir),
+        glossary_path=s.file("glossary"),
+        k1=s.k1, b=s.b, delta=s.delta,
+        glossary_weight=s.glossary_weight, cedict_weight=s.cedict_weight,
+    )
+
+
+def cache_path(db_path: Path) -> Path:
+    """The query cache lives beside the state database, so a damaged cache never costs bot state."""
+    return db_path.with_name(f"{db_path.stem}-cache{db_path.suffix or '.sqlite3'}")
+
+
+class Newsbot:
+    """The commands. Build with :meth:`create`; close with :meth:`close`."""
+
+    def __init__(self, config: Config, archive: Archive, engine: SearchEngine, cache: QueryCache,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.config = config
+        self.archive = archive
+        self.engine = engine
+        self.cache = cache
+        self._clock = clock
+        self._started = clock()
+        self._reindex_lock = asyncio.Lock()
+
+    @classmethod
+    async def create(cls, config: Config, *, progress: bool = False) -> Newsbot:
+        archive, engine = await asyncio.to_thread(cls._load, config, None, progress)
+        cache = QueryCache(cache_path(config.db_path), ttl_seconds=config.cache.ttl_seconds,
+                           max_entries=config.cache.max_entries)
+        await cache.open()
+        return cls(config, archive, engine, cache)
+
+    @staticmethod
+    def _load(config: Config, analyzer: Analyzer | None, progress: bool) -> tuple[Archive, SearchEngine]:
+        options = LoadOptions(max_file_bytes=int(config.archive.max_file_mb * 1_048_576), progress=progress)
+        archive = load_archive(config.archive.resolved, options)
+        engine = SearchEngine.build(archive, search_settings(config), analyzer=analyzer, progress=progress)
+        return archive, engine
+
+    async def close(self) -> None:
+        await self.cache.close()
+
+    # -- reader commands --
+
+    async def ask(self, question: str, issue: str | None = None, count: int | None = None) -> AskResult:
+        k = self._count(count)
+        engine = self.engine
+        target = engine.find_issue(issue) if issue else None
+        normalized = engine.analyzer.normalize(question.strip())
+        key = cache_key(normalized, {"issue": target.id if target else None, "k": k}, engine.fingerprint)
+        payload = await self.cache.get(key)
+        if payload is not None:
+            cached = engine.from_cache(question, payload)
+            if cached is not None:
+                return AskResult(question, cached.hits, cached.notice, True, cached.issues)
+        # Ranking is CPU work; keep it off the event loop so heartbeats and other users are not blocked.
+        result = await asyncio.to_thread(engine.search, question, k=k, issue=target)
+        await self.cache.put(key, engine.cache_payload(result))
+        return AskResult(question, result.hits, result.notice, False, result.issues)
+
+    def _count(self, count: int | None) -> int:
+        if count is None:
+            return self.config.search.top_k
+        if not 1 <= count <= self.config.search.max_top_k:
+            raise QueryError(f"count must be between 1 and {self.config.search.max_top_k}.")
+        return count
+
+    def _issue(self, ref: str | None) -> Issue:
+        if ref is None or not ref.strip():
+            latest = self.archive.latest
+            if latest is None:
+                raise QueryError("The archive has no newsletter issues yet.")
+            return latest
+        return self.engine.find_issue(ref)
+
+    def issue_choices(self, current: str, limit: int = 25) -> list[tuple[str, str]]:
+        """Autocomplete for an issue argument: ``(shown name, value)`` pairs, newest first when empty."""
+        issues = list(reversed(self.archive.newsletter_issues))
+
+        def name(i: Issue) -> str:
+            return f"{i.label} · {i.title}"
+
+        current = current.strip()
+        if not current:
+            return [(name(i), i.id) for i in issues[:limit]]
+        picked = [i for i in issues if self.engine.matches_text(current, i)]
+        seen = {i.id for i in picked}
+        for issue_id in self.engine.suggest_ids(current, limit):
+            if issue_id not in seen:
+                seen.add(issue_id)
+                issue = self.archive.get(issue_id)
+                if issue is not None:
+                    picked.append(issue)
+        return [(name(i), i.id) for i in picked[:limit]]
+
+    async def features(self, issue: str | None = None) -> FeaturesResult:
+        return features_of(self._issue(issue))
+
+    async def issue(self, issue: str) -> IssueResult:
+        if not issue.strip():
+            raise QueryError(f"Name an issue: {ISSUE_HELP}.")
+        return IssueResult(self._issue(issue))
+
+    async def latest(self) -> IssueResult:
+        return IssueResult(self._issue(None))
+
+    async def issues(self, page: int | None = None) -> IssueListResult:
+        newest_first = tuple(reversed(self.archive.newsletter_issues))
+        pages = max(1, math.ceil(len(newest_first) / ISSUES_PER_PAGE))
+        page = 1 if page is None else page
+        if not 1 <= page <= pages:
+            raise QueryError(f"There {'is' if pages == 1 else 'are'} {pages} page{'s' * (pages != 1)}; "
+                             f"pick a page from 1 to {pages}.")
+        start = (page - 1) * ISSUES_PER_PAGE
+        return IssueListResult(newest_first[start:start + ISSUES_PER_PAGE], page, pages, len(newest_first))
+
+    async def digest(self) -> DigestPreview:
+        d = self.config.digest
+        schedule = f"every {d.weekday} at {d.time} {d.timezone}, policy “{d.policy}”"
+        return DigestPreview(features_of(self._issue(None)), schedule)
+
+    async def help(self) -> HelpResult:
+        return HelpResult(COMMANDS)
+
+    async def stats(self) -> StatsResult:
+        archive = self.archive
+        entries = archive.entries
+        return StatsResult(
+            issues=len(archive.newsletter_issues),
+            documents=len(archive.issues) - len(archive.newsletter_issues),
+            entries=len(entries),
+            features=sum(e.feature for e in entries),
+            repaired=len(archive.repairs),
+            skipped=len(archive.skipped),
+            cache=self.cache.stats,
+            uptime_seconds=self._clock() - self._started,
+            archive=archive.root,
+            index_fingerprint=self.engine.fingerprint[:12],
+        )
+
+    # -- admin commands --
+
+    async def reindex(self) -> ReindexResult:
+        """Reload the archive and rebuild the index off the event loop, then swap atomically."""
+        async with self._reindex_lock:
+            started = time.perf_counter()
+            old = self.engine.fingerprint
+            archive, engine = await asyncio.to_thread(self._load, self.config, self.engine.analyzer, False)
+            self.archive, self.engine = archive, engine
+            return ReindexResult(
+                issues=len(archive.newsletter_issues), entries=len(archive.entries),
+                skipped=tuple(f"{s.path}: {s.reason}" for s in archive.skipped),
+                seconds=time.perf_counter() - started, changed=engine.fingerprint != old,
+            )
+
+
+def features_of(issue: Issue, limit: int = DIGEST_MAX_FEATURES) -> FeaturesResult:
+    """An issue's features; an issue that marks none offers its first items instead."""
+    items = issue.features or issue.entries
+    shown = items[:limit]
+    return FeaturesResult(issue, shown, len(issue.entries) - len(shown))
+

@@ -1,0 +1,292 @@
+"""Typed, immutable configuration: ``config/newsbot.toml``, then ``--config FILE``, then ``NEWSBOT_*``.
+
+Loaded once in the entry point and passed in; nothing reads it at import time. The Discord token is
+not configuration: it comes only from ``DISCORD_TOKEN`` and is never stored here.
+
+Environment overrides are ``NEWSBOT_<SECTION>_<KEY>`` (``NEWSBOT_SEARCH_TOP_K=8``), plus the
+short forms ``NEWSBOT_ARCHIVE``, ``NEWSBOT_DB``, ``NEWSBOT_API_BASE``, ``NEWSBOT_GATEWAY_URL`` and
+``NEWSBOT_LOG_LEVEL``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, get_type_hints
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from retrieval.errors import ConfigError
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DIGEST_POLICIES = ("next", "latest")
+
+
+def config_dir() -> Path:
+    """The folder of bundled default config files (``config/`` in the repository)."""
+    return Path(str(files("newsbot_config")))
+
+
+def sample_archive_dir() -> Path:
+    """The bundled sample archive, found from any working directory."""
+    return Path(str(files("retrieval") / "sample_archive"))
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveConfig:
+    path: str = ""
+    """Archive folder; empty means the bundled sample archive."""
+    max_file_mb: float = 8.0
+
+    @property
+    def resolved(self) -> Path:
+        return Path(self.path).expanduser() if self.path else sample_archive_dir()
+
+
+@dataclass(frozen=True, slots=True)
+class StorageConfig:
+    db_path: str = "~/.cache/newsbot/newsbot.sqlite3"
+    cache_dir: str = "~/.cache/newsbot"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchConfig:
+    k1: float = 1.5
+    b: float = 0.75
+    delta: float = 1.0
+    top_k: int = 5
+    max_top_k: int = 25
+    glossary_weight: float = 0.6
+    cedict_weight: float = 0.5
+    userdict: str = ""
+    stopwords: str = ""
+    glossary: str = ""
+
+    def file(self, name: str) -> Path:
+        """A term-list file: the configured path, or the bundled default."""
+        value = getattr(self, name)
+        default = {"userdict": "userdict.txt", "stopwords": "stopwords.txt", "glossary": "glossary.toml"}[name]
+        return Path(value).expanduser() if value else config_dir() / default
+
+
+@dataclass(frozen=True, slots=True)
+class CacheConfig:
+    ttl_seconds: int = 7 * 24 * 3600
+    max_entries: int = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class DigestConfig:
+    weekday: str = "mon"
+    time: str = "09:00"
+    timezone: str = "UTC"
+    policy: str = "next"
+
+
+@dataclass(frozen=True, slots=True)
+class DiscordConfig:
+    guild_ids: tuple[int, ...] = ()
+    """Guilds to sync commands to (instant); empty means a global sync."""
+    ask_cooldown_seconds: float = 5.0
+    api_base: str = ""
+    """REST base URL override (a proxy in production, a fake Discord in tests)."""
+    gateway_url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LoggingConfig:
+    level: str = "INFO"
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    archive: ArchiveConfig = field(default_factory=ArchiveConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
+    cache: CacheConfig = field(default_factory=CacheConfig)
+    digest: DigestConfig = field(default_factory=DigestConfig)
+    discord: DiscordConfig = field(default_factory=DiscordConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+
+    @property
+    def db_path(self) -> Path:
+        return Path(self.storage.db_path).expanduser()
+
+    @property
+    def cache_dir(self) -> Path:
+        return Path(self.storage.cache_dir).expanduser()
+
+
+_SHORT_ENV = {
+    "NEWSBOT_ARCHIVE": ("archive", "path"),
+    "NEWSBOT_DB": ("storage", "db_path"),
+    "NEWSBOT_API_BASE": ("discord", "api_base"),
+    "NEWSBOT_GATEWAY_URL": ("discord", "gateway_url"),
+    "NEWSBOT_LOG_LEVEL": ("logging", "level"),
+}
+
+
+def load_config(path: Path | None = None, env: Mapping[str, str] | None = None,
+                **overrides: Any) -> Config:
+    """Bundled defaults, then ``path``, then environment, then keyword overrides (``archive__path=...``).
+
+    >>> load_config(env={}).search.top_k
+    5
+    >>> load_config(env={"NEWSBOT_SEARCH_TOP_K": "8"}).search.top_k
+    8
+    >>> load_config(env={"NEWSBOT_SEARCH_TOPK": "8"})
+    Traceback (most recent call last):
+    ...
+    retrieval.errors.ConfigError: NEWSBOT_SEARCH_TOPK: unknown key 'search.topk'
+    """
+    env = os.environ if env is None else env
+    raw: dict[str, dict[str, Any]] = {}
+    _merge(raw, _read_toml(config_dir() / "newsbot.toml"), "newsbot.toml")
+    if path is not None:
+        _merge(raw, _read_toml(path), str(path))
+    for name, value in env.items():
+        if not name.startswith("NEWSBOT_") or name == "NEWSBOT_SHARED":
+            continue
+        if name in _SHORT_ENV:
+            section, key = _SHORT_ENV[name]
+        else:
+            section, _, key = name.removeprefix("NEWSBOT_").lower().partition("_")
+            if not key:
+                raise ConfigError(f"{name}: expected NEWSBOT_<SECTION>_<KEY>")
+        _merge(raw, {section: {key: value}}, name)
+    for dotted, value in overrides.items():
+        if value is None:
+            continue
+        section, _, key = dotted.partition("__")
+        _merge(raw, {section: {key: value}}, f"--{key.replace('_', '-')}")
+    return _build(raw)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML ({err})") from None
+
+
+def _merge(raw: dict[str, dict[str, Any]], new: Mapping[str, Any], origin: str) -> None:
+    hints = get_type_hints(Config)
+    for section, values in new.items():
+        if section not in hints:
+            raise ConfigError(f"{origin}: unknown section [{section}]")
+        if not isinstance(values, Mapping):
+            raise ConfigError(f"{origin}: [{section}] must be a table")
+        allowed = {f.name: f for f in dataclasses.fields(hints[section])}
+        for key, value in values.items():
+            if key not in allowed:
+                raise ConfigError(f"{origin}: unknown key '{section}.{key}'")
+            raw.setdefault(section, {})[key] = (value, origin)
+
+
+def _build(raw: dict[str, dict[str, Any]]) -> Config:
+    hints = get_type_hints(Config)
+    sections: dict[str, Any] = {}
+    for section, cls in hints.items():
+        field_types = get_type_hints(cls)
+        kwargs = {
+            key: _coerce(value, field_types[key], f"{origin}: {section}.{key}")
+            for key, (value, origin) in raw.get(section, {}).items()
+        }
+        sections[section] = cls(**kwargs)
+    config = Config(**sections)
+    _validate(config)
+    return config
+
+
+def _coerce(value: Any, target: Any, where: str) -> Any:
+    try:
+        if target is bool:
+            if isinstance(value, str):
+                if value.lower() not in {"1", "0", "true", "false", "yes", "no", "on", "off"}:
+                    raise ValueError(value)
+                return value.lower() in {"1", "true", "yes", "on"}
+            if not isinstance(value, bool):
+                raise ValueError(value)
+            return value
+        if target is int:
+            if isinstance(value, bool | float):
+                raise ValueError(value)
+            return int(value)
+        if target is float:
+            if isinstance(value, bool):
+                raise ValueError(value)
+            return float(value)
+        if target is str:
+            if not isinstance(value, str):
+                raise ValueError(value)
+            return value
+        if target == tuple[int, ...]:
+            items = value.replace(",", " ").split() if isinstance(value, str) else value
+            if not isinstance(items, list | tuple):
+                raise ValueError(value)
+            return tuple(int(v) for v in items)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: {value!r} is not a valid {getattr(target, '__name__', target)}") from None
+    raise ConfigError(f"{where}: unsupported type")
+
+
+def _validate(config: Config) -> None:
+    s = config.search
+    checks = [
+        (s.k1 > 0, "search.k1 must be > 0"),
+        (0 <= s.b <= 1, "search.b must be between 0 and 1"),
+        (s.delta >= 0, "search.delta must be >= 0"),
+        (1 <= s.top_k <= s.max_top_k <= 25, "search.top_k must be between 1 and search.max_top_k (<= 25)"),
+        (0 <= s.glossary_weight <= 1, "search.glossary_weight must be between 0 and 1"),
+        (0 <= s.cedict_weight <= 1, "search.cedict_weight must be between 0 and 1"),
+        (config.archive.max_file_mb > 0, "archive.max_file_mb must be > 0"),
+        (config.cache.ttl_seconds > 0, "cache.ttl_seconds must be > 0"),
+        (config.cache.max_entries > 0, "cache.max_entries must be > 0"),
+        (config.digest.weekday in WEEKDAYS, f"digest.weekday must be one of {', '.join(WEEKDAYS)}"),
+        (config.digest.policy in DIGEST_POLICIES, f"digest.policy must be one of {', '.join(DIGEST_POLICIES)}"),
+        (config.discord.ask_cooldown_seconds >= 0, "discord.ask_cooldown_seconds must be >= 0"),
+        (config.logging.level.upper() in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"},
+         "logging.level must be DEBUG, INFO, WARNING, ERROR or CRITICAL"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise ConfigError(message)
+    parse_time_of_day(config.digest.time)
+    parse_timezone(config.digest.timezone)
+
+
+def parse_time_of_day(text: str) -> dt.time:
+    """``HH:MM`` in 24-hour form.
+
+    >>> parse_time_of_day("09:30")
+    datetime.time(9, 30)
+    >>> parse_time_of_day("25:00")
+    Traceback (most recent call last):
+    ...
+    retrieval.errors.ConfigError: time of day must be HH:MM (24-hour), got '25:00'
+    """
+    try:
+        hour, minute = (int(p) for p in text.strip().split(":"))
+        return dt.time(hour, minute)
+    except ValueError:
+        raise ConfigError(f"time of day must be HH:MM (24-hour), got {text!r}") from None
+
+
+def parse_timezone(name: str) -> ZoneInfo:
+    """An IANA time zone.
+
+    >>> parse_timezone("Europe/Berlin").key
+    'Europe/Berlin'
+    """
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"unknown IANA time zone {name!r} (try e.g. Europe/Berlin or Asia/Tokyo)") from None

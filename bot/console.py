@@ -1,0 +1,210 @@
+"""The console adapter: the same commands as the Discord bot, typed like slash commands.
+
+``/ask ViT 鲁棒性 issue:34 count:3`` on a line runs ``ask``; options use Discord's ``name:value`` form
+(quote values with spaces: ``issue:"week 13 2021"``). With a TTY this is an interactive prompt with
+history, tab completion and colour; otherwise it reads one command per line from stdin. ``--json``
+prints exactly one JSON object per input line (the contract is in the README). A bad line never
+prints a traceback and never ends the session; end of input exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import re
+import shlex
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot import render_json, render_text
+from bot.commands import COMMANDS, COMMANDS_BY_NAME, Newsbot, Result
+from bot.config import Config
+from retrieval.errors import NewsbotError, QueryError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    command: str
+    args: dict[str, str] = field(default_factory=dict)
+
+
+def parse_line(line: str) -> Invocation:
+    """Parse a console line into a command and its options.
+
+    >>> parse_line("/ask ViT 鲁棒性")
+    Invocation(command='ask', args={'question': 'ViT 鲁棒性'})
+    >>> parse_line('/ask 变压器 issue:"week 13 2021" count:3')
+    Invocation(command='ask', args={'question': '变压器', 'issue': 'week 13 2021', 'count': '3'})
+    >>> parse_line("/features 34")
+    Invocation(command='features', args={'issue': '34'})
+    >>> parse_line("/issue week 13 2021")
+    Invocation(command='issue', args={'issue': 'week 13 2021'})
+    >>> parse_line("ask what is CLIP?")
+    Invocation(command='ask', args={'question': 'what is CLIP?'})
+    >>> parse_line("/nope")
+    Traceback (most recent call last):
+    ...
+    retrieval.errors.QueryError: Unknown command “nope”. Try /help.
+    """
+    text = line.strip()
+    if not text:
+        raise QueryError("Type a command, e.g. /ask ViT 鲁棒性, or /help.")
+    name, _, rest = text.lstrip("/").partition(" ")
+    name = name.lower()
+    spec = COMMANDS_BY_NAME.get(name)
+    if spec is None:
+        raise QueryError(f"Unknown command “{name}”. Try /help.")
+    args: dict[str, str] = {}
+    names = {p.name for p in spec.params}
+    rest = rest.strip()
+    # Named options come last, as in Discord's input box; take them from the end.
+    while True:
+        m = _TRAILING_OPTION.search(rest)
+        if not m or m.group("name").lower() not in names or m.group("name").lower() in args:
+            break
+        value = m.group("value")
+        if value.startswith('"') or value.startswith("'"):
+            try:
+                value = shlex.split(value)[0]
+            except (ValueError, IndexError):
+                value = value.strip("\"'")
+        args[m.group("name").lower()] = value
+        rest = rest[: m.start()].rstrip()
+    positional = [p for p in spec.params if p.name not in args]
+    if rest:
+        if not positional:
+            raise QueryError(f"/{name} takes no text here. Usage: {spec.usage}")
+        args[positional[0].name] = rest
+    ordered = {p.name: args[p.name] for p in spec.params if p.name in args}
+    return Invocation(name, ordered)
+
+
+_TRAILING_OPTION = re.compile(r"(?:^|\s)(?P<name>[a-zA-Z_]+):(?P<value>\"[^\"]*\"|'[^']*'|\S+)\s*$")
+
+
+async def dispatch(bot: Newsbot, inv: Invocation) -> Result:
+    """Run one parsed command against the command layer."""
+    spec = COMMANDS_BY_NAME[inv.command]
+    missing = [p.name for p in spec.params if p.required and not inv.args.get(p.name, "").strip()]
+    if missing:
+        raise QueryError(f"/{spec.name} needs {', '.join(missing)}. Usage: {spec.usage}")
+    kwargs: dict[str, Any] = {}
+    for p in spec.params:
+        if p.name not in inv.args:
+            continue
+        value = inv.args[p.name]
+        if p.kind == "int":
+            try:
+                kwargs[p.name] = int(value)
+            except ValueError:
+                raise QueryError(f"{p.name} must be a whole number, not “{value}”.") from None
+        else:
+            kwargs[p.name] = value
+    method: Callable[..., Any] = getattr(bot, spec.name)
+    result: Result = await method(**kwargs)
+    return result
+
+
+class Console:
+    """Runs lines against a :class:`Newsbot` and writes rendered output."""
+
+    def __init__(self, bot: Newsbot, out: TextIO, *, json_mode: bool, color: bool) -> None:
+        self.bot = bot
+        self.out = out
+        self.json_mode = json_mode
+        self.color = color
+
+    async def handle(self, line: str) -> None:
+        name = line.strip().lstrip("/").partition(" ")[0].lower()
+        try:
+            inv = parse_line(line)
+            result = await dispatch(self.bot, inv)
+        except NewsbotError as err:
+            self._error(name, err)
+        except Exception as err:  # the console's single error boundary: a line must not end the session
+            log.debug("command failed", exc_info=True)
+            self._error(name, RuntimeError(f"internal error ({type(err).__name__}); the session continues"))
+        else:
+            if self.json_mode:
+                self._write_json(render_json.render(inv.command, result))
+            else:
+                self.out.write(render_text.render(result, color=self.color) + "\n")
+        self.out.flush()
+
+    def _error(self, name: str, err: Exception) -> None:
+        if self.json_mode:
+            self._write_json(render_json.error(name, err))
+        else:
+            self.out.write(render_text.error(err, color=self.color) + "\n")
+
+    def _write_json(self, obj: dict[str, Any]) -> None:
+        self.out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+def _lines(stream: TextIO) -> Iterator[str]:
+    for raw in stream:
+        yield raw.rstrip("\n")
+
+
+async def _interactive(console: Console) -> None:
+    import readline
+
+    history = Path(os.environ.get("NEWSBOT_HISTORY", "~/.newsbot_history")).expanduser()
+    with contextlib.suppress(OSError):
+        readline.read_history_file(history)
+    names = [f"/{c.name}" for c in COMMANDS]
+
+    def complete(text: str, state: int) -> str | None:
+        options = [n for n in names if n.startswith(text if text.startswith("/") else "/" + text)]
+        return options[state] if state < len(options) else None
+
+    readline.set_completer(complete)
+    readline.set_completer_delims(" ")
+    readline.parse_and_bind("tab: complete")
+    prompt = "\x1b[1;36mnewsbot>\x1b[0m " if console.color else "newsbot> "
+    console.out.write("newsbot console: type /help, Ctrl-D to quit.\n")
+    try:
+        while True:
+            try:
+                line = await asyncio.to_thread(input, prompt)
+            except EOFError:
+                console.out.write("\n")
+                break
+            except KeyboardInterrupt:
+                console.out.write("\n")
+                continue
+            if line.strip():
+                await console.handle(line)
+    finally:
+        with contextlib.suppress(OSError):
+            readline.write_history_file(history)
+
+
+async def run_console_async(config: Config, *, json_mode: bool, stdin: TextIO, stdout: TextIO) -> int:
+    interactive = stdin.isatty() and not json_mode
+    bot = await Newsbot.create(config, progress=interactive)
+    try:
+        console = Console(bot, stdout, json_mode=json_mode,
+                          color=interactive and stdout.isatty() and "NO_COLOR" not in os.environ)
+        if interactive:
+            await _interactive(console)
+        else:
+            for line in _lines(stdin):
+                # --json answers every line (one object per line); text mode skips blank lines.
+                if json_mode or line.strip():
+                    await console.handle(line)
+    finally:
+        await bot.close()
+    return 0
+
+
+def run_console(config: Config, *, json_mode: bool) -> int:
+    return asyncio.run(run_console_async(config, json_mode=json_mode, stdin=sys.stdin, stdout=sys.stdout))

@@ -1,0 +1,99 @@
+"""The console's ``--json`` surface: one JSON object per command. The keys are a public contract (README)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.commands import (
+    AskResult,
+    DigestPreview,
+    FeaturesResult,
+    HelpResult,
+    IssueListResult,
+    IssueResult,
+    ReindexResult,
+    Result,
+    StatsResult,
+)
+from bot.textutil import issue_date
+from retrieval.errors import UnknownIssueError
+from retrieval.models import Entry, Issue
+
+
+def issue_obj(issue: Issue) -> dict[str, Any]:
+    return {
+        "issue_id": issue.id, "issue_title": issue.title, "issue_url": issue.source_url,
+        "issue_label": issue.label, "issue_number": issue.number, "issue_week": issue.week,
+        "issue_year": issue.year, "issue_date": issue_date(issue), "repaired": issue.repaired,
+    }
+
+
+def entry_obj(entry: Entry) -> dict[str, Any]:
+    return {"title": entry.title, "url": entry.url, "summary": entry.summary, "section": entry.section.value,
+            "feature": entry.feature}
+
+
+def render(command: str, result: Result) -> dict[str, Any]:
+    out: dict[str, Any] = {"command": command}
+    match result:
+        case AskResult():
+            out |= {
+                "query": result.query, "cached": result.cached, "notice": result.notice,
+                "issues": [i.id for i in result.issues],
+                "results": [
+                    entry_obj(h.entry) | {
+                        "score": round(h.score, 6), "snippet": h.snippet,
+                        "repaired": h.issue.repaired, "issue_id": h.issue.id, "issue_url": h.issue.source_url,
+                        "issue_title": h.issue.title, "issue_label": h.issue.label,
+                        "issue_date": issue_date(h.issue),
+                        "also_in": [{"issue_id": i.id, "issue_title": i.title, "issue_url": i.source_url,
+                                     "issue_label": i.label} for i in h.also_in],
+                    }
+                    for h in result.hits
+                ],
+            }
+        case FeaturesResult():
+            out |= features_obj(result)
+        case DigestPreview():
+            out |= features_obj(result.features) | {"schedule": result.schedule}
+        case IssueResult():
+            out |= issue_obj(result.issue) | {
+                "sections": [s.value for s in result.issue.sections],
+                "items": [entry_obj(e) for e in result.issue.entries],
+            }
+        case IssueListResult():
+            out |= {"page": result.page, "pages": result.pages, "total": result.total,
+                    "issues": [issue_obj(i) | {"entries": len(i.entries)} for i in result.issues]}
+        case HelpResult():
+            out |= {"commands": [{"name": c.name, "usage": c.usage, "description": c.description,
+                                  "admin": c.admin} for c in result.commands],
+                    "issue_forms": result.issue_forms}
+        case StatsResult():
+            out |= {
+                "issues": result.issues, "documents": result.documents, "entries": result.entries,
+                "features": result.features, "repaired": result.repaired, "skipped": result.skipped,
+                "archive": result.archive, "index": result.index_fingerprint,
+                "uptime_seconds": round(result.uptime_seconds, 3),
+                "cache": {"hits": result.cache.hits, "misses": result.cache.misses,
+                          "hit_rate": round(result.cache.hit_rate, 4), "entries": result.cache.entries,
+                          "errors": result.cache.errors, "status": result.cache.status},
+            }
+        case ReindexResult():
+            out |= {"issues": result.issues, "entries": result.entries, "skipped": list(result.skipped),
+                    "seconds": round(result.seconds, 3), "changed": result.changed}
+    return out
+
+
+def features_obj(result: FeaturesResult) -> dict[str, Any]:
+    return issue_obj(result.issue) | {
+        "items": [{"title": e.title, "url": e.url, "summary": e.summary, "section": e.section.value}
+                  for e in result.items],
+        "more": result.more,
+    }
+
+
+def error(command: str, err: Exception) -> dict[str, Any]:
+    out: dict[str, Any] = {"command": command, "error": str(err)}
+    if isinstance(err, UnknownIssueError) and err.suggestions:
+        out["suggestions"] = list(err.suggestions)
+    return out

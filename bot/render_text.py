@@ -1,0 +1,162 @@
+"""The console's text surface: results as plain text, with ANSI colour on a terminal."""
+
+from __future__ import annotations
+
+from bot.commands import (
+    AskResult,
+    DigestPreview,
+    FeaturesResult,
+    HelpResult,
+    IssueListResult,
+    IssueResult,
+    ReindexResult,
+    Result,
+    StatsResult,
+)
+from bot.textutil import format_duration, issue_date, shorten
+from retrieval.errors import UnknownIssueError
+from retrieval.models import Issue
+
+SUMMARY_CHARS = 220
+
+
+class _Style:
+    def __init__(self, color: bool) -> None:
+        self.color = color
+
+    def _wrap(self, code: str, text: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
+
+    def bold(self, text: str) -> str:
+        return self._wrap("1", text)
+
+    def dim(self, text: str) -> str:
+        return self._wrap("2", text)
+
+    def link(self, text: str) -> str:
+        return self._wrap("4;34", text)
+
+    def mark(self, text: str) -> str:
+        return self._wrap("1;33", text) if self.color else f"«{text}»"
+
+    def red(self, text: str) -> str:
+        return self._wrap("31", text)
+
+
+def _issue_line(issue: Issue, st: _Style) -> str:
+    date = issue_date(issue)
+    parts = [st.bold(issue.label), issue.title]
+    if date:
+        parts.append(st.dim(date))
+    return "  ".join(parts)
+
+
+def highlight(snippet: str, spans: tuple[tuple[int, int], ...], st: _Style) -> str:
+    """Mark matched spans.
+
+    >>> highlight("ViT 很稳健", ((0, 3),), _Style(False))
+    '«ViT» 很稳健'
+    """
+    out, last = [], 0
+    for a, b in spans:
+        out.append(snippet[last:a])
+        out.append(st.mark(snippet[a:b]))
+        last = b
+    out.append(snippet[last:])
+    return "".join(out)
+
+
+def render(result: Result, *, color: bool = False) -> str:
+    st = _Style(color)
+    lines: list[str] = []
+    match result:
+        case AskResult():
+            if result.notice:
+                lines.append(st.dim(result.notice))
+            for n, h in enumerate(result.hits, 1):
+                flags = []
+                if h.entry.feature:
+                    flags.append("★ feature")
+                if h.issue.repaired:
+                    flags.append("repaired text")
+                lines.append(f"{n}. {st.bold(h.entry.title)}" + (f"  [{', '.join(flags)}]" if flags else ""))
+                if h.entry.url:
+                    lines.append(f"   {st.link(h.entry.url)}")
+                lines.append(f"   {highlight(h.snippet, h.highlights, st)}")
+                lines.append(f"   {st.dim('from')} {_issue_line(h.issue, st)} · {h.entry.section.label_zh}")
+                if h.also_in:
+                    lines.append("   " + st.dim("also in: " + ", ".join(i.label for i in h.also_in)))
+            if result.cached:
+                lines.append(st.dim("(cached)"))
+        case FeaturesResult():
+            lines += _features(result, st)
+        case DigestPreview():
+            lines.append(st.dim(f"Weekly digest preview ({result.schedule}):"))
+            lines += _features(result.features, st)
+        case IssueResult():
+            issue = result.issue
+            lines.append(_issue_line(issue, st))
+            if issue.source_url:
+                lines.append(st.link(issue.source_url))
+            if issue.repaired:
+                lines.append(st.dim(f"(repaired from mojibake; {issue.uncertain_chars} uncertain characters)"))
+            for section in issue.sections:
+                lines.append("")
+                lines.append(st.bold(f"{section.label_zh} / {section.label_en}"))
+                for e in issue.entries:
+                    if e.section is section:
+                        star = "★ " if e.feature else ""
+                        lines.append(f"  - {star}{e.title}" + (f"  {st.link(e.url)}" if e.url else ""))
+        case IssueListResult():
+            lines.append(st.dim(f"page {result.page}/{result.pages} · {result.total} issues, newest first"))
+            for issue in result.issues:
+                lines.append(f"  {_issue_line(issue, st)}  {st.dim(f'({len(issue.entries)} items)')}")
+        case HelpResult():
+            lines.append(st.bold("newsbot: ask the newsletter archive"))
+            width = max(len(c.usage) for c in result.commands)
+            for c in result.commands:
+                admin = st.dim(" (admin)") if c.admin else ""
+                lines.append(f"  {c.usage.ljust(width)}  {c.description}{admin}")
+            lines.append(f"Issues can be named as {result.issue_forms}.")
+            lines.append("Options use name:value, e.g. /ask 变压器 issue:34 count:3")
+        case StatsResult():
+            c = result.cache
+            lines += [
+                f"archive:  {result.archive}",
+                f"index:    {result.issues} issues, {result.documents} documents, {result.entries} entries "
+                f"({result.features} features), fingerprint {result.index_fingerprint}",
+                f"files:    {result.repaired} repaired, {result.skipped} skipped",
+                f"cache:    {c.hits} hits, {c.misses} misses ({100 * c.hit_rate:.1f} % hit rate), "
+                f"{c.entries} stored, status: {c.status}",
+                f"uptime:   {format_duration(result.uptime_seconds)}",
+            ]
+        case ReindexResult():
+            lines.append(f"Reindexed: {result.issues} issues, {result.entries} entries in {result.seconds:.1f} s"
+                         + ("" if result.changed else " (nothing changed)"))
+            if result.skipped:
+                lines.append(f"{len(result.skipped)} files skipped:")
+                lines += [f"  - {s}" for s in result.skipped]
+    return "\n".join(lines)
+
+
+def _features(result: FeaturesResult, st: _Style) -> list[str]:
+    lines = [_issue_line(result.issue, st)]
+    if result.issue.source_url:
+        lines.append(st.link(result.issue.source_url))
+    for n, e in enumerate(result.items, 1):
+        lines.append(f"{n}. {st.bold(e.title)}")
+        if e.url:
+            lines.append(f"   {st.link(e.url)}")
+        if e.summary:
+            lines.append(f"   {shorten(e.summary, SUMMARY_CHARS)}")
+    if result.more:
+        lines.append(st.dim(f"…and {result.more} more items in this issue (/issue {result.issue.label})"))
+    return lines
+
+
+def error(err: Exception, *, color: bool = False) -> str:
+    st = _Style(color)
+    text = st.red(f"error: {err}")
+    if isinstance(err, UnknownIssueError) and err.suggestions:
+        text += "\n" + "Did you mean: " + "; ".join(err.suggestions)
+    return text

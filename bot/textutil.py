@@ -1,0 +1,63 @@
+"""Small pure text helpers shared by the renderers."""
+
+from __future__ import annotations
+
+import datetime as dt  # noqa: F401 - used by the doctests
+
+from retrieval.models import Issue
+
+
+def shorten(text: str, limit: int) -> str:
+    """Cut ``text`` to at most ``limit`` characters, at a sentence or word end when one is near.
+
+    >>> shorten("这是一个很长的摘要。第二句话在这里。", 12)
+    '这是一个很长的摘要。…'
+    >>> shorten("short", 10)
+    'short'
+    >>> shorten("one two three four", 12)
+    'one two…'
+    """
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    if limit <= 1:
+        return "…"[:limit]
+    cut = text[: limit - 1]
+    for mark in ("。", "！", "？", ". ", "; ", "；"):
+        pos = cut.rfind(mark)
+        if pos >= limit // 2:
+            return cut[: pos + len(mark)].rstrip() + "…"
+    space = cut.rfind(" ")
+    if space >= limit // 2:
+        return cut[:space].rstrip() + "…"
+    return cut + "…"
+
+
+def issue_date(issue: Issue) -> str | None:
+    """The issue's date for display; estimated dates are marked with ``≈``.
+
+    >>> issue_date(Issue("x", "T", None, "issue", (), date=dt.date(2021, 3, 28)))
+    '2021-03-28'
+    >>> issue_date(Issue("x", "T", None, "issue", (), date=dt.date(2021, 9, 1), date_estimated=True))
+    '≈2021-09-01'
+    """
+    if issue.date is None:
+        return None
+    return ("≈" if issue.date_estimated else "") + issue.date.isoformat()
+
+
+def format_duration(seconds: float) -> str:
+    """
+    >>> format_duration(3725)
+    '1h 2m 5s'
+    >>> format_duration(4.2)
+    '4s'
+    """
+    s = int(seconds)
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    if h:
+        return f"{h}h {m}m {sec}s"
+    if m:
+        return f"{m}m {sec}s"
+    return f"{sec}s"

@@ -1,0 +1,297 @@
+"""Load a folder of newsletter issues into a deduplicated, repaired :class:`~retrieval.models.Archive`.
+
+The loader is the boundary between files as they exist in the wild and clean typed data:
+
+1. read every ``.md`` / ``.markdown`` / ``.txt`` file, sniffing its encoding (UTF-8, UTF-16 with or
+   without BOM, GBK) and refusing binary or oversized files with a reason;
+2. detect mojibake and repair it, training the repair model on the clean files of the same archive;
+3. parse each text into an :class:`~retrieval.models.Issue`;
+4. deduplicate by 原文 URL: the clean copy wins, a repaired copy is used only when no clean one exists;
+5. order newsletter issues by date, then number.
+
+One bad file never stops the others: it becomes a :class:`~retrieval.models.SkippedFile`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from tqdm import tqdm
+
+from retrieval.errors import ArchiveError, BadFileError
+from retrieval.models import Archive, Issue, RepairReport, SkippedFile
+from retrieval.parse import ParseError, parse_markdown
+from retrieval.repair import CharLM, detect_mojibake, repair_text
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+TEXT_SUFFIXES = frozenset({".md", ".markdown", ".txt"})
+DEFAULT_MAX_FILE_BYTES = 8 * 1024 * 1024
+# Below this many files a progress bar is noise.
+PROGRESS_MIN_FILES = 200
+# Enough clean text to train the repair model well without reading a huge archive twice.
+REPAIR_CONTEXT_CHARS = 3_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class LoadOptions:
+    """How to load an archive."""
+
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    progress: bool = True
+    """Show a progress bar on stderr for large archives."""
+    repair: bool = True
+    """Repair mojibake; when False, damaged files are skipped instead."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    rel: str
+    text: str
+    encoding: str
+
+
+def decode_bytes(data: bytes) -> tuple[str, str]:
+    """Decode a file's bytes, returning ``(text, encoding)``; raise :class:`BadFileError` if it is not text.
+
+    >>> decode_bytes("机器学习 news".encode("utf-8"))
+    ('机器学习 news', 'utf-8')
+    >>> decode_bytes("\\ufeff变压器".encode("utf-8"))
+    ('变压器', 'utf-8-sig')
+    >>> decode_bytes("第 34 期".encode("utf-16"))
+    ('第 34 期', 'utf-16')
+    >>> decode_bytes("本周特稿".encode("gbk"))
+    ('本周特稿', 'gbk')
+    >>> decode_bytes(b"\\x89PNG\\r\\n\\x1a\\n\\x00\\x00\\x00\\rIHDR")
+    Traceback (most recent call last):
+    ...
+    retrieval.errors.BadFileError: binary data, not text (NUL bytes)
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        return _strict(data, "utf-8-sig"), "utf-8-sig"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return _strict(data, "utf-16"), "utf-16"
+    if b"\x00" in data:
+        encoding = _utf16_without_bom(data)
+        if encoding is None:
+            raise BadFileError("binary data, not text (NUL bytes)")
+        return _strict(data, encoding), encoding
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as utf8_error:
+        # GBK is the usual non-UTF-8 encoding for Chinese text; accept it only when it reads as CJK.
+        try:
+            text = data.decode("gbk")
+        except UnicodeDecodeError:
+            raise BadFileError(
+                f"not UTF-8, UTF-16 or GBK text (invalid byte at offset {utf8_error.start})"
+            ) from None
+        if _cjk_share(text) < 0.2:
+            raise BadFileError(
+                f"not UTF-8 text (invalid byte at offset {utf8_error.start}) and not plausible GBK"
+            ) from None
+        return _check_controls(text), "gbk"
+    return _check_controls(text), "utf-8"
+
+
+def _strict(data: bytes, encoding: str) -> str:
+    try:
+        return _check_controls(data.decode(encoding))
+    except UnicodeDecodeError as err:
+        raise BadFileError(f"declares {encoding} but does not decode ({err.reason})") from None
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    # UTF-16 text with mostly ASCII/BMP content has NULs concentrated on one byte parity.
+    sample = data[:4096]
+    even = sample[0::2].count(0)
+    odd = sample[1::2].count(0)
+    half = max(len(sample) // 2, 1)
+    if odd > 0.3 * half and even < 0.05 * half:
+        return "utf-16-le"
+    if even > 0.3 * half and odd < 0.05 * half:
+        return "utf-16-be"
+    return None
+
+
+def _cjk_share(text: str) -> float:
+    letters = [c for c in text if not c.isspace() and not c.isascii()]
+    if not letters:
+        return 0.0
+    return sum("\u4e00" <= c <= "\u9fff" for c in letters) / len(letters)
+
+
+def _check_controls(text: str) -> str:
+    sample = text[:20000]
+    controls = sum(1 for c in sample if c < " " and c not in "\t\n\r\f")
+    if sample and controls / len(sample) > 0.01:
+        raise BadFileError(f"binary data, not text ({controls} control characters)")
+    return text
+
+
+def iter_archive_files(root: Path) -> Iterator[Path]:
+    """Text files below ``root`` in a stable order, skipping hidden files and folders."""
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        if path.suffix.lower() in TEXT_SUFFIXES and path.is_file():
+            yield path
+
+
+def read_archive_file(path: Path, *, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> tuple[str, str]:
+    """Read one file as text, or raise :class:`BadFileError` saying why not."""
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            raise BadFileError("empty file")
+        if size > max_bytes:
+            raise BadFileError(
+                f"too large ({size / 1_048_576:.1f} MB; the limit is {max_bytes / 1_048_576:.1f} MB)"
+            )
+        data = path.read_bytes()
+    except OSError as err:
+        raise BadFileError(f"cannot be read ({err.strerror or err})") from None
+    text, encoding = decode_bytes(data)
+    if not text.strip():
+        raise BadFileError("no text (only whitespace)")
+    return text, encoding
+
+
+def load_archive(root: Path, options: LoadOptions = LoadOptions(), *,
+                 lm_factory: Callable[[], CharLM] = CharLM.from_jieba) -> Archive:
+    """Load every issue under ``root``.
+
+    ``lm_factory`` builds the base repair model; it is only called when a file needs repair.
+    """
+    root = root.expanduser()
+    if not root.is_dir():
+        raise ArchiveError(f"archive folder not found: {root}")
+    files = list(iter_archive_files(root))
+    if not files:
+        raise ArchiveError(f"no .md, .markdown or .txt files in {root}")
+
+    skipped: list[SkippedFile] = []
+    clean: list[_Read] = []
+    damaged: list[tuple[_Read, str]] = []
+    show = options.progress and len(files) >= PROGRESS_MIN_FILES
+    for path in _progress(files, "reading", show):
+        rel = path.relative_to(root).as_posix()
+        try:
+            text, encoding = read_archive_file(path, max_bytes=options.max_file_bytes)
+        except BadFileError as err:
+            skipped.append(_skip(rel, str(err)))
+            continue
+        codepage = detect_mojibake(text)
+        if codepage is None:
+            clean.append(_Read(rel, text, encoding))
+        else:
+            damaged.append((_Read(rel, text, encoding), codepage))
+
+    issues: list[Issue] = []
+    for item in _progress(clean, "parsing", show):
+        issue = _parse(item.rel, item.text, skipped)
+        if issue is not None:
+            issues.append(issue)
+
+    repairs: list[RepairReport] = []
+    if damaged:
+        if not options.repair:
+            skipped.extend(_skip(r.rel, f"mojibake ({cp}) and repair is off") for r, cp in damaged)
+        else:
+            lm = lm_factory().with_context(_context_texts(clean, issues))
+            for item, codepage in damaged:
+                result = repair_text(item.text, lm)
+                repairs.append(RepairReport(item.rel, result.codepage or codepage, result.damaged,
+                                            result.filled, result.uncertain))
+                log.info("repaired %s: %s, %d damaged, %d filled, %d uncertain", item.rel,
+                         result.codepage or codepage, result.damaged, result.filled, result.uncertain)
+                issue = _parse(item.rel, result.text, skipped)
+                if issue is not None:
+                    issues.append(dataclasses.replace(issue, repaired=True, uncertain_chars=result.uncertain))
+
+    kept, duplicates = deduplicate(issues)
+    return Archive(root=str(root), issues=tuple(sort_issues(kept)), skipped=tuple(skipped),
+                   repairs=tuple(repairs), duplicates=tuple(duplicates))
+
+
+def _parse(rel: str, text: str, skipped: list[SkippedFile]) -> Issue | None:
+    try:
+        issue = parse_markdown(text, path=rel)
+    except ParseError as err:
+        skipped.append(_skip(rel, f"no usable content ({err})"))
+        return None
+    except Exception as err:  # per-file boundary: one parser bug must not sink the archive
+        log.exception("parser failed on %s", rel)
+        skipped.append(_skip(rel, f"parser error ({type(err).__name__}: {err})"))
+        return None
+    return dataclasses.replace(issue, path=rel)
+
+
+def _skip(rel: str, reason: str) -> SkippedFile:
+    log.warning("skipping %s: %s", rel, reason)
+    return SkippedFile(rel, reason)
+
+
+def _context_texts(clean: list[_Read], issues: list[Issue]) -> Iterable[str]:
+    # Newsletter issues first: they share the damaged documents' vocabulary.
+    newsletter = {i.path for i in issues if i.kind == "issue"}
+    ordered = sorted(clean, key=lambda r: r.rel not in newsletter)
+    budget = REPAIR_CONTEXT_CHARS
+    for item in ordered:
+        if budget <= 0:
+            break
+        budget -= len(item.text)
+        yield item.text
+
+
+def deduplicate(issues: Iterable[Issue]) -> tuple[list[Issue], list[SkippedFile]]:
+    """Keep one issue per id (the 原文 URL slug): a clean copy beats a repaired one, then the first path.
+
+    >>> a = Issue("wk13", "A", "u", "issue", (), path="b.md", repaired=True)
+    >>> b = Issue("wk13", "A", "u", "issue", (), path="c.md")
+    >>> kept, dropped = deduplicate([a, b])
+    >>> [i.path for i in kept], [d.path for d in dropped]
+    (['c.md'], ['b.md'])
+    """
+    best: dict[str, Issue] = {}
+    dropped: list[SkippedFile] = []
+    for issue in sorted(issues, key=lambda i: (i.repaired, i.path)):
+        winner = best.get(issue.id)
+        if winner is None:
+            best[issue.id] = issue
+        else:
+            why = "a clean copy" if issue.repaired and not winner.repaired else "another copy"
+            dropped.append(SkippedFile(issue.path, f"duplicate of {winner.path} (same 原文 URL; {why} wins)"))
+    return list(best.values()), dropped
+
+
+def sort_issues(issues: Iterable[Issue]) -> list[Issue]:
+    """Newsletter issues oldest first (by date, then number), then other documents by path.
+
+    >>> old = Issue("a", "A", None, "issue", (), date=dt.date(2020, 9, 6))
+    >>> new = Issue("b", "B", None, "issue", (), date=dt.date(2021, 3, 28))
+    >>> doc = Issue("c", "C", None, "document", (), path="x.md")
+    >>> [i.id for i in sort_issues([doc, new, old])]
+    ['a', 'b', 'c']
+    """
+    def key(issue: Issue) -> tuple[int, dt.date, int, str]:
+        if issue.kind != "issue":
+            return (1, dt.date.max, 0, issue.path or issue.id)
+        return (0, issue.date or dt.date.max, issue.number or 0, issue.id)
+
+    return sorted(issues, key=key)
+
+
+def _progress(items: list[T], desc: str, show: bool) -> Iterable[T]:
+    if not show:
+        return items
+    return tqdm(items, desc=desc, unit="file", file=sys.stderr, leave=False)

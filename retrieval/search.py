@@ -1,0 +1,550 @@
+"""Bilingual search over an archive: jieba tokens, glossary and CC-CEDICT bridges, exact BM25Plus ranking.
+
+:class:`SearchEngine` is built once per archive (tokenized entries are persisted, keyed by content and
+tokenizer fingerprint, so a restart does not tokenize again) and then answers queries synchronously in
+about a millisecond; the async query cache sits in front of it in the service layer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import multiprocessing
+import re
+import sqlite3
+import sys
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rapidfuzz import fuzz, process
+from tqdm import tqdm
+
+from retrieval.bm25 import BM25Index
+from retrieval.cedict import Cedict
+from retrieval.errors import QueryError, UnknownIssueError
+from retrieval.glossary import Glossary, WeightedTerm
+from retrieval.issueref import IssueRef, extract_issue_ref, matches, parse_issue_ref
+from retrieval.models import Archive, Entry, Issue
+from retrieval.text import Analyzer, AnalyzerConfig
+
+log = logging.getLogger(__name__)
+
+MAX_QUERY_CHARS = 500
+"""Longer questions are cut here: BM25 over a pasted essay helps nobody and costs time."""
+PARALLEL_MIN_DOCS = 4000
+"""Below this many entries to tokenize, worker start-up (jieba loads in each) costs more than it saves."""
+SNIPPET_CHARS = 160
+EMPTY_QUERY_NOTICE = "Ask a question, e.g. “ViT 鲁棒性” or “papers about tabular data”."
+INDEX_FORMAT = "1"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchSettings:
+    """Everything that shapes the index and the ranking."""
+
+    analyzer: AnalyzerConfig
+    glossary_path: Path
+    k1: float = 1.5
+    b: float = 0.75
+    delta: float = 1.0
+    glossary_weight: float = 0.6
+    cedict_weight: float = 0.5
+    use_glossary: bool = True
+    use_cedict: bool = True
+    workers: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One search result: an entry, where it came from, and why it matched."""
+
+    entry: Entry
+    issue: Issue
+    score: float
+    snippet: str
+    highlights: tuple[tuple[int, int], ...] = ()
+    """Character spans of ``snippet`` that matched query terms."""
+    also_in: tuple[Issue, ...] = ()
+    """Other issues that carry the same link."""
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    query: str
+    hits: tuple[Hit, ...]
+    terms: tuple[WeightedTerm, ...] = ()
+    issues: tuple[Issue, ...] = ()
+    """Issues the query was restricted to (from an issue reference in the question or the filter)."""
+    notice: str | None = None
+    """A message for a person: why nothing was searched, or that the question was shortened."""
+    cached: bool = False
+
+
+@dataclass
+class _Doc:
+    entry: Entry
+    issue: Issue
+    group: str
+    text_hash: str
+    tokens: list[str] = field(default_factory=list)
+
+
+def entry_text(entry: Entry, issue: Issue) -> str:
+    """The text indexed for an entry: the title twice (titles are short and say what matters), then the summary.
+
+    >>> from retrieval.models import Section
+    >>> e = Entry("i", 0, Section.PAPERS, "不用乘法的矩阵乘积", "https://arxiv.org/abs/2106.10860", "用查表代替乘法。")
+    >>> entry_text(e, Issue("i", "第 31 期", None, "issue", ()))
+    '不用乘法的矩阵乘积\\n不用乘法的矩阵乘积\\n用查表代替乘法。\\n2106.10860'
+    """
+    parts = [entry.title, entry.title, entry.summary]
+    if entry.url:
+        arxiv = _ARXIV_RE.search(entry.url)
+        if arxiv:
+            parts.append(arxiv.group(1))
+    return "\n".join(p for p in parts if p)
+
+
+_ARXIV_RE = re.compile(r"arxiv\.org/(?:abs|pdf)/(\d{4}\.\d{4,5})")
+
+
+def link_group(entry: Entry) -> str:
+    """The identity of what an entry points at, so one paper in several issues is listed once.
+
+    >>> from retrieval.models import Section
+    >>> link_group(Entry("a", 0, Section.PAPERS, "t", "https://arxiv.org/pdf/2106.10860v1.pdf", ""))
+    'arxiv:2106.10860'
+    >>> link_group(Entry("a", 3, Section.PAPERS, "t", None, ""))
+    'entry:a#3'
+    """
+    if not entry.url:
+        return f"entry:{entry.key}"
+    return canonical_link(entry.url)
+
+
+def canonical_link(url: str) -> str:
+    """A canonical form of a link for comparing: arXiv ids, https, no fragment, no trailing ``/`` or ``?``.
+
+    >>> canonical_link("http://arxiv.org/abs/2011.03530?")
+    'arxiv:2011.03530'
+    >>> canonical_link("https://example.com/x/?a=1#top")
+    'https://example.com/x?a=1'
+    >>> canonical_link("https://example.com/post?")
+    'https://example.com/post'
+    """
+    arxiv = _ARXIV_RE.search(url)
+    if arxiv:
+        return f"arxiv:{arxiv.group(1)}"
+    url = url.strip().split("#", 1)[0]
+    base, _, query = url.partition("?")
+    base = base.rstrip("/")
+    if base.startswith("http://"):
+        base = "https://" + base[len("http://"):]
+    return f"{base}?{query}" if query else base
+
+
+Spans = tuple[tuple[int, int], ...]
+
+
+def make_snippet(text: str, terms: Iterable[str], width: int = SNIPPET_CHARS) -> tuple[str, Spans]:
+    """The window of ``text`` with the most matched terms, and the spans of those terms in it.
+
+    >>> make_snippet("这篇论文提出了不用乘法的矩阵乘积方法，速度快很多。", ["乘法", "矩阵"], width=12)
+    ('…提出了不用乘法的矩阵乘积方…', ((7, 9), (10, 12)))
+    >>> make_snippet("ViT is robust to patch drops.", ["vit"])
+    ('ViT is robust to patch drops.', ((0, 3),))
+    >>> make_snippet("", ["x"])
+    ('', ())
+    """
+    if not text:
+        return "", ()
+    lowered = text.lower()
+    spans: list[tuple[int, int]] = []
+    for term in {t.lower() for t in terms if t.strip()}:
+        start = lowered.find(term)
+        while start != -1:
+            spans.append((start, start + len(term)))
+            start = lowered.find(term, start + len(term))
+    spans = _merge_spans(spans)
+    if len(text) <= width:
+        return text, tuple(spans)
+    best_start, best_count = 0, -1
+    for s, _ in spans or [(0, 0)]:
+        begin = max(0, min(s - width // 4, len(text) - width))
+        count = sum(1 for a, b in spans if a >= begin and b <= begin + width)
+        if count > best_count:
+            best_start, best_count = begin, count
+    end = best_start + width
+    prefix = "…" if best_start > 0 else ""
+    suffix = "…" if end < len(text) else ""
+    shift = len(prefix) - best_start
+    inside = tuple((a + shift, b + shift) for a, b in spans if a >= best_start and b <= end)
+    return prefix + text[best_start:end] + suffix, inside
+
+
+def _merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for a, b in sorted(spans):
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
+        else:
+            merged.append((a, b))
+    return merged
+
+
+class TokenStore:
+    """Tokenized entry texts in SQLite, keyed by text hash, one file per tokenizer fingerprint."""
+
+    def __init__(self, cache_dir: Path, analyzer_fingerprint: str) -> None:
+        self.path = cache_dir / f"tokens-{analyzer_fingerprint[:16]}.sqlite3"
+        self._conn: sqlite3.Connection | None = None
+        try:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path)
+            conn.execute("CREATE TABLE IF NOT EXISTS tokens (hash TEXT PRIMARY KEY, tokens TEXT NOT NULL)")
+            self._conn = conn
+        except (sqlite3.Error, OSError) as err:
+            # The store only saves work; without it we tokenize everything.
+            log.warning("token store %s unavailable (%s); tokenizing from scratch", self.path, err)
+            self._drop_broken(err)
+
+    def _drop_broken(self, err: Exception) -> None:
+        if isinstance(err, sqlite3.DatabaseError) and "not a database" in str(err):
+            self.path.unlink(missing_ok=True)
+
+    def get_many(self, hashes: Sequence[str]) -> dict[str, list[str]]:
+        if self._conn is None:
+            return {}
+        found: dict[str, list[str]] = {}
+        try:
+            for i in range(0, len(hashes), 500):
+                chunk = hashes[i:i + 500]
+                marks = ",".join("?" * len(chunk))
+                for h, toks in self._conn.execute(f"SELECT hash, tokens FROM tokens WHERE hash IN ({marks})", chunk):
+                    found[h] = toks.split("\x1f") if toks else []
+        except sqlite3.Error as err:
+            log.warning("token store %s unreadable (%s); tokenizing again", self.path, err)
+            return {}
+        return found
+
+    def put_many(self, items: dict[str, list[str]]) -> None:
+        if self._conn is None or not items:
+            return
+        try:
+            with self._conn:
+                self._conn.executemany(
+                    "INSERT OR REPLACE INTO tokens(hash, tokens) VALUES (?, ?)",
+                    [(h, "\x1f".join(t)) for h, t in items.items()],
+                )
+        except sqlite3.Error as err:
+            log.warning("token store %s not writable (%s); tokens not saved", self.path, err)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+_worker_analyzer: Analyzer | None = None
+
+
+def _init_worker(config: AnalyzerConfig) -> None:
+    global _worker_analyzer
+    _worker_analyzer = Analyzer(config)
+
+
+def _tokenize_chunk(texts: list[str]) -> list[list[str]]:
+    assert _worker_analyzer is not None
+    return [_worker_analyzer.index_tokens(t) for t in texts]
+
+
+def tokenize_all(analyzer: Analyzer, texts: list[str], *, workers: int, progress: bool) -> list[list[str]]:
+    """Tokenize many texts, in ``workers`` processes when there are enough to pay for their start-up."""
+    bar = tqdm(total=len(texts), desc="tokenizing", unit="entry", file=sys.stderr, disable=not progress,
+               leave=False)
+    try:
+        if workers <= 1 or len(texts) < PARALLEL_MIN_DOCS:
+            out = []
+            for t in texts:
+                out.append(analyzer.index_tokens(t))
+                bar.update(1)
+            return out
+        chunk = 500
+        chunks = [texts[i:i + chunk] for i in range(0, len(texts), chunk)]
+        results: list[list[str]] = []
+        # spawn, not fork: the bot reindexes while aiosqlite and discord.py threads are running.
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+                                 initargs=(analyzer.config,)) as pool:
+            for part in pool.map(_tokenize_chunk, chunks):
+                results.extend(part)
+                bar.update(len(part))
+        return results
+    finally:
+        bar.close()
+
+
+class SearchEngine:
+    """Answers queries over one archive."""
+
+    def __init__(self, archive: Archive, settings: SearchSettings, analyzer: Analyzer, glossary: Glossary,
+                 cedict: Cedict | None, docs: list[_Doc], index: BM25Index) -> None:
+        self.archive = archive
+        self.settings = settings
+        self.analyzer = analyzer
+        self.glossary = glossary
+        self.cedict = cedict
+        self._docs = docs
+        self._index = index
+        self._issue_pos = {i.id: n for n, i in enumerate(archive.issues)}
+        self._doc_issue = np.array([self._issue_pos[d.issue.id] for d in docs], dtype=np.int32)
+        self._groups: dict[str, list[_Doc]] = {}
+        for d in docs:
+            self._groups.setdefault(d.group, []).append(d)
+        self._by_key = {d.entry.key: d for d in docs}
+        digest = hashlib.sha256()
+        for part in (INDEX_FORMAT, analyzer.fingerprint, glossary.fingerprint,
+                     f"{settings.k1}/{settings.b}/{settings.delta}/{settings.glossary_weight}/"
+                     f"{settings.cedict_weight}/{settings.use_glossary}/{settings.use_cedict}"):
+            digest.update(part.encode())
+        for d in docs:
+            digest.update(d.text_hash.encode())
+            digest.update(d.issue.id.encode())
+        self.fingerprint = digest.hexdigest()
+
+    @classmethod
+    def build(cls, archive: Archive, settings: SearchSettings, *, analyzer: Analyzer | None = None,
+              progress: bool = False) -> SearchEngine:
+        analyzer = analyzer or Analyzer(settings.analyzer)
+        glossary = Glossary.load(settings.glossary_path, analyzer)
+        cedict = Cedict.load(settings.analyzer.cache_dir, analyzer.word_frequency) if settings.use_cedict else None
+        docs = [
+            _Doc(e, issue, link_group(e), hashlib.sha1(entry_text(e, issue).encode("utf-8")).hexdigest())
+            for issue in archive.issues for e in issue.entries
+        ]
+        store = TokenStore(settings.analyzer.cache_dir, analyzer.fingerprint)
+        try:
+            known = store.get_many([d.text_hash for d in docs])
+            missing = [d for d in docs if d.text_hash not in known]
+            if missing:
+                texts = [entry_text(d.entry, d.issue) for d in missing]
+                fresh = tokenize_all(analyzer, texts, workers=settings.workers, progress=progress)
+                new = {d.text_hash: toks for d, toks in zip(missing, fresh, strict=True)}
+                store.put_many(new)
+                known.update(new)
+            log.info("index: %d entries, %d tokenized now, %d from the token store",
+                     len(docs), len(missing), len(docs) - len(missing))
+        finally:
+            store.close()
+        for d in docs:
+            d.tokens = known[d.text_hash]
+        index = BM25Index.build([d.tokens for d in docs], k1=settings.k1, b=settings.b, delta=settings.delta)
+        return cls(archive, settings, analyzer, glossary, cedict, docs, index)
+
+    @property
+    def size(self) -> int:
+        return len(self._docs)
+
+    def expand(self, tokens: Sequence[str]) -> list[WeightedTerm]:
+        """The weighted terms a query's tokens stand for: typed tokens, then glossary and CEDICT renderings."""
+        if not self.settings.use_glossary and self.cedict is None:
+            return [WeightedTerm(t, 1.0, "query") for t in dict.fromkeys(tokens)]
+        return self.glossary.expand(
+            tokens,
+            cedict=self.cedict,
+            glossary_weight=self.settings.glossary_weight if self.settings.use_glossary else 0.0,
+            cedict_weight=self.settings.cedict_weight,
+        )
+
+    def search(self, query: str, *, k: int = 5, issue: Issue | None = None) -> SearchResult:
+        """Search, never raising on odd input: odd input gets a ``notice`` instead."""
+        original = query
+        query = query.strip()
+        notice = None
+        if len(query) > MAX_QUERY_CHARS:
+            query = query[:MAX_QUERY_CHARS]
+            notice = f"Your question was long, so only its first {MAX_QUERY_CHARS} characters were searched."
+        ref, rest = extract_issue_ref(query)
+        issues: tuple[Issue, ...] = ()
+        if issue is not None:
+            issues = (issue,)
+        elif ref is not None:
+            try:
+                issues = self.resolve(ref)
+            except UnknownIssueError:
+                # "the #1 method" is not a request for issue 1: search the whole question instead.
+                notice = _join(notice, f"No issue matches {describe_ref(ref)}, so all issues were searched.")
+                ref = None
+        if not query:
+            return SearchResult(original, (), notice=EMPTY_QUERY_NOTICE)
+        tokens = self.analyzer.query_tokens(rest if ref is not None else query)
+        if not tokens:
+            if issues:
+                return SearchResult(original, self._browse(issues, k), issues=issues, notice=notice)
+            return SearchResult(
+                original, (),
+                notice="Nothing to search for: the question has only common words, punctuation or symbols. "
+                       "Try a topic, a method or a paper name.",
+            )
+        terms = self.expand(tokens)
+        allowed = None
+        if issues:
+            positions = [self._issue_pos[i.id] for i in issues]
+            allowed = np.isin(self._doc_issue, positions)
+        ranked = self._index.top_k([(t.token, t.weight) for t in terms], max(k * 4, 20), allowed=allowed)
+        hits = self._group(ranked, k, [t.token for t in terms])
+        if not hits:
+            where = f" in {issues[0].label}" if len(issues) == 1 else ""
+            notice = _join(notice, f"No entries{where} match that question.")
+        return SearchResult(original, tuple(hits), tuple(terms), issues, notice)
+
+    def _group(self, ranked: list[tuple[int, float]], k: int, terms: list[str]) -> list[Hit]:
+        by_group: dict[str, list[tuple[int, float]]] = {}
+        for doc, score in ranked:
+            by_group.setdefault(self._docs[doc].group, []).append((doc, score))
+        hits: list[Hit] = []
+        for members in by_group.values():
+            best_doc, best_score = members[0]
+            best = self._docs[best_doc]
+            others = self._same_link(best.group, best.issue)
+            snippet, spans = make_snippet(best.entry.summary or best.entry.title, _surface_terms(terms))
+            hits.append(Hit(best.entry, best.issue, best_score, snippet, spans, others))
+            if len(hits) == k:
+                break
+        return hits
+
+    def _same_link(self, group: str, primary: Issue) -> tuple[Issue, ...]:
+        if group.startswith("entry:"):
+            return ()
+        seen: dict[str, Issue] = {}
+        for d in self._groups.get(group, ()):
+            if d.issue.id != primary.id:
+                seen.setdefault(d.issue.id, d.issue)
+        return tuple(seen.values())
+
+    def _browse(self, issues: tuple[Issue, ...], k: int) -> tuple[Hit, ...]:
+        hits = []
+        for issue in issues:
+            for e in sorted(issue.entries, key=lambda e: (not e.feature, e.position)):
+                snippet, _ = make_snippet(e.summary or e.title, ())
+                hits.append(Hit(e, issue, 0.0, snippet, (), self._same_link(link_group(e), issue)))
+        return tuple(hits[:k])
+
+    # -- issues -------------------------------------------------------------------------------------
+
+    def resolve(self, ref: IssueRef) -> tuple[Issue, ...]:
+        """The newsletter issues a reference names, or :class:`UnknownIssueError` with suggestions."""
+        newsletter = self.archive.newsletter_issues
+        if ref.latest:
+            return newsletter[-1:] if newsletter else ()
+        found = tuple(i for i in newsletter if matches(ref, i))
+        if found:
+            return found
+        raise UnknownIssueError(f"No issue matches {describe_ref(ref)}.", self.suggest(describe_ref(ref)))
+
+    def find_issue(self, text: str) -> Issue:
+        """One issue from what a person typed: ``34``, ``#18``, ``第 34 期``, ``2021-W13``, a title, an id."""
+        text = text.strip()
+        if not text:
+            raise QueryError("Name an issue, e.g. 34, #18, 第 34 期, 2021-W13 or 2020 年 9 月.")
+        by_id = self.archive.get(text)
+        if by_id is not None:
+            return by_id
+        ref = parse_issue_ref(text)
+        if ref is not None:
+            found = self.resolve(ref)
+            # "2020-09" names the monthly digest, not the last weekly issue of September.
+            monthly = [i for i in found if i.month is not None and i.week is None]
+            return (monthly or list(found))[-1]
+        for issue in self.archive.issues:
+            if text.lower() in (issue.title.lower(), issue.label.lower()):
+                return issue
+        raise UnknownIssueError(f"No issue called “{text}”.", self.suggest(text))
+
+    def suggest(self, text: str, limit: int = 5) -> tuple[str, ...]:
+        """The closest issue labels to what a person typed, for “did you mean”."""
+        return tuple(f"{i.label} — {i.title}" for i in map(self._issue_by_id, self.suggest_ids(text, limit)))
+
+    def suggest_ids(self, text: str, limit: int = 5) -> list[str]:
+        """Ids of the issues whose label or title is closest to ``text``."""
+        choices = {i.id: f"{i.label} {i.title}" for i in self.archive.newsletter_issues}
+        if not choices or not text.strip():
+            return []
+        found = process.extract(text, choices, scorer=fuzz.WRatio, limit=limit, score_cutoff=30)
+        return [key for _label, _score, key in found]
+
+    def matches_text(self, text: str, issue: Issue) -> bool:
+        """Whether what a person typed names this issue exactly (as a reference, label or id)."""
+        ref = parse_issue_ref(text)
+        if ref is not None and not ref.latest:
+            return matches(ref, issue)
+        return text.lower() in (issue.id.lower(), issue.label.lower())
+
+    def cache_payload(self, result: SearchResult) -> dict[str, Any]:
+        """A JSON-able form of a result for the query cache (entries by key, issues by id)."""
+        return {
+            "hits": [
+                {"entry": h.entry.key, "score": h.score, "snippet": h.snippet,
+                 "highlights": [list(s) for s in h.highlights], "also_in": [i.id for i in h.also_in]}
+                for h in result.hits
+            ],
+            "terms": [[t.token, t.weight, t.source] for t in result.terms],
+            "issues": [i.id for i in result.issues],
+            "notice": result.notice,
+        }
+
+    def from_cache(self, query: str, payload: Any) -> SearchResult | None:
+        """Rebuild a cached result; None if anything in it no longer exists (then it is a miss)."""
+        try:
+            hits = []
+            for h in payload["hits"]:
+                d = self._by_key[h["entry"]]
+                also = tuple(self._issue_by_id(i) for i in h["also_in"])
+                hits.append(Hit(d.entry, d.issue, float(h["score"]), str(h["snippet"]),
+                                tuple((int(a), int(b)) for a, b in h["highlights"]), also))
+            terms = tuple(WeightedTerm(str(t), float(w), str(s)) for t, w, s in payload["terms"])
+            issues = tuple(self._issue_by_id(i) for i in payload["issues"])
+            notice = payload["notice"]
+        except (KeyError, TypeError, ValueError):
+            return None
+        return SearchResult(query, tuple(hits), terms, issues, notice, cached=True)
+
+    def _issue_by_id(self, issue_id: str) -> Issue:
+        issue = self.archive.get(issue_id)
+        if issue is None:
+            raise KeyError(issue_id)
+        return issue
+
+
+def _surface_terms(tokens: Iterable[str]) -> list[str]:
+    # Very short Latin tokens (e.g. "a") would light up every word; they still count for ranking.
+    return [t for t in tokens if len(t) > 1 or not t.isascii()]
+
+
+def _join(first: str | None, second: str) -> str:
+    return f"{first} {second}" if first else second
+
+
+def describe_ref(ref: IssueRef) -> str:
+    """A reference in words.
+
+    >>> describe_ref(IssueRef(number=34, year=None, week=None, month=None))
+    'issue #34'
+    >>> describe_ref(IssueRef(number=None, year=2021, week=13, month=None))
+    'week 13 of 2021'
+    """
+    if ref.latest:
+        return "the latest issue"
+    if ref.slug:
+        return f"“{ref.slug}”"
+    if ref.number is not None:
+        return f"issue #{ref.number}"
+    if ref.week is not None:
+        return f"week {ref.week} of {ref.year}" if ref.year else f"week {ref.week}"
+    if ref.month is not None:
+        return f"{ref.year}-{ref.month:02d}" if ref.year else f"month {ref.month}"
+    return "that issue"

@@ -1,0 +1,121 @@
+"""The console adapter end to end, through its ``--json`` contract, on the bundled sample archive."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.config import Config
+from bot.console import run_console_async
+
+ASK_RESULT_KEYS = {"title", "url", "summary", "score", "section", "feature", "repaired", "issue_url",
+                   "issue_title", "also_in"}
+FEATURE_ITEM_KEYS = {"title", "url", "summary"}
+
+
+async def run_lines(config: Config, lines: list[str], *, json_mode: bool = True) -> list[Any]:
+    out = io.StringIO()
+    stdin = io.StringIO("".join(line + "\n" for line in lines))
+    code = await run_console_async(config, json_mode=json_mode, stdin=stdin, stdout=out)
+    assert code == 0
+    if not json_mode:
+        return [out.getvalue()]
+    return [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+async def test_one_json_object_per_line_and_the_contract(sample_config: Config) -> None:
+    lines = ["/help", "/ask 哪一期讲了不用乘法的矩阵乘积？", "/features 31", "", "/bogus", "/ask",
+             "/features 999", "/ask 变压器 count:abc", "/issues 1", "/latest", "/issue week 13 2021", "/stats",
+             "/digest"]
+    objs = await run_lines(sample_config, lines)
+    assert len(objs) == len(lines)
+    help_, ask, features, blank, bogus, empty_ask, unknown, bad_count = objs[:8]
+
+    assert {c["name"] for c in help_["commands"]} >= {"ask", "features", "issue", "issues", "latest", "digest",
+                                                      "help", "stats", "reindex"}
+    assert ask["command"] == "ask"
+    assert ask["query"] == "哪一期讲了不用乘法的矩阵乘积？"
+    assert isinstance(ask["cached"], bool)
+    assert ask["results"], ask
+    assert all(set(r) >= ASK_RESULT_KEYS for r in ask["results"])
+    assert ask["results"][0]["url"] == "https://arxiv.org/abs/2106.10860"
+    assert ask["results"][0]["issue_title"].endswith("第 31 期")
+
+    assert features["command"] == "features"
+    assert {"issue_url", "issue_title", "items"} <= set(features)
+    assert [i["url"] for i in features["items"]] == ["https://arxiv.org/abs/2106.10860",
+                                                     "https://arxiv.org/abs/2106.11959"]
+    assert all(set(i) >= FEATURE_ITEM_KEYS for i in features["items"])
+
+    for obj in (blank, bogus, empty_ask, unknown, bad_count):
+        assert set(obj) >= {"command", "error"}, obj
+        assert obj["error"]
+        assert "Traceback" not in obj["error"]
+    assert bogus["command"] == "bogus"
+    assert unknown["suggestions"]
+    issues, latest, week13, stats, digest = objs[8:]
+    assert issues["total"] == 8
+    assert issues["issues"][0]["issue_label"] == "#31"
+    assert latest["issue_label"] == "#31"
+    assert week13["issue_label"] == "2021-W13"
+    assert week13["items"]
+    assert stats["issues"] == 8
+    assert stats["cache"]["status"] == "ok"
+    assert digest["items"]
+    assert digest["schedule"]
+
+
+async def test_second_identical_question_is_cached(sample_config: Config) -> None:
+    first, second = await run_lines(sample_config, ["/ask ViT 鲁棒性", "/ask ViT 鲁棒性"])
+    assert first["cached"] is False
+    assert second["cached"] is True
+    assert first["results"] == second["results"]
+
+
+async def test_issue_filter_and_count(sample_config: Config) -> None:
+    (obj,) = await run_lines(sample_config, ['/ask 变压器 issue:"week 13 2021" count:2'])
+    assert obj["results"]
+    assert len(obj["results"]) <= 2
+    assert {r["issue_title"] for r in obj["results"]} == {"Akira 的机器学习新闻—2021 年第 13 周"}
+
+
+@pytest.mark.parametrize("query", ["", "的 了 吗", "？？？！！！", "😀🚀", "x" * 5000,
+                                   "'; DROP TABLE query_cache; --", "**bold** [x](http://e.com) `code`",
+                                   "@everyone <@&123>"])
+async def test_odd_queries_get_a_well_formed_answer(sample_config: Config, query: str) -> None:
+    (obj,) = await run_lines(sample_config, [f"/ask {query}"])
+    assert obj["command"] == "ask"
+    assert ("results" in obj) or ("error" in obj)
+    if "results" in obj and not obj["results"]:
+        assert obj["notice"]
+
+
+async def test_text_mode_renders_and_survives_bad_lines(sample_config: Config) -> None:
+    (text,) = await run_lines(sample_config, ["/ask CutMix", "/nope", "/features 34", "/issues 99"], json_mode=False)
+    assert "https://arxiv.org/abs/1905.04899" in text
+    assert "Unknown command" in text
+    assert "Traceback" not in text
+    assert "error: There is 1 page" in text
+
+
+def test_installed_console_script_from_any_directory(tmp_path: Path, shared_cache_dir: Path) -> None:
+    """The real executable, from a folder outside the repo: it finds the bundled archive and config."""
+    exe = Path(sys.executable).with_name("newsbot")
+    if not exe.exists():
+        pytest.skip("the newsbot console script is not installed in this environment")
+    env = {**os.environ, "NEWSBOT_STORAGE_CACHE_DIR": str(shared_cache_dir),
+           "NEWSBOT_DB": str(tmp_path / "state.sqlite3"), "NEWSBOT_LOG_LEVEL": "WARNING"}
+    proc = subprocess.run([str(exe), "console", "--json"], input="/help\n/ask CutMix\n/nope\n", text=True,
+                          capture_output=True, cwd=tmp_path, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    objs = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [o["command"] for o in objs] == ["help", "ask", "nope"]
+    assert objs[1]["results"][0]["url"] == "https://arxiv.org/abs/1905.04899"
+    assert "Traceback" not in proc.stderr

@@ -1,0 +1,49 @@
+"""The layering rules of the design, checked mechanically."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_retrieval_never_imports_discord_or_bot() -> None:
+    code = (
+        "import importlib, pkgutil, sys, retrieval\n"
+        "for m in pkgutil.walk_packages(retrieval.__path__, 'retrieval.'):\n"
+        "    importlib.import_module(m.name)\n"
+        "bad = sorted(n for n in sys.modules if n.split('.')[0] in {'discord', 'bot'})\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == ""
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_only_the_discord_renderer_builds_embeds() -> None:
+    builders = [
+        p.relative_to(ROOT).as_posix()
+        for p in (ROOT / "bot").rglob("*.py")
+        if "discord.Embed(" in p.read_text(encoding="utf-8") or "Embed(" in p.read_text(encoding="utf-8")
+    ]
+    assert all(b == "bot/discord_adapter/embeds.py" for b in builders), builders
+
+
+def test_command_layer_has_no_transport() -> None:
+    for name in ("commands.py", "service.py"):
+        path = ROOT / "bot" / name
+        if path.exists():
+            assert not any(i.split(".")[0] == "discord" for i in _imports(path)), name
