@@ -1,0 +1,1 @@
+"""The Discord surface: slash commands, embeds, views. Only this package imports ``discord``."""

@@ -1,0 +1,279 @@
+"""The Discord surface's renderer: the only module that builds ``discord.Embed``.
+
+Discord rejects a message whose embeds break its limits (HTTP 400, code 50035), so every limit is
+enforced here, on the way out: title 256, description 4096, field name 256 and value 1024, footer
+2048, author 256, 25 fields, 10 embeds and 6000 characters across all embeds of one message.
+User text (questions) and archive text are escaped so they cannot break the markdown or ping anyone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import discord
+
+from bot.commands import (
+    AskResult,
+    DigestPreview,
+    FeaturesResult,
+    HelpResult,
+    IssueListResult,
+    IssueResult,
+    ReindexResult,
+    StatsResult,
+)
+from bot.textutil import format_duration, issue_date, shorten
+from retrieval.models import Entry, Issue
+from retrieval.search import Hit
+
+TITLE_MAX = 256
+DESCRIPTION_MAX = 4096
+FIELD_NAME_MAX = 256
+FIELD_VALUE_MAX = 1024
+FOOTER_MAX = 2048
+FIELDS_MAX = 25
+EMBEDS_MAX = 10
+TOTAL_MAX = 6000
+CONTENT_MAX = 2000
+
+HITS_PER_PAGE = 4
+COLOR = discord.Colour(0x5865F2)
+FEATURE_COLOR = discord.Colour(0xF1C40F)
+
+_URL_OK = re.compile(r"^https?://[^\s<>\"]+$")
+
+
+def clip(text: str, limit: int) -> str:
+    """At most ``limit`` characters, ending in … when cut.
+
+    >>> clip("变压器" * 100, 10)
+    '变压器变压器变压器…'
+    >>> clip("ok", 10)
+    'ok'
+    """
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def escape(text: str) -> str:
+    """Escape markdown and neutralise mentions in text from users or the archive.
+
+    >>> escape("**bold** @everyone <@&123>")
+    '\\\\*\\\\*bold\\\\*\\\\* @\\u200beveryone <@\\u200b&123>'
+    """
+    text = discord.utils.escape_markdown(text)
+    # allowed_mentions already stops pings; this also keeps them from rendering as mentions.
+    return text.replace("@", "@\u200b")
+
+
+def safe_url(url: str | None) -> str | None:
+    """A URL Discord accepts in an embed, or None.
+
+    >>> safe_url("https://arxiv.org/abs/2106.10860")
+    'https://arxiv.org/abs/2106.10860'
+    >>> safe_url("https://cdn . open ai . com/x") is None
+    True
+    """
+    if not url or len(url) > 2048 or not _URL_OK.match(url):
+        return None
+    return url
+
+
+def link(text: str, url: str | None) -> str:
+    """A markdown link whose text and target cannot break out of the brackets.
+
+    >>> link("论文 [v2]", "https://e.com/a_(b)")
+    '[论文 ［v2］](https://e.com/a_%28b%29)'
+    """
+    label = text.replace("[", "［").replace("]", "］")
+    target = safe_url(url)
+    if target is None:
+        return label
+    return f"[{label}]({target.replace('(', '%28').replace(')', '%29')})"
+
+
+def embed_size(embeds: Sequence[discord.Embed]) -> int:
+    return sum(len(e) for e in embeds)
+
+
+def _issue_ref(issue: Issue) -> str:
+    date = issue_date(issue)
+    label = link(escape(issue.label), issue.source_url)
+    return f"{label} ({date})" if date else label
+
+
+def _hit_block(n: int, hit: Hit, snippet_chars: int) -> str:
+    entry = hit.entry
+    marks = " ★" if entry.feature else ""
+    title = link(escape(clip(entry.title, 200)), entry.url)
+    snippet = _highlight(hit, snippet_chars)
+    where = f"{_issue_ref(hit.issue)} · {entry.section.label_zh}"
+    lines = [f"**{n}.** {title}{marks}"]
+    if snippet:
+        lines.append(f"> {snippet}")
+    lines.append(where)
+    if hit.issue.repaired:
+        lines.append("*(from repaired text: a few characters may be wrong)*")
+    if hit.also_in:
+        lines.append("also in: " + ", ".join(link(escape(i.label), i.source_url) for i in hit.also_in[:6]))
+    return "\n".join(lines)
+
+
+def _highlight(hit: Hit, limit: int) -> str:
+    text = hit.snippet
+    out, last = [], 0
+    for a, b in hit.highlights:
+        if b > limit:
+            break
+        out.append(escape(text[last:a]))
+        out.append(f"**{escape(text[a:b])}**")
+        last = b
+    out.append(escape(clip(text[last:], max(1, limit - last))))
+    return " ".join("".join(out).split())
+
+
+def ask_pages(result: AskResult) -> list[discord.Embed]:
+    """One embed per page of results; the view pages through them."""
+    question = escape(clip(" ".join(result.query.split()), 200))
+    title = clip(f"“{question}”" if question else "Search", TITLE_MAX)
+    if not result.hits:
+        text = result.notice or "No matches."
+        return [discord.Embed(title=title, description=clip(escape(text), DESCRIPTION_MAX), colour=COLOR)]
+    pages: list[discord.Embed] = []
+    chunks = [result.hits[i:i + HITS_PER_PAGE] for i in range(0, len(result.hits), HITS_PER_PAGE)]
+    for p, chunk in enumerate(chunks, 1):
+        blocks = [_hit_block((p - 1) * HITS_PER_PAGE + i, h, 300) for i, h in enumerate(chunk, 1)]
+        description = "\n\n".join(blocks)
+        if result.notice:
+            description = f"*{escape(result.notice)}*\n\n" + description
+        embed = discord.Embed(title=title, description=clip(description, DESCRIPTION_MAX), colour=COLOR)
+        footer = f"page {p}/{len(chunks)} · {len(result.hits)} results"
+        if result.cached:
+            footer += " · cached"
+        embed.set_footer(text=clip(footer, FOOTER_MAX))
+        pages.append(fit_message([embed])[0])
+    return pages
+
+
+def features_embeds(result: FeaturesResult, *, heading: str = "This week's features") -> list[discord.Embed]:
+    """The issue embed plus one embed per feature: the shape of both /features and the weekly digest."""
+    issue = result.issue
+    head = discord.Embed(
+        title=clip(issue.title, TITLE_MAX), url=safe_url(issue.source_url), colour=FEATURE_COLOR,
+        description=clip(_issue_description(issue, result, heading), DESCRIPTION_MAX),
+    )
+    embeds = [head]
+    for entry in result.items[: EMBEDS_MAX - 1]:
+        embeds.append(_entry_embed(entry))
+    return fit_message(embeds)
+
+
+def _issue_description(issue: Issue, result: FeaturesResult, heading: str) -> str:
+    parts = [f"**{escape(heading)}** · {escape(issue.label)}"]
+    date = issue_date(issue)
+    if date:
+        parts[0] += f" · {date}"
+    if issue.repaired:
+        parts.append("*(repaired from mojibake: a few characters may be wrong)*")
+    if result.more:
+        parts.append(f"…and {result.more} more items in this issue: `/issue {issue.label}`")
+    return "\n".join(parts)
+
+
+def _entry_embed(entry: Entry) -> discord.Embed:
+    return discord.Embed(
+        title=clip(entry.title or "(untitled)", TITLE_MAX), url=safe_url(entry.url), colour=FEATURE_COLOR,
+        description=clip(escape(shorten(entry.summary, 700)), DESCRIPTION_MAX) if entry.summary else None,
+    )
+
+
+def fit_message(embeds: list[discord.Embed]) -> list[discord.Embed]:
+    """Trim descriptions, longest first, until the message fits Discord's 6000-character budget."""
+    embeds = embeds[:EMBEDS_MAX]
+    for e in embeds:
+        if e.title and len(e.title) > TITLE_MAX:
+            e.title = clip(e.title, TITLE_MAX)
+        if e.description and len(e.description) > DESCRIPTION_MAX:
+            e.description = clip(e.description, DESCRIPTION_MAX)
+        if len(e.fields) > FIELDS_MAX:
+            for _ in range(len(e.fields) - FIELDS_MAX):
+                e.remove_field(FIELDS_MAX)
+    while embed_size(embeds) > TOTAL_MAX:
+        longest = max(embeds, key=lambda e: len(e.description or ""))
+        current = longest.description or ""
+        excess = embed_size(embeds) - TOTAL_MAX
+        if len(current) <= 1:
+            embeds.pop()  # nothing left to trim: drop the last embed
+            continue
+        longest.description = clip(current, max(1, len(current) - excess - 1))
+    return embeds
+
+
+def issue_embed(result: IssueResult) -> discord.Embed:
+    issue = result.issue
+    embed = discord.Embed(title=clip(issue.title, TITLE_MAX), url=safe_url(issue.source_url), colour=COLOR)
+    date = issue_date(issue)
+    embed.description = clip(" · ".join(p for p in (escape(issue.label), date) if p), DESCRIPTION_MAX)
+    for section in issue.sections[:FIELDS_MAX]:
+        items = [e for e in issue.entries if e.section is section]
+        lines, used = [], 0
+        for e in items:
+            line = f"{'★ ' if e.feature else ''}{link(escape(clip(e.title, 120)), e.url)}"
+            if used + len(line) + 1 > FIELD_VALUE_MAX - 40:
+                lines.append(f"…and {len(items) - len(lines)} more")
+                break
+            lines.append(line)
+            used += len(line) + 1
+        embed.add_field(name=clip(f"{section.label_zh} / {section.label_en}", FIELD_NAME_MAX),
+                        value=clip("\n".join(lines) or "—", FIELD_VALUE_MAX), inline=False)
+    return fit_message([embed])[0]
+
+
+def issues_embed(result: IssueListResult) -> discord.Embed:
+    lines = [
+        f"{_issue_ref(i)} — {escape(clip(i.title, 90))} ({len(i.entries)} items)" for i in result.issues
+    ]
+    embed = discord.Embed(title="Archive", description=clip("\n".join(lines) or "No issues.", DESCRIPTION_MAX),
+                          colour=COLOR)
+    embed.set_footer(text=f"page {result.page}/{result.pages} · {result.total} issues, newest first")
+    return embed
+
+
+def help_embed(result: HelpResult) -> discord.Embed:
+    lines = [f"`{c.usage}` — {escape(c.description)}" for c in result.commands if not c.admin]
+    admin = [f"`/newsbot {c.usage.lstrip('/')}` — {escape(c.description)}" for c in result.commands if c.admin]
+    embed = discord.Embed(title="newsbot", description="\n".join(lines), colour=COLOR)
+    if admin:
+        embed.add_field(name="Admins (Manage Server)",
+                        value=clip("\n".join([*admin, "`/newsbot digest-*` — weekly digest settings"]),
+                                   FIELD_VALUE_MAX), inline=False)
+    embed.set_footer(text=clip(f"Name an issue as {result.issue_forms}.", FOOTER_MAX))
+    return embed
+
+
+def stats_embed(result: StatsResult) -> discord.Embed:
+    c = result.cache
+    embed = discord.Embed(title="newsbot stats", colour=COLOR)
+    embed.add_field(name="Index", value=f"{result.issues} issues · {result.documents} documents · "
+                    f"{result.entries} entries ({result.features} features)", inline=False)
+    embed.add_field(name="Files", value=f"{result.repaired} repaired · {result.skipped} skipped", inline=False)
+    embed.add_field(name="Cache", value=clip(f"{c.hits} hits · {c.misses} misses · {100 * c.hit_rate:.1f} % · "
+                    f"{c.entries} stored\nstatus: {escape(c.status)}", FIELD_VALUE_MAX), inline=False)
+    embed.add_field(name="Uptime", value=format_duration(result.uptime_seconds), inline=False)
+    embed.set_footer(text=f"index {result.index_fingerprint}")
+    return embed
+
+
+def reindex_embed(result: ReindexResult) -> discord.Embed:
+    text = f"{result.issues} issues, {result.entries} entries in {result.seconds:.1f} s"
+    if not result.changed:
+        text += " (nothing changed)"
+    embed = discord.Embed(title="Reindexed", description=text, colour=COLOR)
+    if result.skipped:
+        embed.add_field(name=f"{len(result.skipped)} files skipped",
+                        value=clip("\n".join(escape(s) for s in result.skipped), FIELD_VALUE_MAX), inline=False)
+    return embed
+
+
+def digest_embeds(preview: DigestPreview) -> list[discord.Embed]:
+    return features_embeds(preview.features, heading="Weekly digest")

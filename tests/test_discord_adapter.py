@@ -1,0 +1,197 @@
+"""The real newsbot Discord client, with the real discord.py, against the fake Discord on 127.0.0.1."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fake_discord import GENERAL_CHANNEL_ID, GUILD_ID, FakeDiscord, point_discord_py_at, running
+from fake_discord.payloads import MEMBER_PERMISSIONS
+
+from bot.commands import Newsbot
+from bot.config import Config
+from bot.discord_adapter import embeds
+from bot.discord_adapter.client import NewsbotClient
+from bot.state import StateStore
+
+INTERACTION_DEADLINE = 3.0  # Discord's rule for the first response to an interaction
+MANAGE_GUILD = 1 << 5
+
+
+class FastReconnectClient(NewsbotClient):
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        return None  # the default sleeps 5 s before a re-IDENTIFY; the fake has no IDENTIFY limit
+
+
+def guild_config(config: Config) -> Config:
+    return dataclasses.replace(config, discord=dataclasses.replace(config.discord, guild_ids=(GUILD_ID,),
+                                                                   ask_cooldown_seconds=0.0))
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDiscord]:
+    async with FakeDiscord() as server:
+        with point_discord_py_at(server):
+            yield server
+
+
+async def _client(config: Config) -> tuple[FastReconnectClient, Newsbot, StateStore]:
+    newsbot = await Newsbot.create(config)
+    state = StateStore(config.db_path)
+    await state.open()
+    return FastReconnectClient(newsbot, state, guild_ready_timeout=0.1), newsbot, state
+
+
+@pytest.fixture
+async def client(fake: FakeDiscord, sample_config: Config) -> AsyncIterator[FastReconnectClient]:
+    bot, newsbot, state = await _client(guild_config(sample_config))
+    try:
+        async with running(bot, fake.token) as ready:
+            yield ready
+    finally:
+        await newsbot.close()
+        await state.close()
+
+
+def _embed_text(message: dict[str, Any]) -> str:
+    parts = []
+    for e in message.get("embeds", []):
+        parts += [e.get("title", ""), e.get("description", ""), e.get("url", "")]
+        parts += [f"{f['name']} {f['value']}" for f in e.get("fields", [])]
+    return "\n".join(parts)
+
+
+async def test_synced_command_set(fake: FakeDiscord, client: FastReconnectClient) -> None:
+    synced = {c["name"]: c for c in fake.commands[GUILD_ID]}
+    assert set(synced) == {"ask", "features", "issue", "issues", "latest", "digest", "help", "newsbot"}
+    assert None not in fake.commands  # guild sync only: no duplicate global set
+    ask = {o["name"]: o for o in synced["ask"]["options"]}
+    assert ask["question"]["required"] is True
+    assert ask["question"]["type"] == 3
+    assert ask["issue"]["autocomplete"] is True
+    assert (ask["count"]["type"], ask["count"]["min_value"], ask["count"]["max_value"]) == (4, 1, 25)
+    assert all(o.get("description") for c in synced.values() for o in c.get("options", []))
+    admin = synced["newsbot"]
+    assert int(admin["default_member_permissions"]) == MANAGE_GUILD
+    assert {o["name"] for o in admin["options"]} >= {"reindex", "stats"}
+
+
+async def test_sync_only_when_the_command_set_changes(fake: FakeDiscord, sample_config: Config) -> None:
+    config = guild_config(sample_config)
+    for expected_synced in (True, False):
+        bot, newsbot, state = await _client(config)
+        try:
+            async with running(bot, fake.token):
+                assert bot.synced is expected_synced
+        finally:
+            await newsbot.close()
+            await state.close()
+    assert len(fake.command_syncs) == 1
+
+
+async def test_ask_is_answered_within_three_seconds(fake: FakeDiscord, client: FastReconnectClient) -> None:
+    handle = await fake.interact("ask", {"question": "哪一期讲了不用乘法的矩阵乘积？"})
+    callback = await handle.response()
+    assert callback.type == 5  # deferred first: the answer may take longer than a second
+    assert callback.elapsed < INTERACTION_DEADLINE
+    [followup] = await handle.followups(1)
+    assert followup.status == 200
+    text = _embed_text(followup.data)
+    assert "https://arxiv.org/abs/2106.10860" in text
+    assert "#31" in text
+    assert followup.data["allowed_mentions"] == {"parse": []}
+
+
+async def test_features_autocomplete_offers_issues(fake: FakeDiscord, client: FastReconnectClient) -> None:
+    handle = await fake.interact("features", {"issue": "31"}, type=4, focused="issue")
+    callback = await handle.response()
+    assert (callback.type, callback.status) == (8, 200)
+    choices = callback.data["choices"]
+    assert 0 < len(choices) <= 25
+    assert choices[0]["name"].startswith("#31")
+    # Picking the suggestion runs the command with its value.
+    run = await fake.interact("features", {"issue": choices[0]["value"]})
+    answer = await run.response()
+    assert answer.type == 4
+    assert "https://arxiv.org/abs/2106.10860" in _embed_text(answer.data)
+
+
+async def test_pagination_button_turns_the_page(fake: FakeDiscord, client: FastReconnectClient) -> None:
+    handle = await fake.interact("ask", {"question": "变压器 模型 论文", "count": 10})
+    await handle.response()
+    [followup] = await handle.followups(1)
+    buttons = followup.data["components"][0]["components"]
+    labels = [b["label"] for b in buttons]
+    assert labels[0] == "◀"
+    assert labels[2] == "▶"
+    assert labels[1].startswith("1/")
+    assert labels[1] != "1/1"
+    assert buttons[0]["disabled"] is True
+    message = fake.channel_messages[GENERAL_CHANNEL_ID][-1]
+    click = await fake.interact(type=3, custom_id=buttons[2]["custom_id"], message=int(message["id"]))
+    update = await click.response()
+    assert (update.type, update.status) == (7, 200)
+    assert update.elapsed < INTERACTION_DEADLINE
+    assert update.data["embeds"][0]["footer"]["text"].startswith("page 2/")
+    assert update.data["embeds"][0]["description"] != followup.data["embeds"][0]["description"]
+
+
+async def test_non_admin_is_refused_politely(fake: FakeDiscord, client: FastReconnectClient) -> None:
+    handle = await fake.interact("newsbot stats", permissions=MEMBER_PERMISSIONS & ~MANAGE_GUILD)
+    callback = await handle.response()
+    assert callback.type == 4
+    assert callback.data["flags"] & 64  # ephemeral
+    assert "admin" in callback.data["content"].lower()
+    admin = await fake.interact("newsbot stats", permissions=MEMBER_PERMISSIONS | MANAGE_GUILD)
+    answer = await admin.response()
+    assert answer.type == 4
+    assert "newsbot stats" in _embed_text(answer.data)
+
+
+async def test_everyone_in_a_query_pings_no_one(fake: FakeDiscord, client: FastReconnectClient) -> None:
+    handle = await fake.interact("ask", {"question": "@everyone <@&123> **CutMix**"})
+    await handle.response()
+    [followup] = await handle.followups(1)
+    assert followup.data["allowed_mentions"] == {"parse": []}
+    title = followup.data["embeds"][0]["title"]
+    assert "@everyone" not in title
+    assert "\\*\\*CutMix\\*\\*" in title
+
+
+async def test_unknown_issue_gets_suggestions_ephemerally(fake: FakeDiscord, client: FastReconnectClient) -> None:
+    handle = await fake.interact("issue", {"issue": "第 99 期"})
+    callback = await handle.response()
+    assert callback.data["flags"] & 64
+    assert "Did you mean" in callback.data["content"]
+
+
+async def test_oversized_entry_still_gives_a_valid_embed(fake: FakeDiscord, tmp_path: Path,
+                                                         sample_config: Config) -> None:
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    huge_title = "超长标题" * 200
+    huge_summary = "这是一段非常长的摘要，用来测试 Discord 的嵌入限制。" * 800
+    (archive / "big.md").write_text(
+        "# Akira 的机器学习新闻—#第 40 期\n\n> 原文：<https://medium.com/analytics-vidhya/"
+        "akiras-machine-learning-news-issue-40-aaaaaaaaaaaa>\n\n本周特稿/新闻。\n\n"
+        f"# 1.本周特稿/新闻\n\n# {huge_title}\n\n[https://arxiv.org/abs/2106.10860](https://arxiv.org/abs/2106.10860)"
+        f"\n\n{huge_summary}\n\n# {huge_title}2\n\n[x](https://arxiv.org/abs/2105.01601)\n\n{huge_summary}\n",
+        encoding="utf-8",
+    )
+    config = dataclasses.replace(guild_config(sample_config),
+                                 archive=dataclasses.replace(sample_config.archive, path=str(archive)))
+    bot, newsbot, state = await _client(config)
+    try:
+        async with running(bot, fake.token):
+            handle = await fake.interact("features", {})
+            callback = await handle.response()
+            assert (callback.type, callback.status) == (4, 200)  # the fake answers 400/50035 past any limit
+            sent = callback.data["embeds"]
+            assert sum(len(e.get("title", "")) + len(e.get("description", "")) for e in sent) <= embeds.TOTAL_MAX
+            assert all(len(e.get("title", "")) <= embeds.TITLE_MAX for e in sent)
+    finally:
+        await newsbot.close()
+        await state.close()
