@@ -1,0 +1,655 @@
+"""The weekly digest against real SQLite, a fake clock and an in-memory Discord.
+
+Each "process" is a :class:`Bot`: its own connection to the same database file, its own scheduler.
+A restart is closing one and opening another on the same file. Weeks pass by moving the clock, so no
+test sleeps and no assertion depends on wall time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.commands import FeaturesResult
+from bot.digest import (
+    FORBIDDEN_REASON,
+    NOT_FOUND_REASON,
+    DigestError,
+    DigestScheduler,
+    DigestSettings,
+    DigestStore,
+    PostForbidden,
+    PostNotFound,
+    PostOutcome,
+    PostTransient,
+    is_manual,
+    owned_by,
+    shard_owner,
+    slot_for,
+)
+from bot.state import StateStore
+from retrieval.models import Archive, Entry, Issue, Section
+
+UTC = dt.UTC
+BERLIN = ZoneInfo("Europe/Berlin")
+HOUR = dt.timedelta(hours=1)
+GUILD, CHANNEL = 41 << 22, 9001
+OTHER_GUILD, OTHER_CHANNEL = 42 << 22, 9002
+
+
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, tzinfo=UTC)
+
+
+# 2021-03-01 is a Monday (ISO week 2021-W09); the default schedule is Monday 09:00 UTC.
+SUNDAY_BEFORE = utc(2021, 2, 28, 12)
+W09_DUE, W10_DUE, W11_DUE = utc(2021, 3, 1, 9), utc(2021, 3, 8, 9), utc(2021, 3, 15, 9)
+
+
+def make_issue(n: int) -> Issue:
+    iid = f"issue-{n}"
+    entry = Entry(iid, 0, Section.FEATURES, f"Feature of issue {n}", None, "summary", feature=True)
+    return Issue(iid, f"Issue {n}", None, "issue", (entry,), number=n, date=dt.date(2021, 1, 4) + dt.timedelta(weeks=n))
+
+
+class Library:
+    """The archive as the bot sees it; ``add`` is a reindex that found new issues."""
+
+    def __init__(self, count: int = 5) -> None:
+        self.archive = Archive("memory", tuple(make_issue(n) for n in range(1, count + 1)))
+        self.fail_next = 0
+
+    def add(self, *numbers: int) -> None:
+        self.archive = Archive("memory", self.archive.issues + tuple(make_issue(n) for n in numbers))
+
+    def __call__(self) -> Archive:
+        if self.fail_next:
+            self.fail_next -= 1
+            raise OSError("archive folder unreadable")
+        return self.archive
+
+
+class Clock:
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+class Sleeper:
+    """Records back-off delays instead of waiting."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, delay: float) -> None:
+        self.delays.append(delay)
+        await asyncio.sleep(0)
+
+
+@dataclass(frozen=True)
+class Message:
+    channel_id: int
+    guild_id: int
+    slot: str
+    issue_id: str
+    message_id: int
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Fail:
+    error: BaseException
+    after_send: bool = False
+    """True: Discord created the message, then the error came (a 5xx from a proxy, or the process died)."""
+
+
+@dataclass
+class FakeDiscord:
+    """An in-memory Discord implementing the Poster protocol; shared by all "processes" of a test."""
+
+    clock: Clock
+    messages: list[Message] = field(default_factory=list)
+    failures: dict[int, list[Fail]] = field(default_factory=dict)
+    attempts: list[tuple[int, str]] = field(default_factory=list)
+    gate: asyncio.Event | None = None
+    """When set, the next post waits for it: a slow HTTP request that another process could overtake."""
+    entered: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def post(self, channel_id: int, guild_id: int, slot: str, content: FeaturesResult) -> int:
+        self.attempts.append((channel_id, slot))
+        self.entered.set()
+        await asyncio.sleep(0)  # a real await: lets a second scheduler interleave here
+        if self.gate is not None:
+            gate, self.gate = self.gate, None
+            await gate.wait()
+        plan = self.failures.get(channel_id)
+        fail = plan.pop(0) if plan else None
+        if fail is not None and not fail.after_send:
+            raise fail.error
+        message = Message(channel_id, guild_id, slot, content.issue.id, 1000 + len(self.messages), self.clock())
+        self.messages.append(message)
+        if fail is not None:
+            raise fail.error
+        return message.message_id
+
+    async def find_existing(self, channel_id: int, slot: str) -> int | None:
+        await asyncio.sleep(0)
+        return next((m.message_id for m in self.messages if (m.channel_id, m.slot) == (channel_id, slot)), None)
+
+    def issues(self, guild_id: int = GUILD) -> list[str]:
+        return [m.issue_id for m in self.messages if m.guild_id == guild_id]
+
+    def slots(self, guild_id: int = GUILD) -> list[str]:
+        return [m.slot for m in self.messages if m.guild_id == guild_id]
+
+
+class Bot:
+    """One bot process: its own connection to the shared database file and its own scheduler."""
+
+    def __init__(self, path: Path, library: Library, discord: FakeDiscord, clock: Clock,
+                 owns_guild: Callable[[int], bool] = lambda g: True, sleep: Sleeper | None = None) -> None:
+        self.path, self.library, self.discord, self.clock = path, library, discord, clock
+        self.owns_guild = owns_guild
+        self.sleeper = sleep or Sleeper()
+        self.state = StateStore(path)
+
+    async def __aenter__(self) -> Bot:
+        await self.state.open()
+        self.store = DigestStore(self.state.db)
+        await self.store.setup()
+        self.scheduler = DigestScheduler(self.store, self.library, self.discord, self.clock,
+                                         owns_guild=self.owns_guild, sleep=self.sleeper)
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.state.close()
+
+    async def run(self, until: dt.datetime, step: dt.timedelta = HOUR) -> list[PostOutcome]:
+        """Tick from the clock's time up to and including ``until``."""
+        outcomes: list[PostOutcome] = []
+        while self.clock.now <= until:
+            outcomes += await self.scheduler.tick()
+            self.clock.now += step
+        self.clock.now -= step
+        return outcomes
+
+
+@dataclass
+class World:
+    path: Path
+    clock: Clock
+    library: Library
+    discord: FakeDiscord
+
+    def bot(self, **kw: Any) -> Bot:
+        return Bot(self.path, self.library, self.discord, self.clock, **kw)
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> World:
+    clock = Clock(SUNDAY_BEFORE)
+    return World(tmp_path / "state.sqlite3", clock, Library(), FakeDiscord(clock))
+
+
+async def enable(bot: Bot, guild: int = GUILD, channel: int = CHANNEL, **kw: Any) -> None:
+    if kw:
+        await bot.scheduler.configure(guild, channel_id=channel, **kw)
+    await bot.scheduler.enable(guild, channel)
+
+
+# -- the whole story: three weeks, two restarts, one of them in the middle of a post -----------------
+
+@pytest.mark.parametrize("dies_after_send", [True, False], ids=["died-after-http-post", "died-before-http-post"])
+@pytest.mark.parametrize("policy", ["next", "latest"])
+async def test_three_weeks_two_restarts_exactly_one_digest_a_week(world: World, policy: str,
+                                                                  dies_after_send: bool) -> None:
+    grow = policy == "latest"  # `latest` only posts new issues, so one appears before each week's post
+    async with world.bot() as bot:
+        await enable(bot, policy=policy)
+        if grow:
+            world.library.add(6)
+        await bot.run(W09_DUE + 3 * HOUR)
+    assert world.discord.slots() == ["2021-W09"]
+
+    # Restart 1, a clean one. In week 2 the process dies in the middle of the post.
+    world.clock.now = utc(2021, 3, 6)
+    async with world.bot() as bot:
+        if grow:
+            world.library.add(7)
+        await bot.run(W10_DUE - HOUR)
+        world.discord.failures[CHANNEL] = [Fail(asyncio.CancelledError(), after_send=dies_after_send)]
+        world.clock.now = W10_DUE
+        with pytest.raises(asyncio.CancelledError):
+            await bot.scheduler.tick()
+    assert len(world.discord.messages) == (2 if dies_after_send else 1)
+
+    # Restart 2, right away: the claim's lease still runs, so the new process waits, then finishes it.
+    async with world.bot() as bot:
+        assert await bot.scheduler.tick() == []
+        outcomes = await bot.run(W10_DUE + 3 * HOUR)
+        assert [o.status for o in outcomes] == ["recovered" if dies_after_send else "posted"]
+        if grow:
+            world.library.add(8)
+        await bot.run(W11_DUE + 24 * HOUR)
+        rows = await bot.store.posts(GUILD)
+
+    expected = ["issue-6", "issue-7", "issue-8"] if grow else ["issue-1", "issue-2", "issue-3"]
+    assert world.discord.issues() == expected
+    assert world.discord.slots() == ["2021-W09", "2021-W10", "2021-W11"]
+    assert [(r.slot, r.status, r.issue_id) for r in rows] == list(zip(world.discord.slots(), ["posted"] * 3,
+                                                                      expected, strict=True))
+    assert [r.message_id for r in rows] == [m.message_id for m in world.discord.messages]
+
+
+# -- daylight saving ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("weekday", "start", "expected"), [
+    # Monday 09:00 Europe/Berlin across the March switch (Sunday 2021-03-28): 08:00 UTC, then 07:00 UTC.
+    (0, utc(2021, 3, 14), [utc(2021, 3, 15, 8), utc(2021, 3, 22, 8), utc(2021, 3, 29, 7), utc(2021, 4, 5, 7)]),
+    # … and across the October switch (Sunday 2021-10-31): 07:00 UTC, then 08:00 UTC.
+    (0, utc(2021, 10, 17), [utc(2021, 10, 18, 7), utc(2021, 10, 25, 7), utc(2021, 11, 1, 8), utc(2021, 11, 8, 8)]),
+    # Sunday 09:00, so the post falls on the very day of the switch, hours after it.
+    (6, utc(2021, 3, 14), [utc(2021, 3, 14, 8), utc(2021, 3, 21, 8), utc(2021, 3, 28, 7), utc(2021, 4, 4, 7)]),
+    (6, utc(2021, 10, 17), [utc(2021, 10, 17, 7), utc(2021, 10, 24, 7), utc(2021, 10, 31, 8), utc(2021, 11, 7, 8)]),
+], ids=["march-monday", "october-monday", "march-switch-sunday", "october-switch-sunday"])
+async def test_daylight_saving_weeks_post_at_the_local_time(world: World, weekday: int, start: dt.datetime,
+                                                            expected: list[dt.datetime]) -> None:
+    world.clock.now = start
+    async with world.bot() as bot:
+        await enable(bot, weekday=weekday, time=dt.time(9), timezone="Europe/Berlin")
+        await bot.run(expected[-1] + 2 * 24 * HOUR)
+    assert [m.at for m in world.discord.messages] == expected
+    assert {m.at.astimezone(BERLIN).time() for m in world.discord.messages} == {dt.time(9)}
+
+
+ZONES = ["Europe/Berlin", "America/New_York", "Australia/Sydney", "Australia/Lord_Howe", "Asia/Kolkata",
+         "Pacific/Chatham", "UTC"]
+
+
+@settings(database=None, deadline=None, max_examples=300)
+@given(now=st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2037, 12, 31), timezones=st.just(UTC)),
+       zone=st.sampled_from(ZONES), weekday=st.integers(0, 6),
+       at=st.times(max_value=dt.time(23, 59)).map(lambda t: t.replace(second=0, microsecond=0)))
+def test_slot_is_the_local_week_at_the_local_time(now: dt.datetime, zone: str, weekday: int, at: dt.time) -> None:
+    tz = ZoneInfo(zone)
+    slot = slot_for(now, DigestSettings(1, weekday=weekday, time=at, timezone=zone))
+    local_now, due_local = now.astimezone(tz), slot.due_at.astimezone(tz)
+    assert slot.due_at.tzinfo is UTC
+    assert slot.id == f"{local_now.isocalendar().year}-W{local_now.isocalendar().week:02d}"
+    assert due_local.weekday() == weekday
+    assert due_local.isocalendar()[:2] == local_now.isocalendar()[:2]
+    wall = dt.datetime.combine(due_local.date(), at)
+    exists = wall.replace(tzinfo=tz).astimezone(UTC).astimezone(tz).replace(tzinfo=None) == wall
+    if exists:
+        assert due_local.time() == at
+    else:  # inside a spring-forward gap: moved forward by the gap, which is never more than an hour here
+        assert dt.timedelta(0) < due_local.replace(tzinfo=None) - wall <= HOUR
+
+
+def test_nonexistent_and_ambiguous_local_times_resolve_by_fold_0() -> None:
+    s = DigestSettings(1, weekday=6, time=dt.time(2, 30), timezone="Europe/Berlin")
+    spring, autumn = slot_for(utc(2021, 3, 28, 12), s), slot_for(utc(2021, 10, 31, 12), s)
+    assert spring.due_at == utc(2021, 3, 28, 1, 30)  # 02:30 does not exist: 03:30 CEST
+    assert spring.due_at.astimezone(BERLIN).time() == dt.time(3, 30)
+    assert autumn.due_at == utc(2021, 10, 31, 0, 30)  # 02:30 happens twice: the first, CEST one
+    assert slot_for(utc(2021, 10, 31, 1, 15), s) == autumn  # same week, same slot, whichever 02:30 it is now
+
+
+# -- failures -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("error", "reason"), [(PostForbidden("403 Forbidden (error code: 50013)"), FORBIDDEN_REASON),
+                                               (PostNotFound("404 Not Found (error code: 10003)"), NOT_FOUND_REASON)],
+                         ids=["403", "404"])
+async def test_forbidden_or_missing_channel_disables_that_guild_only(world: World, error: Exception,
+                                                                    reason: str) -> None:
+    async with world.bot() as bot:
+        await enable(bot)
+        await enable(bot, OTHER_GUILD, OTHER_CHANNEL)
+        world.discord.failures[CHANNEL] = [Fail(error)]
+        world.clock.now = W09_DUE
+        outcomes = await bot.scheduler.tick()
+        assert [(o.guild_id, o.status) for o in outcomes] == [(GUILD, "disabled"), (OTHER_GUILD, "posted")]
+        s = await bot.scheduler.settings(GUILD)
+        assert (s.enabled, s.disabled_reason) == (False, reason)
+
+        await bot.run(W10_DUE + HOUR)  # a disabled guild is not tried again: no stream of 403s
+        assert [a for a in world.discord.attempts if a[0] == CHANNEL] == [(CHANNEL, "2021-W09")]
+        assert world.discord.issues(OTHER_GUILD) == ["issue-1", "issue-2"]
+
+        # The admin fixes the permission and turns it back on: the failed week is not replayed,
+        # and the issue that never arrived is still the next one.
+        world.clock.now = utc(2021, 3, 10)
+        await bot.scheduler.enable(GUILD)
+        assert (await bot.scheduler.settings(GUILD)).disabled_reason is None
+        await bot.run(W11_DUE)
+    assert world.discord.slots() == ["2021-W11"]
+    assert world.discord.issues() == ["issue-1"]
+
+
+async def test_5xx_is_retried_with_backoff_and_posts_once(world: World) -> None:
+    async with world.bot() as bot:
+        await enable(bot)
+        world.discord.failures[CHANNEL] = [Fail(PostTransient("503 Service Unavailable"))]
+        world.clock.now = W09_DUE
+        outcomes = await bot.scheduler.tick()
+    assert [o.status for o in outcomes] == ["posted"]
+    assert bot.sleeper.delays == [1]
+    assert world.discord.issues() == ["issue-1"]
+
+
+async def test_5xx_after_discord_created_the_message_is_not_posted_again(world: World) -> None:
+    async with world.bot() as bot:
+        await enable(bot)
+        world.discord.failures[CHANNEL] = [Fail(PostTransient("502 Bad Gateway"), after_send=True)]
+        world.clock.now = W09_DUE
+        outcomes = await bot.scheduler.tick()
+        assert [o.status for o in outcomes] == ["recovered"]
+        assert [r.status for r in await bot.store.posts(GUILD)] == ["posted"]
+    assert world.discord.issues() == ["issue-1"]
+
+
+async def test_5xx_that_outlasts_the_backoff_leaves_the_claim_for_the_next_tick(world: World) -> None:
+    async with world.bot() as bot:
+        await enable(bot)
+        world.discord.failures[CHANNEL] = [Fail(PostTransient("500"))] * 4
+        world.clock.now = W09_DUE
+        assert [o.status for o in await bot.scheduler.tick()] == ["retrying"]
+        assert bot.sleeper.delays == [1, 5, 30]
+        [row] = await bot.store.posts(GUILD)
+        assert (row.status, row.message_id, row.issue_id) == ("claimed", None, "issue-1")
+        assert world.discord.messages == []
+
+        world.clock.now += dt.timedelta(minutes=1)
+        assert [o.status for o in await bot.scheduler.tick()] == ["posted"]
+        await bot.run(W09_DUE + 48 * HOUR)
+    assert world.discord.slots() == ["2021-W09"]
+
+
+async def test_an_unexpected_error_in_one_guild_does_not_stop_the_other(world: World,
+                                                                        caplog: pytest.LogCaptureFixture) -> None:
+    async with world.bot() as bot:
+        await enable(bot)
+        await enable(bot, OTHER_GUILD, OTHER_CHANNEL)
+        world.discord.failures[CHANNEL] = [Fail(RuntimeError("embed renderer bug"))]
+        world.clock.now = W09_DUE
+        outcomes = await bot.scheduler.tick()
+        assert [(o.guild_id, o.status) for o in outcomes] == [(GUILD, "error"), (OTHER_GUILD, "posted")]
+        assert "embed renderer bug" in outcomes[0].detail
+        assert f"digest for guild {GUILD} failed" in caplog.text
+        # The claim stays; once its lease runs out, the next tick finishes the week.
+        await bot.run(W09_DUE + 2 * HOUR)
+    assert world.discord.slots(GUILD) == ["2021-W09"]
+    assert world.discord.slots(OTHER_GUILD) == ["2021-W09"]
+
+
+# -- catch-up and the first week ----------------------------------------------------------------------
+
+async def test_catch_up_after_downtime_within_the_week(world: World) -> None:
+    async with world.bot() as bot:
+        await enable(bot)
+    world.clock.now = utc(2021, 3, 3, 15)  # the bot was down from Sunday to Wednesday afternoon
+    async with world.bot() as bot:
+        outcomes = await bot.scheduler.tick()
+    assert [(o.slot, o.status) for o in outcomes] == [("2021-W09", "posted")]
+
+
+async def test_a_week_missed_entirely_is_not_posted_late(world: World) -> None:
+    async with world.bot() as bot:
+        await enable(bot)
+    world.clock.now = W10_DUE - HOUR  # down for all of week 9
+    async with world.bot() as bot:
+        assert await bot.scheduler.tick() == []
+        await bot.run(W10_DUE + 48 * HOUR)
+    assert world.discord.slots() == ["2021-W10"]
+    assert world.discord.issues() == ["issue-1"]
+
+
+async def test_a_crashed_claim_from_a_past_week_is_looked_up_never_sent_late(world: World) -> None:
+    async with world.bot() as bot:
+        await enable(bot)
+        world.discord.failures[CHANNEL] = [Fail(asyncio.CancelledError())]
+        world.clock.now = W09_DUE
+        with pytest.raises(asyncio.CancelledError):
+            await bot.scheduler.tick()
+    world.clock.now = W10_DUE - HOUR
+    async with world.bot() as bot:
+        outcomes = await bot.scheduler.tick()
+        assert [(o.slot, o.status) for o in outcomes] == [("2021-W09", "missed")]
+        await bot.run(W10_DUE)
+        assert [(r.slot, r.status) for r in await bot.store.posts(GUILD)] == [("2021-W09", "missed"),
+                                                                             ("2021-W10", "posted")]
+    assert world.discord.slots() == ["2021-W10"]
+    assert world.discord.issues() == ["issue-1"]  # the issue of the missed week was never received
+
+
+async def test_enabling_after_this_weeks_time_waits_for_next_week(world: World) -> None:
+    world.clock.now = W09_DUE + HOUR
+    async with world.bot() as bot:
+        await enable(bot)
+        assert await bot.run(W10_DUE - HOUR) == []
+        await bot.run(W10_DUE)
+    assert world.discord.slots() == ["2021-W10"]
+    assert world.discord.issues() == ["issue-1"]
+
+
+async def test_enabling_before_this_weeks_time_posts_this_week(world: World) -> None:
+    world.clock.now = W09_DUE - HOUR
+    async with world.bot() as bot:
+        await enable(bot)
+        await bot.run(W09_DUE)
+    assert world.discord.slots() == ["2021-W09"]
+
+
+async def test_enable_twice_keeps_the_first_enable_time(world: World) -> None:
+    async with world.bot() as bot:
+        await enable(bot)
+        world.clock.now = W09_DUE + HOUR  # a second enable after the due time must not push the week back
+        await enable(bot)
+        assert (await bot.scheduler.settings(GUILD)).enabled_at == SUNDAY_BEFORE
+        await bot.scheduler.tick()
+    assert world.discord.slots() == ["2021-W09"]
+
+
+async def test_changing_settings_never_reposts_a_claimed_week(world: World) -> None:
+    async with world.bot() as bot:
+        await enable(bot)
+        await bot.run(W09_DUE)
+        await bot.scheduler.configure(GUILD, time=dt.time(18))
+        await bot.run(W09_DUE + 12 * HOUR)
+        await bot.scheduler.configure(GUILD, weekday=2)  # Wednesday
+        await bot.run(utc(2021, 3, 3, 20))
+        assert world.discord.slots() == ["2021-W09"]
+        await bot.run(utc(2021, 3, 10, 18))  # next week: the new day and time
+    assert [m.at for m in world.discord.messages] == [W09_DUE, utc(2021, 3, 10, 18)]
+
+
+# -- content policies ---------------------------------------------------------------------------------
+
+async def test_latest_posts_only_new_issues(world: World) -> None:
+    async with world.bot() as bot:
+        await enable(bot, policy="latest")
+        assert [o.status for o in await bot.run(W09_DUE + HOUR)] == ["skipped"]
+        world.library.add(6)
+        assert [(o.status, o.issue_id) for o in await bot.run(W10_DUE + HOUR)] == [("posted", "issue-6")]
+        assert [o.status for o in await bot.run(W11_DUE + HOUR)] == ["skipped"]
+        assert await bot.scheduler.preview(GUILD) is None
+    assert world.discord.issues() == ["issue-6"]
+
+
+async def test_new_issues_jump_the_next_queue(world: World) -> None:
+    async with world.bot() as bot:
+        await enable(bot)
+        await bot.run(W09_DUE)
+        world.library.add(6, 7)
+        await bot.run(W11_DUE)
+        world.clock.now = W11_DUE + 7 * 24 * HOUR
+        await bot.scheduler.tick()
+    assert world.discord.issues() == ["issue-1", "issue-6", "issue-7", "issue-2"]
+
+
+async def test_no_backlog_flood_and_nothing_left_means_a_skipped_week(world: World) -> None:
+    world.library = Library(count=1)
+    async with world.bot() as bot:
+        await enable(bot)
+        outcomes = await bot.run(W11_DUE + HOUR)
+    assert [(o.slot, o.status) for o in outcomes] == [("2021-W09", "posted"), ("2021-W10", "skipped"),
+                                                      ("2021-W11", "skipped")]
+    assert world.discord.issues() == ["issue-1"]
+
+
+def issue_of(result: FeaturesResult | None) -> str | None:
+    return None if result is None else result.issue.id
+
+
+async def test_preview_shows_what_would_be_posted(world: World) -> None:
+    async with world.bot() as bot:
+        assert issue_of(await bot.scheduler.preview(None)) == "issue-5"
+        # A guild that never enabled: enabling would start its backlog at the oldest issue.
+        assert issue_of(await bot.scheduler.preview(GUILD)) == "issue-1"
+        await enable(bot)
+        await bot.run(W09_DUE)
+        assert issue_of(await bot.scheduler.preview(GUILD)) == "issue-2"
+
+
+# -- digest-now ---------------------------------------------------------------------------------------
+
+async def test_post_now_takes_a_free_week_so_the_weekly_post_does_not_repeat(world: World) -> None:
+    world.clock.now = W09_DUE + HOUR  # enabled too late for this week's post
+    async with world.bot() as bot:
+        await enable(bot)
+        outcome = await bot.scheduler.post_now(GUILD)
+        assert (outcome.slot, outcome.status, outcome.issue_id) == ("2021-W09", "posted", "issue-1")
+        await bot.run(W10_DUE)
+    assert world.discord.slots() == ["2021-W09", "2021-W10"]
+    assert world.discord.issues() == ["issue-1", "issue-2"]
+
+
+async def test_post_now_after_the_weekly_post_uses_a_manual_slot(world: World) -> None:
+    async with world.bot() as bot:
+        await enable(bot)
+        await bot.run(W09_DUE + HOUR)
+        first = await bot.scheduler.post_now(GUILD)
+        again = await bot.scheduler.post_now(GUILD)  # a double click in the same second
+        assert (first.status, first.issue_id, is_manual(first.slot)) == ("posted", "issue-2", True)
+        assert (again.status, again.slot) == ("busy", first.slot)
+        await bot.run(W10_DUE)
+    assert world.discord.slots() == ["2021-W09", first.slot, "2021-W10"]
+    assert world.discord.issues() == ["issue-1", "issue-2", "issue-3"]
+
+
+async def test_post_now_needs_a_channel(world: World) -> None:
+    async with world.bot() as bot:
+        with pytest.raises(DigestError, match="Choose a channel"):
+            await bot.scheduler.post_now(GUILD)
+        with pytest.raises(DigestError, match="Choose a channel"):
+            await bot.scheduler.enable(GUILD)
+
+
+# -- shards -------------------------------------------------------------------------------------------
+
+GUILDS = [(n << 22, 7000 + n) for n in range(10, 16)]  # shard_owner(n << 22, 2) == n % 2
+
+
+async def test_two_shard_processes_with_disjoint_ownership_post_each_guild_once(world: World) -> None:
+    async with world.bot(owns_guild=owned_by({0}, 2)) as a, world.bot(owns_guild=owned_by({1}, 2)) as b:
+        for guild, channel in GUILDS:
+            await enable(a, guild, channel)
+        world.clock.now = W09_DUE
+        out_a, out_b = await asyncio.gather(a.scheduler.tick(), b.scheduler.tick())
+    assert {o.guild_id for o in out_a} == {g for g, _ in GUILDS if shard_owner(g, 2) == 0}
+    assert {o.guild_id for o in out_b} == {g for g, _ in GUILDS if shard_owner(g, 2) == 1}
+    assert sorted(m.guild_id for m in world.discord.messages) == sorted(g for g, _ in GUILDS)
+
+
+async def test_overlapping_ownership_still_posts_once_thanks_to_the_claim(world: World) -> None:
+    async with world.bot() as a, world.bot() as b:  # misconfigured: both think they own every guild
+        for guild, channel in GUILDS:
+            await enable(a, guild, channel)
+        world.clock.now = W09_DUE - dt.timedelta(minutes=2)
+        for _ in range(30):  # both tick every minute for half an hour around the due time
+            await asyncio.gather(a.scheduler.tick(), b.scheduler.tick())
+            world.clock.now += dt.timedelta(minutes=1)
+    assert sorted(m.guild_id for m in world.discord.messages) == sorted(g for g, _ in GUILDS)
+    assert {m.slot for m in world.discord.messages} == {"2021-W09"}
+
+
+async def test_a_second_process_never_overtakes_a_post_in_flight(world: World) -> None:
+    gate = world.discord.gate = asyncio.Event()
+    async with world.bot() as a, world.bot() as b:  # overlapping ownership again
+        await enable(a)
+        world.clock.now = W09_DUE
+        in_flight = asyncio.create_task(a.scheduler.tick())
+        await world.discord.entered.wait()  # A has claimed and its HTTP POST is under way
+        for _ in range(5):  # B ticks every minute while A's request hangs, within A's lease
+            assert await b.scheduler.tick() == []
+            world.clock.now += dt.timedelta(minutes=1)
+        gate.set()
+        assert [o.status for o in await in_flight] == ["posted"]
+        assert await b.scheduler.tick() == []
+    assert world.discord.attempts == [(CHANNEL, "2021-W09")]
+    assert world.discord.slots() == ["2021-W09"]
+
+
+# -- the loop -----------------------------------------------------------------------------------------
+
+class StopAfter(Sleeper):
+    """The loop's sleep: advances the clock instead of waiting, and ends the loop after ``n`` sleeps."""
+
+    def __init__(self, clock: Clock, n: int) -> None:
+        super().__init__()
+        self.clock, self.n = clock, n
+
+    async def __call__(self, delay: float) -> None:
+        await super().__call__(delay)
+        self.clock.now += dt.timedelta(seconds=delay)
+        if len(self.delays) >= self.n:
+            raise asyncio.CancelledError
+
+
+async def test_run_forever_survives_a_tick_that_raises(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    world.clock.now = W09_DUE - dt.timedelta(minutes=1)
+    sleeper = StopAfter(world.clock, 4)
+    async with world.bot(sleep=sleeper) as bot:
+        await enable(bot)
+        world.library.fail_next = 2  # the first two ticks cannot even read the archive
+        with pytest.raises(asyncio.CancelledError):
+            await bot.scheduler.run_forever(interval=60)
+    assert caplog.text.count("digest tick failed") == 2
+    assert sleeper.delays == [60, 60, 60, 60]
+    assert world.discord.slots() == ["2021-W09"]
+
+
+async def test_run_forever_refuses_to_run_twice(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    parked, gate = asyncio.Event(), asyncio.Event()
+
+    class Parked(Sleeper):
+        async def __call__(self, delay: float) -> None:
+            parked.set()
+            await gate.wait()
+
+    async with world.bot(sleep=Parked()) as bot:
+        first = asyncio.create_task(bot.scheduler.run_forever())
+        await parked.wait()  # the first loop has ticked and is between ticks
+        await bot.scheduler.run_forever()  # e.g. on_ready fired again after a failed RESUME: returns at once
+        assert "already running" in caplog.text
+        first.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await first
+
+
+def test_shard_owner_matches_the_discord_formula() -> None:
+    assert [shard_owner(g, 2) for g, _ in GUILDS] == [0, 1, 0, 1, 0, 1]
+    assert shard_owner(GUILD, 1) == 0
