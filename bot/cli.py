@@ -51,6 +51,18 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.add_argument("--json", action="store_true", help="one JSON object per input line")
 
+    p = sub.add_parser("eval", help="MRR@5 and Recall@5 of newsbot and a naive baseline on the question set")
+    common(p, db=False)
+    p.add_argument("--questions", type=Path, default=Path("tests/eval/questions.toml"))
+    p.add_argument("--ablations", action="store_true", help="also measure each bilingual bridge on its own")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("bench", help="index build, query latency vs rank-bm25's full scan, cache, memory")
+    p.add_argument("--stress", type=Path, default=Path("../shared/corpus/stress"), help="a large markdown folder")
+    p.add_argument("--sizes", default="1000,10000,100000", help="comma-separated index sizes (entries)")
+    p.add_argument("--queries", type=int, default=200)
+    p.add_argument("--json", action="store_true")
+
     p = sub.add_parser("run", help="run the Discord bot (token from DISCORD_TOKEN)")
     common(p)
     return parser
@@ -139,9 +151,9 @@ def _cmd_index(args: argparse.Namespace, config: Config) -> int:
 
 
 def _cmd_repair(args: argparse.Namespace, config: Config) -> int:
-    from retrieval.repair import CharLM, detect_mojibake, repair_text
-
     from retrieval.archive import iter_archive_files
+    from retrieval.charlm import CharLM
+    from retrieval.repair import detect_mojibake, repair_text
 
     text, _ = read_archive_file(args.file, max_bytes=int(config.archive.max_file_mb * 1_048_576))
     started = time.perf_counter()
@@ -174,7 +186,7 @@ def _cmd_repair(args: argparse.Namespace, config: Config) -> int:
 
 
 def _cmd_eval_repair(args: argparse.Namespace, config: Config) -> int:
-    from retrieval.repair import evaluate_seed_repair
+    from retrieval.repair_eval import evaluate_seed_repair
 
     if not (args.corpus / "seeds").is_dir():
         print(f"newsbot: no seeds folder in {args.corpus}", file=sys.stderr)
@@ -189,6 +201,47 @@ def _cmd_console(args: argparse.Namespace, config: Config) -> int:
     return run_console(config, json_mode=args.json)
 
 
+def _cmd_eval(args: argparse.Namespace, config: Config) -> int:
+    from bot.commands import search_settings
+    from retrieval.evaluate import ablations, baseline_ranker, load_questions, newsbot_ranker, score
+    from retrieval.search import SearchEngine
+
+    questions = load_questions(args.questions)
+    archive = _load(config, progress=False)
+    settings = search_settings(config)
+    engine = SearchEngine.build(archive, settings)
+    baseline = baseline_ranker(config.archive.resolved)
+    rows = {"newsbot": score(questions, newsbot_ranker(engine)),
+            "baseline (jieba.lcut + BM25Okapi, raw paragraphs)": score(questions, baseline)}
+    if args.ablations:
+        rows |= {f"newsbot, {name}": s for name, s in ablations(archive, settings, questions, engine).items()}
+    if args.json:
+        print(json.dumps({name: {"mrr@5": s.mrr, "recall@5": s.recall, "misses": list(s.misses)}
+                          for name, s in rows.items()}, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    print(f"{len(questions)} questions over {archive.root}")
+    width = max(map(len, rows))
+    print(f"{'system'.ljust(width)}  MRR@5   Recall@5  misses")
+    for name, s in rows.items():
+        print(f"{name.ljust(width)}  {s.mrr:.3f}   {s.recall:.3f}     {' '.join(s.misses)}")
+    return EXIT_OK
+
+
+def _cmd_bench(args: argparse.Namespace, config: Config) -> int:
+    from bot.commands import search_settings
+    from retrieval.bench import run_benchmark
+
+    if not args.stress.is_dir():
+        print(f"newsbot: no folder {args.stress}", file=sys.stderr)
+        return EXIT_USAGE
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    say = (lambda _line: None) if args.json else print
+    report = run_benchmark(args.stress, search_settings(config), sizes=sizes, queries=args.queries, say=say)
+    if args.json:
+        print(json.dumps(report, default=str, indent=2))
+    return EXIT_OK
+
+
 def _cmd_run(args: argparse.Namespace, config: Config) -> int:
     from bot.discord_adapter.launcher import run
 
@@ -201,6 +254,8 @@ _HANDLERS = {
     "eval-repair": _cmd_eval_repair,
     "console": _cmd_console,
     "run": _cmd_run,
+    "eval": _cmd_eval,
+    "bench": _cmd_bench,
 }
 
 

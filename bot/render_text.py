@@ -120,14 +120,14 @@ def render(result: Result, *, color: bool = False) -> str:
             lines.append(f"Issues can be named as {result.issue_forms}.")
             lines.append("Options use name:value, e.g. /ask 变压器 issue:34 count:3")
         case StatsResult():
-            c = result.cache
+            cache = result.cache
             lines += [
                 f"archive:  {result.archive}",
                 f"index:    {result.issues} issues, {result.documents} documents, {result.entries} entries "
                 f"({result.features} features), fingerprint {result.index_fingerprint}",
                 f"files:    {result.repaired} repaired, {result.skipped} skipped",
-                f"cache:    {c.hits} hits, {c.misses} misses ({100 * c.hit_rate:.1f} % hit rate), "
-                f"{c.entries} stored, status: {c.status}",
+                f"cache:    {cache.hits} hits, {cache.misses} misses ({100 * cache.hit_rate:.1f} % hit rate), "
+                f"{cache.entries} stored, status: {cache.status}",
                 f"uptime:   {format_duration(result.uptime_seconds)}",
             ]
         case ReindexResult():

@@ -25,10 +25,11 @@ from typing import TypeVar
 
 from tqdm import tqdm
 
+from retrieval.charlm import CharLM
 from retrieval.errors import ArchiveError, BadFileError
 from retrieval.models import Archive, Issue, RepairReport, SkippedFile
 from retrieval.parse import ParseError, parse_markdown
-from retrieval.repair import CharLM, detect_mojibake, repair_text
+from retrieval.repair import detect_mojibake, repair_text
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -294,4 +295,5 @@ def sort_issues(issues: Iterable[Issue]) -> list[Issue]:
 def _progress(items: list[T], desc: str, show: bool) -> Iterable[T]:
     if not show:
         return items
-    return tqdm(items, desc=desc, unit="file", file=sys.stderr, leave=False)
+    bar: Iterable[T] = tqdm(items, desc=desc, unit="file", file=sys.stderr, leave=False)
+    return bar

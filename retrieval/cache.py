@@ -80,6 +80,7 @@ class QueryCache:
         self._entries = 0
         self._status = "not opened"
         self._puts_since_prune = 0
+        self._touched: dict[str, float] = {}
 
     async def __aenter__(self) -> QueryCache:
         await self.open()
@@ -116,10 +117,12 @@ class QueryCache:
         db = await aiosqlite.connect(self.path, timeout=0.5)
         try:
             await db.execute("PRAGMA journal_mode=WAL")
+            # With WAL, NORMAL loses at most the last commits on power loss, never consistency: fine for a cache.
+            await db.execute("PRAGMA synchronous=NORMAL")
             await db.executescript(_SCHEMA)
             await db.commit()
             async with db.execute("SELECT name, value FROM cache_counters") as cur:
-                counters = dict(await cur.fetchall())
+                counters = {str(name): int(value) for name, value in await cur.fetchall()}
             async with db.execute("SELECT COUNT(*) FROM query_cache") as cur:
                 row = await cur.fetchone()
         except BaseException:
@@ -154,6 +157,7 @@ class QueryCache:
         if self._db is not None:
             db, self._db = self._db, None
             try:
+                await self._flush_touches(db)
                 await db.execute(
                     "INSERT INTO cache_counters(name, value) VALUES ('hits', ?), ('misses', ?) "
                     "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
@@ -193,16 +197,23 @@ class QueryCache:
             await db.execute("DELETE FROM query_cache WHERE key = ?", (key,))
             await db.commit()
             return None
-        await db.execute("UPDATE query_cache SET last_used = ? WHERE key = ?", (now, key))
-        await db.commit()
+        # Recency only matters for eviction; record it in memory and write it with the next put.
+        self._touched[key] = now
         return stored.get("value")
 
     async def put(self, key: str, value: Any) -> None:
         async with self._lock:
             await self._guarded(self._put, key, value)
 
+    async def _flush_touches(self, db: aiosqlite.Connection) -> None:
+        if self._touched:
+            touched, self._touched = self._touched, {}
+            await db.executemany("UPDATE query_cache SET last_used = ? WHERE key = ?",
+                                 [(t, k) for k, t in touched.items()])
+
     async def _put(self, db: aiosqlite.Connection, key: str, value: Any) -> None:
         now = self._clock()
+        await self._flush_touches(db)
         payload = json.dumps({"key": key, "value": value}, ensure_ascii=False)
         await db.execute(
             "INSERT INTO query_cache(key, payload, created, last_used) VALUES (?, ?, ?, ?) "

@@ -216,7 +216,8 @@ def issue_embed(result: IssueResult) -> discord.Embed:
     embed.description = clip(" · ".join(p for p in (escape(issue.label), date) if p), DESCRIPTION_MAX)
     for section in issue.sections[:FIELDS_MAX]:
         items = [e for e in issue.entries if e.section is section]
-        lines, used = [], 0
+        lines: list[str] = []
+        used = 0
         for e in items:
             line = f"{'★ ' if e.feature else ''}{link(escape(clip(e.title, 120)), e.url)}"
             if used + len(line) + 1 > FIELD_VALUE_MAX - 40:
