@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run the Discord bot (token from DISCORD_TOKEN)")
     common(p)
+    p.add_argument("--shard-ids", help="comma-separated shard ids this process runs (with --shard-count)")
+    p.add_argument("--shard-count", type=int, help="total shards across all processes")
     return parser
 
 
@@ -245,7 +247,21 @@ def _cmd_bench(args: argparse.Namespace, config: Config) -> int:
 def _cmd_run(args: argparse.Namespace, config: Config) -> int:
     from bot.discord_adapter.launcher import run
 
-    return run(config)
+    if (args.shard_ids is None) != (args.shard_count is None):
+        print("newsbot: --shard-ids and --shard-count go together", file=sys.stderr)
+        return EXIT_USAGE
+    shards = None
+    if args.shard_ids is not None:
+        try:
+            ids = [int(s) for s in args.shard_ids.split(",") if s.strip()]
+        except ValueError:
+            print("newsbot: --shard-ids takes numbers, e.g. 0,1", file=sys.stderr)
+            return EXIT_USAGE
+        if not ids or args.shard_count < 1 or any(not 0 <= i < args.shard_count for i in ids):
+            print("newsbot: every shard id must be between 0 and --shard-count - 1", file=sys.stderr)
+            return EXIT_USAGE
+        shards = (ids, args.shard_count)
+    return run(config, shards=shards)
 
 
 _HANDLERS = {

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import Config
 from retrieval.archive import LoadOptions, load_archive
@@ -22,6 +23,9 @@ from retrieval.errors import QueryError
 from retrieval.models import Archive, Entry, Issue
 from retrieval.search import Hit, SearchEngine, SearchSettings
 from retrieval.text import Analyzer, AnalyzerConfig
+
+if TYPE_CHECKING:
+    from bot.digest import DigestScheduler
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +135,8 @@ class StatsResult:
     uptime_seconds: float
     archive: str
     index_fingerprint: str
+    digest: str | None = None
+    """This guild's digest schedule, or why it is off (e.g. a 403), when asked from a guild."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +188,8 @@ class Newsbot:
         self._clock = clock
         self._started = clock()
         self._reindex_lock = asyncio.Lock()
+        self.scheduler: DigestScheduler | None = None
+        """Set by a surface that posts digests (Discord); the console previews from the config."""
 
     @classmethod
     async def create(cls, config: Config, *, progress: bool = False) -> Newsbot:
@@ -275,7 +283,16 @@ class Newsbot:
         start = (page - 1) * ISSUES_PER_PAGE
         return IssueListResult(newest_first[start:start + ISSUES_PER_PAGE], page, pages, len(newest_first))
 
-    async def digest(self) -> DigestPreview:
+    async def digest(self, guild_id: int | None = None) -> DigestPreview:
+        """What the weekly digest would post: this guild's next one, or (no guild) the latest issue."""
+        if self.scheduler is not None and guild_id is not None:
+            from bot.digest import describe
+
+            settings = await self.scheduler.settings(guild_id)
+            content = await self.scheduler.preview(guild_id)
+            if content is None:
+                raise QueryError(f"Nothing new to post: this server has received every issue ({describe(settings)}).")
+            return DigestPreview(content, describe(settings))
         d = self.config.digest
         schedule = f"every {d.weekday} at {d.time} {d.timezone}, policy “{d.policy}”"
         return DigestPreview(features_of(self._issue(None)), schedule)
@@ -283,7 +300,12 @@ class Newsbot:
     async def help(self) -> HelpResult:
         return HelpResult(COMMANDS)
 
-    async def stats(self) -> StatsResult:
+    async def stats(self, guild_id: int | None = None) -> StatsResult:
+        digest = None
+        if self.scheduler is not None and guild_id is not None:
+            from bot.digest import describe
+
+            digest = describe(await self.scheduler.settings(guild_id))
         archive = self.archive
         entries = archive.entries
         return StatsResult(
@@ -297,6 +319,7 @@ class Newsbot:
             uptime_seconds=self._clock() - self._started,
             archive=archive.root,
             index_fingerprint=self.engine.fingerprint[:12],
+            digest=digest,
         )
 
     # -- admin commands --

@@ -73,7 +73,7 @@ def render(command: str, result: Result) -> dict[str, Any]:
                 "issues": result.issues, "documents": result.documents, "entries": result.entries,
                 "features": result.features, "repaired": result.repaired, "skipped": result.skipped,
                 "archive": result.archive, "index": result.index_fingerprint,
-                "uptime_seconds": round(result.uptime_seconds, 3),
+                "uptime_seconds": round(result.uptime_seconds, 3), "digest": result.digest,
                 "cache": {"hits": result.cache.hits, "misses": result.cache.misses,
                           "hit_rate": round(result.cache.hit_rate, 4), "entries": result.cache.entries,
                           "errors": result.cache.errors, "status": result.cache.status},

@@ -130,6 +130,8 @@ def render(result: Result, *, color: bool = False) -> str:
                 f"{cache.entries} stored, status: {cache.status}",
                 f"uptime:   {format_duration(result.uptime_seconds)}",
             ]
+            if result.digest:
+                lines.append(f"digest:   {result.digest}")
         case ReindexResult():
             lines.append(f"Reindexed: {result.issues} issues, {result.entries} entries in {result.seconds:.1f} s"
                          + ("" if result.changed else " (nothing changed)"))

@@ -146,8 +146,9 @@ async def test_non_admin_is_refused_politely(fake: FakeDiscord, client: FastReco
     assert callback.data["flags"] & 64  # ephemeral
     assert "admin" in callback.data["content"].lower()
     admin = await fake.interact("newsbot stats", permissions=MEMBER_PERMISSIONS | MANAGE_GUILD)
-    answer = await admin.response()
-    assert answer.type == 4
+    deferred = await admin.response()
+    assert deferred.type == 5
+    [answer] = await admin.followups(1)
     assert "newsbot stats" in _embed_text(answer.data)
 
 

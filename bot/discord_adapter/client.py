@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import datetime as dt
 import hashlib
 import json
 import logging
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import discord
@@ -13,6 +17,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.commands import Newsbot
+from bot.digest import DigestScheduler, DigestStore, owned_by
 from bot.state import StateStore
 from retrieval.errors import NewsbotError, UnknownIssueError
 
@@ -76,30 +81,65 @@ def error_message(error: app_commands.AppCommandError) -> str | None:
     return None
 
 
-class NewsbotClient(commands.Bot):
-    """The bot. The command layer and the state store are created by the launcher and passed in."""
+class _NewsbotMixin:
+    """What the plain and the sharded client share. Resources are created by the launcher and passed in."""
 
-    def __init__(self, newsbot: Newsbot, state: StateStore, **options: Any) -> None:
-        options.setdefault("intents", discord.Intents.default())
-        super().__init__(command_prefix=commands.when_mentioned, tree_cls=NewsbotTree,
-                         allowed_mentions=NO_MENTIONS, help_command=None, **options)
+    newsbot: Newsbot
+    state: StateStore
+    scheduler: DigestScheduler
+    digest_store: DigestStore
+    synced: bool | None
+    digest_interval: float
+    _digest_task: asyncio.Task[None] | None
+
+    def _init_newsbot(self, newsbot: Newsbot, state: StateStore, *, clock: Callable[[], dt.datetime] | None,
+                      digest_interval: float, owns_guild: Callable[[int], bool]) -> None:
+        from bot.discord_adapter.poster import DiscordPoster
+
         self.newsbot = newsbot
         self.state = state
-        self.synced: bool | None = None
+        self.synced = None
         """After setup: True when commands were synced this start, False when the stored hash matched."""
+        self.digest_interval = digest_interval
+        self.digest_store = DigestStore(state.db)
+        self.scheduler = DigestScheduler(
+            self.digest_store, lambda: self.newsbot.archive, DiscordPoster(self),  # type: ignore[arg-type]
+            clock=clock or (lambda: dt.datetime.now(dt.UTC)), owns_guild=owns_guild,
+            defaults=newsbot.config.digest,
+        )
+        newsbot.scheduler = self.scheduler
+        self._digest_task = None
 
-    async def setup_hook(self) -> None:
+    async def _setup_newsbot(self) -> None:
         from bot.discord_adapter.cogs import AdminCog, ReaderCog
 
-        await self.add_cog(ReaderCog(self))
-        await self.add_cog(AdminCog(self))
+        bot: commands.Bot = self  # type: ignore[assignment]
+        await self.digest_store.setup()
+        await bot.add_cog(ReaderCog(self))  # type: ignore[arg-type]
+        await bot.add_cog(AdminCog(self))  # type: ignore[arg-type]
         self.synced = await self.sync_commands()
+        # Started here, not in on_ready: on_ready fires again after every failed RESUME.
+        self._digest_task = asyncio.create_task(self._digest_loop(), name="newsbot-digest")
+
+    async def _digest_loop(self) -> None:
+        bot: commands.Bot = self  # type: ignore[assignment]
+        await bot.wait_until_ready()
+        await self.scheduler.run_forever(self.digest_interval)
+
+    async def _stop_digest(self) -> None:
+        task, self._digest_task = self._digest_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     def command_payload(self) -> list[dict[str, Any]]:
-        return sorted((c.to_dict(self.tree) for c in self.tree.get_commands()), key=lambda c: str(c["name"]))
+        tree: app_commands.CommandTree[Any] = self.tree  # type: ignore[attr-defined]
+        return sorted((c.to_dict(tree) for c in tree.get_commands()), key=lambda c: str(c["name"]))
 
     async def sync_commands(self) -> bool:
         """Sync only when the command set changed, so restarts never burn Discord's 200 creates a day."""
+        tree: app_commands.CommandTree[Any] = self.tree  # type: ignore[attr-defined]
         guild_ids = self.newsbot.config.discord.guild_ids
         blob = json.dumps({"guilds": list(guild_ids), "commands": self.command_payload()}, sort_keys=True)
         digest = hashlib.sha256(blob.encode()).hexdigest()
@@ -109,11 +149,51 @@ class NewsbotClient(commands.Bot):
         if guild_ids:
             for gid in guild_ids:
                 guild = discord.Object(id=gid)
-                self.tree.copy_global_to(guild=guild)
-                await self.tree.sync(guild=guild)
-            log.info("synced %d commands to %d guilds", len(self.tree.get_commands()), len(guild_ids))
+                tree.copy_global_to(guild=guild)
+                await tree.sync(guild=guild)
+            log.info("synced %d commands to %d guilds", len(tree.get_commands()), len(guild_ids))
         else:
-            await self.tree.sync()
-            log.info("synced %d global commands", len(self.tree.get_commands()))
+            await tree.sync()
+            log.info("synced %d global commands", len(tree.get_commands()))
         await self.state.set(SYNC_KEY, digest)
         return True
+
+
+class NewsbotClient(_NewsbotMixin, commands.Bot):
+    """The bot, one gateway connection."""
+
+    def __init__(self, newsbot: Newsbot, state: StateStore, *, clock: Callable[[], dt.datetime] | None = None,
+                 digest_interval: float = 60.0, **options: Any) -> None:
+        options.setdefault("intents", discord.Intents.default())
+        super().__init__(command_prefix=commands.when_mentioned, tree_cls=NewsbotTree,
+                         allowed_mentions=NO_MENTIONS, help_command=None, **options)
+        self._init_newsbot(newsbot, state, clock=clock, digest_interval=digest_interval,
+                           owns_guild=lambda _guild_id: True)
+
+    async def setup_hook(self) -> None:
+        await self._setup_newsbot()
+
+    async def close(self) -> None:
+        await self._stop_digest()
+        await super().close()
+
+
+class ShardedNewsbotClient(_NewsbotMixin, commands.AutoShardedBot):
+    """The bot running some shards of a larger deployment; it posts digests only for guilds it owns."""
+
+    def __init__(self, newsbot: Newsbot, state: StateStore, *, shard_ids: Sequence[int], shard_count: int,
+                 clock: Callable[[], dt.datetime] | None = None, digest_interval: float = 60.0,
+                 **options: Any) -> None:
+        options.setdefault("intents", discord.Intents.default())
+        super().__init__(command_prefix=commands.when_mentioned, tree_cls=NewsbotTree,
+                         allowed_mentions=NO_MENTIONS, help_command=None, shard_ids=list(shard_ids),
+                         shard_count=shard_count, **options)
+        self._init_newsbot(newsbot, state, clock=clock, digest_interval=digest_interval,
+                           owns_guild=owned_by(shard_ids, shard_count))
+
+    async def setup_hook(self) -> None:
+        await self._setup_newsbot()
+
+    async def close(self) -> None:
+        await self._stop_digest()
+        await super().close()

@@ -9,6 +9,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.commands import COMMANDS_BY_NAME, Newsbot
+from bot.config import parse_time_of_day
+from bot.digest import DigestSettings, describe
 from bot.discord_adapter import embeds
 from bot.discord_adapter.views import Paginator
 
@@ -89,9 +91,10 @@ class ReaderCog(commands.Cog):
 
     @app_commands.command(name="digest", description=_desc("digest"))
     async def digest(self, interaction: discord.Interaction[NewsbotClient]) -> None:
-        result = await self.newsbot.digest()
-        await interaction.response.send_message(embeds=embeds.digest_embeds(result), ephemeral=True,
-                                                allowed_mentions=NO_MENTIONS)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        result = await self.newsbot.digest(interaction.guild_id)
+        await interaction.followup.send(embeds=embeds.digest_embeds(result), ephemeral=True,
+                                        allowed_mentions=NO_MENTIONS)
 
     @app_commands.command(name="help", description=_desc("help"))
     async def help(self, interaction: discord.Interaction[NewsbotClient]) -> None:
@@ -127,6 +130,81 @@ class AdminCog(commands.GroupCog, group_name="newsbot", group_description="newsb
     @app_commands.command(name="stats", description=_desc("stats"))
     @app_commands.checks.has_permissions(manage_guild=True)
     async def stats(self, interaction: discord.Interaction[NewsbotClient]) -> None:
-        result = await self.client.newsbot.stats()
-        await interaction.response.send_message(embed=embeds.stats_embed(result), ephemeral=True,
-                                                allowed_mentions=NO_MENTIONS)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        result = await self.client.newsbot.stats(interaction.guild_id)
+        await interaction.followup.send(embed=embeds.stats_embed(result), ephemeral=True,
+                                        allowed_mentions=NO_MENTIONS)
+
+    # -- weekly digest settings --
+
+    async def _settings_reply(self, interaction: discord.Interaction[NewsbotClient], title: str,
+                              settings: DigestSettings) -> None:
+        await interaction.followup.send(embed=embeds.digest_settings_embed(title, describe(settings)),
+                                        ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    @app_commands.command(name="digest-channel", description="Post the weekly digest in this channel.")
+    @app_commands.describe(channel="The channel for the weekly digest")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def digest_channel(self, interaction: discord.Interaction[NewsbotClient],
+                             channel: discord.TextChannel) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        settings = await self.client.scheduler.configure(_guild(interaction), channel_id=channel.id)
+        await self._settings_reply(interaction, "Digest channel set", settings)
+
+    @app_commands.command(name="digest-schedule", description="When the weekly digest is posted.")
+    @app_commands.describe(weekday="Day of the week", time="Local time of day, HH:MM (24-hour)",
+                           timezone="IANA time zone, e.g. Europe/Berlin or Asia/Tokyo")
+    @app_commands.choices(weekday=[app_commands.Choice(name=d, value=i) for i, d in enumerate(
+        ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"))])
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def digest_schedule(self, interaction: discord.Interaction[NewsbotClient], weekday: int,
+                              time: app_commands.Range[str, 4, 5], timezone: str = "UTC") -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        settings = await self.client.scheduler.configure(_guild(interaction), weekday=weekday,
+                                                         time=parse_time_of_day(time), timezone=timezone)
+        await self._settings_reply(interaction, "Digest schedule set", settings)
+
+    @app_commands.command(name="digest-policy", description="What the weekly digest posts.")
+    @app_commands.describe(policy="next: replay the archive week by week; latest: only new issues")
+    @app_commands.choices(policy=[app_commands.Choice(name="next (replay the archive)", value="next"),
+                                  app_commands.Choice(name="latest (only new issues)", value="latest")])
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def digest_policy(self, interaction: discord.Interaction[NewsbotClient], policy: str) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        settings = await self.client.scheduler.configure(_guild(interaction), policy=policy)
+        await self._settings_reply(interaction, "Digest policy set", settings)
+
+    @app_commands.command(name="digest-on", description="Turn the weekly digest on.")
+    @app_commands.describe(channel="The channel for the digest (default: the one already set)")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def digest_on(self, interaction: discord.Interaction[NewsbotClient],
+                        channel: discord.TextChannel | None = None) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        settings = await self.client.scheduler.enable(_guild(interaction), channel.id if channel else None)
+        await self._settings_reply(interaction, "Weekly digest on", settings)
+
+    @app_commands.command(name="digest-off", description="Turn the weekly digest off.")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def digest_off(self, interaction: discord.Interaction[NewsbotClient]) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        settings = await self.client.scheduler.disable(_guild(interaction))
+        await self._settings_reply(interaction, "Weekly digest off", settings)
+
+    @app_commands.command(name="digest-now", description="Post the next digest right away.")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def digest_now(self, interaction: discord.Interaction[NewsbotClient]) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        outcome = await self.client.scheduler.post_now(_guild(interaction))
+        text = {"posted": f"Posted the digest ({outcome.issue_id}).",
+                "recovered": "That digest was already in the channel.",
+                "nothing": "Nothing new to post: this server has received every issue.",
+                "busy": "A digest is being posted right now."}.get(
+            outcome.status, f"Could not post the digest: {outcome.detail or outcome.status}.")
+        await interaction.followup.send(discord.utils.escape_mentions(text), ephemeral=True,
+                                        allowed_mentions=NO_MENTIONS)
+
+
+def _guild(interaction: discord.Interaction[Any]) -> int:
+    if interaction.guild_id is None:
+        raise app_commands.NoPrivateMessage()
+    return interaction.guild_id

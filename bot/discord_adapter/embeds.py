@@ -155,13 +155,16 @@ def ask_pages(result: AskResult) -> list[discord.Embed]:
     return pages
 
 
-def features_embeds(result: FeaturesResult, *, heading: str = "This week's features") -> list[discord.Embed]:
+def features_embeds(result: FeaturesResult, *, heading: str = "This week's features",
+                    footer: str | None = None) -> list[discord.Embed]:
     """The issue embed plus one embed per feature: the shape of both /features and the weekly digest."""
     issue = result.issue
     head = discord.Embed(
         title=clip(issue.title, TITLE_MAX), url=safe_url(issue.source_url), colour=FEATURE_COLOR,
         description=clip(_issue_description(issue, result, heading), DESCRIPTION_MAX),
     )
+    if footer:
+        head.set_footer(text=clip(footer, FOOTER_MAX))
     embeds = [head]
     for entry in result.items[: EMBEDS_MAX - 1]:
         embeds.append(_entry_embed(entry))
@@ -261,6 +264,8 @@ def stats_embed(result: StatsResult) -> discord.Embed:
     embed.add_field(name="Cache", value=clip(f"{c.hits} hits · {c.misses} misses · {100 * c.hit_rate:.1f} % · "
                     f"{c.entries} stored\nstatus: {escape(c.status)}", FIELD_VALUE_MAX), inline=False)
     embed.add_field(name="Uptime", value=format_duration(result.uptime_seconds), inline=False)
+    if result.digest:
+        embed.add_field(name="Weekly digest", value=clip(escape(result.digest), FIELD_VALUE_MAX), inline=False)
     embed.set_footer(text=f"index {result.index_fingerprint}")
     return embed
 
@@ -277,4 +282,11 @@ def reindex_embed(result: ReindexResult) -> discord.Embed:
 
 
 def digest_embeds(preview: DigestPreview) -> list[discord.Embed]:
-    return features_embeds(preview.features, heading="Weekly digest")
+    embeds = features_embeds(preview.features, heading="Weekly digest preview")
+    embeds[0].description = clip(f"{embeds[0].description or ''}\n{escape(preview.schedule)}", DESCRIPTION_MAX)
+    return fit_message(embeds)
+
+
+def digest_settings_embed(title: str, status: str) -> discord.Embed:
+    return discord.Embed(title=clip(title, TITLE_MAX), description=clip(escape(status), DESCRIPTION_MAX),
+                         colour=COLOR)

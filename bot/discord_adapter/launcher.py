@@ -13,7 +13,7 @@ import discord
 
 from bot.commands import Newsbot
 from bot.config import Config
-from bot.discord_adapter.client import NewsbotClient, point_at
+from bot.discord_adapter.client import NewsbotClient, ShardedNewsbotClient, point_at
 from bot.state import StateStore
 from retrieval.errors import ConfigError
 
@@ -28,12 +28,18 @@ def token_from_env(env: dict[str, str] | None = None) -> str:
     return token
 
 
-async def run_bot(config: Config, *, token: str, client_options: dict[str, Any] | None = None) -> int:
+async def run_bot(config: Config, *, token: str, shards: tuple[list[int], int] | None = None,
+                  client_options: dict[str, Any] | None = None) -> int:
     point_at(config.discord.api_base or None, config.discord.gateway_url or None)
     newsbot = await Newsbot.create(config)
     state = StateStore(config.db_path)
     await state.open()
-    client = NewsbotClient(newsbot, state, **(client_options or {}))
+    options = client_options or {}
+    client: NewsbotClient | ShardedNewsbotClient
+    if shards is None:
+        client = NewsbotClient(newsbot, state, **options)
+    else:
+        client = ShardedNewsbotClient(newsbot, state, shard_ids=shards[0], shard_count=shards[1], **options)
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
     tasks: set[asyncio.Task[None]] = set()
@@ -60,7 +66,7 @@ async def run_bot(config: Config, *, token: str, client_options: dict[str, Any] 
     return 0
 
 
-def run(config: Config) -> int:
+def run(config: Config, *, shards: tuple[list[int], int] | None = None) -> int:
     token = token_from_env()
     discord.utils.setup_logging(level=getattr(logging, config.logging.level.upper()), root=True)
-    return asyncio.run(run_bot(config, token=token))
+    return asyncio.run(run_bot(config, token=token, shards=shards))

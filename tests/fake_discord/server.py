@@ -307,6 +307,9 @@ class FakeDiscord:
         self._by_token: dict[str, InteractionHandle] = {}
         self._conns: dict[int, _Conn] = {}
         self._session: _Session | None = None
+        # Sessions of sharded clients (IDENTIFY with "shard": [i, n], n > 1), by shard id. Each gets only the
+        # guilds Discord would route to it: (guild_id >> 22) % n == i.
+        self._shard_sessions: dict[int, _Session] = {}
         self._ids = SnowflakeFactory()
         self._changed = asyncio.Event()
         self._gateway_lock = asyncio.Lock()
@@ -1093,16 +1096,24 @@ class FakeDiscord:
         conn.authenticated = True
         conn.info.identified = True
         conn.info.intents = data.get("intents")
+        shard = data.get("shard")
+        sharded = isinstance(shard, list) and len(shard) == 2 and int(shard[1]) > 1
         async with self._gateway_lock:
-            old = self._session
-            self._session = _Session(id=secrets.token_hex(16), conn=conn)
+            session = _Session(id=secrets.token_hex(16), conn=conn)
+            if sharded:
+                old = self._shard_sessions.get(int(shard[0]))
+                self._shard_sessions[int(shard[0])] = session
+            else:
+                old = self._session
+                self._session = session
             if old is not None and old.conn is not None and old.conn is not conn:
                 await old.conn.ws.close(code=4009, message=b"Session replaced.")
+            guilds = [g for g in self.guilds if not sharded or (g.id >> 22) % int(shard[1]) == int(shard[0])]
             ready = {
                 "v": 10,
                 "user": {**self.bot_user.payload(), "verified": True, "flags": 0, "mfa_enabled": False},
-                "guilds": [{"id": str(g.id), "unavailable": True} for g in self.guilds],
-                "session_id": self._session.id,
+                "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
+                "session_id": session.id,
                 "session_type": "normal",
                 "resume_gateway_url": self.resume_gateway_url,
                 "application": {"id": str(self.application_id), "flags": 0},
@@ -1115,10 +1126,12 @@ class FakeDiscord:
                 "user_settings": {},
                 "_trace": ["fake-discord"],
             }
-            await self._dispatch_locked("READY", ready)
+            if sharded:
+                ready["shard"] = [int(shard[0]), int(shard[1])]
+            await self._dispatch_locked("READY", ready, session)
             bot_member = member_payload(self.bot_user, roles=[BOT_ROLE_ID])
-            for guild in self.guilds:
-                await self._dispatch_locked("GUILD_CREATE", guild_create_payload(guild, bot_member))
+            for guild in guilds:
+                await self._dispatch_locked("GUILD_CREATE", guild_create_payload(guild, bot_member), session)
 
     async def _resume(self, conn: _Conn, data: JSON) -> None:
         if data.get("token") != self.token:
@@ -1126,6 +1139,9 @@ class FakeDiscord:
             return
         async with self._gateway_lock:
             session = self._session
+            for candidate in self._shard_sessions.values():
+                if data.get("session_id") == candidate.id:
+                    session = candidate
             if session is None or data.get("session_id") != session.id:
                 conn.info.resume_rejected = True
                 await self._send(conn, {"op": 9, "d": False})
@@ -1140,10 +1156,10 @@ class FakeDiscord:
             for seq, event, payload in list(session.events):
                 if seq > last_seen and await self._send(conn, {"op": 0, "s": seq, "t": event, "d": payload}):
                     conn.info.replayed.append(seq)
-            await self._dispatch_locked("RESUMED", {"_trace": ["fake-discord"]})
+            await self._dispatch_locked("RESUMED", {"_trace": ["fake-discord"]}, session)
 
-    async def _dispatch_locked(self, event: str, data: JSON) -> int:
-        session = self._session
+    async def _dispatch_locked(self, event: str, data: JSON, session: _Session | None = None) -> int:
+        session = session or self._session
         if session is None:
             raise RuntimeError("no gateway session: the client has not IDENTIFYed yet")
         session.seq += 1

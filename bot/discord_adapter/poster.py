@@ -1,0 +1,85 @@
+"""The digest :class:`~bot.digest.Poster` for Discord: posts with the same renderer as ``/features``."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import aiohttp
+import discord
+
+from bot.commands import FeaturesResult
+from bot.digest import PostForbidden, PostNotFound, PostTransient
+from bot.discord_adapter.embeds import features_embeds
+
+if TYPE_CHECKING:
+    from bot.discord_adapter.client import NewsbotClient
+
+log = logging.getLogger(__name__)
+
+DIGEST_MARK = "newsbot weekly digest ·"
+HISTORY_LIMIT = 50
+"""How far back the channel is read to find a digest that was sent but not recorded."""
+
+
+def digest_footer(slot: str) -> str:
+    """The footer that marks a digest, so a restart can find it in the channel.
+
+    >>> digest_footer("2021-W13")
+    'newsbot weekly digest · 2021-W13'
+    """
+    return f"{DIGEST_MARK} {slot}"
+
+
+class DiscordPoster:
+    def __init__(self, client: NewsbotClient) -> None:
+        self.client = client
+
+    async def _channel(self, channel_id: int) -> discord.abc.Messageable:
+        channel = self.client.get_channel(channel_id)
+        if channel is None:
+            try:
+                channel = await self.client.fetch_channel(channel_id)
+            except discord.HTTPException as err:
+                raise _map(err) from err
+        if not isinstance(channel, discord.abc.Messageable):
+            raise PostNotFound(f"channel {channel_id} cannot hold messages")
+        return channel
+
+    async def post(self, channel_id: int, guild_id: int, slot: str, content: FeaturesResult) -> int:
+        channel = await self._channel(channel_id)
+        embeds = features_embeds(content, heading="Weekly digest", footer=digest_footer(slot))
+        try:
+            message = await channel.send(embeds=embeds, allowed_mentions=discord.AllowedMentions.none())
+        except discord.HTTPException as err:
+            raise _map(err) from err
+        except (TimeoutError, aiohttp.ClientError, OSError) as err:
+            raise PostTransient(f"network error: {err}") from err
+        return message.id
+
+    async def find_existing(self, channel_id: int, slot: str) -> int | None:
+        channel = await self._channel(channel_id)
+        me = self.client.user
+        footer = digest_footer(slot)
+        try:
+            async for message in channel.history(limit=HISTORY_LIMIT):
+                if me is not None and message.author.id == me.id and any(
+                    e.footer.text == footer for e in message.embeds
+                ):
+                    return message.id
+        except discord.HTTPException as err:
+            raise _map(err) from err
+        except (TimeoutError, aiohttp.ClientError, OSError) as err:
+            raise PostTransient(f"network error: {err}") from err
+        return None
+
+
+def _map(err: discord.HTTPException) -> Exception:
+    if isinstance(err, discord.Forbidden):
+        return PostForbidden(f"missing permissions in the channel ({err.status}: {err.text or 'Forbidden'})")
+    if isinstance(err, discord.NotFound):
+        return PostNotFound(f"the channel is gone ({err.status}: {err.text or 'Not Found'})")
+    if err.status >= 500 or err.status == 429:
+        return PostTransient(f"Discord error {err.status}")
+    # 400 and the like: our message is wrong, retrying cannot help; treat as permanent for this guild.
+    return PostForbidden(f"Discord rejected the digest ({err.status}: {err.text})")
