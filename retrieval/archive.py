@@ -17,8 +17,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import multiprocessing
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -38,6 +40,8 @@ TEXT_SUFFIXES = frozenset({".md", ".markdown", ".txt"})
 DEFAULT_MAX_FILE_BYTES = 8 * 1024 * 1024
 # Below this many files a progress bar is noise.
 PROGRESS_MIN_FILES = 200
+# Below this many files, starting worker processes costs more than parsing in this one.
+PARALLEL_MIN_FILES = 400
 # Enough clean text to train the repair model well without reading a huge archive twice.
 REPAIR_CONTEXT_CHARS = 3_000_000
 
@@ -51,6 +55,8 @@ class LoadOptions:
     """Show a progress bar on stderr for large archives."""
     repair: bool = True
     """Repair mojibake; when False, damaged files are skipped instead."""
+    workers: int = 2
+    """Processes that parse a large archive."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,10 +204,11 @@ def load_archive(root: Path, options: LoadOptions = LoadOptions(), *,
             damaged.append((_Read(rel, text, encoding), codepage))
 
     issues: list[Issue] = []
-    for item in _progress(clean, "parsing", show):
-        issue = _parse(item.rel, item.text, skipped)
-        if issue is not None:
-            issues.append(issue)
+    for rel, parsed in zip([c.rel for c in clean], _parse_all(clean, options.workers, show), strict=True):
+        if isinstance(parsed, Issue):
+            issues.append(parsed)
+        else:
+            skipped.append(_skip(rel, parsed))
 
     repairs: list[RepairReport] = []
     if damaged:
@@ -225,16 +232,33 @@ def load_archive(root: Path, options: LoadOptions = LoadOptions(), *,
 
 
 def _parse(rel: str, text: str, skipped: list[SkippedFile]) -> Issue | None:
+    parsed = _parse_one((rel, text))
+    if isinstance(parsed, str):
+        skipped.append(_skip(rel, parsed))
+        return None
+    return parsed
+
+
+def _parse_one(item: tuple[str, str]) -> Issue | str:
+    """An issue, or the reason the file has none. Module-level so worker processes can run it."""
+    rel, text = item
     try:
         issue = parse_markdown(text, path=rel)
     except ParseError as err:
-        skipped.append(_skip(rel, f"no usable content ({err})"))
-        return None
+        return f"no usable content ({err})"
     except Exception as err:  # per-file boundary: one parser bug must not sink the archive
         log.exception("parser failed on %s", rel)
-        skipped.append(_skip(rel, f"parser error ({type(err).__name__}: {err})"))
-        return None
+        return f"parser error ({type(err).__name__}: {err})"
     return dataclasses.replace(issue, path=rel)
+
+
+def _parse_all(items: list[_Read], workers: int, show: bool) -> Iterable[Issue | str]:
+    pairs = [(r.rel, r.text) for r in items]
+    if workers <= 1 or len(pairs) < PARALLEL_MIN_FILES:
+        return [_parse_one(p) for p in _progress(pairs, "parsing", show)]
+    # spawn, not fork: reindexing runs inside the bot, next to aiosqlite's and discord.py's threads.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return list(_progress_iter(pool.map(_parse_one, pairs, chunksize=32), len(pairs), "parsing", show))
 
 
 def _skip(rel: str, reason: str) -> SkippedFile:
@@ -290,6 +314,13 @@ def sort_issues(issues: Iterable[Issue]) -> list[Issue]:
         return (0, issue.date or dt.date.max, issue.number or 0, issue.id)
 
     return sorted(issues, key=key)
+
+
+def _progress_iter(items: Iterable[T], total: int, desc: str, show: bool) -> Iterable[T]:
+    if not show:
+        return items
+    bar: Iterable[T] = tqdm(items, total=total, desc=desc, unit="file", file=sys.stderr, leave=False)
+    return bar
 
 
 def _progress(items: list[T], desc: str, show: bool) -> Iterable[T]:
