@@ -79,10 +79,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             storage__db_path=_str(getattr(args, "db", None)),
         )
         if args.command != "run":  # the bot logs in discord.py's own format (launcher)
-            logging.basicConfig(
-                level=config.logging.level.upper(), stream=sys.stderr,
-                format="%(asctime)s %(levelname)-8s %(name)s %(message)s",
-            )
+            level = config.logging.level.upper()
+            if args.command == "console" and level == "INFO":
+                level = "WARNING"  # progress chatter would interleave with answers; warnings still show
+            logging.basicConfig(level=level, stream=sys.stderr,
+                                format="%(asctime)s %(levelname)-8s %(name)s %(message)s")
         handler = _HANDLERS[args.command]
         return handler(args, config)
     except NewsbotError as err:

@@ -139,6 +139,23 @@ async def test_pagination_button_turns_the_page(fake: FakeDiscord, client: FastR
     assert update.data["embeds"][0]["description"] != followup.data["embeds"][0]["description"]
 
 
+async def test_pagination_buttons_are_disabled_when_the_view_times_out(fake: FakeDiscord,
+                                                                      client: FastReconnectClient) -> None:
+    client.view_timeout = 0.3
+    handle = await fake.interact("ask", {"question": "变压器 模型 论文", "count": 10})
+    await handle.response()
+    [followup] = await handle.followups(1)
+    assert any(not b.get("disabled") for b in followup.data["components"][0]["components"])
+    message_id = int(fake.channel_messages[GENERAL_CHANNEL_ID][-1]["id"])
+
+    def all_disabled() -> bool:
+        stored = fake.message(message_id)
+        return stored is not None and all(b.get("disabled") for row in stored.get("components", [])
+                                          for b in row["components"])
+
+    await fake.wait_until(all_disabled, timeout=10, what="buttons disabled after the view timed out")
+
+
 async def test_non_admin_is_refused_politely(fake: FakeDiscord, client: FastReconnectClient) -> None:
     handle = await fake.interact("newsbot stats", permissions=MEMBER_PERMISSIONS & ~MANAGE_GUILD)
     callback = await handle.response()

@@ -90,6 +90,8 @@ class _NewsbotMixin:
     digest_store: DigestStore
     synced: bool | None
     digest_interval: float
+    view_timeout: float
+    """Seconds before pagination buttons are disabled (discord.py's default is 180)."""
     _digest_task: asyncio.Task[None] | None
 
     def _init_newsbot(self, newsbot: Newsbot, state: StateStore, *, clock: Callable[[], dt.datetime] | None,
@@ -101,6 +103,7 @@ class _NewsbotMixin:
         self.synced = None
         """After setup: True when commands were synced this start, False when the stored hash matched."""
         self.digest_interval = digest_interval
+        self.view_timeout = 180.0
         self.digest_store = DigestStore(state.db)
         self.scheduler = DigestScheduler(
             self.digest_store, lambda: self.newsbot.archive, DiscordPoster(self),  # type: ignore[arg-type]

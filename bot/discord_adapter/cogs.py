@@ -59,7 +59,7 @@ class ReaderCog(commands.Cog):
         if len(pages) == 1:
             await interaction.followup.send(embed=pages[0], allowed_mentions=NO_MENTIONS)
             return
-        view = Paginator(pages, owner_id=interaction.user.id)
+        view = Paginator(pages, owner_id=interaction.user.id, timeout=self.client.view_timeout)
         view.message = await interaction.followup.send(embed=pages[0], view=view, allowed_mentions=NO_MENTIONS,
                                                        wait=True)
 
