@@ -292,7 +292,9 @@ class Newsbot:
             content = await self.scheduler.preview(guild_id)
             if content is None:
                 raise QueryError(f"Nothing new to post: this server has received every issue ({describe(settings)}).")
-            return DigestPreview(content, describe(settings))
+            schedule = describe(settings) if settings.enabled else (
+                f"{describe(settings)}: the weekly digest is not turned on in this server yet")
+            return DigestPreview(content, schedule)
         d = self.config.digest
         schedule = f"every {d.weekday} at {d.time} {d.timezone}, policy “{d.policy}”"
         return DigestPreview(features_of(self._issue(None)), schedule)
