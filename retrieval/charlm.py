@@ -3,28 +3,31 @@
 The model scores one character at a time, left to right, and is the judge that mojibake repair
 (:mod:`retrieval.repair`) asks when several characters could have lost the same bytes. It mixes two parts:
 
-* a **lexicon model**: jieba's ``dict.txt`` read as a word-unigram model (each word ``w`` has
-  ``P(w) = freq(w) / total``, which is jieba's own assumption), turned into a character model by summing
+* a **lexicon model**: jieba's ``dict.txt``, plus the Chinese words of a jieba user dictionary when one is
+  given (newsbot's ``config/userdict.txt`` knows 感受野 and 深假), read as a word-unigram model (each word
+  ``w`` has ``P(w) = freq(w) / total``, which is jieba's own assumption), turned into a character model by summing
   over every segmentation of the text seen so far (a forward algorithm over "open" word prefixes). It knows
   which characters make words together, e.g. that ``起步`` is a word and ``起部`` is not;
 * a **context model**: an interpolated Kneser-Ney character n-gram (Chen & Goodman 1998) over
   clean in-domain texts passed to :meth:`CharLM.with_context`. It knows the archive's own phrasing.
 
 The probability of the next character is ``(1 - λ)·P_lexicon + λ·P_context`` (``λ = 0`` without context).
-Nothing is shipped: the statistics come from jieba's dictionary file and from the texts the caller passes in.
+Nothing is shipped: the statistics come from jieba's dictionary files and from the texts the caller passes in.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from collections import Counter
-from collections.abc import Iterable
+from collections import ChainMap, Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
 import jieba
+
+from retrieval.text import is_cjk_word, parse_userdict
 
 __all__ = ["CharLM", "LMState", "jieba_dict_path"]
 
@@ -65,13 +68,60 @@ class _Lexicon:
     """Probability of a character that starts no dictionary word, as a one-character word (jieba uses freq 1)."""
 
 
-def _read_lexicon(dict_path: Path) -> _Lexicon:
+def _read_dict(dict_path: Path) -> dict[str, int]:
+    """``word -> freq`` from a jieba dictionary file (``word freq [tag]`` per line)."""
     freqs: dict[str, int] = {}
     with dict_path.open(encoding="utf-8") as f:
         for line in f:
             parts = line.split()
             if len(parts) >= 2 and parts[1].isdigit():
                 freqs[parts[0]] = freqs.get(parts[0], 0) + int(parts[1])
+    return freqs
+
+
+def _suggest_freq(word: str, freqs: Mapping[str, int], total: int) -> int:
+    """jieba's ``suggest_freq(word, False)``: just enough for ``word`` to beat its best split into known words.
+
+    It is what ``jieba.load_userdict`` gives a line without a frequency.
+
+    >>> _suggest_freq("甲乙", {"甲": 10, "乙": 10}, 100)
+    2
+    """
+    n = len(word)
+    best = [0.0] * (n + 1)  # best[i]: probability of the likeliest split of word[:i] (jieba's DAG route)
+    best[0] = 1.0
+    for i in range(1, n + 1):
+        for j in range(max(0, i - _MAX_WORD), i):
+            if i - j == n:
+                continue  # the split must not be the word itself
+            f = freqs.get(word[j:i], 0) or (1 if i - j == 1 else 0)
+            if f:
+                best[i] = max(best[i], best[j] * f / total)
+    return max(int(best[n] * total) + 1, freqs.get(word, 1))
+
+
+def _user_freqs(userdict_text: str, base: dict[str, int]) -> dict[str, int]:
+    """The Chinese words of a jieba user dictionary with their frequencies, as ``jieba.load_userdict`` sets them.
+
+    Words are normalized like the analyzer's (:func:`retrieval.text.parse_userdict`). A user word replaces
+    the dictionary's frequency for the same word; a line without a frequency gets jieba's suggested one.
+    Other words (``gpt-3``, ``vit``) never meet the model, which only decides between Chinese characters.
+    """
+    words: dict[str, int] = {}
+    known = ChainMap(words, base)
+    total = sum(base.values())
+    for uw in parse_userdict(userdict_text):
+        if is_cjk_word(uw.word):
+            freq = uw.freq if uw.freq is not None else _suggest_freq(uw.word, known, total)
+            total += freq - known.get(uw.word, 0)
+            words[uw.word] = freq
+    return words
+
+
+def _build_lexicon(freqs: dict[str, int], extra: dict[str, int] | None = None) -> _Lexicon:
+    """The lexicon of ``freqs`` with ``extra`` (user words) replacing or adding entries."""
+    if extra:
+        freqs = {**freqs, **extra}
     total = float(sum(freqs.values())) or 1.0
     prefix_mass: dict[str, float] = {}
     word_prob: dict[str, float] = {}
@@ -141,8 +191,8 @@ class _NGrams:
 class CharLM:
     """Next-character probabilities from jieba's dictionary, plus optional in-domain context.
 
-    The dictionary part is built once per process by :meth:`from_jieba` (about a second and 100 MB); derive
-    per-archive models from it with :meth:`with_context`, which share it.
+    The dictionary part is built once per process and user dictionary by :meth:`from_jieba` (about a second
+    and 100 MB); derive per-archive models from it with :meth:`with_context`, which share it.
 
     >>> lm = CharLM.from_jieba()
     >>> lm.logprob("机器学习") > lm.logprob("机器字习")
@@ -167,12 +217,15 @@ class CharLM:
         self._lam = self.context_weight * size / (size + self.context_half)
 
     @classmethod
-    def from_jieba(cls) -> CharLM:
-        """The dictionary-only model, from the installed jieba's ``dict.txt`` (the same object every call).
+    def from_jieba(cls, userdict: Path | None = None) -> CharLM:
+        """The dictionary-only model: the installed jieba's ``dict.txt``, plus the Chinese words of ``userdict``.
 
+        ``userdict`` is a jieba user dictionary (``word [freq] [tag]``), read like the analyzer reads it
+        (:func:`retrieval.text.load_userdict`); its words enter the word model with their frequencies.
+        The same object is returned for the same dictionary content, in this process.
         Not cached on disk: loading a marshal dump of the tables measured 0.64 s against 1.0 s to rebuild.
         """
-        return _jieba_model()
+        return _jieba_model(userdict.read_text(encoding="utf-8") if userdict is not None else None)
 
     def with_context(self, texts: Iterable[str]) -> CharLM:
         """A new model that also learns from these clean texts (on top of any context this one has)."""
@@ -231,5 +284,7 @@ class CharLM:
 
 
 @functools.cache
-def _jieba_model() -> CharLM:
-    return CharLM(_read_lexicon(jieba_dict_path()))
+def _jieba_model(userdict_text: str | None) -> CharLM:
+    """Memoised on the user dictionary's content (not its path), so an edited file gives a new model."""
+    base = _read_dict(jieba_dict_path())
+    return CharLM(_build_lexicon(base, _user_freqs(userdict_text, base) if userdict_text else None))

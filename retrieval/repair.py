@@ -353,7 +353,8 @@ def repair_text(text: str, lm: CharLM | None = None) -> RepairResult:
     """Undo mojibake in ``text``; clean text comes back unchanged (the same object).
 
     ``lm`` judges lossy repairs; by default the dictionary-only :meth:`CharLM.from_jieba`. For the
-    documents of an archive, pass ``CharLM.from_jieba().with_context(clean_documents)``.
+    documents of an archive, pass ``CharLM.from_jieba(userdict).with_context(clean_documents)`` with the
+    analyzer's user dictionary (newsbot's is ``config/userdict.txt``).
 
     >>> repair_text("“注意力”就是一切！").codepage is None
     True

@@ -4,7 +4,7 @@ The corpus is read at run time and nothing from it is stored. Three measurements
 
 * **in_archive**: seed ``000`` (real lossy cp1254 mojibake) repaired with the context of every ``akira/``
   issue except its clean twin (the file whose text equals seed ``001``);
-* **alone**: seed ``000`` with the dictionary-only model;
+* **alone**: seed ``000`` with the dictionary-only model (jieba's dictionary plus ``userdict`` when given);
 * **holdout**: seed ``003`` corrupted with the same recipe, repaired with the context of every ``akira/``
   issue except its own twin.
 
@@ -65,15 +65,19 @@ def _run(name: str, damaged: str, truth: str, lm: CharLM) -> dict[str, float]:
     }
 
 
-def evaluate_seed_repair(corpus_dir: Path) -> dict[str, float]:
-    """Accuracies, damaged/filled/uncertain counts and KB/s for the three measurements above."""
+def evaluate_seed_repair(corpus_dir: Path, userdict: Path | None = None) -> dict[str, float]:
+    """Accuracies, damaged/filled/uncertain counts and KB/s for the three measurements above.
+
+    ``userdict`` is the jieba user dictionary the repair model adds to jieba's (the product passes its own,
+    ``config/userdict.txt``); None measures jieba's dictionary alone.
+    """
     garbled = _seed(corpus_dir, "000")
     truth = _seed(corpus_dir, "001")
     holdout_truth = _seed(corpus_dir, "003")
     archive = [p.read_text(encoding="utf-8") for p in sorted((corpus_dir / "akira").glob("*.md"))]
 
     started = time.perf_counter()
-    base = CharLM.from_jieba()
+    base = CharLM.from_jieba(userdict)
     metrics = {"build_seconds": time.perf_counter() - started}
 
     started = time.perf_counter()

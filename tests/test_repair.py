@@ -23,6 +23,8 @@ from retrieval.repair import detect_mojibake, fill_candidates, repair_text
 from retrieval.repair_eval import corrupt_cp1254, evaluate_seed_repair
 
 GOLDEN = Path(__file__).parent / "golden" / "repair_cases.json"
+USERDICT = Path(__file__).resolve().parent.parent / "config" / "userdict.txt"
+"""The project's jieba user dictionary: what the product passes to CharLM.from_jieba."""
 CP1254_DROPPED = {0x81, 0x8D, 0x8E, 0x8F, 0x90, 0x9D, 0x9E, 0xAD}
 
 GARBLE: dict[str, Callable[[str], str]] = {
@@ -181,12 +183,37 @@ def test_dictionary_model_is_built_once() -> None:
     assert CharLM.from_jieba() is CharLM.from_jieba()
 
 
+def test_dictionary_model_is_memoised_on_the_userdict_content(tmp_path: Path) -> None:
+    with_user = CharLM.from_jieba(USERDICT)
+    assert with_user is CharLM.from_jieba(USERDICT)
+    copy = tmp_path / "copy.txt"
+    copy.write_bytes(USERDICT.read_bytes())
+    assert CharLM.from_jieba(copy) is with_user
+    assert with_user is not CharLM.from_jieba()
+
+
+def test_userdict_words_enter_the_word_model(tmp_path: Path) -> None:
+    # 感受野 and 深假 are in config/userdict.txt, not in jieba's dict.txt.
+    plain = CharLM.from_jieba()
+    with_user = CharLM.from_jieba(USERDICT)
+    for word in ("感受野", "深假"):
+        assert with_user.logprob(word) > plain.logprob(word) + 3.0
+    # Read like the analyzer reads it: normalized (traditional -> simplified), a missing freq gets jieba's
+    # suggested one, and non-Chinese words are ignored rather than rejected.
+    small = tmp_path / "small.txt"
+    small.write_text("感受野\n深僞 3 n\nGPT-3 2000 eng\n", encoding="utf-8")
+    model = CharLM.from_jieba(small)
+    assert model.logprob("感受野") > plain.logprob("感受野")
+    assert model.logprob("深伪") > plain.logprob("深伪")
+
+
 # --- the seed articles of the shared corpus ---------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def seed_metrics(corpus_dir: Path) -> dict[str, float]:
-    return evaluate_seed_repair(corpus_dir)
+    # Measured as the product repairs: jieba's dictionary plus the project's user dictionary.
+    return evaluate_seed_repair(corpus_dir, USERDICT)
 
 
 @pytest.mark.corpus
@@ -212,8 +239,8 @@ def test_seed_000_repaired_in_archive_beats_the_prototype(seed_metrics: dict[str
 @pytest.mark.corpus
 @pytest.mark.xfail(
     strict=True,
-    reason="14 characters stay wrong: 6 need knowledge that neither jieba's dictionary nor the archive "
-    "holds (感受野 x3, 仍处于起步, 国会大厦)",
+    reason="0.99886 (10 characters wrong; the target allows 8) with config/userdict.txt, which fixed "
+    "感受野 x3 and 深假; still wrong: 仍处于起步 (2), 国会大厦, 块 x2, 恶意 (2), 低内存, 与 x2",
 )
 def test_seed_000_repaired_in_archive_reaches_target(seed_metrics: dict[str, float]) -> None:
     assert seed_metrics["in_archive_accuracy"] >= 0.999
