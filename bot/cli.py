@@ -98,7 +98,8 @@ def _str(path: Path | None) -> str | None:
 
 
 def _load(config: Config, *, progress: bool = True) -> Archive:
-    options = LoadOptions(max_file_bytes=int(config.archive.max_file_mb * 1_048_576), progress=progress)
+    options = LoadOptions(max_file_bytes=int(config.archive.max_file_mb * 1_048_576), progress=progress,
+                          userdict=config.search.file("userdict"))
     return load_archive(config.archive.resolved, options)
 
 
@@ -160,7 +161,7 @@ def _cmd_repair(args: argparse.Namespace, config: Config) -> int:
 
     text, _ = read_archive_file(args.file, max_bytes=int(config.archive.max_file_mb * 1_048_576))
     started = time.perf_counter()
-    lm = CharLM.from_jieba()
+    lm = CharLM.from_jieba(config.search.file("userdict"))
     if args.context is not None:
         context = []
         for path in iter_archive_files(args.context):

@@ -201,7 +201,8 @@ class Newsbot:
 
     @staticmethod
     def _load(config: Config, analyzer: Analyzer | None, progress: bool) -> tuple[Archive, SearchEngine]:
-        options = LoadOptions(max_file_bytes=int(config.archive.max_file_mb * 1_048_576), progress=progress)
+        options = LoadOptions(max_file_bytes=int(config.archive.max_file_mb * 1_048_576), progress=progress,
+                              userdict=config.search.file("userdict"))
         archive = load_archive(config.archive.resolved, options)
         engine = SearchEngine.build(archive, search_settings(config), analyzer=analyzer, progress=progress)
         return archive, engine

@@ -57,6 +57,8 @@ class LoadOptions:
     """Repair mojibake; when False, damaged files are skipped instead."""
     workers: int = 2
     """Processes that parse a large archive."""
+    userdict: Path | None = None
+    """The ML user dictionary, which the repair model learns along with jieba's dictionary."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,10 +176,11 @@ def read_archive_file(path: Path, *, max_bytes: int = DEFAULT_MAX_FILE_BYTES) ->
 
 
 def load_archive(root: Path, options: LoadOptions = LoadOptions(), *,
-                 lm_factory: Callable[[], CharLM] = CharLM.from_jieba) -> Archive:
+                 lm_factory: Callable[[], CharLM] | None = None) -> Archive:
     """Load every issue under ``root``.
 
-    ``lm_factory`` builds the base repair model; it is only called when a file needs repair.
+    ``lm_factory`` builds the base repair model (default: jieba's dictionary plus ``options.userdict``);
+    it is only called when a file needs repair.
     """
     root = root.expanduser()
     if not root.is_dir():
@@ -215,7 +218,8 @@ def load_archive(root: Path, options: LoadOptions = LoadOptions(), *,
         if not options.repair:
             skipped.extend(_skip(r.rel, f"mojibake ({cp}) and repair is off") for r, cp in damaged)
         else:
-            lm = lm_factory().with_context(_context_texts(clean, issues))
+            base = lm_factory() if lm_factory is not None else CharLM.from_jieba(options.userdict)
+            lm = base.with_context(_context_texts(clean, issues))
             for item, codepage in damaged:
                 result = repair_text(item.text, lm)
                 repairs.append(RepairReport(item.rel, result.codepage or codepage, result.damaged,
