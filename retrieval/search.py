@@ -311,6 +311,8 @@ class SearchEngine:
         for d in docs:
             self._groups.setdefault(d.group, []).append(d)
         self._by_key = {d.entry.key: d for d in docs}
+        self.tokenized_now = 0
+        """How many entries this build had to tokenize (the rest came from the token store)."""
         digest = hashlib.sha256()
         for part in (INDEX_FORMAT, analyzer.fingerprint, glossary.fingerprint,
                      f"{settings.k1}/{settings.b}/{settings.delta}/{settings.glossary_weight}/"
@@ -349,7 +351,9 @@ class SearchEngine:
                                 delta=settings.delta)
         # The index holds what ranking needs; the token lists would only hold memory.
         del known
-        return cls(archive, settings, analyzer, glossary, cedict, docs, index)
+        engine = cls(archive, settings, analyzer, glossary, cedict, docs, index)
+        engine.tokenized_now = len(missing)
+        return engine
 
     @property
     def size(self) -> int:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_discord import GENERAL_CHANNEL_ID, GUILD_ID, FakeDiscord, point_discord_py_at, running
+from fake_discord import GENERAL_CHANNEL_ID, GUILD_ID, FakeDiscord, FakeUser, point_discord_py_at, running
 from fake_discord.payloads import MEMBER_PERMISSIONS
 
 from bot.commands import Newsbot
@@ -210,6 +210,27 @@ async def test_oversized_entry_still_gives_a_valid_embed(fake: FakeDiscord, tmp_
             sent = callback.data["embeds"]
             assert sum(len(e.get("title", "")) + len(e.get("description", "")) for e in sent) <= embeds.TOTAL_MAX
             assert all(len(e.get("title", "")) <= embeds.TITLE_MAX for e in sent)
+    finally:
+        await newsbot.close()
+        await state.close()
+
+
+async def test_ask_has_a_per_user_cooldown(fake: FakeDiscord, sample_config: Config) -> None:
+    config = guild_config(sample_config)
+    config = dataclasses.replace(config, discord=dataclasses.replace(config.discord, ask_cooldown_seconds=60.0))
+    bot, newsbot, state = await _client(config)
+    try:
+        async with running(bot, fake.token):
+            for _ in range(2):  # two questions in a row are fine
+                handle = await fake.interact("ask", {"question": "CutMix"})
+                assert (await handle.response()).type == 5
+            third = await fake.interact("ask", {"question": "CutMix"})
+            refused = await third.response()
+            assert refused.type == 4
+            assert refused.data["flags"] & 64
+            assert "Slow down" in refused.data["content"]
+            other_user = await fake.interact("ask", {"question": "CutMix"}, user=FakeUser(4242, "someone-else"))
+            assert (await other_user.response()).type == 5  # per user, not global
     finally:
         await newsbot.close()
         await state.close()
