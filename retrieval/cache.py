@@ -264,7 +264,7 @@ class QueryCache:
         if self._db is None:
             return None
         try:
-            return await op(self._db, *args)
+            result = await op(self._db, *args)
         except sqlite3.DatabaseError as err:
             self._errors += 1
             if _is_corrupt(err):
@@ -285,6 +285,10 @@ class QueryCache:
             self._status = f"degraded: {err}"
             log.warning("query cache %s failed (%s); answering uncached", self.path, err)
             return None
+        if self._status.startswith("degraded: "):
+            # A lock is usually brief: say the cache works again, and what it recovered from.
+            self._status = "ok (recovered from: " + self._status.removeprefix("degraded: ") + ")"
+        return result
 
     @property
     def stats(self) -> CacheStats:

@@ -171,3 +171,16 @@ async def test_concurrent_queries_are_safe(tmp_path: Path, clock: Clock) -> None
 
         await asyncio.gather(*(worker(i) for i in range(200)))
         assert cache.stats.errors == 0
+
+
+async def test_status_says_when_a_lock_has_passed(tmp_path: Path, clock: Clock) -> None:
+    db = tmp_path / "c.sqlite3"
+    async with make(db, clock) as cache:
+        other = sqlite3.connect(db, timeout=0.1)
+        other.execute("BEGIN EXCLUSIVE")
+        await cache.put("k", 1)
+        assert cache.stats.status.startswith("degraded")
+        other.rollback()
+        other.close()
+        await cache.put("k", 2)
+        assert cache.stats.status.startswith("ok (recovered from: database locked")
