@@ -62,8 +62,9 @@ def escape(text: str) -> str:
     '\\\\*\\\\*bold\\\\*\\\\* @\\u200beveryone <@\\u200b&123>'
     """
     text = discord.utils.escape_markdown(text)
-    # allowed_mentions already stops pings; this also keeps them from rendering as mentions.
-    return text.replace("@", "@\u200b")
+    # allowed_mentions already stops pings; this also keeps them from rendering as mentions:
+    # users, roles, @everyone/@here (<@…>, @…), channels (<#…>) and slash commands (</name:id>).
+    return text.replace("@", "@\u200b").replace("<#", "<\u200b#").replace("</", "<\u200b/")
 
 
 def safe_url(url: str | None) -> str | None:
@@ -179,7 +180,8 @@ def _issue_description(issue: Issue, result: FeaturesResult, heading: str) -> st
     if issue.repaired:
         parts.append("*(repaired from mojibake: a few characters may be wrong)*")
     if result.more:
-        parts.append(f"…and {result.more} more items in this issue: `/issue {issue.label}`")
+        label = issue.label.replace("`", "'")  # a backtick would close the code span and free what follows
+        parts.append(f"…and {result.more} more items in this issue: `/issue {label}`")
     return "\n".join(parts)
 
 
