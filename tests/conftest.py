@@ -51,3 +51,13 @@ def sample_config(tmp_path: Path, shared_cache_dir: Path):  # type: ignore[no-un
 
     return load_config(env={}, storage__cache_dir=str(shared_cache_dir),
                        storage__db_path=str(tmp_path / "state.sqlite3"))
+
+
+@pytest.fixture
+async def fake():  # type: ignore[no-untyped-def]
+    """A fake Discord on 127.0.0.1, with discord.py pointed at it for the test."""
+    from fake_discord import FakeDiscord, point_discord_py_at
+
+    async with FakeDiscord() as server:
+        with point_discord_py_at(server):
+            yield server

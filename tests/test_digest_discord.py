@@ -6,10 +6,9 @@ import asyncio
 import dataclasses
 import datetime as dt
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
-import pytest
 from fake_discord import (
     DIGEST_CHANNEL_ID,
     GUILD_ID,
@@ -49,13 +48,6 @@ MONDAY_0800 = dt.datetime(2024, 3, 4, 8, 0, tzinfo=dt.UTC)  # ISO week 2024-W10;
 def config_for(config: Config) -> Config:
     return dataclasses.replace(config, discord=dataclasses.replace(config.discord, guild_ids=(GUILD_ID,),
                                                                    ask_cooldown_seconds=0.0))
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as server:
-        with point_discord_py_at(server):
-            yield server
 
 
 class Harness:

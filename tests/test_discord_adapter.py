@@ -8,52 +8,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_discord import GENERAL_CHANNEL_ID, GUILD_ID, FakeDiscord, FakeUser, point_discord_py_at, running
+from botkit import FastReconnectClient, bot_running, guild_config
+from fake_discord import GENERAL_CHANNEL_ID, GUILD_ID, FakeDiscord, FakeUser
 from fake_discord.payloads import MEMBER_PERMISSIONS
 
-from bot.commands import Newsbot
 from bot.config import Config
 from bot.discord_adapter import embeds
-from bot.discord_adapter.client import NewsbotClient
-from bot.state import StateStore
 
 INTERACTION_DEADLINE = 3.0  # Discord's rule for the first response to an interaction
 MANAGE_GUILD = 1 << 5
 
 
-class FastReconnectClient(NewsbotClient):
-    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
-        return None  # the default sleeps 5 s before a re-IDENTIFY; the fake has no IDENTIFY limit
-
-
-def guild_config(config: Config) -> Config:
-    return dataclasses.replace(config, discord=dataclasses.replace(config.discord, guild_ids=(GUILD_ID,),
-                                                                   ask_cooldown_seconds=0.0))
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as server:
-        with point_discord_py_at(server):
-            yield server
-
-
-async def _client(config: Config) -> tuple[FastReconnectClient, Newsbot, StateStore]:
-    newsbot = await Newsbot.create(config)
-    state = StateStore(config.db_path)
-    await state.open()
-    return FastReconnectClient(newsbot, state, guild_ready_timeout=0.1), newsbot, state
-
-
 @pytest.fixture
 async def client(fake: FakeDiscord, sample_config: Config) -> AsyncIterator[FastReconnectClient]:
-    bot, newsbot, state = await _client(guild_config(sample_config))
-    try:
-        async with running(bot, fake.token) as ready:
-            yield ready
-    finally:
-        await newsbot.close()
-        await state.close()
+    async with bot_running(fake, guild_config(sample_config)) as ready:
+        yield ready
 
 
 def _embed_text(message: dict[str, Any]) -> str:
@@ -82,13 +51,8 @@ async def test_synced_command_set(fake: FakeDiscord, client: FastReconnectClient
 async def test_sync_only_when_the_command_set_changes(fake: FakeDiscord, sample_config: Config) -> None:
     config = guild_config(sample_config)
     for expected_synced in (True, False):
-        bot, newsbot, state = await _client(config)
-        try:
-            async with running(bot, fake.token):
-                assert bot.synced is expected_synced
-        finally:
-            await newsbot.close()
-            await state.close()
+        async with bot_running(fake, config) as bot:
+            assert bot.synced is expected_synced
     assert len(fake.command_syncs) == 1
 
 
@@ -199,38 +163,29 @@ async def test_oversized_entry_still_gives_a_valid_embed(fake: FakeDiscord, tmp_
         f"\n\n{huge_summary}\n\n# {huge_title}2\n\n[x](https://arxiv.org/abs/2105.01601)\n\n{huge_summary}\n",
         encoding="utf-8",
     )
-    config = dataclasses.replace(guild_config(sample_config),
-                                 archive=dataclasses.replace(sample_config.archive, path=str(archive)))
-    bot, newsbot, state = await _client(config)
-    try:
-        async with running(bot, fake.token):
-            handle = await fake.interact("features", {})
-            callback = await handle.response()
-            assert (callback.type, callback.status) == (4, 200)  # the fake answers 400/50035 past any limit
-            sent = callback.data["embeds"]
-            assert sum(len(e.get("title", "")) + len(e.get("description", "")) for e in sent) <= embeds.TOTAL_MAX
-            assert all(len(e.get("title", "")) <= embeds.TITLE_MAX for e in sent)
-    finally:
-        await newsbot.close()
-        await state.close()
+    async with bot_running(fake, guild_config(sample_config, path=str(archive))):
+        handle = await fake.interact("features", {})
+        callback = await handle.response()
+        assert (callback.type, callback.status) == (4, 200)  # the fake answers 400/50035 past any limit
+        sent = callback.data["embeds"]
+        assert sum(len(e.get("title", "")) + len(e.get("description", "")) for e in sent) <= embeds.TOTAL_MAX
+        assert all(len(e.get("title", "")) <= embeds.TITLE_MAX for e in sent)
 
 
 async def test_ask_has_a_per_user_cooldown(fake: FakeDiscord, sample_config: Config) -> None:
     config = guild_config(sample_config)
     config = dataclasses.replace(config, discord=dataclasses.replace(config.discord, ask_cooldown_seconds=60.0))
-    bot, newsbot, state = await _client(config)
-    try:
-        async with running(bot, fake.token):
-            for _ in range(2):  # two questions in a row are fine
-                handle = await fake.interact("ask", {"question": "CutMix"})
-                assert (await handle.response()).type == 5
-            third = await fake.interact("ask", {"question": "CutMix"})
-            refused = await third.response()
-            assert refused.type == 4
-            assert refused.data["flags"] & 64
-            assert "Slow down" in refused.data["content"]
-            other_user = await fake.interact("ask", {"question": "CutMix"}, user=FakeUser(4242, "someone-else"))
-            assert (await other_user.response()).type == 5  # per user, not global
-    finally:
-        await newsbot.close()
-        await state.close()
+    # discord.py keeps cooldown buckets on the command object, which lives as long as the process: a user of
+    # our own keeps the other tests' default user out of this test's 60 s window.
+    asker = FakeUser(4141, "asker")
+    async with bot_running(fake, config):
+        for _ in range(2):  # two questions in a row are fine
+            handle = await fake.interact("ask", {"question": "CutMix"}, user=asker)
+            assert (await handle.response()).type == 5
+        third = await fake.interact("ask", {"question": "CutMix"}, user=asker)
+        refused = await third.response()
+        assert refused.type == 4
+        assert refused.data["flags"] & 64
+        assert "Slow down" in refused.data["content"]
+        other_user = await fake.interact("ask", {"question": "CutMix"}, user=FakeUser(4242, "someone-else"))
+        assert (await other_user.response()).type == 5  # per user, not global

@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
-import os
 import re
 import shutil
 import signal
@@ -18,21 +17,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botkit import bot_env, bot_running, guild_config
 from fake_discord import (
     DIGEST_CHANNEL_ID,
     GENERAL_CHANNEL_ID,
     GUILD_ID,
     FakeDiscord,
     InteractionHandle,
-    point_discord_py_at,
-    running,
 )
 from fake_discord.payloads import MEMBER_PERMISSIONS
 
 from bot.commands import AskResult, Newsbot, cache_path
 from bot.config import Config, sample_archive_dir
 from bot.digest import DigestSettings, DigestStore, slot_for
-from bot.discord_adapter.client import NewsbotClient
 from bot.discord_adapter.poster import digest_footer
 from bot.state import StateStore
 
@@ -53,39 +50,6 @@ QUESTIONS = (
     "强化学习",
     "BYOL",
 )
-
-
-class FastReconnectClient(NewsbotClient):
-    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
-        return None  # the default sleeps 5 s before a re-IDENTIFY; the fake has no IDENTIFY limit
-
-
-def guild_config(config: Config, **archive: Any) -> Config:
-    config = dataclasses.replace(config, discord=dataclasses.replace(config.discord, guild_ids=(GUILD_ID,),
-                                                                     ask_cooldown_seconds=0.0))
-    if archive:
-        config = dataclasses.replace(config, archive=dataclasses.replace(config.archive, **archive))
-    return config
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as server:
-        with point_discord_py_at(server):
-            yield server
-
-
-@contextlib.asynccontextmanager
-async def bot_running(fake: FakeDiscord, config: Config) -> AsyncIterator[FastReconnectClient]:
-    newsbot = await Newsbot.create(config)
-    state = StateStore(config.db_path)
-    await state.open()
-    try:
-        async with running(FastReconnectClient(newsbot, state, guild_ready_timeout=0.1), fake.token) as client:
-            yield client
-    finally:
-        await newsbot.close()
-        await state.close()
 
 
 def answered(handle: InteractionHandle) -> list[Any]:
@@ -473,16 +437,7 @@ def _post_rows(db_path: Path) -> list[tuple[Any, ...]]:
 
 class BotProcess:
     def __init__(self, fake: FakeDiscord, tmp_path: Path, cache: Path) -> None:
-        self.env = {
-            **os.environ,
-            "DISCORD_TOKEN": fake.token,
-            "NEWSBOT_API_BASE": fake.api_base,
-            "NEWSBOT_GATEWAY_URL": fake.gateway_url,
-            "NEWSBOT_DB": str(tmp_path / "state.sqlite3"),
-            "NEWSBOT_STORAGE_CACHE_DIR": str(cache),
-            "NEWSBOT_DISCORD_GUILD_IDS": str(GUILD_ID),
-            "NEWSBOT_LOG_LEVEL": "INFO",
-        }
+        self.env = bot_env(fake, tmp_path / "state.sqlite3", cache)
         self.cwd = tmp_path
         self.output = bytearray()
         self.proc: asyncio.subprocess.Process | None = None

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import io
 import json
 import logging
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
+from botkit import FastReconnectClient, bot_running, guild_config
 from fake_discord import (
     DEFAULT_USER,
     DIGEST_CHANNEL_ID,
@@ -35,7 +35,6 @@ from fake_discord import (
     GUILD_ID,
     FakeDiscord,
     point_discord_py_at,
-    running,
 )
 from fake_discord.payloads import ADMINISTRATOR, MEMBER_PERMISSIONS
 from hypothesis import assume, given, settings
@@ -45,8 +44,6 @@ from bot.commands import COMMANDS, COMMANDS_BY_NAME, AskResult, FeaturesResult, 
 from bot.config import Config, load_config, sample_archive_dir
 from bot.console import Console, parse_line
 from bot.discord_adapter import embeds
-from bot.discord_adapter.client import NewsbotClient
-from bot.state import StateStore
 from retrieval.archive import load_archive
 from retrieval.cache import QueryCache
 from retrieval.errors import QueryError
@@ -610,39 +607,10 @@ def test_unnumbered_issue_label_cannot_break_out_of_the_code_span() -> None:
 
 # -- through the fake Discord ------------------------------------------------------------------------------
 
-class FastReconnectClient(NewsbotClient):
-    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
-        return None  # the default sleeps 5 s before a re-IDENTIFY; the fake has no IDENTIFY limit
-
-
-def guild_config(config: Config) -> Config:
-    return dataclasses.replace(config, discord=dataclasses.replace(config.discord, guild_ids=(GUILD_ID,),
-                                                                   ask_cooldown_seconds=0.0))
-
-
-async def _client(config: Config) -> tuple[FastReconnectClient, Newsbot, StateStore]:
-    newsbot = await Newsbot.create(config)
-    state = StateStore(config.db_path)
-    await state.open()
-    return FastReconnectClient(newsbot, state, guild_ready_timeout=0.1), newsbot, state
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as server:
-        with point_discord_py_at(server):
-            yield server
-
-
 @pytest.fixture
 async def client(fake: FakeDiscord, sample_config: Config) -> AsyncIterator[FastReconnectClient]:
-    bot, newsbot, state = await _client(guild_config(sample_config))
-    try:
-        async with running(bot, fake.token) as ready:
-            yield ready
-    finally:
-        await newsbot.close()
-        await state.close()
+    async with bot_running(fake, guild_config(sample_config)) as ready:
+        yield ready
 
 
 def _sent_messages(fake: FakeDiscord) -> list[tuple[str, dict[str, Any]]]:
@@ -845,9 +813,8 @@ async def test_token_never_reaches_logs_or_errors(sample_config: Config, caplog:
     try:
         async with FakeDiscord(token=KNOWN_TOKEN) as fake:
             with point_discord_py_at(fake):
-                bot, newsbot, state = await _client(guild_config(sample_config))
                 try:
-                    async with running(bot, fake.token):
+                    async with bot_running(fake, guild_config(sample_config)):
                         ok = await fake.interact("ask", {"question": "CutMix"})
                         await ok.response()
                         await ok.followups(1)
@@ -869,9 +836,6 @@ async def test_token_never_reaches_logs_or_errors(sample_config: Config, caplog:
                 except Exception as err:  # report the text of whatever failed, then fail
                     errors.append("".join(traceback.format_exception(err)))
                     raise
-                finally:
-                    await newsbot.close()
-                    await state.close()
             assert fake.token_leaks() == []
     finally:
         for lg in quiet:

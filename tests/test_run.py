@@ -7,30 +7,16 @@ import os
 import re
 import signal
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from botkit import bot_env
 from fake_discord import GUILD_ID, FakeDiscord
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as server:
-        yield server
-
-
 async def _run_bot(fake: FakeDiscord, tmp_path: Path, cache: Path, sig: signal.Signals) -> tuple[int, str]:
-    env = {
-        **os.environ,
-        "DISCORD_TOKEN": fake.token,
-        "NEWSBOT_API_BASE": fake.api_base,
-        "NEWSBOT_GATEWAY_URL": fake.gateway_url,
-        "NEWSBOT_DB": str(tmp_path / "state.sqlite3"),
-        "NEWSBOT_STORAGE_CACHE_DIR": str(cache),
-        "NEWSBOT_DISCORD_GUILD_IDS": str(GUILD_ID),
-        "NEWSBOT_LOG_LEVEL": "DEBUG",  # the most talkative level is where a token would leak
-    }
+    # DEBUG: the most talkative level is where a token would leak.
+    env = bot_env(fake, tmp_path / "state.sqlite3", cache, log_level="DEBUG")
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.cli", "run", env=env, cwd=tmp_path,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
