@@ -6,9 +6,15 @@
     ├── ArchiveError             the archive folder is missing or holds nothing usable
     ├── BadFileError             one file cannot be read as text (binary, too large, unknown encoding)
     ├── ParseError               one file has no usable content (retrieval.parse)
+    ├── EmptyIndexError          nothing to index: no entry has a token (retrieval.bm25)
+    ├── IndexFormatError         a saved index file is unreadable (retrieval.bm25)
     ├── QueryError               a query or issue reference a person typed cannot be answered as asked
     │   └── UnknownIssueError    an issue reference matched nothing; carries close suggestions
+    ├── DigestError              a digest request cannot be done as asked (bot.digest)
     └── ConfigError              a configuration file or override is invalid; names the bad key
+
+The digest's ``PostError`` family (bot.digest) is internal: raised by a poster, handled by the scheduler,
+never shown to a person.
 
 Nothing outside a surface's single error mapper catches a bare ``Exception``, except the
 per-file boundary of the archive loader, where one broken file must not stop the others.
