@@ -9,6 +9,7 @@ stored under, so a new index or a damaged row can never serve a wrong answer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -79,7 +80,6 @@ class QueryCache:
         self._errors = 0
         self._entries = 0
         self._status = "not opened"
-        self._puts_since_prune = 0
         self._touched: dict[str, float] = {}
 
     async def __aenter__(self) -> QueryCache:
@@ -221,20 +221,14 @@ class QueryCache:
             "last_used = excluded.last_used",
             (key, payload, now, now),
         )
-        self._puts_since_prune += 1
-        # Pruning costs a scan; amortise it over many inserts.
-        if self._puts_since_prune >= max(1, self.max_entries // 20):
-            await self._prune(db)
-        await db.commit()
-        async with db.execute("SELECT COUNT(*) FROM query_cache") as cur:
-            row = await cur.fetchone()
-        self._entries = int(row[0]) if row else 0
+        # An upper bound (a put may replace a key); _prune counts exactly. Pruning scans the table, so it runs
+        # only when the bound passes the limit.
+        self._entries += 1
         if self._entries > self.max_entries:
             await self._prune(db)
-            await db.commit()
+        await db.commit()
 
     async def _prune(self, db: aiosqlite.Connection) -> None:
-        self._puts_since_prune = 0
         await db.execute("DELETE FROM query_cache WHERE created < ?", (self._clock() - self.ttl,))
         await db.execute(
             "DELETE FROM query_cache WHERE key IN (SELECT key FROM query_cache ORDER BY last_used DESC "
@@ -267,6 +261,7 @@ class QueryCache:
             result = await op(self._db, *args)
         except sqlite3.DatabaseError as err:
             self._errors += 1
+            await self._rollback()
             if _is_corrupt(err):
                 log.warning("query cache %s is corrupt (%s); rebuilding", self.path, err)
                 await self._open_locked()
@@ -282,6 +277,7 @@ class QueryCache:
             return None
         except OSError as err:
             self._errors += 1
+            await self._rollback()
             self._status = f"degraded: {err}"
             log.warning("query cache %s failed (%s); answering uncached", self.path, err)
             return None
@@ -289,6 +285,13 @@ class QueryCache:
             # A lock is usually brief: say the cache works again, and what it recovered from.
             self._status = "ok (recovered from: " + self._status.removeprefix("degraded: ") + ")"
         return result
+
+    async def _rollback(self) -> None:
+        # A failed write leaves sqlite3's implicit transaction open; later reads would then sit in a stale
+        # snapshot and every later write would fail as "locked".
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                await self._db.rollback()
 
     @property
     def stats(self) -> CacheStats:

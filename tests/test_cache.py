@@ -184,3 +184,20 @@ async def test_status_says_when_a_lock_has_passed(tmp_path: Path, clock: Clock) 
         other.close()
         await cache.put("k", 2)
         assert cache.stats.status.startswith("ok (recovered from: database locked")
+
+
+async def test_a_failed_write_does_not_leave_the_cache_stuck(tmp_path: Path, clock: Clock) -> None:
+    db = tmp_path / "c.sqlite3"
+    async with make(db, clock) as cache:
+        other = sqlite3.connect(db, timeout=0.1)
+        other.execute("BEGIN IMMEDIATE")
+        await cache.put("k", 1)  # fails: locked
+        other.commit()
+        assert await cache.get("k") is None
+        other.execute("INSERT INTO query_cache VALUES ('x', ?, 1e6, 1e6)", ('{"key": "x", "value": 9}',))
+        other.commit()
+        other.close()
+        for n in range(3):
+            await cache.put(f"n{n}", n)
+            assert await cache.get(f"n{n}") == n
+        assert await cache.get("x") == 9  # another process's write is visible: no stale snapshot
