@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.config import Config, load_config
-from retrieval.archive import LoadOptions, load_archive, read_archive_file
+from retrieval.archive import load_archive, read_archive_file
 from retrieval.errors import NewsbotError
 from retrieval.models import Archive
 
@@ -98,9 +98,9 @@ def _str(path: Path | None) -> str | None:
 
 
 def _load(config: Config, *, progress: bool = True) -> Archive:
-    options = LoadOptions(max_file_bytes=int(config.archive.max_file_mb * 1_048_576), progress=progress,
-                          userdict=config.search.file("userdict"))
-    return load_archive(config.archive.resolved, options)
+    from bot.commands import load_options
+
+    return load_archive(config.archive.resolved, load_options(config, progress=progress))
 
 
 def index_summary(archive: Archive) -> dict[str, object]:

@@ -8,6 +8,7 @@ contains search, SQL or repair code.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import math
 import time
@@ -171,6 +172,11 @@ def search_settings(config: Config) -> SearchSettings:
     )
 
 
+def load_options(config: Config, *, progress: bool = False) -> LoadOptions:
+    return LoadOptions(max_file_bytes=int(config.archive.max_file_mb * 1_048_576), progress=progress,
+                       userdict=config.search.file("userdict"))
+
+
 def cache_path(db_path: Path) -> Path:
     """The query cache lives beside the state database, so a damaged cache never costs bot state."""
     return db_path.with_name(f"{db_path.stem}-cache{db_path.suffix or '.sqlite3'}")
@@ -201,9 +207,7 @@ class Newsbot:
 
     @staticmethod
     def _load(config: Config, analyzer: Analyzer | None, progress: bool) -> tuple[Archive, SearchEngine]:
-        options = LoadOptions(max_file_bytes=int(config.archive.max_file_mb * 1_048_576), progress=progress,
-                              userdict=config.search.file("userdict"))
-        archive = load_archive(config.archive.resolved, options)
+        archive = load_archive(config.archive.resolved, load_options(config, progress=progress))
         engine = SearchEngine.build(archive, search_settings(config), analyzer=analyzer, progress=progress)
         return archive, engine
 
@@ -222,7 +226,7 @@ class Newsbot:
         if payload is not None:
             cached = engine.from_cache(question, payload)
             if cached is not None:
-                return AskResult(question, cached.hits, cached.notice, True, cached.issues)
+                return AskResult(question, cached.hits, cached.notice, cached.cached, cached.issues)
         # Ranking is CPU work; keep it off the event loop so heartbeats and other users are not blocked.
         result = await asyncio.to_thread(engine.search, question, k=k, issue=target)
         await self.cache.put(key, engine.cache_payload(result))
@@ -296,9 +300,10 @@ class Newsbot:
             schedule = describe(settings) if settings.enabled else (
                 f"{describe(settings)}: the weekly digest is not turned on in this server yet")
             return DigestPreview(content, schedule)
-        d = self.config.digest
-        schedule = f"every {d.weekday} at {d.time} {d.timezone}, policy “{d.policy}”"
-        return DigestPreview(features_of(self._issue(None)), schedule)
+        from bot.digest import DigestSettings, describe
+
+        defaults = dataclasses.replace(DigestSettings.from_config(0, self.config.digest), enabled=True)
+        return DigestPreview(features_of(self._issue(None)), describe(defaults))
 
     async def help(self) -> HelpResult:
         return HelpResult(COMMANDS)

@@ -36,14 +36,14 @@ from typing import Literal, NamedTuple, Protocol, cast
 import aiosqlite
 
 from bot.commands import FeaturesResult, features_of
-from bot.config import WEEKDAYS, DigestConfig, parse_time_of_day, parse_timezone
+from bot.config import DIGEST_POLICIES, WEEKDAYS, DigestConfig, parse_time_of_day, parse_timezone
 from retrieval.errors import NewsbotError
 from retrieval.models import Archive, Issue
 
 log = logging.getLogger(__name__)
 
 Policy = Literal["next", "latest"]
-POLICIES: tuple[Policy, ...] = ("next", "latest")
+POLICIES = cast(tuple[Policy, ...], DIGEST_POLICIES)
 PostStatus = Literal["claimed", "posted", "skipped", "failed", "missed"]
 """``claimed``: being sent (or the sender died); ``posted``: done, message id known; ``skipped``: the slot
 came and there was nothing to post; ``failed``: 403/404, or a manual post that gave up; ``missed``: a
@@ -302,7 +302,7 @@ def pick_issue(issues: Sequence[Issue], policy: Policy, taken: Collection[str],
     return next((i for i in issues if i.id not in taken), None)
 
 
-_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")  # not strftime: locale
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")  # not strftime: locale
 
 
 def describe(settings: DigestSettings) -> str:
@@ -315,7 +315,7 @@ def describe(settings: DigestSettings) -> str:
     """
     if not settings.enabled:
         return f"off ({settings.disabled_reason})" if settings.disabled_reason else "off"
-    day = _DAY_NAMES[settings.weekday]
+    day = DAY_NAMES[settings.weekday]
     where = f" in <#{settings.channel_id}>" if settings.channel_id is not None else ""
     return f"every {day} at {settings.time:%H:%M} {settings.timezone}{where}, policy “{settings.policy}”"
 

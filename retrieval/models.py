@@ -179,20 +179,25 @@ class Archive:
     duplicates: tuple[SkippedFile, ...] = ()
     """Files dropped because another copy of the same 原文 URL won (the clean copy wins)."""
     _by_id: dict[str, Issue] = field(default_factory=dict, repr=False, compare=False)
+    _newsletter: tuple[Issue, ...] = field(default=(), init=False, repr=False, compare=False)
+    _entries: tuple[Entry, ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        # Derived once: autocomplete and every issue lookup read these on each keystroke or query.
         self._by_id.update({i.id: i for i in self.issues})
+        object.__setattr__(self, "_newsletter", tuple(i for i in self.issues if i.kind == "issue"))
+        object.__setattr__(self, "_entries", tuple(e for i in self.issues for e in i.entries))
 
     def get(self, issue_id: str) -> Issue | None:
         return self._by_id.get(issue_id)
 
     @property
     def newsletter_issues(self) -> tuple[Issue, ...]:
-        return tuple(i for i in self.issues if i.kind == "issue")
+        return self._newsletter
 
     @property
     def entries(self) -> tuple[Entry, ...]:
-        return tuple(e for i in self.issues for e in i.entries)
+        return self._entries
 
     @property
     def latest(self) -> Issue | None:

@@ -329,8 +329,9 @@ class SearchEngine:
         analyzer = analyzer or Analyzer(settings.analyzer)
         glossary = Glossary.load(settings.glossary_path, analyzer)
         cedict = Cedict.load(settings.analyzer.cache_dir, analyzer.word_frequency) if settings.use_cedict else None
+        texts = {e.key: entry_text(e, issue) for issue in archive.issues for e in issue.entries}
         docs = [
-            _Doc(e, issue, link_group(e), hashlib.sha1(entry_text(e, issue).encode("utf-8")).hexdigest())
+            _Doc(e, issue, link_group(e), hashlib.sha1(texts[e.key].encode("utf-8")).hexdigest())
             for issue in archive.issues for e in issue.entries
         ]
         store = TokenStore(settings.analyzer.cache_dir, analyzer.fingerprint)
@@ -338,8 +339,8 @@ class SearchEngine:
             known = store.get_many([d.text_hash for d in docs])
             missing = [d for d in docs if d.text_hash not in known]
             if missing:
-                texts = [entry_text(d.entry, d.issue) for d in missing]
-                fresh = tokenize_all(analyzer, texts, workers=settings.workers, progress=progress)
+                fresh = tokenize_all(analyzer, [texts[d.entry.key] for d in missing], workers=settings.workers,
+                                     progress=progress)
                 new = {d.text_hash: toks for d, toks in zip(missing, fresh, strict=True)}
                 store.put_many(new)
                 known.update(new)
@@ -441,7 +442,7 @@ class SearchEngine:
         for issue in issues:
             for e in sorted(issue.entries, key=lambda e: (not e.feature, e.position)):
                 snippet, _ = make_snippet(e.summary or e.title, ())
-                hits.append(Hit(e, issue, 0.0, snippet, (), self._same_link(link_group(e), issue)))
+                hits.append(Hit(e, issue, 0.0, snippet, (), self._same_link(self._by_key[e.key].group, issue)))
         return tuple(hits[:k])
 
     # -- issues -------------------------------------------------------------------------------------

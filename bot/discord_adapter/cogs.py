@@ -10,7 +10,7 @@ from discord.ext import commands
 
 from bot.commands import COMMANDS_BY_NAME, Newsbot
 from bot.config import parse_time_of_day
-from bot.digest import DigestSettings, describe
+from bot.digest import DAY_NAMES, DigestSettings, describe
 from bot.discord_adapter import embeds
 from bot.discord_adapter.views import Paginator
 
@@ -120,7 +120,6 @@ class AdminCog(commands.GroupCog, group_name="newsbot", group_description="newsb
         return True
 
     @app_commands.command(name="reindex", description=_desc("reindex"))
-    @app_commands.checks.has_permissions(manage_guild=True)
     async def reindex(self, interaction: discord.Interaction[NewsbotClient]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         result = await self.client.newsbot.reindex()
@@ -128,7 +127,6 @@ class AdminCog(commands.GroupCog, group_name="newsbot", group_description="newsb
                                         allowed_mentions=NO_MENTIONS)
 
     @app_commands.command(name="stats", description=_desc("stats"))
-    @app_commands.checks.has_permissions(manage_guild=True)
     async def stats(self, interaction: discord.Interaction[NewsbotClient]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         result = await self.client.newsbot.stats(interaction.guild_id)
@@ -144,7 +142,6 @@ class AdminCog(commands.GroupCog, group_name="newsbot", group_description="newsb
 
     @app_commands.command(name="digest-channel", description="Post the weekly digest in this channel.")
     @app_commands.describe(channel="The channel for the weekly digest")
-    @app_commands.checks.has_permissions(manage_guild=True)
     async def digest_channel(self, interaction: discord.Interaction[NewsbotClient],
                              channel: discord.TextChannel) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -154,9 +151,7 @@ class AdminCog(commands.GroupCog, group_name="newsbot", group_description="newsb
     @app_commands.command(name="digest-schedule", description="When the weekly digest is posted.")
     @app_commands.describe(weekday="Day of the week", time="Local time of day, HH:MM (24-hour)",
                            timezone="IANA time zone, e.g. Europe/Berlin or Asia/Tokyo")
-    @app_commands.choices(weekday=[app_commands.Choice(name=d, value=i) for i, d in enumerate(
-        ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"))])
-    @app_commands.checks.has_permissions(manage_guild=True)
+    @app_commands.choices(weekday=[app_commands.Choice(name=d, value=i) for i, d in enumerate(DAY_NAMES)])
     async def digest_schedule(self, interaction: discord.Interaction[NewsbotClient], weekday: int,
                               time: app_commands.Range[str, 4, 5], timezone: str = "UTC") -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -168,7 +163,6 @@ class AdminCog(commands.GroupCog, group_name="newsbot", group_description="newsb
     @app_commands.describe(policy="next: replay the archive week by week; latest: only new issues")
     @app_commands.choices(policy=[app_commands.Choice(name="next (replay the archive)", value="next"),
                                   app_commands.Choice(name="latest (only new issues)", value="latest")])
-    @app_commands.checks.has_permissions(manage_guild=True)
     async def digest_policy(self, interaction: discord.Interaction[NewsbotClient], policy: str) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         settings = await self.client.scheduler.configure(_guild(interaction), policy=policy)
@@ -176,7 +170,6 @@ class AdminCog(commands.GroupCog, group_name="newsbot", group_description="newsb
 
     @app_commands.command(name="digest-on", description="Turn the weekly digest on.")
     @app_commands.describe(channel="The channel for the digest (default: the one already set)")
-    @app_commands.checks.has_permissions(manage_guild=True)
     async def digest_on(self, interaction: discord.Interaction[NewsbotClient],
                         channel: discord.TextChannel | None = None) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -184,14 +177,12 @@ class AdminCog(commands.GroupCog, group_name="newsbot", group_description="newsb
         await self._settings_reply(interaction, "Weekly digest on", settings)
 
     @app_commands.command(name="digest-off", description="Turn the weekly digest off.")
-    @app_commands.checks.has_permissions(manage_guild=True)
     async def digest_off(self, interaction: discord.Interaction[NewsbotClient]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         settings = await self.client.scheduler.disable(_guild(interaction))
         await self._settings_reply(interaction, "Weekly digest off", settings)
 
     @app_commands.command(name="digest-now", description="Post the next digest right away.")
-    @app_commands.checks.has_permissions(manage_guild=True)
     async def digest_now(self, interaction: discord.Interaction[NewsbotClient]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         outcome = await self.client.scheduler.post_now(_guild(interaction))

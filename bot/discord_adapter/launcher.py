@@ -31,38 +31,39 @@ def token_from_env(env: dict[str, str] | None = None) -> str:
 async def run_bot(config: Config, *, token: str, shards: tuple[list[int], int] | None = None,
                   client_options: dict[str, Any] | None = None) -> int:
     point_at(config.discord.api_base or None, config.discord.gateway_url or None)
-    newsbot = await Newsbot.create(config)
-    state = StateStore(config.db_path)
-    await state.open()
-    options = client_options or {}
-    client: NewsbotClient | ShardedNewsbotClient
-    if shards is None:
-        client = NewsbotClient(newsbot, state, **options)
-    else:
-        client = ShardedNewsbotClient(newsbot, state, shard_ids=shards[0], shard_count=shards[1], **options)
-    loop = asyncio.get_running_loop()
-    stopping = asyncio.Event()
-    tasks: set[asyncio.Task[None]] = set()
+    async with contextlib.AsyncExitStack() as resources:
+        # Each resource is closed on the way out, whatever fails after it was opened.
+        newsbot = await Newsbot.create(config)
+        resources.push_async_callback(newsbot.close)
+        state = StateStore(config.db_path)
+        await state.open()
+        resources.push_async_callback(state.close)
+        options = client_options or {}
+        client: NewsbotClient | ShardedNewsbotClient
+        if shards is None:
+            client = NewsbotClient(newsbot, state, **options)
+        else:
+            client = ShardedNewsbotClient(newsbot, state, shard_ids=shards[0], shard_count=shards[1], **options)
+        loop = asyncio.get_running_loop()
+        stopping = asyncio.Event()
+        tasks: set[asyncio.Task[None]] = set()
 
-    def _stop(signame: str) -> None:
-        if not stopping.is_set():
-            log.info("received %s; shutting down", signame)
-            stopping.set()
-            tasks.add(loop.create_task(client.close()))
+        def _stop(signame: str) -> None:
+            if not stopping.is_set():
+                log.info("received %s; shutting down", signame)
+                stopping.set()
+                tasks.add(loop.create_task(client.close()))
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        # Not the main thread (tests) or no signal support: Ctrl-C still ends asyncio.run.
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, _stop, sig.name)
-    try:
-        async with client:
-            await client.start(token)
-    except discord.LoginFailure:
-        log.error("Discord refused the token (401). Check DISCORD_TOKEN.")
-        return 1
-    finally:
-        await newsbot.close()
-        await state.close()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            # Not the main thread (tests) or no signal support: Ctrl-C still ends asyncio.run.
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, _stop, sig.name)
+        try:
+            async with client:
+                await client.start(token)
+        except discord.LoginFailure:
+            log.error("Discord refused the token (401). Check DISCORD_TOKEN.")
+            return 1
     return 0
 
 
