@@ -29,7 +29,6 @@ Errors (see also :mod:`retrieval.errors`)::
 
     NewsbotError
     ├── EmptyIndexError    the corpus has no documents, or no tokens at all
-    └── IndexFormatError   a saved index file is not one this version can read
 
 Bad arguments (a negative weight, ``k < 0``, a mask of the wrong length) are programming errors. They
 raise ``ValueError`` or ``TypeError``.
@@ -38,13 +37,9 @@ raise ``ValueError`` or ``TypeError``.
 from __future__ import annotations
 
 import math
-import os
 import sys
-import tempfile
 import time
-import zipfile
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Any, Final, NamedTuple, TypedDict
 
 import numpy as np
@@ -57,7 +52,6 @@ __all__ = [
     "BM25Index",
     "BenchResult",
     "EmptyIndexError",
-    "IndexFormatError",
     "bench_compare",
     "merge_terms",
     "sample_queries",
@@ -70,8 +64,6 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 IdArray = npt.NDArray[np.int32]
 
-_FORMAT: Final = "newsbot-bm25plus"
-_FORMAT_VERSION: Final = 1
 # When a query's postings number at most this fraction of N, its candidates come from sorting the
 # postings (union_slots, about P·log P). Above it, dense passes over all N documents are used. On the
 # 100k Zipf benchmark, thresholds from 1/8 to 1 were within run-to-run noise of each other.
@@ -84,10 +76,6 @@ class EmptyIndexError(NewsbotError):
     rank-bm25 divides by the number of documents and by the average length (issue #36), so it would
     fail with ``ZeroDivisionError`` or score NaN.
     """
-
-
-class IndexFormatError(NewsbotError):
-    """A saved index file is damaged, or was written by an incompatible version. Rebuild it."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -555,106 +543,6 @@ class BM25Index:
                 acc += col
         assert acc is not None
         return acc
-
-    # ---- persistence ---------------------------------------------------------------------------
-
-    def save(self, path: Path) -> None:
-        """Write the index to ``path`` as one ``.npz`` file, atomically: plain arrays only, no pickle.
-
-        The name is used exactly as given: numpy adds ``.npz`` only when given a file name, and this
-        method passes it an open file instead.
-        """
-        blobs = [t.encode("utf-8", "surrogatepass") for t in self._vocab]
-        vocab_offsets = np.zeros(len(blobs) + 1, dtype=np.int64)
-        np.cumsum([len(x) for x in blobs], out=vocab_offsets[1:])
-        vocab_utf8 = np.frombuffer(b"".join(blobs), dtype=np.uint8)
-        path = Path(path)
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(
-                    f,
-                    format=np.array(_FORMAT),
-                    version=np.array(_FORMAT_VERSION, dtype=np.int64),
-                    params=np.array([self._k1, self._b, self._delta, self._avgdl], dtype=np.float64),
-                    doc_len=self._doc_len,
-                    idf=self._idf,
-                    offsets=self._offsets,
-                    doc_ids=self._doc_ids,
-                    tf=self._tf,
-                    vocab_utf8=vocab_utf8,
-                    vocab_offsets=vocab_offsets,
-                )
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-
-    @classmethod
-    def load(cls, path: Path) -> BM25Index:
-        """Read an index written by :meth:`save`. Scores are bit-identical to the saved index.
-
-        Raises :class:`IndexFormatError` when the file is not such an index. A missing file raises
-        ``FileNotFoundError``.
-        """
-        try:
-            loaded = np.load(Path(path), allow_pickle=False)
-        except (ValueError, EOFError) as e:
-            raise IndexFormatError(f"{path} is not a readable newsbot search index ({e})") from e
-        if not isinstance(loaded, np.lib.npyio.NpzFile):  # a bare .npy array
-            raise IndexFormatError(f"{path} is not a newsbot search index")
-        try:
-            with loaded as z:
-                arrays = {name: z[name] for name in z.files}
-        except (ValueError, zipfile.BadZipFile, EOFError) as e:
-            raise IndexFormatError(f"{path} is not a readable newsbot search index ({e})") from e
-        return cls._from_arrays(arrays, str(path))
-
-    @classmethod
-    def _from_arrays(cls, a: Mapping[str, npt.NDArray[Any]], where: str) -> BM25Index:
-        def bad(why: str) -> IndexFormatError:
-            return IndexFormatError(f"{where} is not a usable newsbot search index: {why}; rebuild it")
-
-        needed = {"format", "version", "params", "doc_len", "idf", "offsets", "doc_ids", "tf",
-                  "vocab_utf8", "vocab_offsets"}  # fmt: skip
-        if missing := needed - a.keys():
-            raise bad(f"missing {sorted(missing)}")
-        if str(a["format"]) != _FORMAT or int(a["version"]) != _FORMAT_VERSION:
-            raise bad(f"format {a['format']!s} version {a['version']!s}")
-        params, doc_len, idf = a["params"], a["doc_len"], a["idf"]
-        offsets, doc_ids, tf = a["offsets"], a["doc_ids"], a["tf"]
-        vocab_utf8, vocab_offsets = a["vocab_utf8"], a["vocab_offsets"]
-        if any(x.ndim != 1 for x in (params, doc_len, idf, offsets, doc_ids, tf, vocab_utf8, vocab_offsets)):
-            raise bad("arrays must be one-dimensional")
-        n_terms = len(idf)
-        if params.shape != (4,) or len(offsets) != n_terms + 1 or len(vocab_offsets) != n_terms + 1:
-            raise bad("array shapes disagree")
-        if len(doc_ids) != len(tf) or int(offsets[-1]) != len(doc_ids) or len(doc_len) == 0:
-            raise bad("postings are inconsistent")
-        if len(doc_ids) and (int(doc_ids.min()) < 0 or int(doc_ids.max()) >= len(doc_len)):
-            raise bad("doc ids out of range")
-        blob = vocab_utf8.tobytes()
-        bounds = vocab_offsets.tolist()
-        try:
-            vocab = [blob[bounds[i] : bounds[i + 1]].decode("utf-8", "surrogatepass") for i in range(n_terms)]
-        except UnicodeDecodeError as e:
-            raise bad("vocabulary is not UTF-8") from e
-        k1, b, delta, avgdl = (float(x) for x in params)
-        try:
-            return cls(
-                vocab=vocab,
-                idf=idf.astype(np.float64, copy=False),
-                offsets=offsets.astype(np.int64, copy=False),
-                doc_ids=doc_ids.astype(np.int32, copy=False),
-                tf=tf.astype(np.int32, copy=False),
-                doc_len=doc_len.astype(np.int64, copy=False),
-                avgdl=avgdl,
-                k1=k1,
-                b=b,
-                delta=delta,
-            )
-        except ValueError as e:
-            raise bad(str(e)) from e
 
     def __repr__(self) -> str:
         return (

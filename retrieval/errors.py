@@ -7,7 +7,6 @@
     ├── BadFileError             one file cannot be read as text (binary, too large, unknown encoding)
     ├── ParseError               one file has no usable content (retrieval.parse)
     ├── EmptyIndexError          nothing to index: no entry has a token (retrieval.bm25)
-    ├── IndexFormatError         a saved index file is unreadable (retrieval.bm25)
     ├── QueryError               a query or issue reference a person typed cannot be answered as asked
     │   └── UnknownIssueError    an issue reference matched nothing; carries close suggestions
     ├── DigestError              a digest request cannot be done as asked (bot.digest)

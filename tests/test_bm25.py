@@ -6,9 +6,7 @@ Every corpus here is made up for the test. None of it comes from the newsletter 
 from __future__ import annotations
 
 import math
-import zipfile
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,7 +17,6 @@ from rank_bm25 import BM25Plus
 from retrieval.bm25 import (
     BM25Index,
     EmptyIndexError,
-    IndexFormatError,
     bench_compare,
     sample_queries,
     select_top_k,
@@ -190,64 +187,6 @@ def test_empty_documents_inside_a_corpus() -> None:
     index = BM25Index.build(docs)
     assert np.array_equal(index.scores([("b", 1.0)]), BM25Plus(docs).get_scores(["b"]))
     assert [d for d, _ in index.top_k([("b", 1.0)], 10)] == [3, 1]
-
-
-# --- persistence ---------------------------------------------------------------------------------
-
-
-def test_save_load_round_trip(hand: BM25Index, tmp_path: Path) -> None:
-    path = tmp_path / "index.bin"  # no .npz suffix: the name must be kept as given
-    hand.save(path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.bin"]
-    loaded = BM25Index.load(path)
-    assert (loaded.n_docs, loaded.vocabulary_size, loaded.params, loaded.avgdl) == (
-        hand.n_docs,
-        hand.vocabulary_size,
-        hand.params,
-        hand.avgdl,
-    )
-    for q in ([("数据", 1.0), ("图像", 1.0)], [("模型", 2.0)], [("扩散", 1.0), ("不存在", 1.0)]):
-        assert np.array_equal(loaded.scores(q), hand.scores(q))
-        assert loaded.top_k(q, 10) == hand.top_k(q, 10)
-    # Saving again over an existing file replaces it.
-    BM25Index.build([["x"]]).save(path)
-    assert BM25Index.load(path).vocabulary_size == 1
-
-
-def test_save_load_keeps_parameters_and_odd_tokens(tmp_path: Path) -> None:
-    docs = [["a b", "", "🙂", "\n"], ["🙂", "模型"], ["a b"]]
-    index = BM25Index.build(docs, k1=0.9, b=0.4, delta=0.5)
-    index.save(tmp_path / "i.npz")
-    loaded = BM25Index.load(tmp_path / "i.npz")
-    assert loaded.params == (0.9, 0.4, 0.5)
-    q = [("🙂", 1.0), ("", 1.0), ("a b", 1.0)]
-    assert np.array_equal(loaded.scores(q), BM25Plus(docs, k1=0.9, b=0.4, delta=0.5).get_scores(["🙂", "", "a b"]))
-
-
-def test_load_rejects_other_files(tmp_path: Path) -> None:
-    text = tmp_path / "text.npz"
-    text.write_bytes(b"not an index")
-    with pytest.raises(IndexFormatError, match="not a readable"):
-        BM25Index.load(text)
-    plain = tmp_path / "plain.npy"
-    np.save(plain, np.arange(3))
-    with pytest.raises(IndexFormatError, match="not a newsbot search index"):
-        BM25Index.load(plain)
-    other = tmp_path / "other.npz"
-    np.savez(other, x=np.arange(3))
-    with pytest.raises(IndexFormatError, match="missing"):
-        BM25Index.load(other)
-    broken = tmp_path / "broken.npz"
-    BM25Index.build(HAND).save(broken)
-    with zipfile.ZipFile(broken) as z:
-        kept = {n: z.read(n) for n in z.namelist() if n != "idf.npy"}
-    with zipfile.ZipFile(broken, "w") as z:
-        for n, data in kept.items():
-            z.writestr(n, data)
-    with pytest.raises(IndexFormatError, match=r"missing \['idf'\]"):
-        BM25Index.load(broken)
-    with pytest.raises(FileNotFoundError):
-        BM25Index.load(tmp_path / "absent.npz")
 
 
 # --- exactness against rank-bm25, on random corpora ------------------------------------------------
