@@ -13,151 +13,32 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from bot.config import Config
+from bot.digest import DigestScheduler, DigestSettings, describe
+from bot.results import (
+    COMMANDS,
+    ISSUE_HELP,
+    ISSUES_PER_PAGE,
+    AskResult,
+    DigestPreview,
+    FeaturesResult,
+    HelpResult,
+    IssueListResult,
+    IssueResult,
+    ReindexResult,
+    StatsResult,
+    features_of,
+)
 from retrieval.archive import LoadOptions, load_archive
-from retrieval.cache import CacheStats, QueryCache, cache_key
+from retrieval.cache import QueryCache, cache_key
 from retrieval.errors import QueryError
-from retrieval.models import Archive, Entry, Issue
-from retrieval.search import Hit, SearchEngine, SearchSettings
+from retrieval.models import Archive, Issue
+from retrieval.search import SearchEngine, SearchSettings
 from retrieval.text import Analyzer, AnalyzerConfig
 
-if TYPE_CHECKING:
-    from bot.digest import DigestScheduler
-
 log = logging.getLogger(__name__)
-
-ISSUES_PER_PAGE = 10
-DIGEST_MAX_FEATURES = 9
-"""The digest message holds the issue embed plus at most nine feature embeds (Discord allows ten)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Param:
-    name: str
-    description: str
-    required: bool = False
-    kind: str = "text"
-    """``text``, ``int`` or ``issue`` (the last gets autocomplete on Discord)."""
-
-
-@dataclass(frozen=True, slots=True)
-class CommandSpec:
-    name: str
-    description: str
-    params: tuple[Param, ...] = ()
-    admin: bool = False
-
-    @property
-    def usage(self) -> str:
-        parts = [f"/{self.name}"]
-        for p in self.params:
-            parts.append(f"<{p.name}>" if p.required else f"[{p.name}]")
-        return " ".join(parts)
-
-
-ISSUE_HELP = "34, #18, 第 34 期, 2021-W13, week 13 2021 or 2020 年 9 月"
-
-COMMANDS: tuple[CommandSpec, ...] = (
-    CommandSpec("ask", "Ask a question about the archive, in Chinese or English.", (
-        Param("question", "What you want to find, e.g. ViT 鲁棒性 or 'matrix multiplication without multiplies'",
-              required=True),
-        Param("issue", f"Only search this issue: {ISSUE_HELP}", kind="issue"),
-        Param("count", "How many results (1-25)", kind="int"),
-    )),
-    CommandSpec("features", "An issue's “this week's features” (本周特稿/新闻, 每周编辑精选).", (
-        Param("issue", f"Which issue (default: the latest): {ISSUE_HELP}", kind="issue"),
-    )),
-    CommandSpec("issue", "One issue's overview: title, date, link, sections and their items.", (
-        Param("issue", f"Which issue: {ISSUE_HELP}", required=True, kind="issue"),
-    )),
-    CommandSpec("issues", "Browse the archive, newest first.", (
-        Param("page", "Page number", kind="int"),
-    )),
-    CommandSpec("latest", "The newest issue."),
-    CommandSpec("digest", "Preview what the weekly digest would post."),
-    CommandSpec("help", "What newsbot can do."),
-    CommandSpec("stats", "Index size, cache hit rate and uptime."),
-    CommandSpec("reindex", "Reload the archive and rebuild the search index.", admin=True),
-)
-COMMANDS_BY_NAME = {c.name: c for c in COMMANDS}
-
-
-# -- results ---------------------------------------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class AskResult:
-    query: str
-    hits: tuple[Hit, ...]
-    notice: str | None
-    cached: bool
-    issues: tuple[Issue, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class FeaturesResult:
-    issue: Issue
-    items: tuple[Entry, ...]
-    more: int
-    """How many other items the issue holds."""
-
-
-@dataclass(frozen=True, slots=True)
-class IssueResult:
-    issue: Issue
-
-
-@dataclass(frozen=True, slots=True)
-class IssueListResult:
-    issues: tuple[Issue, ...]
-    page: int
-    pages: int
-    total: int
-
-
-@dataclass(frozen=True, slots=True)
-class HelpResult:
-    commands: tuple[CommandSpec, ...]
-    issue_forms: str = ISSUE_HELP
-
-
-@dataclass(frozen=True, slots=True)
-class StatsResult:
-    issues: int
-    documents: int
-    entries: int
-    features: int
-    repaired: int
-    skipped: int
-    cache: CacheStats
-    uptime_seconds: float
-    archive: str
-    index_fingerprint: str
-    digest: str | None = None
-    """This guild's digest schedule, or why it is off (e.g. a 403), when asked from a guild."""
-
-
-@dataclass(frozen=True, slots=True)
-class DigestPreview:
-    features: FeaturesResult
-    schedule: str
-
-
-@dataclass(frozen=True, slots=True)
-class ReindexResult:
-    issues: int
-    entries: int
-    skipped: tuple[str, ...]
-    seconds: float
-    changed: bool
-
-
-Result = (AskResult | FeaturesResult | IssueResult | IssueListResult | HelpResult | StatsResult | DigestPreview
-          | ReindexResult)
-
 
 # -- the service -----------------------------------------------------------------------------------
 
@@ -291,8 +172,6 @@ class Newsbot:
     async def digest(self, guild_id: int | None = None) -> DigestPreview:
         """What the weekly digest would post: this guild's next one, or (no guild) the latest issue."""
         if self.scheduler is not None and guild_id is not None:
-            from bot.digest import describe
-
             settings = await self.scheduler.settings(guild_id)
             content = await self.scheduler.preview(guild_id)
             if content is None:
@@ -300,8 +179,6 @@ class Newsbot:
             schedule = describe(settings) if settings.enabled else (
                 f"{describe(settings)}: the weekly digest is not turned on in this server yet")
             return DigestPreview(content, schedule)
-        from bot.digest import DigestSettings, describe
-
         defaults = dataclasses.replace(DigestSettings.from_config(0, self.config.digest), enabled=True)
         return DigestPreview(features_of(self._issue(None)), describe(defaults))
 
@@ -311,8 +188,6 @@ class Newsbot:
     async def stats(self, guild_id: int | None = None) -> StatsResult:
         digest = None
         if self.scheduler is not None and guild_id is not None:
-            from bot.digest import describe
-
             digest = describe(await self.scheduler.settings(guild_id))
         archive = self.archive
         entries = archive.entries
@@ -344,11 +219,3 @@ class Newsbot:
                 skipped=tuple(f"{s.path}: {s.reason}" for s in archive.skipped),
                 seconds=time.perf_counter() - started, changed=engine.fingerprint != old,
             )
-
-
-def features_of(issue: Issue, limit: int = DIGEST_MAX_FEATURES) -> FeaturesResult:
-    """An issue's features; an issue that marks none offers its first items instead."""
-    items = issue.features or issue.entries
-    shown = items[:limit]
-    return FeaturesResult(issue, shown, len(issue.entries) - len(shown))
-

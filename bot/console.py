@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot import render_json, render_text
-from bot.commands import COMMANDS, COMMANDS_BY_NAME, Newsbot, Result
+from bot.commands import Newsbot
 from bot.config import Config
+from bot.results import COMMANDS, COMMANDS_BY_NAME, Result
 from retrieval.errors import NewsbotError, QueryError
 
 log = logging.getLogger(__name__)

@@ -35,8 +35,8 @@ from typing import Literal, NamedTuple, Protocol, cast
 
 import aiosqlite
 
-from bot.commands import FeaturesResult, features_of
 from bot.config import DIGEST_POLICIES, WEEKDAYS, DigestConfig, parse_time_of_day, parse_timezone
+from bot.results import FeaturesResult, features_of
 from retrieval.errors import NewsbotError
 from retrieval.models import Archive, Issue
 

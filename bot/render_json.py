@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.commands import (
+from bot.results import (
     AskResult,
     DigestPreview,
     FeaturesResult,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.commands import (
+from bot.results import (
     AskResult,
     DigestPreview,
     FeaturesResult,

@@ -20,7 +20,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.commands import FeaturesResult
 from bot.digest import (
     FORBIDDEN_REASON,
     NOT_FOUND_REASON,
@@ -37,6 +36,7 @@ from bot.digest import (
     shard_owner,
     slot_for,
 )
+from bot.results import FeaturesResult
 from bot.state import StateStore
 from retrieval.models import Archive, Entry, Issue, Section
 

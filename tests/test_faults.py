@@ -27,10 +27,11 @@ from fake_discord import (
 )
 from fake_discord.payloads import MEMBER_PERMISSIONS
 
-from bot.commands import AskResult, Newsbot, cache_path
+from bot.commands import Newsbot, cache_path
 from bot.config import Config, sample_archive_dir
 from bot.digest import DigestSettings, DigestStore, slot_for
 from bot.discord_adapter.poster import digest_footer
+from bot.results import AskResult
 from bot.state import StateStore
 
 INTERACTION_DEADLINE = 3.0  # Discord's rule for the first response to an interaction

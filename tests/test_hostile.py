@@ -40,10 +40,11 @@ from fake_discord.payloads import ADMINISTRATOR, MEMBER_PERMISSIONS
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from bot.commands import COMMANDS, COMMANDS_BY_NAME, AskResult, FeaturesResult, Newsbot, search_settings
+from bot.commands import Newsbot, search_settings
 from bot.config import Config, load_config, sample_archive_dir
 from bot.console import Console, parse_line
 from bot.discord_adapter import embeds
+from bot.results import COMMANDS, COMMANDS_BY_NAME, AskResult, FeaturesResult
 from retrieval.archive import load_archive
 from retrieval.cache import QueryCache
 from retrieval.errors import QueryError

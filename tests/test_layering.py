@@ -43,7 +43,7 @@ def test_only_the_discord_renderer_builds_embeds() -> None:
 
 
 def test_command_layer_has_no_transport() -> None:
-    for name in ("commands.py", "service.py"):
+    for name in ("commands.py", "results.py", "digest.py"):
         path = ROOT / "bot" / name
         if path.exists():
             assert not any(i.split(".")[0] == "discord" for i in _imports(path)), name

@@ -8,11 +8,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.commands import COMMANDS_BY_NAME, Newsbot
+from bot.commands import Newsbot
 from bot.config import parse_time_of_day
 from bot.digest import DAY_NAMES, DigestSettings, describe
 from bot.discord_adapter import embeds
 from bot.discord_adapter.views import Paginator
+from bot.results import COMMANDS_BY_NAME
 
 if TYPE_CHECKING:
     from bot.discord_adapter.client import NewsbotClient

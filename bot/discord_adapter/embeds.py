@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import discord
 
-from bot.commands import (
+from bot.results import (
     AskResult,
     DigestPreview,
     FeaturesResult,

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 import aiohttp
 import discord
 
-from bot.commands import FeaturesResult
 from bot.digest import PostForbidden, PostNotFound, PostTransient
 from bot.discord_adapter.embeds import features_embeds
+from bot.results import FeaturesResult
 
 if TYPE_CHECKING:
     from bot.discord_adapter.client import NewsbotClient
