@@ -109,7 +109,8 @@ async def _cache_timings(engine: SearchEngine, db: Path, rounds: int = 5) -> dic
                 question = f"{q} {r}" if r else q
                 key = cache_key(engine.analyzer.normalize(question), {"k": 5}, engine.fingerprint)
                 s = time.perf_counter()
-                assert await cache.get(key) is None
+                if await cache.get(key) is not None:
+                    raise RuntimeError(f"benchmark question {question!r} was already cached; the miss timing would lie")
                 result = engine.search(question, k=5)
                 await cache.put(key, engine.cache_payload(result))
                 miss_ms.append((time.perf_counter() - s) * 1e3)
