@@ -20,7 +20,6 @@ import json
 import logging
 import random
 import re
-import time
 import traceback
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -58,10 +57,9 @@ MANAGE_GUILD = 1 << 5
 NON_ADMIN = MEMBER_PERMISSIONS & ~(MANAGE_GUILD | ADMINISTRATOR)
 ADMIN = MEMBER_PERMISSIONS | MANAGE_GUILD
 
-PROPERTY_SECONDS = 5.0
-"""Bound on one call with a property-sized input (a few thousand characters); typical calls take milliseconds."""
-HUGE_SECONDS = 20.0
-"""Bound on one call with a 1–5 MB input; measured 0.5–4 s here, so this only catches blow-ups."""
+# "Bounded time" without timed assertions: each test here is a hang guard under pytest-timeout, far above the
+# milliseconds (properties) to seconds (1–5 MB inputs) these calls take, so only a blow-up fails it.
+pytestmark = pytest.mark.timeout(240)
 
 FAST = settings(max_examples=150, deadline=None, database=None)
 MEDIUM = settings(max_examples=100, deadline=None, database=None)
@@ -104,15 +102,6 @@ CLEAN_ALPHABET = st.one_of(
     st.characters(min_codepoint=0x20, max_codepoint=0x7E),
     st.sampled_from("，。！？：；“”‘’（）《》【】、…—\n"),
 )
-
-
-def timed(fn: Callable[..., Any], *args: Any, limit: float = PROPERTY_SECONDS, **kwargs: Any) -> Any:
-    started = time.perf_counter()
-    try:
-        return fn(*args, **kwargs)
-    finally:
-        elapsed = time.perf_counter() - started
-        assert elapsed < limit, f"{getattr(fn, '__name__', fn)} took {elapsed:.1f} s"
 
 
 def _pool() -> str:
@@ -190,7 +179,7 @@ _PATHS = st.one_of(st.sampled_from(["", "x.md", "akiras-ml-news-week41-2020-0a1b
 @given(text=st.one_of(hostile_text, _markdown_mutations()), path=_PATHS)
 def test_parse_markdown_raises_only_parse_error(text: str, path: str) -> None:
     try:
-        issue = timed(parse_markdown, text, path=path)
+        issue = parse_markdown(text, path=path)
     except ParseError as err:
         message = str(err)
     else:
@@ -208,9 +197,9 @@ def test_parse_markdown_raises_only_parse_error(text: str, path: str) -> None:
 @FAST
 @given(text=hostile_text)
 def test_detect_and_repair_never_raise(text: str) -> None:
-    codepage = timed(detect_mojibake, text)
+    codepage = detect_mojibake(text)
     assert codepage is None or codepage in CODEPAGES
-    result = timed(repair_text, text)
+    result = repair_text(text)
     assert isinstance(result, RepairResult)
     assert result.codepage == codepage
     if codepage is None:
@@ -231,8 +220,8 @@ def test_repair_of_clean_text_is_identity(text: str) -> None:
 @given(text=hostile_text)
 def test_tokens_are_never_empty_or_hold_whitespace(service: Service, text: str) -> None:
     analyzer = service.engine.analyzer
-    index = timed(analyzer.index_tokens, text)
-    query = timed(analyzer.query_tokens, text)
+    index = analyzer.index_tokens(text)
+    query = analyzer.query_tokens(text)
     for token in [*index, *query]:
         assert isinstance(token, str)
         assert token, f"empty token from {text!r}"
@@ -243,12 +232,12 @@ def test_tokens_are_never_empty_or_hold_whitespace(service: Service, text: str) 
 @FAST
 @given(text=hostile_text)
 def test_issue_refs_never_raise(text: str) -> None:
-    ref, rest = timed(extract_issue_ref, text)
+    ref, rest = extract_issue_ref(text)
     assert ref is None or isinstance(ref, IssueRef)
     assert isinstance(rest, str)
     if ref is None:
         assert rest == text
-    whole = timed(parse_issue_ref, text)
+    whole = parse_issue_ref(text)
     assert whole is None or isinstance(whole, IssueRef)
 
 
@@ -257,7 +246,7 @@ def test_issue_refs_never_raise(text: str) -> None:
 def test_search_always_answers(service: Service, query: str, k: int, data: st.DataObject) -> None:
     engine = service.engine
     issue = data.draw(st.one_of(st.none(), st.sampled_from(engine.archive.issues)))
-    result = timed(engine.search, query, k=k, issue=issue)
+    result = engine.search(query, k=k, issue=issue)
     assert isinstance(result, SearchResult)
     assert result.hits or result.notice, f"neither hits nor a notice for {query!r}"
     assert len(result.hits) <= k
@@ -281,7 +270,7 @@ _console_line = st.one_of(
 @given(line=_console_line)
 def test_parse_line_raises_only_query_error(line: str) -> None:
     try:
-        inv = timed(parse_line, line)
+        inv = parse_line(line)
     except QueryError as err:
         message = str(err)
     else:
@@ -317,9 +306,7 @@ def test_console_json_prints_exactly_one_line(service: Service, line: str) -> No
     assume(not _is_admin_line(line))  # /reindex rebuilds the index: covered once below, not 100 times
     out = io.StringIO()
     console = Console(service.newsbot, out, json_mode=True, color=False)
-    started = time.perf_counter()
     service.run(console.handle(line))
-    assert time.perf_counter() - started < PROPERTY_SECONDS
     obj = _one_json_line(out.getvalue())
     if "error" in obj:
         assert isinstance(obj["error"], str)
@@ -361,7 +348,7 @@ def huge() -> dict[str, str]:
 def test_huge_parse_markdown(huge: dict[str, str]) -> None:
     for name in ("random-1MB", "controls-1MB", "markdown-2MB"):
         try:
-            issue = timed(parse_markdown, huge[name], path=f"{name}.md", limit=HUGE_SECONDS)
+            issue = parse_markdown(huge[name], path=f"{name}.md")
         except ParseError:
             continue
         assert isinstance(issue, Issue), name
@@ -371,8 +358,8 @@ def test_huge_parse_markdown(huge: dict[str, str]) -> None:
 def test_huge_repair(huge: dict[str, str]) -> None:
     for name in ("random-1MB", "controls-1MB", "mojibake-lossless-1MB"):
         text = huge[name]
-        codepage = timed(detect_mojibake, text, limit=HUGE_SECONDS)
-        result = timed(repair_text, text, limit=HUGE_SECONDS)
+        codepage = detect_mojibake(text)
+        result = repair_text(text)
         if codepage is None:
             assert result.text is text, name
         else:
@@ -384,34 +371,32 @@ def test_lossy_repair_is_bounded() -> None:
     # The lossy path runs the language model around every damaged character: ~10k characters, ~300 damaged.
     clean = "\n".join(sample_markdown())[:20_000]
     damaged = clean.encode("utf-8").decode("cp1254", errors="ignore")
-    result = timed(repair_text, damaged, limit=HUGE_SECONDS)
+    result = repair_text(damaged)
     assert result.codepage == "cp1254"
     assert result.damaged > 0
 
 
 def test_huge_tokens_and_issue_refs(service: Service, huge: dict[str, str]) -> None:
     analyzer = service.engine.analyzer
-    tokens = timed(analyzer.index_tokens, huge["random-1MB"], limit=HUGE_SECONDS)
+    tokens = analyzer.index_tokens(huge["random-1MB"])
     assert tokens
     assert all(t and not any(c.isspace() for c in t) for t in tokens)
-    assert timed(analyzer.query_tokens, huge["controls-1MB"], limit=HUGE_SECONDS) == ["0m"]  # from "\x1b[0m"
-    ref, rest = timed(extract_issue_ref, huge["issue-refs-1MB"], limit=HUGE_SECONDS)
+    assert analyzer.query_tokens(huge["controls-1MB"]) == ["0m"]  # from "\x1b[0m"
+    ref, rest = extract_issue_ref(huge["issue-refs-1MB"])
     assert ref == IssueRef(number=34)
     assert rest.startswith("week 13 2021")
-    assert timed(parse_issue_ref, huge["issue-refs-1MB"], limit=HUGE_SECONDS) is None
+    assert parse_issue_ref(huge["issue-refs-1MB"]) is None
 
 
 def test_huge_search_parse_line_and_console(service: Service, huge: dict[str, str]) -> None:
     for name in ("ascii-5MB", "random-1MB", "issue-refs-1MB"):
         text = huge[name]
-        result = timed(service.engine.search, text, limit=HUGE_SECONDS)
+        result = service.engine.search(text)
         assert result.hits or result.notice
         with contextlib.suppress(QueryError):
-            timed(parse_line, "/ask " + text + " count:3", limit=HUGE_SECONDS)
+            parse_line("/ask " + text + " count:3")
         out = io.StringIO()
-        started = time.perf_counter()
         service.run(Console(service.newsbot, out, json_mode=True, color=False).handle("/ask " + text))
-        assert time.perf_counter() - started < HUGE_SECONDS
         obj = _one_json_line(out.getvalue())
         assert "internal error" not in obj.get("error", "")
 
