@@ -138,7 +138,7 @@ class Newsbot:
         current = current.strip()
         if not current:
             return [(name(i), i.id) for i in issues[:limit]]
-        picked = [i for i in issues if self.engine.matches_text(current, i)]
+        picked = self.engine.named_by(current)
         seen = {i.id for i in picked}
         for issue_id in self.engine.suggest_ids(current, limit):
             if issue_id not in seen:

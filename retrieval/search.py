@@ -488,12 +488,14 @@ class SearchEngine:
         found = process.extract(text, choices, scorer=fuzz.WRatio, limit=limit, score_cutoff=30)
         return [key for _label, _score, key in found]
 
-    def matches_text(self, text: str, issue: Issue) -> bool:
-        """Whether what a person typed names this issue exactly (as a reference, label or id)."""
-        ref = parse_issue_ref(text)
+    def named_by(self, text: str) -> list[Issue]:
+        """The newsletter issues, newest first, that what a person typed names exactly (reference, label, id)."""
+        ref = parse_issue_ref(text)  # once per call: autocomplete calls this on every keystroke
+        newest_first = reversed(self.archive.newsletter_issues)
         if ref is not None and not ref.latest:
-            return matches(ref, issue)
-        return text.lower() in (issue.id.lower(), issue.label.lower())
+            return [i for i in newest_first if matches(ref, i)]
+        lowered = text.lower()
+        return [i for i in newest_first if lowered in (i.id.lower(), i.label.lower())]
 
     def cache_payload(self, result: SearchResult) -> dict[str, Any]:
         """A JSON-able form of a result for the query cache (entries by key, issues by id)."""
