@@ -12,13 +12,21 @@ from fake_discord import GUILD_ID, FakeDiscord, running
 
 from bot.commands import Newsbot
 from bot.config import Config
-from bot.discord_adapter.client import NewsbotClient
+from bot.discord_adapter.client import NewsbotClient, ShardedNewsbotClient
 from bot.state import StateStore
 
 
-class FastReconnectClient(NewsbotClient):
+class _NoIdentifyWait:
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         return None  # the default sleeps 5 s before a re-IDENTIFY; the fake has no IDENTIFY limit
+
+
+class FastReconnectClient(_NoIdentifyWait, NewsbotClient):
+    pass
+
+
+class FastReconnectShardedClient(_NoIdentifyWait, ShardedNewsbotClient):
+    pass
 
 
 def guild_config(config: Config, **archive: Any) -> Config:
@@ -31,14 +39,17 @@ def guild_config(config: Config, **archive: Any) -> Config:
 
 
 @contextlib.asynccontextmanager
-async def bot_running(fake: FakeDiscord, config: Config, **options: Any) -> AsyncIterator[FastReconnectClient]:
-    """The real client with a real Newsbot and state database, logged in to ``fake`` and ready."""
+async def bot_running(fake: FakeDiscord, config: Config, *, factory: type[Any] = FastReconnectClient,
+                      **options: Any) -> AsyncIterator[Any]:
+    """The real client (``factory``) with a real Newsbot and state database, logged in to ``fake`` and ready.
+
+    Leaving the block closes everything, so a second block on the same config is a restart of the bot."""
     newsbot = await Newsbot.create(config)
     state = StateStore(config.db_path)
     await state.open()
     try:
         options.setdefault("guild_ready_timeout", 0.1)
-        async with running(FastReconnectClient(newsbot, state, **options), fake.token) as client:
+        async with running(factory(newsbot, state, **options), fake.token) as client:
             yield client
     finally:
         await newsbot.close()

@@ -9,6 +9,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
+from botkit import FastReconnectShardedClient, bot_running, guild_config
 from fake_discord import (
     DIGEST_CHANNEL_ID,
     GUILD_ID,
@@ -17,17 +18,13 @@ from fake_discord import (
     FakeGuild,
     FakeRole,
     point_discord_py_at,
-    running,
 )
 from fake_discord.payloads import MEMBER_PERMISSIONS
 
-from bot.commands import Newsbot
 from bot.config import Config
 from bot.digest import shard_owner
 from bot.discord_adapter import embeds
-from bot.discord_adapter.client import NewsbotClient, ShardedNewsbotClient
 from bot.discord_adapter.poster import digest_footer
-from bot.state import StateStore
 
 MANAGE_GUILD = 1 << 5
 ADMIN = MEMBER_PERMISSIONS | MANAGE_GUILD
@@ -45,37 +42,6 @@ class Clock:
 MONDAY_0800 = dt.datetime(2024, 3, 4, 8, 0, tzinfo=dt.UTC)  # ISO week 2024-W10; the default digest is Mon 09:00 UTC
 
 
-def config_for(config: Config) -> Config:
-    return dataclasses.replace(config, discord=dataclasses.replace(config.discord, guild_ids=(GUILD_ID,),
-                                                                   ask_cooldown_seconds=0.0))
-
-
-class Harness:
-    """Starts and stops newsbot clients on one state database, as restarts of one bot would."""
-
-    def __init__(self, fake: FakeDiscord, config: Config, clock: Clock) -> None:
-        self.fake = fake
-        self.config = config
-        self.clock = clock
-
-    async def start(self, factory: Callable[..., Any] = NewsbotClient, **options: Any) -> tuple[Any, Any]:
-        newsbot = await Newsbot.create(self.config)
-        state = StateStore(self.config.db_path)
-        await state.open()
-        client = factory(newsbot, state, clock=self.clock, digest_interval=TICK, guild_ready_timeout=0.1, **options)
-
-        async def no_wait(*_: Any, **__: Any) -> None:
-            return None
-
-        client.before_identify_hook = no_wait
-        return client, (newsbot, state)
-
-    @staticmethod
-    async def stop(resources: tuple[Newsbot, StateStore]) -> None:
-        await resources[0].close()
-        await resources[1].close()
-
-
 async def wait_for(predicate: Callable[[], bool], limit: float = 10.0) -> None:
     """Poll the fake's records: the bot's own loop, not the test, decides when to post."""
     async with asyncio.timeout(limit):
@@ -89,29 +55,25 @@ def digests(fake: FakeDiscord, channel: int = DIGEST_CHANNEL_ID) -> list[dict[st
 
 async def test_digest_posts_once_per_week_through_restarts(fake: FakeDiscord, sample_config: Config) -> None:
     clock = Clock(MONDAY_0800)
-    h = Harness(fake, config_for(sample_config), clock)
+    config = guild_config(sample_config)
 
-    client, res = await h.start()
-    try:
-        async with running(client, fake.token):
-            await client.scheduler.configure(GUILD_ID, channel_id=DIGEST_CHANNEL_ID)
-            on = await fake.interact("newsbot digest-on", permissions=ADMIN)
-            await on.response()
-            [reply] = await on.followups(1)
-            assert "every Monday at 09:00 UTC" in reply.data["embeds"][0]["description"]
-            preview = await fake.interact("digest")
-            await preview.response()
-            [shown] = await preview.followups(1)
-            first_issue_title = shown.data["embeds"][0]["title"]
+    async with bot_running(fake, config, clock=clock, digest_interval=TICK) as client:
+        await client.scheduler.configure(GUILD_ID, channel_id=DIGEST_CHANNEL_ID)
+        on = await fake.interact("newsbot digest-on", permissions=ADMIN)
+        await on.response()
+        [reply] = await on.followups(1)
+        assert "every Monday at 09:00 UTC" in reply.data["embeds"][0]["description"]
+        preview = await fake.interact("digest")
+        await preview.response()
+        [shown] = await preview.followups(1)
+        first_issue_title = shown.data["embeds"][0]["title"]
 
-            await asyncio.sleep(TICK * 10)
-            assert digests(fake) == []  # enabled before the due time: nothing until 09:00
-            clock.now = MONDAY_0800 + dt.timedelta(hours=1, minutes=1)
-            await wait_for(lambda: len(digests(fake)) == 1)
-            await asyncio.sleep(TICK * 10)
-            assert len(digests(fake)) == 1
-    finally:
-        await h.stop(res)
+        await asyncio.sleep(TICK * 10)
+        assert digests(fake) == []  # enabled before the due time: nothing until 09:00
+        clock.now = MONDAY_0800 + dt.timedelta(hours=1, minutes=1)
+        await wait_for(lambda: len(digests(fake)) == 1)
+        await asyncio.sleep(TICK * 10)
+        assert len(digests(fake)) == 1
 
     [post] = [r for r in fake.requests if r.method == "POST" and r.path == f"/channels/{DIGEST_CHANNEL_ID}/messages"]
     assert post.status == 200
@@ -122,22 +84,18 @@ async def test_digest_posts_once_per_week_through_restarts(fake: FakeDiscord, sa
     assert post.json["allowed_mentions"] == {"parse": []}
 
     # A crash between the POST and recording its id: the claim is left without a message id.
-    with sqlite3.connect(h.config.db_path) as db:
+    with sqlite3.connect(config.db_path) as db:
         db.execute("UPDATE digest_posts SET status = 'claimed', message_id = NULL, lease_until = ?",
                    ("2000-01-01T00:00:00+00:00",))
     clock.now += dt.timedelta(hours=2)
-    client, res = await h.start()
-    try:
-        async with running(client, fake.token):
-            await wait_for(lambda: _status(h.config, "2024-W10") == "posted")
-            assert len(digests(fake)) == 1  # found in the channel, not posted again
+    async with bot_running(fake, config, clock=clock, digest_interval=TICK) as client:
+        await wait_for(lambda: _status(config, "2024-W10") == "posted")
+        assert len(digests(fake)) == 1  # found in the channel, not posted again
 
-            clock.now = MONDAY_0800 + dt.timedelta(days=7, hours=1, minutes=1)  # next week, after 09:00
-            await wait_for(lambda: len(digests(fake)) == 2)
-            await asyncio.sleep(TICK * 10)
-            assert len(digests(fake)) == 2
-    finally:
-        await h.stop(res)
+        clock.now = MONDAY_0800 + dt.timedelta(days=7, hours=1, minutes=1)  # next week, after 09:00
+        await wait_for(lambda: len(digests(fake)) == 2)
+        await asyncio.sleep(TICK * 10)
+        assert len(digests(fake)) == 2
     titles = [m["embeds"][0]["title"] for m in digests(fake)]
     assert titles[0] != titles[1]
     footers = [m["embeds"][0]["footer"]["text"] for m in digests(fake)]
@@ -153,23 +111,19 @@ def _status(config: Config, slot: str) -> str | None:
 
 async def test_a_403_turns_the_digest_off_and_stats_says_why(fake: FakeDiscord, sample_config: Config) -> None:
     clock = Clock(MONDAY_0800)
-    h = Harness(fake, config_for(sample_config), clock)
-    client, res = await h.start()
-    try:
-        async with running(client, fake.token):
-            await client.scheduler.enable(GUILD_ID, DIGEST_CHANNEL_ID)
-            fake.fail_next("POST", rf"/channels/{DIGEST_CHANNEL_ID}/messages", 403, count=5,
-                           json={"message": "Missing Permissions", "code": 50013})
-            clock.now = MONDAY_0800 + dt.timedelta(hours=1, minutes=1)
-            await wait_for(lambda: not _enabled(h.config))
-            stats = await fake.interact("newsbot stats", permissions=ADMIN)
-            await stats.response()
-            [answer] = await stats.followups(1)
-            digest_field = next(f for f in answer.data["embeds"][0]["fields"] if f["name"] == "Weekly digest")
-            assert "403" in digest_field["value"]
-            assert digests(fake) == []
-    finally:
-        await h.stop(res)
+    config = guild_config(sample_config)
+    async with bot_running(fake, config, clock=clock, digest_interval=TICK) as client:
+        await client.scheduler.enable(GUILD_ID, DIGEST_CHANNEL_ID)
+        fake.fail_next("POST", rf"/channels/{DIGEST_CHANNEL_ID}/messages", 403, count=5,
+                       json={"message": "Missing Permissions", "code": 50013})
+        clock.now = MONDAY_0800 + dt.timedelta(hours=1, minutes=1)
+        await wait_for(lambda: not _enabled(config))
+        stats = await fake.interact("newsbot stats", permissions=ADMIN)
+        await stats.response()
+        [answer] = await stats.followups(1)
+        digest_field = next(f for f in answer.data["embeds"][0]["fields"] if f["name"] == "Weekly digest")
+        assert "403" in digest_field["value"]
+        assert digests(fake) == []
 
 
 def _enabled(config: Config) -> bool:
@@ -180,36 +134,32 @@ def _enabled(config: Config) -> bool:
 
 async def test_admin_digest_commands_and_digest_now(fake: FakeDiscord, sample_config: Config) -> None:
     clock = Clock(MONDAY_0800)
-    h = Harness(fake, config_for(sample_config), clock)
-    client, res = await h.start()
-    try:
-        async with running(client, fake.token):
-            await client.scheduler.configure(GUILD_ID, channel_id=DIGEST_CHANNEL_ID)
-            schedule = await fake.interact("newsbot digest-schedule",
-                                           {"weekday": 4, "time": "18:30", "timezone": "Europe/Berlin"},
-                                           permissions=ADMIN)
-            await schedule.response()
-            [reply] = await schedule.followups(1)
-            # Not enabled yet, so the reply says "off"; the stored schedule is checked below.
-            assert reply.data["embeds"][0]["title"] == "Digest schedule set"
-            stored = await client.scheduler.settings(GUILD_ID)
-            assert (stored.weekday, stored.time, stored.timezone) == (4, dt.time(18, 30), "Europe/Berlin")
-            bad = await fake.interact("newsbot digest-schedule", {"weekday": 0, "time": "25:99", "timezone": "UTC"},
-                                      permissions=ADMIN)
-            await bad.response()
-            [error] = await bad.followups(1)
-            assert "HH:MM" in error.data["content"]
-            refused = await fake.interact("newsbot digest-now", permissions=MEMBER_PERMISSIONS & ~MANAGE_GUILD)
-            answer = await refused.response()
-            assert "admin" in answer.data["content"].lower()
-            assert digests(fake) == []
-            now = await fake.interact("newsbot digest-now", permissions=ADMIN)
-            await now.response()
-            [done] = await now.followups(1)
-            assert done.data["content"].startswith("Posted the digest")
-            assert len(digests(fake)) == 1
-    finally:
-        await h.stop(res)
+    config = guild_config(sample_config)
+    async with bot_running(fake, config, clock=clock, digest_interval=TICK) as client:
+        await client.scheduler.configure(GUILD_ID, channel_id=DIGEST_CHANNEL_ID)
+        schedule = await fake.interact("newsbot digest-schedule",
+                                       {"weekday": 4, "time": "18:30", "timezone": "Europe/Berlin"},
+                                       permissions=ADMIN)
+        await schedule.response()
+        [reply] = await schedule.followups(1)
+        # Not enabled yet, so the reply says "off"; the stored schedule is checked below.
+        assert reply.data["embeds"][0]["title"] == "Digest schedule set"
+        stored = await client.scheduler.settings(GUILD_ID)
+        assert (stored.weekday, stored.time, stored.timezone) == (4, dt.time(18, 30), "Europe/Berlin")
+        bad = await fake.interact("newsbot digest-schedule", {"weekday": 0, "time": "25:99", "timezone": "UTC"},
+                                  permissions=ADMIN)
+        await bad.response()
+        [error] = await bad.followups(1)
+        assert "HH:MM" in error.data["content"]
+        refused = await fake.interact("newsbot digest-now", permissions=MEMBER_PERMISSIONS & ~MANAGE_GUILD)
+        answer = await refused.response()
+        assert "admin" in answer.data["content"].lower()
+        assert digests(fake) == []
+        now = await fake.interact("newsbot digest-now", permissions=ADMIN)
+        await now.response()
+        [done] = await now.followups(1)
+        assert done.data["content"].startswith("Posted the digest")
+        assert len(digests(fake)) == 1
 
 
 def _guilds_for_two_shards() -> tuple[FakeGuild, FakeGuild]:
@@ -231,22 +181,18 @@ async def test_two_shard_processes_never_both_post(sample_config: Config) -> Non
     async with FakeDiscord(guilds=[g0, g1]) as fake:
         with point_discord_py_at(fake):
             clock = Clock(MONDAY_0800)
-            h = Harness(fake, dataclasses.replace(sample_config, discord=dataclasses.replace(
-                sample_config.discord, guild_ids=())), clock)
-            a, res_a = await h.start(ShardedNewsbotClient, shard_ids=[0], shard_count=2)
-            b, res_b = await h.start(ShardedNewsbotClient, shard_ids=[1], shard_count=2)
-            try:
-                async with running(a, fake.token), running(b, fake.token):
-                    for guild in (g0, g1):
-                        await a.scheduler.enable(guild.id, guild.channels[0].id)
-                    clock.now = MONDAY_0800 + dt.timedelta(hours=1, minutes=1)
-                    await wait_for(lambda: all(len(digests(fake, g.channels[0].id)) == 1 for g in (g0, g1)))
-                    await asyncio.sleep(TICK * 20)
-                    outcomes_a = await a.scheduler.tick()
-                    outcomes_b = await b.scheduler.tick()
-            finally:
-                await h.stop(res_a)
-                await h.stop(res_b)
+            config = dataclasses.replace(sample_config, discord=dataclasses.replace(sample_config.discord,
+                                                                                     guild_ids=()))
+            shard = {"factory": FastReconnectShardedClient, "shard_count": 2, "clock": clock, "digest_interval": TICK}
+            async with bot_running(fake, config, shard_ids=[0], **shard) as a, \
+                    bot_running(fake, config, shard_ids=[1], **shard) as b:
+                for guild in (g0, g1):
+                    await a.scheduler.enable(guild.id, guild.channels[0].id)
+                clock.now = MONDAY_0800 + dt.timedelta(hours=1, minutes=1)
+                await wait_for(lambda: all(len(digests(fake, g.channels[0].id)) == 1 for g in (g0, g1)))
+                await asyncio.sleep(TICK * 20)
+                outcomes_a = await a.scheduler.tick()
+                outcomes_b = await b.scheduler.tick()
             assert {o.guild_id for o in outcomes_a} <= {g0.id}
             assert {o.guild_id for o in outcomes_b} <= {g1.id}
             for g in (g0, g1):
