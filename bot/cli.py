@@ -195,7 +195,9 @@ def _cmd_eval_repair(args: argparse.Namespace, config: Config) -> int:
     if not (args.corpus / "seeds").is_dir():
         print(f"newsbot: no seeds folder in {args.corpus}", file=sys.stderr)
         return EXIT_USAGE
-    print(json.dumps(evaluate_seed_repair(args.corpus), ensure_ascii=False, indent=2))
+    # The same model the product repairs with: jieba's dictionary plus our ML user dictionary.
+    report = evaluate_seed_repair(args.corpus, config.search.file("userdict"))
+    print(json.dumps(report, ensure_ascii=False, indent=2))
     return EXIT_OK
 
 
