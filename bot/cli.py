@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval-repair", help="measure repair accuracy on the seed documents of ../shared/corpus")
     p.add_argument("--corpus", type=Path, default=Path("../shared/corpus"), help="the shared corpus folder")
+    p.add_argument("--cross-validate", action="store_true",
+                   help="also corrupt every other archive issue and repair it with the rest (leave one out)")
+    p.add_argument("--workers", type=int, default=2, help="processes for --cross-validate")
 
     p = sub.add_parser("console", help="the same commands as the Discord bot, in a terminal")
     common(p)
@@ -196,7 +199,9 @@ def _cmd_eval_repair(args: argparse.Namespace, config: Config) -> int:
         print(f"newsbot: no seeds folder in {args.corpus}", file=sys.stderr)
         return EXIT_USAGE
     # The same model the product repairs with: jieba's dictionary plus our ML user dictionary.
-    report = evaluate_seed_repair(args.corpus, config.search.file("userdict"))
+    report = evaluate_seed_repair(
+        args.corpus, config.search.file("userdict"), cross_validation=args.cross_validate, workers=max(1, args.workers)
+    )
     print(json.dumps(report, ensure_ascii=False, indent=2))
     return EXIT_OK
 
