@@ -48,7 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", type=Path, default=Path("../shared/corpus"), help="the shared corpus folder")
     p.add_argument("--cross-validate", action="store_true",
                    help="also corrupt every other archive issue and repair it with the rest (leave one out)")
-    p.add_argument("--workers", type=int, default=2, help="processes for --cross-validate")
+    p.add_argument("--stress", type=int, default=0, metavar="N",
+                   help="also repair N corrupted stress-corpus articles with the archive as context (with and "
+                        "without the one-sense-per-discourse step)")
+    p.add_argument("--workers", type=int, default=2, help="processes for --cross-validate and --stress")
 
     p = sub.add_parser("console", help="the same commands as the Discord bot, in a terminal")
     common(p)
@@ -200,7 +203,11 @@ def _cmd_eval_repair(args: argparse.Namespace, config: Config) -> int:
         return EXIT_USAGE
     # The same model the product repairs with: jieba's dictionary plus our ML user dictionary.
     report = evaluate_seed_repair(
-        args.corpus, config.search.file("userdict"), cross_validation=args.cross_validate, workers=max(1, args.workers)
+        args.corpus,
+        config.search.file("userdict"),
+        cross_validation=args.cross_validate,
+        stress=max(0, args.stress),
+        workers=max(1, args.workers),
     )
     print(json.dumps(report, ensure_ascii=False, indent=2))
     return EXIT_OK

@@ -11,6 +11,9 @@ Two kinds are handled:
   back by trying every dropped value in every gap, which gives 8 to 64 candidate characters. The text is then
   decoded **jointly** under :class:`~retrieval.charlm.CharLM`: a beam search over each cluster of nearby
   damaged characters, which keeps only the best of the hypotheses that agree on their last 8 characters.
+  Then **one sense per discourse** (Gale, Church & Yarowsky 1992): a damaged word that recurs in the document
+  with the same bytes and neighbours is one word, so all its occurrences take the reading with the best
+  summed score (see :func:`_agree`).
 
 ``uncertain`` counts filled characters whose choice beats the best single-character alternative by less than
 :data:`UNCERTAIN_MARGIN` nats of log-probability, with the rest of the text as decoded.
@@ -328,6 +331,66 @@ def _decode(items: list[_Item], lm: CharLM) -> list[str]:
     return out
 
 
+def _damaged_runs(items: list[_Item]) -> list[tuple[int, int]]:
+    """``(first, last)`` positions of each run of adjacent damaged characters.
+
+    >>> _damaged_runs(["a", ("b", "c"), ("d", "e"), "f", ("g", "h")])
+    [(1, 2), (4, 4)]
+    """
+    runs: list[tuple[int, int]] = []
+    for i, item in enumerate(items):
+        if isinstance(item, str) or not item:
+            continue
+        if runs and runs[-1][1] == i - 1:
+            runs[-1] = (runs[-1][0], i)
+        else:
+            runs.append((i, i))
+    return runs
+
+
+def _window_score(out: list[str], first: int, last: int, lm: CharLM) -> float:
+    """Log-probability of ``out[first:last + 1]`` and the :data:`_SPAN` characters after it, in place."""
+    left = "".join(out[max(0, first - _LEFT) : first])
+    end = min(last + _SPAN, len(out) - 1)
+    return lm.logprob("".join(out[first : end + 1]), left) + sum(_prior(out[k]) for k in range(first, last + 1))
+
+
+def _agree(items: list[_Item], out: list[str], lm: CharLM) -> None:
+    """Give every recurrence of a damaged word the same reading, in place: one sense per discourse.
+
+    Occurrences are the same word when their damaged runs have the same bytes (the same candidate lists)
+    and the same undamaged character after them; a single damaged character must also share the one before
+    it, since lone damaged characters (不/与/中 all read "ä¸") are too short to be a word on their own.
+    Where the decoder read such occurrences differently, the reading with the best log-probability summed
+    over all of them wins, so a clear occurrence settles an unclear one (恶意 against 架构 before 信息).
+    Measured with akira as context: no change on 46 issues corrupted with the seed recipe, 42 characters
+    fixed and 25 broken on 150 articles of the stress corpus, and 2 fixed on seed 000.
+    """
+    groups: dict[tuple[object, ...], list[tuple[int, int]]] = {}
+    for first, last in _damaged_runs(items):
+        after = items[last + 1] if last + 1 < len(items) and isinstance(items[last + 1], str) else None
+        key: tuple[object, ...] = (tuple(items[first : last + 1]), after)
+        if first == last:
+            key += (items[first - 1] if first > 0 and isinstance(items[first - 1], str) else None,)
+        groups.setdefault(key, []).append((first, last))
+    for places in groups.values():
+        readings = {"".join(out[a : b + 1]) for a, b in places}
+        if len(readings) < 2:
+            continue
+        scores: dict[str, float] = {}
+        for reading in sorted(readings):  # sorted: ties go the same way on every run
+            total = 0.0
+            for a, b in places:
+                kept = out[a : b + 1]
+                out[a : b + 1] = list(reading)
+                total += _window_score(out, a, b, lm)
+                out[a : b + 1] = kept
+            scores[reading] = total
+        best = max(scores, key=lambda r: scores[r])
+        for a, b in places:
+            out[a : b + 1] = list(best)
+
+
 def _margin(items: list[_Item], out: list[str], pos: int, lm: CharLM) -> float:
     """Log-probability lead of ``out[pos]`` over the best other candidate, all else as decoded."""
     cands = items[pos]
@@ -349,12 +412,13 @@ def _margin(items: list[_Item], out: list[str], pos: int, lm: CharLM) -> float:
     return chosen - rival
 
 
-def repair_text(text: str, lm: CharLM | None = None) -> RepairResult:
+def repair_text(text: str, lm: CharLM | None = None, *, agree: bool = True) -> RepairResult:
     """Undo mojibake in ``text``; clean text comes back unchanged (the same object).
 
     ``lm`` judges lossy repairs; by default the dictionary-only :meth:`CharLM.from_jieba`. For the
     documents of an archive, pass ``CharLM.from_jieba(userdict).with_context(clean_documents)`` with the
-    analyzer's user dictionary (newsbot's is ``config/userdict.txt``).
+    analyzer's user dictionary (newsbot's is ``config/userdict.txt``). ``agree=False`` skips the one-sense-
+    per-discourse step (:func:`_agree`), for measuring what it does.
 
     >>> repair_text("“注意力”就是一切！").codepage is None
     True
@@ -377,6 +441,8 @@ def repair_text(text: str, lm: CharLM | None = None) -> RepairResult:
     damaged = [i for i, it in enumerate(items) if not isinstance(it, str)]
     model = lm if lm is not None else CharLM.from_jieba()
     out = _decode(items, model)
+    if agree:
+        _agree(items, out, model)
     filled = [i for i in damaged if items[i]]
     uncertain = sum(1 for i in filled if _margin(items, out, i, model) < UNCERTAIN_MARGIN)
     return RepairResult("".join(out), name, len(damaged), len(filled), uncertain)

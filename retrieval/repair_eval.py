@@ -23,6 +23,7 @@ built it yet).
 from __future__ import annotations
 
 import multiprocessing
+import random
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -34,7 +35,7 @@ from rapidfuzz.distance import Levenshtein
 from retrieval.charlm import CharLM
 from retrieval.repair import repair_text
 
-__all__ = ["accuracy", "corrupt_cp1254", "cross_validate", "evaluate_seed_repair"]
+__all__ = ["accuracy", "corrupt_cp1254", "cross_validate", "evaluate_seed_repair", "repair_elsewhere", "stress_sample"]
 
 
 def corrupt_cp1254(text: str) -> str:
@@ -79,64 +80,120 @@ class _Fold(NamedTuple):
     characters: int
     damaged: int
     errors: int
+    errors_without_agreement: int
+    """-1 when the ablation was not asked for."""
 
 
-_cv_texts: tuple[str, ...] = ()
-_cv_userdict: Path | None = None
+class _Job(NamedTuple):
+    texts: tuple[str, ...]
+    context: tuple[str, ...] | None
+    """The model's context for every text, or None for leave-one-out among ``texts``."""
+    userdict: Path | None
+    ablate: bool
 
 
-def _cv_init(texts: tuple[str, ...], userdict: Path | None) -> None:
-    global _cv_texts, _cv_userdict
-    _cv_texts, _cv_userdict = texts, userdict
+_job: _Job | None = None
 
 
-def _cv_fold(i: int) -> _Fold:
-    truth = _cv_texts[i]
-    lm = CharLM.from_jieba(_cv_userdict).with_context(t for j, t in enumerate(_cv_texts) if j != i)
-    result = repair_text(corrupt_cp1254(truth), lm)
-    return _Fold(len(truth), result.damaged, Levenshtein.distance(result.text, truth))
+def _init(job: _Job) -> None:
+    global _job
+    _job = job
 
 
-def cross_validate(texts: Sequence[str], userdict: Path | None = None, workers: int = 2) -> dict[str, float]:
+def _fold(i: int) -> _Fold:
+    assert _job is not None
+    truth = _job.texts[i]
+    context = _job.context if _job.context is not None else (t for j, t in enumerate(_job.texts) if j != i)
+    lm = CharLM.from_jieba(_job.userdict).with_context(context)
+    garbled = corrupt_cp1254(truth)
+    result = repair_text(garbled, lm)
+    without = Levenshtein.distance(repair_text(garbled, lm, agree=False).text, truth) if _job.ablate else -1
+    return _Fold(len(truth), result.damaged, Levenshtein.distance(result.text, truth), without)
+
+
+def _run_folds(job: _Job, workers: int) -> list[_Fold]:
+    """Every fold of ``job``, damaged texts only, in ``workers`` spawned processes (each builds its models)."""
+    if workers > 1 and len(job.texts) > 1:
+        ctx = multiprocessing.get_context("spawn")  # no fork: the caller may hold threads (the bot's loop)
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init, initargs=(job,)) as pool:
+            folds = list(pool.map(_fold, range(len(job.texts))))
+    else:
+        _init(job)
+        folds = [_fold(i) for i in range(len(job.texts))]
+    return [f for f in folds if f.damaged]
+
+
+def _summary(prefix: str, folds: list[_Fold]) -> dict[str, float]:
+    chars = sum(f.characters for f in folds)
+    damaged = sum(f.damaged for f in folds)
+    errors = sum(f.errors for f in folds)
+    out = {
+        f"{prefix}_documents": float(len(folds)),
+        f"{prefix}_characters": float(chars),
+        f"{prefix}_damaged": float(damaged),
+        f"{prefix}_errors": float(errors),
+        f"{prefix}_accuracy": 1.0 - errors / chars if chars else 1.0,
+        f"{prefix}_damaged_accuracy": 1.0 - errors / damaged if damaged else 1.0,
+        f"{prefix}_worst_accuracy": min((1.0 - f.errors / f.characters for f in folds), default=1.0),
+    }
+    if folds and folds[0].errors_without_agreement >= 0:
+        out[f"{prefix}_errors_without_agreement"] = float(sum(f.errors_without_agreement for f in folds))
+    return out
+
+
+def cross_validate(
+    texts: Sequence[str], userdict: Path | None = None, workers: int = 2, *, ablate: bool = False
+) -> dict[str, float]:
     """Leave-one-out repair of ``texts``: each is corrupted with :func:`corrupt_cp1254` and repaired with the others
     as the model's context. Texts the recipe leaves intact (no lost bytes) are not counted.
 
     Returns ``cv_documents``, ``cv_characters``, ``cv_damaged``, ``cv_errors`` (Levenshtein, summed),
     ``cv_accuracy`` (over all characters), ``cv_damaged_accuracy`` (``1 - errors / damaged``) and
-    ``cv_worst_accuracy`` (the worst document). Folds run in ``workers`` spawned processes; each builds the
-    dictionary model once (about a second).
+    ``cv_worst_accuracy`` (the worst document); with ``ablate``, also ``cv_errors_without_agreement`` (the
+    same repair without the one-sense-per-discourse step). Folds run in ``workers`` spawned processes; each
+    builds the dictionary model once (about a second).
     """
-    frozen = tuple(texts)
-    if workers > 1 and len(frozen) > 1:
-        ctx = multiprocessing.get_context("spawn")  # no fork: the caller may hold threads (the bot's loop)
-        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_cv_init, initargs=(frozen, userdict)) as pool:
-            folds = list(pool.map(_cv_fold, range(len(frozen))))
-    else:
-        _cv_init(frozen, userdict)
-        folds = [_cv_fold(i) for i in range(len(frozen))]
-    counted = [f for f in folds if f.damaged]
-    chars = sum(f.characters for f in counted)
-    damaged = sum(f.damaged for f in counted)
-    errors = sum(f.errors for f in counted)
-    return {
-        "cv_documents": float(len(counted)),
-        "cv_characters": float(chars),
-        "cv_damaged": float(damaged),
-        "cv_errors": float(errors),
-        "cv_accuracy": 1.0 - errors / chars if chars else 1.0,
-        "cv_damaged_accuracy": 1.0 - errors / damaged if damaged else 1.0,
-        "cv_worst_accuracy": min((1.0 - f.errors / f.characters for f in counted), default=1.0),
-    }
+    return _summary("cv", _run_folds(_Job(tuple(texts), None, userdict, ablate), workers))
+
+
+def stress_sample(paths: Sequence[Path], n: int, *, min_chinese: int = 2_000, max_chars: int = 15_000) -> list[str]:
+    """``n`` texts for :func:`repair_elsewhere`: a fixed shuffle of ``paths``, keeping articles with at least
+    ``min_chinese`` Chinese characters and at most ``max_chars`` characters in all (typical articles: long ones
+    only slow the run down)."""
+    order = sorted(paths)
+    random.Random(1).shuffle(order)
+    picked: list[str] = []
+    for path in order:
+        if len(picked) == n:
+            break
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if len(text) <= max_chars and sum(1 for c in text if "\u4e00" <= c <= "\u9fff") >= min_chinese:
+            picked.append(text)
+    return picked
+
+
+def repair_elsewhere(
+    texts: Sequence[str], context: Sequence[str], userdict: Path | None = None, workers: int = 2
+) -> dict[str, float]:
+    """Texts from outside the archive, corrupted by the recipe and repaired with the archive as context, with and
+    without the one-sense-per-discourse step: the ``stress_*`` figures, named like :func:`cross_validate`'s."""
+    return _summary("stress", _run_folds(_Job(tuple(texts), tuple(context), userdict, True), workers))
 
 
 def evaluate_seed_repair(
-    corpus_dir: Path, userdict: Path | None = None, *, cross_validation: bool = False, workers: int = 2
+    corpus_dir: Path,
+    userdict: Path | None = None,
+    *,
+    cross_validation: bool = False,
+    stress: int = 0,
+    workers: int = 2,
 ) -> dict[str, float]:
     """Accuracies, damaged/filled/uncertain counts and KB/s for the measurements above.
 
     ``userdict`` is the jieba user dictionary the repair model adds to jieba's (the product passes its own,
     ``config/userdict.txt``); None measures jieba's dictionary alone. ``cross_validation`` adds the
-    leave-one-out figures of :func:`cross_validate` over the archive minus both seed twins.
+    leave-one-out figures of :func:`cross_validate` over the archive minus both seed twins; ``stress`` adds
+    :func:`repair_elsewhere` on that many articles of ``stress/`` (:func:`stress_sample`), with that archive as context.
     """
     garbled = _seed(corpus_dir, "000")
     truth = _seed(corpus_dir, "001")
@@ -160,4 +217,10 @@ def evaluate_seed_repair(
         started = time.perf_counter()
         metrics |= cross_validate(others, userdict, workers)
         metrics["cv_seconds"] = time.perf_counter() - started
+    if stress:
+        others = [t for t in archive if t not in (truth, holdout_truth)]
+        started = time.perf_counter()
+        metrics |= repair_elsewhere(stress_sample(list((corpus_dir / "stress").rglob("*.md")), stress), others,
+                                    userdict, workers)
+        metrics["stress_seconds"] = time.perf_counter() - started
     return metrics

@@ -21,8 +21,14 @@ from rapidfuzz.distance import Levenshtein
 
 from bot.config import sample_archive_dir
 from retrieval.charlm import CharLM
-from retrieval.repair import detect_mojibake, fill_candidates, repair_text
-from retrieval.repair_eval import corrupt_cp1254, cross_validate, evaluate_seed_repair
+from retrieval.repair import _agree, _codepage, _decode, _parse, detect_mojibake, fill_candidates, repair_text
+from retrieval.repair_eval import (
+    corrupt_cp1254,
+    cross_validate,
+    evaluate_seed_repair,
+    repair_elsewhere,
+    stress_sample,
+)
 
 GOLDEN = Path(__file__).parent / "golden" / "repair_cases.json"
 USERDICT = Path(__file__).resolve().parent.parent / "config" / "userdict.txt"
@@ -171,6 +177,45 @@ def test_lossy_repair_keeps_length_and_undamaged_characters(text: str) -> None:
             assert got == want
 
 
+def _damaged_items(text: str) -> list[Any]:
+    return _parse(corrupt_cp1254(text), _codepage("cp1254"), lone_leads=True)
+
+
+def test_a_recurring_damaged_word_gets_one_reading(lm: CharLM) -> None:
+    # 恶意 (E6 81 B6, E6 84 8F) and 架构 (E6 9E B6, E6 9E 84) lose their bytes to the same two-character damage.
+    text = "平台打击恶意信息的传播。许多虚假和恶意信息来自机器人账号。"
+    items = _damaged_items(text)
+    out = _decode(items, lm)
+    assert "".join(out) == text
+    second = text.index("恶意", text.index("恶意") + 1)
+    misread = list(out)
+    misread[second : second + 2] = ["架", "构"]  # what a context full of model architectures did to seed 000
+    _agree(items, misread, lm)
+    assert "".join(misread) == text
+    # Without the recurrence there is nothing to agree with, and the misreading stands.
+    alone = text[: text.index("。") + 1]
+    lone_items = _damaged_items(alone)
+    lone = _decode(lone_items, lm)
+    lone[4:6] = ["架", "构"]
+    _agree(lone_items, lone, lm)
+    assert "".join(lone[4:6]) == "架构"
+
+
+def test_lone_damaged_characters_agree_only_with_the_same_neighbours(lm: CharLM) -> None:
+    # 不, 与 and 中 all read "ä¸"; as single characters they are grouped only when both neighbours match.
+    text = "这不是问题。数据与模型。这不是坏事。"
+    items = _damaged_items(text)
+    out = _decode(items, lm)
+    middle = text.index("与")
+    out[middle] = "中"
+    _agree(items, out, lm)
+    assert out[middle] == "中"  # "据ä¸模" has no twin: left as it was
+    first, last = text.index("不"), text.rindex("不")
+    out[last] = "与"  # 这?是 twice: the reading with the better summed score (不) wins in both
+    _agree(items, out, lm)
+    assert out[first] == out[last] == "不"
+
+
 def test_context_raises_the_probability_of_its_phrases(lm: CharLM) -> None:
     phrase = "感受野变宽了"
     richer = lm.with_context(["卷积网络的感受野很重要。", "更大的感受野看得更远。"])
@@ -231,6 +276,26 @@ def test_cross_validation_on_the_sample_archive() -> None:
     assert full["cv_worst_accuracy"] <= full["cv_accuracy"] < 1.0
 
 
+def test_repair_elsewhere_measures_with_and_without_agreement(tmp_path: Path) -> None:
+    texts = [p.read_text(encoding="utf-8") for p in sorted(sample_archive_dir().glob("*.md"))]
+    for i, text in enumerate(texts):
+        (tmp_path / f"{i}.md").write_text(text, encoding="utf-8")
+    (tmp_path / "english.md").write_text("# Only English here\n\nNothing to damage.\n" * 20, encoding="utf-8")
+    picked = stress_sample(list(tmp_path.glob("*.md")), 2, min_chinese=200)
+    assert len(picked) == 2
+    assert all(t in texts for t in picked)  # the English file never qualifies
+    assert picked == stress_sample(list(reversed(list(tmp_path.glob("*.md")))), 2, min_chinese=200)  # fixed
+    context = [t for t in texts if t not in picked]
+    metrics = repair_elsewhere(picked, context, USERDICT, workers=1)
+    assert metrics["stress_documents"] == 2
+    assert metrics["stress_damaged"] == sum(_lost_bytes(t) for t in picked)
+    without = 0
+    for text in picked:
+        lm = CharLM.from_jieba(USERDICT).with_context(context)
+        without += Levenshtein.distance(repair_text(corrupt_cp1254(text), lm, agree=False).text, text)
+    assert metrics["stress_errors_without_agreement"] == without
+
+
 # --- the seed articles of the shared corpus ---------------------------------------------------------------
 
 
@@ -261,12 +326,8 @@ def test_seed_000_repaired_in_archive_beats_the_prototype(seed_metrics: dict[str
 
 
 @pytest.mark.corpus
-@pytest.mark.xfail(
-    strict=True,
-    reason="0.99886 (10 characters wrong; the target allows 8) with config/userdict.txt, which fixed "
-    "感受野 x3 and 深假; still wrong: 仍处于起步 (2), 国会大厦, 块 x2, 恶意 (2), 低内存, 与 x2",
-)
 def test_seed_000_repaired_in_archive_reaches_target(seed_metrics: dict[str, float]) -> None:
+    # 0.99909: 8 of 8,786 characters wrong (仍处于起步 x2, 国会大厦, 块 x2, 低内存, 与 x2), the most the target allows.
     assert seed_metrics["in_archive_accuracy"] >= 0.999
 
 
