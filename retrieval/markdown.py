@@ -21,6 +21,7 @@ __all__ = [
     "is_domain",
     "is_separator",
     "strip_asterisks",
+    "strip_controls",
     "strip_utm",
 ]
 
@@ -64,6 +65,15 @@ _BRACKETED = re.compile(r"【([^【】\n]{0,300})】")
 _STRAY_BRACKET = re.compile(r"[\[\]]|【\s*】|\(\s*\)|（\s*）")
 _EMPTY_BRACKETS = re.compile(r"【\s*】|\[\s*\]|\(\s*\)|（\s*）")
 _LONE_BRACKET_URL = re.compile(r"[【\[]\s*(?=https?://)")
+
+
+def strip_controls(text: str) -> str:
+    r"""``text`` without control characters other than tab and newline (they carry no text).
+
+    >>> strip_controls("a\x00b\tc\x1bd\n")
+    'ab\tcd\n'
+    """
+    return _CONTROL.sub("", text)
 
 
 def strip_asterisks(text: str) -> str:
@@ -225,7 +235,7 @@ def clean_inline(text: str) -> str:
     >>> clean_inline("## **[**Why *does* it work?**](https://openreview.net/forum?id=d-XzF81Wg1)")
     'Why does it work?'
     """
-    t = _CONTROL.sub("", text)
+    t = strip_controls(text)
     t = _HEADING_MARK.sub("", t.strip())
     t = _T_ARTEFACT.sub("", t)
     t = _IMAGE.sub(" ", t)
@@ -257,7 +267,7 @@ def clean_block(text: str) -> str:
     >>> clean_block("— — — — –\\n\\nSee [the paper](https://arxiv.org/abs/1) https://arxiv.org/abs/1T21 now")
     'See the paper now'
     """
-    t = _CONTROL.sub("", text)
+    t = strip_controls(text)
     t = _HTML_COMMENT.sub(" ", t)
     t = _FENCE.sub(" ", t)
     t = _IMAGE.sub(" ", t)

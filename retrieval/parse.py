@@ -49,6 +49,7 @@ from retrieval.markdown import (
     is_domain,
     is_separator,
     strip_asterisks,
+    strip_controls,
 )
 from retrieval.models import Entry, Issue, Section
 
@@ -77,7 +78,6 @@ _SOURCE_LABEL = re.compile(r"^>\s*(?:原文|来源|原文链接|source)\s*[：:]
 _SOURCE_URL = re.compile(r"<(https?://[^<>\s]+)>|\]\((https?://[^()\s]+)\)|(https?://\S+)")
 _HTML_COMMENT_OPEN = "<!--"
 _HTML_COMMENT_CLOSE = "-->"
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 # -- newsletter vocabulary -----------------------------------------------------------------------------
 
@@ -243,7 +243,7 @@ def section_for(heading: str) -> Section | None:
 
 def _prepare(text: str) -> list[str]:
     text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
-    text = _CONTROL.sub("", text)
+    text = strip_controls(text)
     stripped = text.lstrip()
     # ezyang's files open with a "<!--yml … -->" block before the title.
     if stripped.startswith(_HTML_COMMENT_OPEN):
