@@ -82,8 +82,8 @@ class _Fold(NamedTuple):
     characters: int
     damaged: int
     errors: int
-    errors_without_agreement: int
-    """-1 when the ablation was not asked for."""
+    errors_without_agreement: int | None
+    """None when the ablation was not asked for."""
 
 
 class _Job(NamedTuple):
@@ -116,7 +116,7 @@ def _fold(i: int) -> _Fold:
         lm = _shared_lm
     garbled = corrupt_cp1254(truth)
     result = repair_text(garbled, lm)
-    without = Levenshtein.distance(repair_text(garbled, lm, agree=False).text, truth) if _job.ablate else -1
+    without = Levenshtein.distance(repair_text(garbled, lm, agree=False).text, truth) if _job.ablate else None
     return _Fold(len(truth), result.damaged, Levenshtein.distance(result.text, truth), without)
 
 
@@ -145,8 +145,9 @@ def _summary(prefix: str, folds: list[_Fold]) -> dict[str, float]:
         f"{prefix}_damaged_accuracy": 1.0 - errors / damaged if damaged else 1.0,
         f"{prefix}_worst_accuracy": min((1.0 - f.errors / f.characters for f in folds), default=1.0),
     }
-    if folds and folds[0].errors_without_agreement >= 0:
-        out[f"{prefix}_errors_without_agreement"] = float(sum(f.errors_without_agreement for f in folds))
+    ablated = [f.errors_without_agreement for f in folds if f.errors_without_agreement is not None]
+    if folds and len(ablated) == len(folds):
+        out[f"{prefix}_errors_without_agreement"] = float(sum(ablated))
     return out
 
 
