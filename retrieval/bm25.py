@@ -38,9 +38,8 @@ from __future__ import annotations
 
 import math
 import sys
-import time
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final, NamedTuple, TypedDict
+from typing import Any, Final, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -50,15 +49,11 @@ from retrieval.errors import NewsbotError
 
 __all__ = [
     "BM25Index",
-    "BenchResult",
     "EmptyIndexError",
-    "bench_compare",
     "merge_terms",
-    "sample_queries",
     "select_top_k",
     "union_slots",
     "unit_weights",
-    "zipf_corpus",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -418,7 +413,7 @@ class BM25Index:
         qterms = self._resolve(terms, None)
         out: FloatArray = np.zeros(self.n_docs, dtype=np.float64)
         if qterms:
-            out = self._accumulate(qterms, None, self.n_docs)
+            out = self._accumulate([[t] for t in qterms], None, self.n_docs)
         return out
 
     def top_k(
@@ -453,32 +448,61 @@ class BM25Index:
         >>> [d for d, _ in index.top_k([("a", 1.0), ("b", 1.0)], 2, boost={2: 10.0})]
         [2, 1]
         """
+        return self.top_k_concepts([[t] for t in merge_terms(terms).items()], k, allowed=allowed, boost=boost)
+
+    def top_k_concepts(
+        self,
+        concepts: Sequence[Sequence[tuple[str, float]]],
+        k: int,
+        *,
+        tie: float = 0.0,
+        allowed: npt.NDArray[Any] | None = None,
+        boost: Mapping[int, float] | None = None,
+    ) -> list[tuple[int, float]]:
+        """Like :meth:`top_k`, but each *concept* (a group of alternative terms) is scored once.
+
+        A concept's score in a document is the best of its terms' weighted BM25+ scores plus ``tie`` times the
+        sum of the others (DisMax, as in Lucene's ``DisjunctionMaxQuery``): a concept with many renderings or
+        sub-words counts about once, not once per rendering. Concepts are summed in order. A concept of one
+        term is exactly that term's weighted BM25+ score, so a query whose concepts each have one term scores
+        bit-identically to ``BM25Plus.get_scores`` (with unit weights). Duplicate terms inside a concept are
+        merged by summing their weights.
+
+        >>> index = BM25Index.build([["a"], ["a", "b"], ["b"], ["c"]])
+        >>> flat = index.top_k([("a", 1.0), ("b", 1.0)], 10)
+        >>> dismax = index.top_k_concepts([[("a", 1.0), ("b", 1.0)]], 10)
+        >>> [d for d, _ in flat], [d for d, _ in dismax]  # doc 1 has both terms, but they are one concept
+        ([1, 0, 2], [0, 2, 1])
+        """
         if k < 0:
             raise ValueError(f"k must be >= 0, got {k}")
+        if not 0.0 <= tie <= 1.0:
+            raise ValueError(f"tie must lie in [0, 1], got {tie!r}")
         mask = None if allowed is None else _as_mask(np.asarray(allowed), self.n_docs)
         boost_ids, boost_factors = _boost_arrays(boost, self.n_docs)
-        qterms = self._resolve(terms, mask)
-        if k == 0 or not qterms:
+        groups = [g for g in (self._resolve(c, mask) for c in concepts) if g]
+        if k == 0 or not groups:
             return []
-        total = sum(len(t.doc_ids) for t in qterms)
+        flat = [t for g in groups for t in g]
+        total = sum(len(t.doc_ids) for t in flat)
         if total == 0:
             return []
 
         cands: npt.NDArray[np.integer[Any]]
-        if len(qterms) == 1:
-            cands = qterms[0].doc_ids
-            cand_scores = self._accumulate(qterms, [None], len(cands))
+        if len(flat) == 1:
+            cands = flat[0].doc_ids
+            cand_scores = self._accumulate(groups, [None], len(cands), tie)
         elif total <= self.n_docs * _SPARSE_MAX_FRACTION:
             # Few postings: sort them into a candidate list and score only those.
-            cands, slots = union_slots([t.doc_ids for t in qterms])
-            cand_scores = self._accumulate(qterms, list(slots), len(cands))
+            cands, slots = union_slots([t.doc_ids for t in flat])
+            cand_scores = self._accumulate(groups, list(slots), len(cands), tie)
         else:
             # Many postings (frequent terms): one dense pass over N is cheaper than sorting them.
             matched = np.zeros(self.n_docs, dtype=np.bool_)
-            for t in qterms:
+            for t in flat:
                 matched[t.doc_ids] = True
             cands = np.flatnonzero(matched)
-            cand_scores = self._accumulate(qterms, None, self.n_docs)[cands]
+            cand_scores = self._accumulate(groups, None, self.n_docs, tie)[cands]
 
         if len(boost_ids):
             pos = np.searchsorted(cands, boost_ids)
@@ -486,6 +510,38 @@ class BM25Index:
             hit[hit] = cands[pos[hit]] == boost_ids[hit]
             cand_scores[pos[hit]] *= boost_factors[hit]
         return select_top_k(cands, cand_scores, k)
+
+    def term_scores(self, term: str, doc_ids: Sequence[int]) -> FloatArray:
+        """rank-bm25's BM25+ score of one term (unit weight) in each of ``doc_ids``; the constant where absent.
+
+        >>> BM25Index.build([["a", "b"], ["c"]]).term_scores("a", [0, 1]).round(4).tolist()
+        [2.0539, 1.0986]
+        """
+        ids = np.asarray(doc_ids, dtype=np.int64)
+        out: FloatArray = np.zeros(len(ids), dtype=np.float64)
+        i = self._terms.get(term)
+        if i is None:
+            return out
+        idf = float(self._idf[i])
+        out[:] = idf * self._delta
+        post, tf = self.postings(term)
+        pos = np.searchsorted(post, ids)
+        inside = pos < len(post)
+        inside[inside] = post[pos[inside]] == ids[inside]
+        if inside.any():
+            out[inside] = _matching_contributions(idf, self._delta, self._k1, tf[pos[inside]],
+                                                  self._norm[ids[inside]])
+        return out
+
+    def term_frequency(self, term: str, doc: int) -> int:
+        """How often ``term`` occurs in document ``doc`` (0 when it does not, or is unknown).
+
+        >>> BM25Index.build([["a", "b", "a"], ["b"]]).term_frequency("a", 0)
+        2
+        """
+        post, tf = self.postings(term)
+        pos = int(np.searchsorted(post, doc))
+        return int(tf[pos]) if pos < len(post) and int(post[pos]) == doc else 0
 
     def _resolve(self, terms: Sequence[tuple[str, float]], mask: npt.NDArray[np.bool_] | None) -> list[_QueryTerm]:
         """Look up merged query terms in first-occurrence order, dropping unknown terms."""
@@ -503,13 +559,27 @@ class BM25Index:
             out.append(_QueryTerm(weight, float(self._idf[i]), ids, tf))
         return out
 
+    def _column(self, t: _QueryTerm, position: npt.NDArray[np.intp] | None, dense: bool, size: int) -> FloatArray:
+        col = np.full(size, t.idf * self._delta, dtype=np.float64)
+        contrib = _matching_contributions(t.idf, self._delta, self._k1, t.tf, self._norm[t.doc_ids])
+        if dense:
+            col[t.doc_ids] = contrib
+        elif position is None:
+            col[:] = contrib
+        else:
+            col[position] = contrib
+        if t.weight != 1.0:
+            col *= t.weight
+        return col
+
     def _accumulate(
         self,
-        qterms: Sequence[_QueryTerm],
+        groups: Sequence[Sequence[_QueryTerm]],
         positions: Sequence[npt.NDArray[np.intp] | None] | None,
         size: int,
+        tie: float = 0.0,
     ) -> FloatArray:
-        """Sum the BM25+ term weights over ``size`` slots, term by term, in query order.
+        """Sum the BM25+ term weights over ``size`` slots, concept by concept, in query order.
 
         This follows rank_bm25.py ``BM25Plus.get_scores``: ``score += idf·(δ + tf·(k1+1)/(norm+tf))``
         for every query term. A slot without the term gets ``idf·δ``. Each slot's terms are added in the
@@ -519,24 +589,26 @@ class BM25Index:
         different top 10. Speed was the same for content queries (p50 0.20 against 0.21 ms), and
         bincount was slower for queries with frequent terms.
 
+        A concept of several terms adds ``max + tie·(sum − max)`` of its term columns instead (DisMax).
+
         ``positions=None`` means the slots are the doc ids (dense over N). Otherwise ``positions[j]``
-        maps the postings of term ``j`` to slots, and ``None`` means "the identity" (a one-term query
-        whose candidates are its postings).
+        maps the postings of the ``j``-th term (counting through all concepts) to slots, and ``None`` means
+        "the identity" (a one-term query whose candidates are its postings).
         """
         acc: FloatArray | None = None
-        for j, t in enumerate(qterms):
-            col = np.full(size, t.idf * self._delta, dtype=np.float64)
-            contrib = _matching_contributions(t.idf, self._delta, self._k1, t.tf, self._norm[t.doc_ids])
-            if positions is None:
-                col[t.doc_ids] = contrib
+        j = 0
+        for group in groups:
+            cols = []
+            for t in group:
+                p = None if positions is None else positions[j]
+                cols.append(self._column(t, p, positions is None, size))
+                j += 1
+            if len(cols) == 1:
+                col = cols[0]
             else:
-                p = positions[j]
-                if p is None:
-                    col[:] = contrib
-                else:
-                    col[p] = contrib
-            if t.weight != 1.0:
-                col *= t.weight
+                stacked = np.vstack(cols)
+                best = stacked.max(axis=0)
+                col = best + tie * (stacked.sum(axis=0) - best) if tie else best
             if acc is None:
                 acc = col  # rank-bm25 starts from zeros; 0.0 + x == x exactly
             else:
@@ -578,151 +650,3 @@ def _frozen(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
     a = np.ascontiguousarray(a)
     a.flags.writeable = False
     return a
-
-
-# --------------------------------------------------------------------------------------------------
-# Benchmark support (called by the benchmark command; also used by the slow tests)
-# --------------------------------------------------------------------------------------------------
-
-
-class BenchResult(TypedDict):
-    n_docs: int
-    n_queries: int
-    k: int
-    build_index_s: float
-    build_rank_bm25_s: float
-    top_k_p50_ms: float
-    top_k_p99_ms: float
-    full_scan_p50_ms: float
-    full_scan_p99_ms: float
-    speedup_p50: float
-    speedup_p99: float
-    identical_top_k: bool
-    """Every query's top k (ids, in order) equals the full scan's top k among matching docs."""
-    mismatched_queries: int
-    max_abs_score_diff: float
-
-
-def bench_compare(docs: Sequence[Sequence[str]], queries: Sequence[Sequence[str]], k: int = 10) -> BenchResult:
-    """Time :meth:`BM25Index.top_k` against ``BM25Plus.get_scores`` plus a full argsort, on the same tokens.
-
-    Each query is de-duplicated first, so both sides score the same thing. The reference top k is the
-    full scan's ranking: stable argsort of the negated scores (ties go to the lower id), restricted to
-    documents that contain a query token. These are wall-clock timings on whatever machine runs this,
-    so read them as orders of magnitude.
-    """
-    t0 = time.perf_counter()
-    index = BM25Index.build(docs)
-    t1 = time.perf_counter()
-    bm = BM25Plus(docs)
-    t2 = time.perf_counter()
-    doc_freqs: list[dict[str, int]] = bm.doc_freqs
-    fast_ms: list[float] = []
-    slow_ms: list[float] = []
-    mismatched = 0
-    max_diff = 0.0
-    qs = [list(dict.fromkeys(q)) for q in queries]
-    if qs:  # warm both paths once, so the first timing does not include lazy imports or page faults
-        index.top_k(unit_weights(qs[0]), k)
-        bm.get_scores(qs[0])
-    for q in qs:
-        weighted = unit_weights(q)
-        s = time.perf_counter()
-        got = index.top_k(weighted, k)
-        fast_ms.append((time.perf_counter() - s) * 1e3)
-        s = time.perf_counter()
-        full = np.asarray(bm.get_scores(q), dtype=np.float64)
-        ranked = np.argsort(-full, kind="stable")
-        slow_ms.append((time.perf_counter() - s) * 1e3)
-        want: list[int] = []
-        for d in ranked[:k].tolist():
-            # A document without a query token scores exactly the constant, the lowest possible score,
-            # so the matching documents come first; stop at the first one that matches nothing.
-            if not any(t in doc_freqs[d] for t in q):
-                break
-            want.append(d)
-        if [d for d, _ in got] != want:
-            mismatched += 1
-        for d, score in got:
-            max_diff = max(max_diff, abs(score - float(full[d])))
-    fast, slow = np.asarray(fast_ms), np.asarray(slow_ms)
-
-    def pct(a: FloatArray, p: float) -> float:
-        return float(np.percentile(a, p)) if a.size else math.nan
-
-    return BenchResult(
-        n_docs=index.n_docs,
-        n_queries=len(qs),
-        k=k,
-        build_index_s=t1 - t0,
-        build_rank_bm25_s=t2 - t1,
-        top_k_p50_ms=pct(fast, 50),
-        top_k_p99_ms=pct(fast, 99),
-        full_scan_p50_ms=pct(slow, 50),
-        full_scan_p99_ms=pct(slow, 99),
-        speedup_p50=pct(slow, 50) / pct(fast, 50) if fast.size else math.nan,
-        speedup_p99=pct(slow, 99) / pct(fast, 99) if fast.size else math.nan,
-        identical_top_k=mismatched == 0,
-        mismatched_queries=mismatched,
-        max_abs_score_diff=max_diff,
-    )
-
-
-def zipf_corpus(
-    n_docs: int, *, vocab_size: int = 100_000, mean_len: float = 60.0, s: float = 1.1, seed: int = 0
-) -> list[list[str]]:
-    """A synthetic corpus for benchmarks: Poisson(mean_len) tokens per document, drawn Zipf(s) from
-    ``vocab_size`` terms named ``t1`` (the most frequent), ``t2``, and so on. Deterministic for a seed.
-
-    >>> zipf_corpus(2, vocab_size=5, mean_len=3, seed=1) == zipf_corpus(2, vocab_size=5, mean_len=3, seed=1)
-    True
-    >>> all(t.startswith("t") for d in zipf_corpus(3, vocab_size=5, mean_len=3) for t in d)
-    True
-    """
-    rng = np.random.default_rng(seed)
-    ranks = np.arange(1, vocab_size + 1, dtype=np.float64)
-    p = ranks**-s
-    p /= p.sum()
-    lengths = rng.poisson(mean_len, size=n_docs)
-    drawn = rng.choice(vocab_size, size=int(lengths.sum()), p=p) + 1
-    names = [f"t{i}" for i in range(vocab_size + 1)]
-    flat = [names[i] for i in drawn.tolist()]
-    bounds = np.concatenate(([0], np.cumsum(lengths))).tolist()
-    return [flat[bounds[i] : bounds[i + 1]] for i in range(n_docs)]
-
-
-def sample_queries(
-    docs: Sequence[Sequence[str]],
-    n: int,
-    *,
-    min_terms: int = 2,
-    max_terms: int = 6,
-    skip_top: int = 100,
-    seed: int = 0,
-) -> list[list[str]]:
-    """Sample ``n`` queries of ``min_terms``–``max_terms`` distinct tokens, each from one random document.
-
-    Tokens among the ``skip_top`` highest document frequencies are left out, which models stop-word
-    removal. With ``skip_top=0``, queries keep frequent tokens, as raw tokenizer output would.
-
-    >>> docs = [["a", "b", "c"], ["a", "d", "e"], ["a", "b", "f"]]
-    >>> qs = sample_queries(docs, 3, min_terms=2, max_terms=2, skip_top=1)
-    >>> all(len(q) == 2 and "a" not in q for q in qs)
-    True
-    """
-    rng = np.random.default_rng(seed)
-    df: dict[str, int] = {}
-    for d in docs:
-        for t in set(d):
-            df[t] = df.get(t, 0) + 1
-    skipped = set(sorted(df, key=lambda t: (-df[t], t))[:skip_top])
-    out: list[list[str]] = []
-    for _ in range(100 * n + 1000):
-        if len(out) == n:
-            break
-        pool = [t for t in dict.fromkeys(docs[int(rng.integers(len(docs)))]) if t not in skipped]
-        if len(pool) < min_terms:
-            continue
-        m = int(rng.integers(min_terms, min(max_terms, len(pool)) + 1))
-        out.append([pool[i] for i in sorted(rng.choice(len(pool), size=m, replace=False).tolist())])
-    return out

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit, urlunsplit
 
+from retrieval.links import strip_tracking
+
 __all__ = [
     "absolute_url",
     "clean_block",
@@ -22,7 +24,6 @@ __all__ = [
     "is_separator",
     "strip_asterisks",
     "strip_controls",
-    "strip_utm",
 ]
 
 _ASTERISKS = re.compile(r"\*+")
@@ -119,25 +120,8 @@ def is_separator(line: str) -> bool:
     return bool(_SEPARATOR_LINE.match(line))
 
 
-def strip_utm(url: str) -> str:
-    """Drop Revue's ``utm_*`` query parameters and keep every other parameter as written.
-
-    >>> strip_utm("https://arxiv.org/abs/2101.00001?utm_campaign=News%27s&utm_medium=email")
-    'https://arxiv.org/abs/2101.00001'
-    >>> strip_utm("https://x.io/a?gi=c9&utm_source=Revue&amp=1#frag")
-    'https://x.io/a?gi=c9&amp=1#frag'
-    """
-    base, sep, rest = url.partition("?")
-    if not sep:
-        return url
-    query, hsep, fragment = rest.partition("#")
-    kept = [p for p in query.split("&") if p and not p.lower().startswith("utm_")]
-    out = base + ("?" + "&".join(kept) if kept else "")
-    return out + (hsep + fragment if hsep else "")
-
-
 def absolute_url(target: str, base: str | None = None) -> str | None:
-    """Make a link target absolute and strip ``utm_*``; None when it is not a web link.
+    """Make a link target absolute and strip tracking (``utm_*``, Medium ``source=``); None when not a web link.
 
     Site-relative targets (``/analytics-vidhya/…``) resolve against ``base``'s origin; the archive's
     base is always ``https://medium.com``. Images and in-page anchors are not links.
@@ -165,7 +149,7 @@ def absolute_url(target: str, base: str | None = None) -> str | None:
         url = urlunsplit((parts.scheme, parts.netloc, "", "", "")) + t
     else:
         return None
-    url = strip_utm(url)
+    url = strip_tracking(url)
     # A bare "?" left behind (``…/2101.00001?``) means nothing.
     url = url.rstrip("?")
     try:

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 
 from retrieval.errors import NewsbotError
+from retrieval.links import link_key
 from retrieval.markdown import (
     clean_block,
     clean_inline,
@@ -552,12 +553,12 @@ def _mark_features(
     items: list[_Item], item_urls: list[list[str]], item_titles: list[str], picks: list[_Pick]
 ) -> list[_Pick]:
     """Flag the items each 编辑精选 bullet points at (by link, else by title); return the rest."""
-    keys = [{_url_key(u) for u in urls} for urls in item_urls]
+    keys = [{link_key(u) for u in urls} for urls in item_urls]
     unmatched: list[_Pick] = []
     for pick in picks:
         hit = -1
         if pick.url:
-            key = _url_key(pick.url)
+            key = link_key(pick.url)
             hit = next((n for n, k in enumerate(keys) if key in k and not items[n].feature), -1)
         if hit < 0:
             hit = _best_title_match(pick.title, item_titles, items)
@@ -592,18 +593,6 @@ def _best_title_match(title: str, titles: list[str], items: list[_Item]) -> int:
 def _bigrams(text: str) -> set[str]:
     t = _TITLE_NOISE.sub("", text.lower())
     return {t[i:i + 2] for i in range(len(t) - 1)}
-
-
-def _url_key(url: str) -> str:
-    """A URL reduced to what identifies the page (arXiv ids without version, no scheme/www/slash)."""
-    m = re.search(r"arxiv\.org/(?:abs|pdf)/(\d{4}\.\d{4,5})", url)
-    if m:
-        return "arxiv:" + m.group(1)
-    u = url.split("://", 1)[-1].split("#", 1)[0]
-    if u.startswith("www."):
-        u = u[4:]
-    host, _, rest = u.partition("/")
-    return host.lower() + "/" + rest.rstrip("/?")
 
 
 # -- generic documents ---------------------------------------------------------------------------------

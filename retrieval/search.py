@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from rapidfuzz import fuzz, process
 from tqdm import tqdm
 
@@ -28,6 +29,7 @@ from retrieval.cedict import Cedict
 from retrieval.errors import QueryError, UnknownIssueError
 from retrieval.glossary import Glossary, WeightedTerm
 from retrieval.issueref import IssueRef, extract_issue_ref, matches, parse_issue_ref
+from retrieval.links import link_key
 from retrieval.models import Archive, Entry, Issue
 from retrieval.text import Analyzer, AnalyzerConfig
 
@@ -56,6 +58,8 @@ class SearchSettings:
     use_glossary: bool = True
     use_cedict: bool = True
     workers: int = 2
+    tie: float = 0.0
+    """DisMax tie-break: a concept scores its best term plus this share of its other terms."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +86,46 @@ class SearchResult:
     notice: str | None = None
     """A message for a person: why nothing was searched, or that the question was shortened."""
     cached: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Concept:
+    """One thing the reader asked about, and every term that stands for it (typed first, then renderings)."""
+
+    label: str
+    terms: tuple[WeightedTerm, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LinkExplanation:
+    """Where one expected link ranks, and what each concept's terms scored in its best entry."""
+
+    url: str
+    rank: int
+    """1-based among the results as shown (one per link); 0 when not among them."""
+    entry: Entry | None
+    issue: Issue | None
+    score: float
+    concepts: tuple[tuple[str, tuple[tuple[WeightedTerm, float, bool], ...]], ...]
+    """Per concept: ``(label, ((term, weighted score, term is in the entry), ...))``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    query: str
+    concepts: tuple[Concept, ...]
+    issues: tuple[Issue, ...]
+    links: tuple[LinkExplanation, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    original: str
+    query: str
+    tokens: list[str]
+    issues: tuple[Issue, ...]
+    notice: str | None
+    allowed: npt.NDArray[np.bool_] | None
 
 
 @dataclass
@@ -122,28 +166,7 @@ def link_group(entry: Entry) -> str:
     """
     if not entry.url:
         return f"entry:{entry.key}"
-    return canonical_link(entry.url)
-
-
-def canonical_link(url: str) -> str:
-    """A canonical form of a link for comparing: arXiv ids, https, no fragment, no trailing ``/`` or ``?``.
-
-    >>> canonical_link("http://arxiv.org/abs/2011.03530?")
-    'arxiv:2011.03530'
-    >>> canonical_link("https://example.com/x/?a=1#top")
-    'https://example.com/x?a=1'
-    >>> canonical_link("https://example.com/post?")
-    'https://example.com/post'
-    """
-    arxiv = _ARXIV_RE.search(url)
-    if arxiv:
-        return f"arxiv:{arxiv.group(1)}"
-    url = url.strip().split("#", 1)[0]
-    base, _, query = url.partition("?")
-    base = base.rstrip("/")
-    if base.startswith("http://"):
-        base = "https://" + base[len("http://"):]
-    return f"{base}?{query}" if query else base
+    return link_key(entry.url)
 
 
 Spans = tuple[tuple[int, int], ...]
@@ -311,12 +334,13 @@ class SearchEngine:
         for d in docs:
             self._groups.setdefault(d.group, []).append(d)
         self._by_key = {d.entry.key: d for d in docs}
+        self._doc_ids = {d.entry.key: n for n, d in enumerate(docs)}
         self.tokenized_now = 0
         """How many entries this build had to tokenize (the rest came from the token store)."""
         digest = hashlib.sha256()
         for part in (INDEX_FORMAT, analyzer.fingerprint, glossary.fingerprint,
                      f"{settings.k1}/{settings.b}/{settings.delta}/{settings.glossary_weight}/"
-                     f"{settings.cedict_weight}/{settings.use_glossary}/{settings.use_cedict}"):
+                     f"{settings.cedict_weight}/{settings.use_glossary}/{settings.use_cedict}/{settings.tie}"):
             digest.update(part.encode())
         for d in docs:
             digest.update(d.text_hash.encode())
@@ -371,8 +395,11 @@ class SearchEngine:
             cedict_weight=self.settings.cedict_weight,
         )
 
-    def search(self, query: str, *, k: int = 5, issue: Issue | None = None) -> SearchResult:
-        """Search, never raising on odd input: odd input gets a ``notice`` instead."""
+    def concepts(self, tokens: Sequence[str]) -> list[Concept]:
+        """The query's concepts, each with the terms that stand for it (typed first, then renderings)."""
+        return [Concept(t.token, (t,)) for t in self.expand(tokens)]
+
+    def _prepare(self, query: str, issue: Issue | None) -> _Prepared:
         original = query
         query = query.strip()
         notice = None
@@ -390,9 +417,24 @@ class SearchEngine:
                 # "the #1 method" is not a request for issue 1: search the whole question instead.
                 notice = _join(notice, f"No issue matches {describe_ref(ref)}, so all issues were searched.")
                 ref = None
-        if not query:
+        tokens = self.analyzer.query_tokens(rest if ref is not None else query) if query else []
+        allowed = None
+        if issues:
+            positions = [self._issue_pos[i.id] for i in issues]
+            allowed = np.isin(self._doc_issue, positions)
+        return _Prepared(original, query, tokens, issues, notice, allowed)
+
+    def _rank(self, concepts: Sequence[Concept], n: int,
+              allowed: npt.NDArray[np.bool_] | None) -> list[tuple[int, float]]:
+        return self._index.top_k_concepts(
+            [[(t.token, t.weight) for t in c.terms] for c in concepts], n, tie=self.settings.tie, allowed=allowed)
+
+    def search(self, query: str, *, k: int = 5, issue: Issue | None = None) -> SearchResult:
+        """Search, never raising on odd input: odd input gets a ``notice`` instead."""
+        prep = self._prepare(query, issue)
+        original, issues, notice, tokens = prep.original, prep.issues, prep.notice, prep.tokens
+        if not prep.query:
             return SearchResult(original, (), notice=EMPTY_QUERY_NOTICE)
-        tokens = self.analyzer.query_tokens(rest if ref is not None else query)
         if not tokens:
             if issues:
                 return SearchResult(original, self._browse(issues, k), issues=issues, notice=notice)
@@ -401,17 +443,49 @@ class SearchEngine:
                 notice="Nothing to search for: the question has only common words, punctuation or symbols. "
                        "Try a topic, a method or a paper name.",
             )
-        terms = self.expand(tokens)
-        allowed = None
-        if issues:
-            positions = [self._issue_pos[i.id] for i in issues]
-            allowed = np.isin(self._doc_issue, positions)
-        ranked = self._index.top_k([(t.token, t.weight) for t in terms], max(k * 4, 20), allowed=allowed)
+        concepts = self.concepts(tokens)
+        terms = [t for c in concepts for t in c.terms]
+        ranked = self._rank(concepts, max(k * 4, 20), prep.allowed)
         hits = self._group(ranked, k, [t.token for t in terms])
         if not hits:
             where = f" in {issues[0].label}" if len(issues) == 1 else ""
             notice = _join(notice, f"No entries{where} match that question.")
         return SearchResult(original, tuple(hits), tuple(terms), issues, notice)
+
+    def explain(self, query: str, links: Sequence[str], *, depth: int = 200) -> Explanation:
+        """Why ``links`` rank where they do for ``query``: concepts, their terms, and per-term scores.
+
+        A link's rank counts results as :meth:`search` shows them (one per link, the best entry first) among
+        the best ``depth`` entries; 0 means it is not among them (or no entry has that link).
+        """
+        prep = self._prepare(query, None)
+        concepts = self.concepts(prep.tokens) if prep.tokens else []
+        ranked = self._rank(concepts, depth, prep.allowed) if concepts else []
+        group_rank: dict[str, tuple[int, int, float]] = {}
+        for doc, score in ranked:
+            group = self._docs[doc].group
+            if group not in group_rank:
+                group_rank[group] = (len(group_rank) + 1, doc, score)
+        out: list[LinkExplanation] = []
+        for url in links:
+            key = link_key(url)
+            members = self._groups.get(key, [])
+            if key in group_rank:
+                rank, doc, score = group_rank[key]
+            elif members:
+                rank, doc, score = 0, self._doc_ids[members[0].entry.key], 0.0
+            else:
+                out.append(LinkExplanation(url, 0, None, None, 0.0, ()))
+                continue
+            per_concept = []
+            for c in concepts:
+                per_concept.append((c.label, tuple(
+                    (t, float(self._index.term_scores(t.token, [doc])[0]) * t.weight,
+                     self._index.term_frequency(t.token, doc) > 0)
+                    for t in c.terms)))
+            d = self._docs[doc]
+            out.append(LinkExplanation(url, rank, d.entry, d.issue, score, tuple(per_concept)))
+        return Explanation(query, tuple(concepts), prep.issues, tuple(out))
 
     def _group(self, ranked: list[tuple[int, float]], k: int, terms: list[str]) -> list[Hit]:
         by_group: dict[str, list[tuple[int, float]]] = {}

@@ -59,13 +59,14 @@ from bot.commands import Newsbot
 from bot.config import Config, load_config
 from bot.discord_adapter.client import NewsbotClient, point_at
 from bot.state import StateStore
+from retrieval.measure.evaluate import QUESTION_SETS
 
 T = TypeVar("T")
 
 DEADLINE = 3.0  # Discord's limit for the first response to an interaction
 TARGET_P99_FIRST = 0.5
 MANAGE_GUILD = 1 << 5
-QUESTIONS = Path(__file__).resolve().parent / "eval" / "questions.toml"
+QUESTIONS = QUESTION_SETS["dev"]  # the dev set only: the held-out set is for measuring, not for load
 URL_RE = re.compile(r"https?://[^\s)>\]]+")
 
 PROBES = ("如何选择最后一层激活和损失函数", "HashMap 和 Hashtable 的区别", "Java 多线程 面试题", "Spring Boot 教程",

@@ -14,16 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rank_bm25 import BM25Plus
 
-from retrieval.bm25 import (
-    BM25Index,
-    EmptyIndexError,
-    bench_compare,
-    sample_queries,
-    select_top_k,
-    unit_weights,
-    zipf_corpus,
-)
+from retrieval.bm25 import BM25Index, EmptyIndexError, select_top_k, unit_weights
 from retrieval.errors import NewsbotError
+from retrieval.measure.bm25_bench import bench_compare, sample_queries, zipf_corpus
 
 # Four documents of four tokens each, so dl == avgdl == 4 everywhere and, with k1 = 1.5, b = 0.75:
 #   norm = k1·(1 − b + b·dl/avgdl) = 1.5

@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from retrieval.errors import NewsbotError
-from retrieval.markdown import absolute_url, clean_block, clean_inline, find_urls, is_separator, strip_utm
+from retrieval.links import strip_tracking
+from retrieval.markdown import absolute_url, clean_block, clean_inline, find_urls, is_separator
 from retrieval.models import Issue, Section
 from retrieval.parse import ParseError, parse_markdown, section_for, slug_of
 
@@ -541,7 +542,7 @@ def test_clean_block_removes_split_url_link_text_and_html() -> None:
 
 
 def test_urls() -> None:
-    assert strip_utm("https://x.io/a?utm_source=r&id=3&UTM_medium=e") == "https://x.io/a?id=3"
+    assert strip_tracking("https://x.io/a?utm_source=r&id=3&UTM_medium=e") == "https://x.io/a?id=3"
     assert absolute_url("https://open access . the CVF . com/x") is None
     assert absolute_url("#section") is None
     assert find_urls("![](https://img.example.com/a.png)[t](https://a.example.com/p)") == ["https://a.example.com/p"]

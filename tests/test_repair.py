@@ -1,4 +1,4 @@
-"""Tests for mojibake detection and repair (retrieval.repair, retrieval.charlm, retrieval.repair_eval).
+"""Tests for mojibake detection and repair (retrieval.repair, retrieval.charlm, retrieval.measure.repair_eval).
 
 Golden cases are our own sentences in tests/golden/repair_cases.json; the test damages each one with the
 named recipe and repairs it. Known wrong repairs are strict xfails, so an improvement is noticed too.
@@ -21,14 +21,14 @@ from rapidfuzz.distance import Levenshtein
 
 from bot.config import sample_archive_dir
 from retrieval.charlm import CharLM
-from retrieval.repair import _agree, _codepage, _decode, _parse, detect_mojibake, fill_candidates, repair_text
-from retrieval.repair_eval import (
+from retrieval.measure.repair_eval import (
     corrupt_cp1254,
     cross_validate,
     evaluate_seed_repair,
     repair_elsewhere,
     stress_sample,
 )
+from retrieval.repair import _agree, _codepage, _decode, _parse, detect_mojibake, fill_candidates, repair_text
 
 GOLDEN = Path(__file__).parent / "golden" / "repair_cases.json"
 USERDICT = Path(__file__).resolve().parent.parent / "config" / "userdict.txt"

@@ -2,9 +2,10 @@
 
 The draw reads the raw markdown, not newsbot's parser, so items the parser misses today are drawn as often
 as the ones it indexes. A pair is an issue file and one distinct outbound link in it (the 原文 line, images and
-links to the newsletter's own pages are left out). Links of the dev set (``questions.toml``) are left out so the
-two sets never share a target. The writer of ``heldout.toml`` walks the list in order and skips only links that
-are not items (an author's profile, a subscribe page), saying so in the file's header.
+links to the newsletter's own pages are left out). Links of the dev set
+(``retrieval/measure/questions/dev.toml``) are left out so the two sets never share a target. The writer of
+``heldout.toml`` walks the list in order and skips only links that are not items (an author's profile, a
+subscribe page), saying so in the file's header.
 
     python tests/eval/draw_heldout.py ../shared/corpus/akira > /tmp/targets.tsv
 """
@@ -55,7 +56,7 @@ def pairs(archive: Path) -> list[tuple[str, str]]:
 
 def main() -> None:
     archive = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/corpus/akira")
-    dev = Path(__file__).with_name("questions.toml")
+    dev = Path(__file__).resolve().parents[2] / "retrieval" / "measure" / "questions" / "dev.toml"
     with dev.open("rb") as fh:
         dev_links = {normalize(u) for q in tomllib.load(fh)["question"] for u in q["expected"]}
     drawn = [p for p in pairs(archive) if p[1] not in dev_links]

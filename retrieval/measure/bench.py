@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from retrieval.archive import LoadOptions, load_archive
-from retrieval.bm25 import bench_compare
 from retrieval.cache import QueryCache, cache_key
+from retrieval.measure.bm25_bench import bench_compare
 from retrieval.models import Archive
 from retrieval.search import SearchEngine, SearchSettings, tokenize_all
 from retrieval.text import Analyzer
