@@ -23,11 +23,22 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 
 
+def package_version() -> str:
+    """The installed distribution's version (what ``pip install`` put there, not a copy in the source)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("newsbot")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsbot",
         description="Answer questions about a newsletter archive, in Discord or on the console.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def common(p: argparse.ArgumentParser, *, db: bool = True) -> None:
