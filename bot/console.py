@@ -26,6 +26,7 @@ from bot import render_json, render_text
 from bot.commands import Newsbot
 from bot.config import Config
 from bot.results import COMMANDS, COMMANDS_BY_NAME, Result
+from bot.textutil import escape_controls
 from retrieval.errors import NewsbotError, QueryError
 
 log = logging.getLogger(__name__)
@@ -124,6 +125,8 @@ class Console:
         self.color = color
 
     async def handle(self, line: str) -> None:
+        # Input is data: a control sequence typed or piped in is echoed as text, never obeyed by the terminal.
+        line = escape_controls(line)
         name = line.strip().lstrip("/").partition(" ")[0].lower()
         try:
             inv = parse_line(line)

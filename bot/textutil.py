@@ -3,8 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt  # noqa: F401 - used by the doctests
+import re
 
 from retrieval.models import Issue
+
+# C0 controls but tab, DEL, and C1 controls (0x9b is an 8-bit CSI): what a terminal would act on.
+_TERMINAL_CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+
+def escape_controls(text: str) -> str:
+    r"""``text`` with every terminal control character written out as ``\xNN``, so typed input echoed back
+    in a message is shown, never obeyed by the terminal.
+
+    >>> escape_controls("/nope\x1b[2J")
+    '/nope\\x1b[2J'
+    >>> escape_controls("变压器\tok\x9b31m")
+    '变压器\tok\\x9b31m'
+    """
+    return _TERMINAL_CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def shorten(text: str, limit: int) -> str:

@@ -119,3 +119,28 @@ def test_installed_console_script_from_any_directory(tmp_path: Path, shared_cach
     assert [o["command"] for o in objs] == ["help", "ask", "nope"]
     assert objs[1]["results"][0]["url"] == "https://arxiv.org/abs/1905.04899"
     assert "Traceback" not in proc.stderr
+
+
+HOSTILE_LINES = ["/nope\x1b[2J\x1b]0;pwned\x07", "/features \x1b[31mred\x9b32m", "/ask 变压器 count:\x1b[5m",
+                 "/issue \x00\x08\x7f week 99"]
+
+
+@pytest.mark.parametrize("json_mode", [False, True])
+def test_control_sequences_in_input_are_never_echoed_raw(tmp_path: Path, shared_cache_dir: Path,
+                                                         json_mode: bool) -> None:
+    """The real process, both output modes: what a person typed comes back as text, not as terminal commands."""
+    env = {**os.environ, "NEWSBOT_STORAGE_CACHE_DIR": str(shared_cache_dir),
+           "NEWSBOT_DB": str(tmp_path / "state.sqlite3"), "NEWSBOT_LOG_LEVEL": "WARNING"}
+    proc = subprocess.run([sys.executable, "-m", "bot.cli", "console", *(["--json"] if json_mode else [])],
+                          input="".join(line + "\n" for line in HOSTILE_LINES).encode(), capture_output=True,
+                          cwd=tmp_path, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout.decode("utf-8")
+    assert not [c for c in out if (ord(c) < 0x20 and c not in "\n\t") or 0x7f <= ord(c) <= 0x9f], out
+    if json_mode:
+        objs = [json.loads(line) for line in out.splitlines()]
+        assert len(objs) == len(HOSTILE_LINES)
+        assert all("error" in o for o in objs), objs
+        assert "nope\\x1b[" in objs[0]["error"]  # shown, so the person sees what was wrong
+    else:
+        assert "nope\\x1b[" in out
