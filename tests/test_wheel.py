@@ -107,6 +107,15 @@ def test_installed_console_answers_on_the_bundled_sample(installed: Installed) -
     assert stats["issues"] == 8
 
 
+def test_installed_eval_runs_with_its_shipped_questions(installed: Installed) -> None:
+    done = installed.newsbot("eval", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert set(report) >= {"held-out", "dev"}
+    assert report["dev"]["newsbot"]["all"]["n"] > 0
+    assert "Traceback" not in done.stderr
+
+
 async def test_installed_run_answers_an_ask_on_the_fake_discord(installed: Installed, fake: FakeDiscord) -> None:
     env = installed.env | {"DISCORD_TOKEN": fake.token, "NEWSBOT_API_BASE": fake.api_base,
                            "NEWSBOT_GATEWAY_URL": fake.gateway_url, "NEWSBOT_DISCORD_GUILD_IDS": str(GUILD_ID)}
