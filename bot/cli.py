@@ -83,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--queries", type=int, default=200)
     p.add_argument("--json", action="store_true")
 
+    p = sub.add_parser("migrate", help="bring the state store's schema up to this version (one deploy step)")
+    p.add_argument("--config", type=Path, help="TOML file overriding config/newsbot.toml")
+    p.add_argument("--db", type=Path, help="SQLite state database (when storage.url is empty)")
+
     p = sub.add_parser("run", help="run the Discord bot (token from DISCORD_TOKEN)")
     common(p)
     p.add_argument("--shard-ids", help="comma-separated shard ids this process runs (with --shard-count)")
@@ -334,7 +338,21 @@ def _cmd_run(args: argparse.Namespace, config: Config) -> int:
     return run(config, shards=shards)
 
 
+def _cmd_migrate(args: argparse.Namespace, config: Config) -> int:
+    import asyncio
+
+    from bot.digest.store import migrate_store
+
+    before, after, where = asyncio.run(migrate_store(config.storage_url))
+    if before == after:
+        print(f"{where}: schema is at version {after}; nothing to do")
+    else:
+        print(f"{where}: schema migrated from version {before} to {after}")
+    return EXIT_OK
+
+
 _HANDLERS = {
+    "migrate": _cmd_migrate,
     "index": _cmd_index,
     "repair": _cmd_repair,
     "eval-repair": _cmd_eval_repair,

@@ -16,7 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.config import Config
-from bot.digest import DigestScheduler, DigestSettings, describe
+from bot.digest.schedule import DigestSettings, describe
+from bot.digest.scheduler import DigestScheduler
 from bot.results import (
     COMMANDS,
     ISSUE_HELP,
@@ -67,7 +68,7 @@ class Newsbot:
     """The commands. Build with :meth:`create`; close with :meth:`close`."""
 
     def __init__(self, config: Config, archive: Archive, engine: SearchEngine, cache: QueryCache,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, *, scheduler: DigestScheduler | None = None) -> None:
         self.config = config
         self.archive = archive
         self.engine = engine
@@ -75,16 +76,17 @@ class Newsbot:
         self._clock = clock
         self._started = clock()
         self._reindex_lock = asyncio.Lock()
-        self.scheduler: DigestScheduler | None = None
-        """Set by a surface that posts digests (Discord); the console previews from the config."""
+        self.scheduler = scheduler
+        """Given by a surface that posts digests (the Discord launcher); the console previews from the config."""
 
     @classmethod
-    async def create(cls, config: Config, *, progress: bool = False) -> Newsbot:
+    async def create(cls, config: Config, *, progress: bool = False,
+                     scheduler: DigestScheduler | None = None) -> Newsbot:
         archive, engine = await asyncio.to_thread(cls._load, config, None, progress)
         cache = QueryCache(cache_path(config.db_path), ttl_seconds=config.cache.ttl_seconds,
                            max_entries=config.cache.max_entries)
         await cache.open()
-        return cls(config, archive, engine, cache)
+        return cls(config, archive, engine, cache, scheduler=scheduler)
 
     @staticmethod
     def _load(config: Config, analyzer: Analyzer | None, progress: bool) -> tuple[Archive, SearchEngine]:

@@ -50,7 +50,11 @@ class ArchiveConfig:
 
 @dataclass(frozen=True, slots=True)
 class StorageConfig:
+    url: str = ""
+    """The shared state store: empty for the SQLite file at ``db_path``, or ``postgresql://user@host/db``
+    (the password from the URL or the standard ``PG*`` variables)."""
     db_path: str = "~/.cache/newsbot/newsbot.sqlite3"
+    """The SQLite state file (when ``url`` is empty); the local query cache always lives beside it."""
     cache_dir: str = "~/.cache/newsbot"
 
 
@@ -116,6 +120,15 @@ class Config:
     @property
     def db_path(self) -> Path:
         return Path(self.storage.db_path).expanduser()
+
+    @property
+    def storage_url(self) -> str:
+        """``storage.url``, or the SQLite path when it is empty.
+
+        >>> Config(storage=StorageConfig(url="", db_path="/tmp/x.sqlite3")).storage_url
+        '/tmp/x.sqlite3'
+        """
+        return self.storage.url.strip() or str(self.db_path)
 
     @property
     def cache_dir(self) -> Path:

@@ -10,10 +10,10 @@ from typing import Any
 
 from fake_discord import GUILD_ID, FakeDiscord, running
 
-from bot.commands import Newsbot
 from bot.config import Config
-from bot.discord_adapter.client import NewsbotClient, ShardedNewsbotClient
-from bot.state import StateStore
+from bot.digest.store import open_store
+from bot.discord_adapter.client import NewsbotClient
+from bot.discord_adapter.launcher import assemble
 
 
 class _NoIdentifyWait:
@@ -22,10 +22,6 @@ class _NoIdentifyWait:
 
 
 class FastReconnectClient(_NoIdentifyWait, NewsbotClient):
-    pass
-
-
-class FastReconnectShardedClient(_NoIdentifyWait, ShardedNewsbotClient):
     pass
 
 
@@ -39,21 +35,24 @@ def guild_config(config: Config, **archive: Any) -> Config:
 
 
 @contextlib.asynccontextmanager
-async def bot_running(fake: FakeDiscord, config: Config, *, factory: type[Any] = FastReconnectClient,
+async def bot_running(fake: FakeDiscord, config: Config, *, factory: type[NewsbotClient] = FastReconnectClient,
                       **options: Any) -> AsyncIterator[Any]:
-    """The real client (``factory``) with a real Newsbot and state database, logged in to ``fake`` and ready.
+    """The real client (``factory``), built by the launcher's composition root on the store of
+    ``config.storage_url``, logged in to ``fake`` and ready. ``options`` go to
+    :func:`~bot.discord_adapter.launcher.assemble` (``shards``, ``clock``, ``digest_interval``) and on to the client.
 
     Leaving the block closes everything, so a second block on the same config is a restart of the bot."""
-    newsbot = await Newsbot.create(config)
-    state = StateStore(config.db_path)
-    await state.open()
+    store = await open_store(config.storage_url, create=True)
     try:
         options.setdefault("guild_ready_timeout", 0.1)
-        async with running(factory(newsbot, state, **options), fake.token) as client:
-            yield client
+        client = await assemble(config, store, client_cls=factory, **options)
+        try:
+            async with running(client, fake.token) as ready:
+                yield ready
+        finally:
+            await client.newsbot.close()
     finally:
-        await newsbot.close()
-        await state.close()
+        await store.close()
 
 
 def bot_env(fake: FakeDiscord, db_path: Path, cache_dir: Path, *, log_level: str = "INFO") -> dict[str, str]:

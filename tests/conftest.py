@@ -61,3 +61,37 @@ async def fake():  # type: ignore[no-untyped-def]
     async with FakeDiscord() as server:
         with point_discord_py_at(server):
             yield server
+
+
+@pytest.fixture(scope="session")
+def pg_server():  # type: ignore[no-untyped-def]
+    """A throwaway PostgreSQL cluster for the session (tests/pgserver.py), removed afterwards. Skipped where no
+    PostgreSQL binaries (or asyncpg) are installed; required when ``CI`` is set."""
+    from pgserver import PgServer, find_bindir
+
+    bindir = find_bindir()
+    missing = "PostgreSQL binaries (initdb, pg_ctl)" if bindir is None else ""
+    try:
+        import asyncpg  # noqa: F401
+    except ImportError:
+        missing = missing or "asyncpg (pip install -e '.[postgres]')"
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set but {missing} is missing")
+        pytest.skip(f"{missing} not found")
+    assert bindir is not None
+    server = PgServer(bindir)
+    try:
+        server.init()
+        server.start()
+        yield server
+    finally:
+        server.remove()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new, empty state database on each backend."""
+    if request.param == "sqlite":
+        return str(tmp_path / "state.sqlite3")
+    return str(request.getfixturevalue("pg_server").new_database())

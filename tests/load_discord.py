@@ -55,10 +55,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # fake_discord, when r
 from fake_discord import GUILD_ID, FakeDiscord, FakeUser, InteractionHandle, running
 from fake_discord.payloads import MEMBER_PERMISSIONS
 
-from bot.commands import Newsbot
 from bot.config import Config, load_config
-from bot.discord_adapter.client import NewsbotClient, point_at
-from bot.state import StateStore
+from bot.digest.store import open_store
+from bot.discord_adapter.client import point_at
+from bot.discord_adapter.launcher import assemble
 from retrieval.measure.evaluate import QUESTION_SETS
 
 T = TypeVar("T")
@@ -448,11 +448,11 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         files = mirror(args.archive.resolve(), archive_dir / args.archive.resolve().name)
         stress_files = mirror(args.reindex_stress.resolve(), staged) if args.reindex_stress else 0
         config = bot_config(work, archive_dir, args.cache_dir)
+        store = await open_store(config.storage_url, create=True)
         started = time.perf_counter()
-        newsbot = await Newsbot.create(config)
+        client = await assemble(config, store, guild_ready_timeout=0.1)  # what `newsbot run` builds
         startup = time.perf_counter() - started
-        state = StateStore(config.db_path)
-        await state.open()
+        newsbot = client.newsbot
         old_urls = {e.url for e in newsbot.archive.entries if e.url}
         old_urls |= {i.source_url for i in newsbot.archive.issues if i.source_url}
         asks = build_asks(args.n, [i.id for i in newsbot.archive.newsletter_issues])
@@ -472,7 +472,6 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         try:
             api_base, gateway_url, token = await asyncio.to_thread(conn.recv)
             point_at(api_base, gateway_url)  # what `newsbot run` does with NEWSBOT_API_BASE / NEWSBOT_GATEWAY_URL
-            client = NewsbotClient(newsbot, state, guild_ready_timeout=0.1)
             async with running(client, token, timeout=30):
                 t0 = time.monotonic()
                 conn.send({"asks": [dataclasses.asdict(a) for a in asks], "concurrency": args.concurrency,
@@ -495,7 +494,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         with contextlib.suppress(asyncio.CancelledError):
             await loop_lag
         await newsbot.close()
-        await state.close()
+        await store.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

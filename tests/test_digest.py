@@ -26,7 +26,6 @@ from bot.digest import (
     DigestError,
     DigestScheduler,
     DigestSettings,
-    DigestStore,
     PostForbidden,
     PostNotFound,
     PostOutcome,
@@ -36,8 +35,8 @@ from bot.digest import (
     shard_owner,
     slot_for,
 )
+from bot.digest.store import open_store
 from bot.results import FeaturesResult
-from bot.state import StateStore
 from retrieval.models import Archive, Entry, Issue, Section
 
 UTC = dt.UTC
@@ -158,24 +157,21 @@ class FakeDiscord:
 class Bot:
     """One bot process: its own connection to the shared database file and its own scheduler."""
 
-    def __init__(self, path: Path, library: Library, discord: FakeDiscord, clock: Clock,
+    def __init__(self, url: str, library: Library, discord: FakeDiscord, clock: Clock,
                  owns_guild: Callable[[int], bool] = lambda g: True, sleep: Sleeper | None = None) -> None:
-        self.path, self.library, self.discord, self.clock = path, library, discord, clock
+        self.url, self.library, self.discord, self.clock = url, library, discord, clock
         self.owns_guild = owns_guild
         self.sleeper = sleep or Sleeper()
-        self.state = StateStore(path)
 
     async def __aenter__(self) -> Bot:
-        await self.state.open()
-        self.store = DigestStore(self.state.db)
-        await self.store.setup()
+        self.store = await open_store(self.url, create=True)
         self.scheduler = DigestScheduler(self.store, self.library, self.discord, self.clock,
                                          owns_guild=self.owns_guild, sleep=self.sleeper)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
-        await self.state.close()
+        await self.store.close()
 
     async def run(self, until: dt.datetime, step: dt.timedelta = HOUR) -> list[PostOutcome]:
         """Tick from the clock's time up to and including ``until``."""
@@ -189,19 +185,19 @@ class Bot:
 
 @dataclass
 class World:
-    path: Path
+    url: str
     clock: Clock
     library: Library
     discord: FakeDiscord
 
     def bot(self, **kw: Any) -> Bot:
-        return Bot(self.path, self.library, self.discord, self.clock, **kw)
+        return Bot(self.url, self.library, self.discord, self.clock, **kw)
 
 
 @pytest.fixture
 def world(tmp_path: Path) -> World:
     clock = Clock(SUNDAY_BEFORE)
-    return World(tmp_path / "state.sqlite3", clock, Library(), FakeDiscord(clock))
+    return World(str(tmp_path / "state.sqlite3"), clock, Library(), FakeDiscord(clock))
 
 
 async def enable(bot: Bot, guild: int = GUILD, channel: int = CHANNEL, **kw: Any) -> None:

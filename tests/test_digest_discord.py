@@ -9,7 +9,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from botkit import FastReconnectShardedClient, bot_running, guild_config
+from botkit import bot_running, guild_config
 from fake_discord import (
     DIGEST_CHANNEL_ID,
     GUILD_ID,
@@ -24,7 +24,7 @@ from fake_discord.payloads import MEMBER_PERMISSIONS
 from bot.config import Config
 from bot.digest import shard_owner
 from bot.discord_adapter import embeds
-from bot.discord_adapter.poster import digest_footer
+from bot.discord_adapter.poster import digest_footer, digest_nonce
 
 MANAGE_GUILD = 1 << 5
 ADMIN = MEMBER_PERMISSIONS | MANAGE_GUILD
@@ -183,9 +183,9 @@ async def test_two_shard_processes_never_both_post(sample_config: Config) -> Non
             clock = Clock(MONDAY_0800)
             config = dataclasses.replace(sample_config, discord=dataclasses.replace(sample_config.discord,
                                                                                      guild_ids=()))
-            shard = {"factory": FastReconnectShardedClient, "shard_count": 2, "clock": clock, "digest_interval": TICK}
-            async with bot_running(fake, config, shard_ids=[0], **shard) as a, \
-                    bot_running(fake, config, shard_ids=[1], **shard) as b:
+            shard = {"clock": clock, "digest_interval": TICK}
+            async with bot_running(fake, config, shards=([0], 2), **shard) as a, \
+                    bot_running(fake, config, shards=([1], 2), **shard) as b:
                 for guild in (g0, g1):
                     await a.scheduler.enable(guild.id, guild.channels[0].id)
                 clock.now = MONDAY_0800 + dt.timedelta(hours=1, minutes=1)
@@ -199,3 +199,39 @@ async def test_two_shard_processes_never_both_post(sample_config: Config) -> Non
                 assert len(digests(fake, g.channels[0].id)) == 1
             posts = [r for r in fake.requests if r.method == "POST" and r.path.endswith("/messages")]
             assert len(posts) == 2
+
+
+async def test_a_repeated_digest_post_returns_the_first_message(sample_config: Config) -> None:
+    """The poster's nonce (guild + slot) with discord.py's enforce_nonce: a resend within Discord's window (a
+    retry, or a second process after a takeover) gets the first message back; another slot or guild does not."""
+    async with FakeDiscord() as fake:
+        with point_discord_py_at(fake):
+            async with bot_running(fake, guild_config(sample_config)) as client:
+                content = await client.newsbot.features(None)
+                poster = client.scheduler._poster
+                first = await poster.post(DIGEST_CHANNEL_ID, GUILD_ID, "2024-W10", content)
+                again = await poster.post(DIGEST_CHANNEL_ID, GUILD_ID, "2024-W10", content)
+                other_week = await poster.post(DIGEST_CHANNEL_ID, GUILD_ID, "2024-W11", content)
+            posts = [r for r in fake.requests if r.method == "POST" and r.path.endswith("/messages")]
+            assert [r.json["nonce"] for r in posts] == [digest_nonce(GUILD_ID, "2024-W10")] * 2 + [
+                digest_nonce(GUILD_ID, "2024-W11")]
+            assert all(r.json["enforce_nonce"] is True for r in posts)
+            assert again == first
+            assert other_week != first
+            assert len(digests(fake)) == 2
+            assert fake.nonce_replays == 1
+
+
+async def test_the_fake_forgets_a_nonce_after_its_window(sample_config: Config) -> None:
+    """Past Discord's nonce window a resend is a new message: the fake enforces the window, which is why the
+    scheduler still looks in the channel before any resend (tests/test_faults.py, SIGKILL mid-post)."""
+    async with FakeDiscord(nonce_window=0.0) as fake:
+        with point_discord_py_at(fake):
+            async with bot_running(fake, guild_config(sample_config)) as client:
+                content = await client.newsbot.features(None)
+                poster = client.scheduler._poster
+                first = await poster.post(DIGEST_CHANNEL_ID, GUILD_ID, "2024-W10", content)
+                await asyncio.sleep(0.01)
+                again = await poster.post(DIGEST_CHANNEL_ID, GUILD_ID, "2024-W10", content)
+            assert again != first
+            assert fake.nonce_replays == 0

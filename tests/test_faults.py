@@ -29,10 +29,10 @@ from fake_discord.payloads import MEMBER_PERMISSIONS
 
 from bot.commands import Newsbot, cache_path
 from bot.config import Config, sample_archive_dir
-from bot.digest import DigestSettings, DigestStore, slot_for
+from bot.digest import DigestSettings, slot_for
+from bot.digest.store import open_store
 from bot.discord_adapter.poster import digest_footer
 from bot.results import AskResult
-from bot.state import StateStore
 
 INTERACTION_DEADLINE = 3.0  # Discord's rule for the first response to an interaction
 MANAGE_GUILD = 1 << 5
@@ -421,10 +421,11 @@ async def _enable_digest_in_state_db(db_path: Path, now: dt.datetime) -> str:
     weekday, at = _due_now(now)
     settings = DigestSettings(GUILD_ID, DIGEST_CHANNEL_ID, weekday=weekday, time=at, timezone="UTC",
                               enabled=True, policy="next", enabled_at=now - dt.timedelta(hours=1))
-    async with StateStore(db_path) as state:
-        store = DigestStore(state.db)
-        await store.setup()
+    store = await open_store(str(db_path), create=True)
+    try:
         await store.put_settings(settings)
+    finally:
+        await store.close()
     slot = slot_for(now, settings)
     assert slot.due_at <= now
     return slot.id

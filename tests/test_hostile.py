@@ -703,7 +703,7 @@ def _plausible(option: dict[str, Any]) -> object:
 
 
 async def _state_snapshot(client: FastReconnectClient, fake: FakeDiscord) -> dict[str, Any]:
-    db = client.state.db
+    db = client.store.db
     async with db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") as cur:
         tables = [str(r[0]) for r in await cur.fetchall()]
     rows = {}

@@ -42,8 +42,30 @@ def test_only_the_discord_renderer_builds_embeds() -> None:
     assert all(b == "bot/discord_adapter/embeds.py" for b in builders), builders
 
 
-def test_command_layer_has_no_transport() -> None:
-    for name in ("commands.py", "results.py", "digest.py"):
-        path = ROOT / "bot" / name
-        if path.exists():
-            assert not any(i.split(".")[0] == "discord" for i in _imports(path)), name
+TRANSPORT = ROOT / "bot" / "discord_adapter"
+IO_LIBRARIES = {"aiosqlite", "sqlite3", "asyncpg", "aiohttp", "discord", "socket", "os", "subprocess"}
+
+
+def _bot_modules() -> list[Path]:
+    return sorted((ROOT / "bot").rglob("*.py"))
+
+
+def test_only_the_discord_adapter_imports_discord() -> None:
+    """Every module under bot/ (found by walking the tree, so a new module is checked too) outside the
+    adapter is transport-free."""
+    modules = _bot_modules()
+    assert ROOT / "bot" / "digest" / "scheduler.py" in modules  # the walk sees the digest package
+    offenders = [p.relative_to(ROOT).as_posix() for p in modules
+                 if TRANSPORT not in p.parents and any(i.split(".")[0] == "discord" for i in _imports(p))]
+    assert offenders == []
+
+
+def test_the_schedule_rules_are_pure() -> None:
+    path = ROOT / "bot" / "digest" / "schedule.py"
+    imported = {i.split(".")[0] for i in _imports(path)}
+    assert not imported & IO_LIBRARIES, imported & IO_LIBRARIES
+    assert not any(i.startswith(("bot.digest.store", "bot.digest.scheduler")) for i in _imports(path))
+
+
+def test_the_store_knows_nothing_of_the_scheduler() -> None:
+    assert not any(i.startswith("bot.digest.scheduler") for i in _imports(ROOT / "bot" / "digest" / "store.py"))

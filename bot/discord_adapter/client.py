@@ -1,14 +1,14 @@
-"""The discord.py client: one ``commands.Bot`` subclass, resources passed in, cogs and sync in ``setup_hook``."""
+"""The discord.py client: one ``commands.AutoShardedBot`` subclass, everything passed in, cogs and sync in
+``setup_hook``."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import discord
@@ -17,8 +17,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.commands import Newsbot
-from bot.digest import DigestScheduler, DigestStore, owned_by
-from bot.state import StateStore
+from bot.digest.scheduler import DigestScheduler
+from bot.digest.store import Store
 from retrieval.errors import NewsbotError, UnknownIssueError
 
 log = logging.getLogger(__name__)
@@ -81,72 +81,66 @@ def error_message(error: app_commands.AppCommandError) -> str | None:
     return None
 
 
-class _NewsbotMixin:
-    """What the plain and the sharded client share. Resources are created by the launcher and passed in."""
+class NewsbotClient(commands.AutoShardedBot):
+    """The bot: all shards of a deployment (``shard_ids=None``) or some of them. Sharded or not, one class:
+    discord.py's AutoShardedBot runs one gateway connection per shard, so a small bot is just ``shard_count=1``.
 
-    newsbot: Newsbot
-    state: StateStore
-    scheduler: DigestScheduler
-    digest_store: DigestStore
-    synced: bool | None
-    digest_interval: float
-    view_timeout: float
-    """Seconds before pagination buttons are disabled (discord.py's default is 180)."""
-    _digest_task: asyncio.Task[None] | None
+    Everything it uses is built by the launcher (:func:`bot.discord_adapter.launcher.assemble`) and passed in;
+    the digest loop and the command sync start in ``setup_hook``."""
 
-    def _init_newsbot(self, newsbot: Newsbot, state: StateStore, *, clock: Callable[[], dt.datetime] | None,
-                      digest_interval: float, owns_guild: Callable[[int], bool]) -> None:
-        from bot.discord_adapter.poster import DiscordPoster
-
+    def __init__(self, newsbot: Newsbot, store: Store, scheduler: DigestScheduler, *,
+                 shard_ids: Sequence[int] | None = None, shard_count: int | None = None,
+                 digest_interval: float = 60.0, sync_commands: bool = True, **options: Any) -> None:
+        options.setdefault("intents", discord.Intents.default())
+        if shard_ids is not None:
+            options["shard_ids"] = list(shard_ids)  # None (all shards) is discord.py's default, not typed as such
+        super().__init__(command_prefix=commands.when_mentioned, tree_cls=NewsbotTree,
+                         allowed_mentions=NO_MENTIONS, help_command=None, shard_count=shard_count, **options)
         self.newsbot = newsbot
-        self.state = state
-        self.synced = None
-        """After setup: True when commands were synced this start, False when the stored hash matched."""
+        self.store = store
+        self.scheduler = scheduler
         self.digest_interval = digest_interval
+        self.sync_on_start = sync_commands
+        """False for a process that is not shard 0: the deploy (``newsbot migrate`` or shard 0) syncs once."""
+        self.synced: bool | None = None
+        """After setup: True when commands were synced this start, False when the stored hash matched (or this
+        process does not sync), None before setup."""
         self.view_timeout = 180.0
-        self.digest_store = DigestStore(state.db)
-        self.scheduler = DigestScheduler(
-            self.digest_store, lambda: self.newsbot.archive, DiscordPoster(self),  # type: ignore[arg-type]
-            clock=clock or (lambda: dt.datetime.now(dt.UTC)), owns_guild=owns_guild,
-            defaults=newsbot.config.digest,
-        )
-        newsbot.scheduler = self.scheduler
-        self._digest_task = None
+        """Seconds before pagination buttons are disabled (discord.py's default is 180)."""
+        self._digest_task: asyncio.Task[None] | None = None
 
-    async def _setup_newsbot(self) -> None:
+    async def setup_hook(self) -> None:
         from bot.discord_adapter.cogs import AdminCog, ReaderCog
 
-        bot: commands.Bot = self  # type: ignore[assignment]
-        await self.digest_store.setup()
-        await bot.add_cog(ReaderCog(self))  # type: ignore[arg-type]
-        await bot.add_cog(AdminCog(self))  # type: ignore[arg-type]
-        self.synced = await self.sync_commands()
+        await self.add_cog(ReaderCog(self))
+        await self.add_cog(AdminCog(self))
+        self.synced = await self.sync_commands() if self.sync_on_start else False
         # Started here, not in on_ready: on_ready fires again after every failed RESUME.
         self._digest_task = asyncio.create_task(self._digest_loop(), name="newsbot-digest")
 
     async def _digest_loop(self) -> None:
-        bot: commands.Bot = self  # type: ignore[assignment]
-        await bot.wait_until_ready()
+        await self.wait_until_ready()
         await self.scheduler.run_forever(self.digest_interval)
 
-    async def _stop_digest(self) -> None:
+    async def close(self) -> None:
         task, self._digest_task = self._digest_task, None
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await super().close()
 
     def command_payload(self) -> list[dict[str, Any]]:
-        tree: app_commands.CommandTree[Any] = self.tree  # type: ignore[attr-defined]
-        return sorted((c.to_dict(tree) for c in tree.get_commands()), key=lambda c: str(c["name"]))
+        return sorted((c.to_dict(self.tree) for c in self.tree.get_commands()), key=lambda c: str(c["name"]))
 
     async def sync_commands(self) -> bool:
-        """Sync only when the command set changed, so restarts never burn Discord's 200 creates a day."""
-        tree: app_commands.CommandTree[Any] = self.tree  # type: ignore[attr-defined]
+        """Sync only when the command set changed, so restarts never burn Discord's 200 creates a day. The hash
+        is kept in the shared store, so one sync serves every process of a deployment."""
+        tree = self.tree
         guild_ids = self.newsbot.config.discord.guild_ids
         blob = json.dumps({"guilds": list(guild_ids), "commands": self.command_payload()}, sort_keys=True)
         digest = hashlib.sha256(blob.encode()).hexdigest()
-        if await self.state.get(SYNC_KEY) == digest:
+        if await self.store.get_value(SYNC_KEY) == digest:
             log.info("command set unchanged; not syncing")
             return False
         if guild_ids:
@@ -158,45 +152,5 @@ class _NewsbotMixin:
         else:
             await tree.sync()
             log.info("synced %d global commands", len(tree.get_commands()))
-        await self.state.set(SYNC_KEY, digest)
+        await self.store.set_value(SYNC_KEY, digest)
         return True
-
-
-class NewsbotClient(_NewsbotMixin, commands.Bot):
-    """The bot, one gateway connection."""
-
-    def __init__(self, newsbot: Newsbot, state: StateStore, *, clock: Callable[[], dt.datetime] | None = None,
-                 digest_interval: float = 60.0, **options: Any) -> None:
-        options.setdefault("intents", discord.Intents.default())
-        super().__init__(command_prefix=commands.when_mentioned, tree_cls=NewsbotTree,
-                         allowed_mentions=NO_MENTIONS, help_command=None, **options)
-        self._init_newsbot(newsbot, state, clock=clock, digest_interval=digest_interval,
-                           owns_guild=lambda _guild_id: True)
-
-    async def setup_hook(self) -> None:
-        await self._setup_newsbot()
-
-    async def close(self) -> None:
-        await self._stop_digest()
-        await super().close()
-
-
-class ShardedNewsbotClient(_NewsbotMixin, commands.AutoShardedBot):
-    """The bot running some shards of a larger deployment; it posts digests only for guilds it owns."""
-
-    def __init__(self, newsbot: Newsbot, state: StateStore, *, shard_ids: Sequence[int], shard_count: int,
-                 clock: Callable[[], dt.datetime] | None = None, digest_interval: float = 60.0,
-                 **options: Any) -> None:
-        options.setdefault("intents", discord.Intents.default())
-        super().__init__(command_prefix=commands.when_mentioned, tree_cls=NewsbotTree,
-                         allowed_mentions=NO_MENTIONS, help_command=None, shard_ids=list(shard_ids),
-                         shard_count=shard_count, **options)
-        self._init_newsbot(newsbot, state, clock=clock, digest_interval=digest_interval,
-                           owns_guild=owned_by(shard_ids, shard_count))
-
-    async def setup_hook(self) -> None:
-        await self._setup_newsbot()
-
-    async def close(self) -> None:
-        await self._stop_digest()
-        await super().close()

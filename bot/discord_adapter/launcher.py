@@ -1,23 +1,32 @@
-"""``newsbot run``: create the resources, pass them into the client, run until SIGINT or SIGTERM."""
+"""``newsbot run``: the composition root. Open the store, build the scheduler, the service and the client, pass
+each into the next, run until SIGINT or SIGTERM, and close what was opened."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import os
 import signal
+from collections.abc import Callable
 from typing import Any
 
 import discord
 
 from bot.commands import Newsbot
 from bot.config import Config
-from bot.discord_adapter.client import NewsbotClient, ShardedNewsbotClient, point_at
-from bot.state import StateStore
+from bot.digest.schedule import owned_by
+from bot.digest.scheduler import DigestScheduler
+from bot.digest.store import Store, open_store
+from bot.discord_adapter.client import NewsbotClient, point_at
+from bot.discord_adapter.poster import DiscordPoster
 from retrieval.errors import ConfigError
 
 log = logging.getLogger("newsbot.run")
+
+Shards = tuple[list[int], int]
+"""``(shard ids this process runs, total shard count)``."""
 
 
 def token_from_env(env: dict[str, str] | None = None) -> str:
@@ -28,22 +37,53 @@ def token_from_env(env: dict[str, str] | None = None) -> str:
     return token
 
 
-async def run_bot(config: Config, *, token: str, shards: tuple[list[int], int] | None = None,
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _owns_all(guild_id: int) -> bool:
+    return True
+
+
+async def assemble(config: Config, store: Store, *, shards: Shards | None = None,
+                   clock: Callable[[], dt.datetime] | None = None, digest_interval: float = 60.0,
+                   client_cls: type[NewsbotClient] = NewsbotClient, **options: Any) -> NewsbotClient:
+    """Build the scheduler, the service and the client on an open store. The caller closes the client and
+    ``client.newsbot``; the store stays the caller's.
+
+    Shard ownership routes digest work to the process that has the guild's events; it is not what keeps a
+    digest single (the store's claim is), so a zombie holding the same shard cannot double-post."""
+    poster = DiscordPoster()
+    newsbot: Newsbot | None = None
+
+    def archive() -> Any:
+        assert newsbot is not None  # the scheduler only ticks once the client runs
+        return newsbot.archive
+
+    scheduler = DigestScheduler(store, archive, poster, clock=clock or _utcnow,
+                                owns_guild=owned_by(shards[0], shards[1]) if shards else _owns_all,
+                                defaults=config.digest)
+    newsbot = await Newsbot.create(config, scheduler=scheduler)
+    try:
+        client = client_cls(newsbot, store, scheduler, shard_ids=shards[0] if shards else None,
+                            shard_count=shards[1] if shards else None, digest_interval=digest_interval,
+                            sync_commands=shards is None or 0 in shards[0], **options)
+    except BaseException:
+        await newsbot.close()
+        raise
+    poster.bind(client)
+    return client
+
+
+async def run_bot(config: Config, *, token: str, shards: Shards | None = None,
                   client_options: dict[str, Any] | None = None) -> int:
     point_at(config.discord.api_base or None, config.discord.gateway_url or None)
     async with contextlib.AsyncExitStack() as resources:
         # Each resource is closed on the way out, whatever fails after it was opened.
-        newsbot = await Newsbot.create(config)
-        resources.push_async_callback(newsbot.close)
-        state = StateStore(config.db_path)
-        await state.open()
-        resources.push_async_callback(state.close)
-        options = client_options or {}
-        client: NewsbotClient | ShardedNewsbotClient
-        if shards is None:
-            client = NewsbotClient(newsbot, state, **options)
-        else:
-            client = ShardedNewsbotClient(newsbot, state, shard_ids=shards[0], shard_count=shards[1], **options)
+        store = await open_store(config.storage_url, create=True)
+        resources.push_async_callback(store.close)
+        client = await assemble(config, store, shards=shards, **(client_options or {}))
+        resources.push_async_callback(client.newsbot.close)
         loop = asyncio.get_running_loop()
         stopping = asyncio.Event()
         tasks: set[asyncio.Task[None]] = set()
@@ -67,7 +107,7 @@ async def run_bot(config: Config, *, token: str, shards: tuple[list[int], int] |
     return 0
 
 
-def run(config: Config, *, shards: tuple[list[int], int] | None = None) -> int:
+def run(config: Config, *, shards: Shards | None = None) -> int:
     token = token_from_env()
     discord.utils.setup_logging(level=getattr(logging, config.logging.level.upper()), root=True)
     return asyncio.run(run_bot(config, token=token, shards=shards))

@@ -1,14 +1,15 @@
-"""The digest :class:`~bot.digest.Poster` for Discord: posts with the same renderer as ``/features``."""
+"""The digest :class:`~bot.digest.scheduler.Poster` for Discord: posts with the same renderer as ``/features``."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import TYPE_CHECKING
 
 import aiohttp
 import discord
 
-from bot.digest import PostForbidden, PostNotFound, PostTransient
+from bot.digest.scheduler import PostForbidden, PostNotFound, PostTransient
 from bot.discord_adapter.embeds import features_embeds
 from bot.results import FeaturesResult
 
@@ -22,6 +23,19 @@ HISTORY_LIMIT = 50
 """How far back the channel is read to find a digest that was sent but not recorded."""
 
 
+def digest_nonce(guild_id: int, slot: str) -> str:
+    """The Discord ``nonce`` of a guild's digest for a slot: the same for every process and every retry, so
+    with ``enforce_nonce`` (which discord.py sends with every nonce) Discord answers a repeat within its
+    window with the first message instead of posting a second. At most 25 characters, as Discord requires.
+
+    >>> digest_nonce(81384788765712384, "2021-W13")
+    'nb-e93d085d4a043b385ef0c3'
+    >>> len(digest_nonce(1, "2021-W13-manual-20210331T101502Z")) <= 25
+    True
+    """
+    return "nb-" + hashlib.sha256(f"{guild_id}/{slot}".encode()).hexdigest()[:22]
+
+
 def digest_footer(slot: str) -> str:
     """The footer that marks a digest, so a restart can find it in the channel.
 
@@ -32,8 +46,20 @@ def digest_footer(slot: str) -> str:
 
 
 class DiscordPoster:
-    def __init__(self, client: NewsbotClient) -> None:
-        self.client = client
+    """Built before the client it posts through (the client needs the scheduler, the scheduler this poster);
+    the launcher binds the two with :meth:`bind`."""
+
+    def __init__(self) -> None:
+        self._client: NewsbotClient | None = None
+
+    def bind(self, client: NewsbotClient) -> None:
+        self._client = client
+
+    @property
+    def client(self) -> NewsbotClient:
+        if self._client is None:
+            raise RuntimeError("DiscordPoster used before the launcher bound it to a client")
+        return self._client
 
     async def _channel(self, channel_id: int) -> discord.abc.Messageable:
         channel = self.client.get_channel(channel_id)
@@ -50,7 +76,8 @@ class DiscordPoster:
         channel = await self._channel(channel_id)
         embeds = features_embeds(content, heading="Weekly digest", footer=digest_footer(slot))
         try:
-            message = await channel.send(embeds=embeds, allowed_mentions=discord.AllowedMentions.none())
+            message = await channel.send(embeds=embeds, allowed_mentions=discord.AllowedMentions.none(),
+                                         nonce=digest_nonce(guild_id, slot))
         except discord.HTTPException as err:
             raise _map(err) from err
         except (TimeoutError, aiohttp.ClientError, OSError) as err:

@@ -190,6 +190,23 @@ class _Session:
     events: list[tuple[int, str, JSON]] = field(default_factory=list)
     seq: int = 0
     conn: _Conn | None = None
+    shard: tuple[int, int] | None = None
+
+
+@dataclass
+class Pause:
+    """A request held by :meth:`FakeDiscord.pause_next`: the route has run (a POSTed message exists), and the
+    response waits for :meth:`release`, so a test can kill the sender while the post is in flight."""
+
+    method: str
+    pattern: re.Pattern[str]
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+    taken: bool = False
+    request: RecordedRequest | None = None
+
+    def release(self) -> None:
+        self.released.set()
 
 
 @dataclass
@@ -279,6 +296,8 @@ class FakeDiscord:
         heartbeat_interval_ms: int = 1000,
         interaction_deadline: float = 3.0,
         app_permissions: int = BOT_PERMISSIONS,
+        nonce_window: float = 300.0,
+        duplicate_shard_sessions: bool = False,
     ) -> None:
         # Looks like a real token (id.timestamp.hmac) so leak scans test something realistic.
         self.token = token or ".".join(
@@ -291,6 +310,16 @@ class FakeDiscord:
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.interaction_deadline = interaction_deadline
         self.app_permissions = app_permissions
+        self.nonce_window = nonce_window
+        """Seconds a message nonce sent with ``enforce_nonce`` is remembered: a repeat returns the first message
+        (Discord: "within the past few minutes")."""
+        self.duplicate_shard_sessions = duplicate_shard_sessions
+        """Discord lets a second session IDENTIFY with a shard id that is already connected (the zombie process);
+        True keeps both, False (the default) closes the older one with 4009."""
+        self.nonce_replays = 0
+        """How many POSTs were answered with an earlier message because of their nonce."""
+        self._nonces: dict[tuple[int, str], tuple[int, float]] = {}
+        self._pauses: list[Pause] = []
 
         self.requests: list[RecordedRequest] = []
         self.unhandled: list[RecordedRequest] = []
@@ -310,6 +339,7 @@ class FakeDiscord:
         # Sessions of sharded clients (IDENTIFY with "shard": [i, n], n > 1), by shard id. Each gets only the
         # guilds Discord would route to it: (guild_id >> 22) % n == i.
         self._shard_sessions: dict[int, _Session] = {}
+        self._all_shard_sessions: list[_Session] = []
         self._ids = SnowflakeFactory()
         self._changed = asyncio.Event()
         self._gateway_lock = asyncio.Lock()
@@ -634,7 +664,28 @@ class FakeDiscord:
         self._touch()
         return response
 
+    def pause_next(self, method: str, path_regex: str) -> Pause:
+        """Hold the response of the next matching request after its route has run (see :class:`Pause`)."""
+        pause = Pause(method.upper(), re.compile(path_regex))
+        self._pauses.append(pause)
+        return pause
+
+    def release_pauses(self) -> None:
+        for pause in self._pauses:
+            pause.released.set()
+
     async def _route(self, req: _Request) -> tuple[web.StreamResponse, bool]:
+        outcome = await self._route_once(req)
+        pause = next((p for p in self._pauses if not p.taken and p.method == req.method
+                      and p.pattern.fullmatch(req.path)), None)
+        if pause is not None:
+            pause.taken = True
+            pause.arrived.set()
+            self._touch()
+            await pause.released.wait()
+        return outcome
+
+    async def _route_once(self, req: _Request) -> tuple[web.StreamResponse, bool]:
         for method, pattern, needs_auth, handler in self._routes:
             match = pattern.fullmatch(req.path)
             if match is None or method != req.method:
@@ -765,6 +816,14 @@ class FakeDiscord:
         if errors:
             return _message_error(errors)
         guild, chan = found
+        nonce = body.get("nonce")
+        now = asyncio.get_running_loop().time()
+        if nonce is not None and body.get("enforce_nonce"):
+            seen = self._nonces.get((chan.id, str(nonce)))
+            if seen is not None and now - seen[1] <= self.nonce_window and seen[0] in self._messages:
+                # Discord's enforce_nonce: the same nonce again returns the message it created, not a second one.
+                self.nonce_replays += 1
+                return _json(self._messages[seen[0]].payload())
         reference = body.get("message_reference")
         message = self._new_message(
             body,
@@ -776,6 +835,8 @@ class FakeDiscord:
             message_reference=reference,
         )
         self._store(message)
+        if nonce is not None and body.get("enforce_nonce"):
+            self._nonces[(chan.id, str(nonce))] = (message.id, now)
         await self._echo_message_create(message)
         return _json(message.payload())
 
@@ -1049,6 +1110,9 @@ class FakeDiscord:
             self._conns.pop(conn.index, None)
             if self._session is not None and self._session.conn is conn:
                 self._session.conn = None
+            for shard_session in self._all_shard_sessions:
+                if shard_session.conn is conn:
+                    shard_session.conn = None
             self._touch()
         return ws
 
@@ -1101,8 +1165,12 @@ class FakeDiscord:
         async with self._gateway_lock:
             session = _Session(id=secrets.token_hex(16), conn=conn)
             if sharded:
+                session.shard = (int(shard[0]), int(shard[1]))
                 old = self._shard_sessions.get(int(shard[0]))
                 self._shard_sessions[int(shard[0])] = session
+                self._all_shard_sessions.append(session)
+                if self.duplicate_shard_sessions:
+                    old = None  # both stay connected, as Discord allows
             else:
                 old = self._session
                 self._session = session
@@ -1126,7 +1194,8 @@ class FakeDiscord:
                 "user_settings": {},
                 "_trace": ["fake-discord"],
             }
-            if sharded:
+            if isinstance(shard, list) and len(shard) == 2:
+                # Discord echoes the IDENTIFY's shard pair, [0, 1] included (AutoShardedBot relies on it).
                 ready["shard"] = [int(shard[0]), int(shard[1])]
             await self._dispatch_locked("READY", ready, session)
             bot_member = member_payload(self.bot_user, roles=[BOT_ROLE_ID])
@@ -1139,7 +1208,7 @@ class FakeDiscord:
             return
         async with self._gateway_lock:
             session = self._session
-            for candidate in self._shard_sessions.values():
+            for candidate in self._all_shard_sessions:
                 if data.get("session_id") == candidate.id:
                     session = candidate
             if session is None or data.get("session_id") != session.id:
@@ -1157,6 +1226,21 @@ class FakeDiscord:
                 if seq > last_seen and await self._send(conn, {"op": 0, "s": seq, "t": event, "d": payload}):
                     conn.info.replayed.append(seq)
             await self._dispatch_locked("RESUMED", {"_trace": ["fake-discord"]}, session)
+
+    def _session_for(self, guild_id: int) -> _Session | None:
+        """The session Discord routes a guild's events to: the unsharded one, or the newest connected session of
+        the guild's shard, ``(guild_id >> 22) % shard_count``."""
+        if self._session is not None or not self._all_shard_sessions:
+            return self._session
+        candidates = [s for s in self._all_shard_sessions
+                      if s.shard is not None and (guild_id >> 22) % s.shard[1] == s.shard[0]]
+        live = [s for s in candidates if s.conn is not None]
+        return (live or candidates or [None])[-1]
+
+    def shard_sessions_connected(self, shard_id: int) -> int:
+        """How many sessions of ``shard_id`` are connected now (2 with a zombie)."""
+        return sum(1 for s in self._all_shard_sessions
+                   if s.shard is not None and s.shard[0] == shard_id and s.conn is not None)
 
     async def _dispatch_locked(self, event: str, data: JSON, session: _Session | None = None) -> int:
         session = session or self._session
@@ -1297,12 +1381,13 @@ class FakeDiscord:
         else:
             raise ValueError(f"interaction type {type} is not supported by the fake")
         async with self._gateway_lock:
-            if self._session is None:
+            session = self._session_for(guild.id)
+            if session is None:
                 raise RuntimeError("no gateway session: wait for the bot to be ready first")
             handle = InteractionHandle(self, payload, dispatched_at=0.0)
             self.interactions[handle.id] = handle
             self._by_token[handle.token] = handle
-            await self._dispatch_locked("INTERACTION_CREATE", payload)
+            await self._dispatch_locked("INTERACTION_CREATE", payload, session)
             # Measured from the frame leaving (or being buffered), as Discord's 3 s clock runs.
             handle.dispatched_at = asyncio.get_running_loop().time()
         return handle

@@ -1,0 +1,355 @@
+"""The exactly-once state machine of the weekly digest: claim, send, record, recover.
+
+Transport-free: the Discord adapter implements :class:`Poster`; tests use an in-memory one. Time comes
+from an injected clock, so weeks of schedule run in milliseconds. State lives in a
+:class:`~bot.digest.store.Store`, shared by every process of a deployment.
+
+How a weekly post stays exactly-once across crashes, reconnects, restarts, shards and hosts:
+
+1. The slot is the guild's ISO week in its own time zone (``2021-W13``). A row in ``digest_posts``
+   keyed ``(guild_id, slot)`` is *claimed* (one ``INSERT … ON CONFLICT DO NOTHING RETURNING``) before
+   anything is sent, so a second tick, a second process or a second ``on_ready`` finds the row and posts
+   nothing. Shard ownership only routes the work; the claim is what makes a double post impossible, even
+   for a zombie process that still thinks it owns a shard.
+2. After the send, the message id is recorded and the row becomes ``posted``.
+3. A ``claimed`` row without a message id means the sender died in between, or is still sending.
+   Each claim carries a lease; once it has run out, one conditional ``UPDATE`` hands it to one taker,
+   which asks the channel (:meth:`Poster.find_existing`) whether the message went out, records it if so,
+   and sends it otherwise. A claim for a week that is over is only looked up, never sent late.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Literal, Protocol
+
+from bot.config import DigestConfig, parse_timezone
+from bot.digest.schedule import (
+    DigestError,
+    DigestSettings,
+    Slot,
+    is_manual,
+    manual_slot_id,
+    parse_policy,
+    pick_issue,
+    slot_for,
+)
+from bot.digest.store import PostRecord, Store
+from bot.results import FeaturesResult, features_of
+from retrieval.models import Archive, Issue
+
+log = logging.getLogger(__name__)
+
+OutcomeStatus = Literal["posted", "recovered", "skipped", "retrying", "disabled", "missed", "error", "busy",
+                        "nothing"]
+"""``posted``: sent now; ``recovered``: found already in the channel and recorded; ``skipped``: due, nothing to
+post; ``retrying``: 5xx outlasted the back-off, the claim waits for the next tick; ``disabled``: 403/404;
+``missed``: a crashed claim of a past week that never went out; ``error``: an unexpected exception (logged).
+Only ``post_now``: ``busy`` (the same request is already being posted), ``nothing`` (no issue to post)."""
+
+DEFAULT_LEASE = dt.timedelta(minutes=10)
+"""How long a claim is left to its sender before another tick may finish it. Longer than a post plus
+the retry back-off (1 + 5 + 30 s), so a live sender is never second-guessed."""
+
+FORBIDDEN_REASON = "missing permissions in the channel (403)"
+NOT_FOUND_REASON = "the channel no longer exists (404)"
+
+
+
+class PostError(Exception):
+    """Raised by a :class:`Poster` when a digest could not be sent."""
+
+
+class PostForbidden(PostError):
+    """403: the bot lacks permission to post in the channel."""
+
+
+class PostNotFound(PostError):
+    """404: the channel (or guild) no longer exists."""
+
+
+class PostTransient(PostError):
+    """5xx or a network error: worth trying again."""
+
+
+@dataclass(frozen=True, slots=True)
+class PostOutcome:
+    """What one tick (or ``post_now``) did for one guild and slot."""
+
+    guild_id: int
+    slot: str
+    status: OutcomeStatus
+    issue_id: str | None = None
+    message_id: int | None = None
+    detail: str = ""
+
+
+
+class Poster(Protocol):
+    """What the scheduler needs from a transport. The Discord adapter marks each digest with its slot
+    (in the embed footer) so :meth:`find_existing` can recognise it after a crash."""
+
+    async def post(self, channel_id: int, guild_id: int, slot: str, content: FeaturesResult) -> int:
+        """Send the digest; return the message id. Raise :class:`PostError` subclasses on failure."""
+        ...
+
+    async def find_existing(self, channel_id: int, slot: str) -> int | None:
+        """The id of our own digest for ``slot`` among the channel's recent messages, if any."""
+        ...
+
+
+
+def _always(guild_id: int) -> bool:
+    return True
+
+
+class DigestScheduler:
+    """Decides, for every guild this process owns, whether a digest is due, and posts it once.
+
+    Drive it with :meth:`run_forever` (started once, from ``setup_hook``), or call :meth:`tick`.
+    """
+
+    def __init__(self, store: Store, archive_provider: Callable[[], Archive], poster: Poster,
+                 clock: Callable[[], dt.datetime], owns_guild: Callable[[int], bool] = _always,
+                 retry_delays: Sequence[float] = (1, 5, 30),
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, *,
+                 lease: dt.timedelta = DEFAULT_LEASE, defaults: DigestConfig | None = None) -> None:
+        self._store = store
+        self._archive = archive_provider
+        self._poster = poster
+        self._clock = clock
+        self._owns = owns_guild
+        self._retry_delays = tuple(retry_delays)
+        self._sleep = sleep
+        self._lease = lease
+        self._defaults = defaults or DigestConfig()
+        self._running = False
+
+    def _now(self) -> dt.datetime:
+        now = self._clock()
+        if now.tzinfo is None:
+            raise ValueError("the digest clock must return aware datetimes")
+        return now.astimezone(dt.UTC)
+
+    # -- settings --
+
+    async def settings(self, guild_id: int) -> DigestSettings:
+        """The guild's settings, or the configured defaults if it never set any."""
+        stored = await self._store.get_settings(guild_id)
+        return stored or DigestSettings.from_config(guild_id, self._defaults)
+
+    async def configure(self, guild_id: int, *, channel_id: int | None = None, weekday: int | None = None,
+                        time: dt.time | None = None, timezone: str | None = None,
+                        policy: str | None = None) -> DigestSettings:
+        """Change some settings (None keeps a value). Never resets the week's claim or the enable time,
+        so a slot already claimed is not posted again."""
+        s = await self.settings(guild_id)
+        if weekday is not None and not 0 <= weekday <= 6:
+            raise DigestError(f"The weekday must be 0 (Monday) to 6 (Sunday), not {weekday}.")
+        if timezone is not None:
+            parse_timezone(timezone)  # raises ConfigError with a hint
+        new = replace(s, channel_id=s.channel_id if channel_id is None else channel_id,
+                      weekday=s.weekday if weekday is None else weekday, time=s.time if time is None else time,
+                      timezone=s.timezone if timezone is None else timezone,
+                      policy=s.policy if policy is None else parse_policy(policy))
+        await self._store.put_settings(new)
+        return new
+
+    async def enable(self, guild_id: int, channel_id: int | None = None) -> DigestSettings:
+        """Turn the digest on. Issues that exist now become the backlog (never flooded); if this week's
+        due time has already passed, the first post waits for next week."""
+        s = await self.settings(guild_id)
+        channel = s.channel_id if channel_id is None else channel_id
+        if channel is None:
+            raise DigestError("Choose a channel for the digest first.")
+        now = self._now()
+        if s.enabled and channel == s.channel_id:
+            return s  # already on: keep the original enable time
+        new = replace(s, channel_id=channel, enabled=True, disabled_reason=None,
+                      enabled_at=s.enabled_at if s.enabled else now)
+        await self._store.put_settings(new)
+        await self._store.take_baseline(guild_id, [i.id for i in self._archive().newsletter_issues], now)
+        return new
+
+    async def disable(self, guild_id: int, reason: str = "turned off by an admin") -> DigestSettings:
+        s = await self.settings(guild_id)
+        new = replace(s, enabled=False, disabled_reason=reason)
+        await self._store.put_settings(new)
+        return new
+
+    # -- reading --
+
+    async def preview(self, guild_id: int | None) -> FeaturesResult | None:
+        """What the guild's next digest would hold (None: nothing new to post). Without a guild: the latest
+        issue, as ``/digest`` shows it."""
+        archive = self._archive()
+        if guild_id is None:
+            return features_of(archive.latest) if archive.latest else None
+        s = await self.settings(guild_id)
+        issue = await self._pick(s, archive)
+        return features_of(issue) if issue else None
+
+    async def _pick(self, s: DigestSettings, archive: Archive) -> Issue | None:
+        issues = archive.newsletter_issues
+        baseline = await self._store.baseline(s.guild_id)
+        if baseline is None:
+            baseline = frozenset(i.id for i in issues)  # what enabling now would record
+        pending = {r.issue_id for r in await self._store.claimed_rows(s.guild_id) if r.issue_id}
+        return pick_issue(issues, s.policy, await self._store.received(s.guild_id) | pending, baseline)
+
+    # -- posting --
+
+    async def tick(self) -> list[PostOutcome]:
+        """One pass over the enabled guilds this process owns; returns what was done (not-due guilds are
+        silent). One guild's failure is logged and reported; the others still post."""
+        now = self._now()
+        archive = self._archive()
+        outcomes: list[PostOutcome] = []
+        for s in await self._store.enabled_guilds():
+            try:
+                if s.channel_id is None or not self._owns(s.guild_id):
+                    continue
+                outcomes.extend(await self._tick_guild(s, s.channel_id, now, archive))
+            except Exception as err:  # the per-guild boundary: one guild's bug must not cost the others
+                log.exception("digest for guild %s failed", s.guild_id)
+                outcomes.append(PostOutcome(s.guild_id, "", "error", detail=repr(err)))
+        return outcomes
+
+    async def _tick_guild(self, s: DigestSettings, channel_id: int, now: dt.datetime,
+                          archive: Archive) -> list[PostOutcome]:
+        slot = slot_for(now, s)
+        outcomes: list[PostOutcome] = []
+        for row in await self._store.claimed_rows(s.guild_id):
+            if row.lease_until is not None and row.lease_until > now:
+                continue  # its sender may still be at work (this or another process)
+            if await self._store.take_lease(s.guild_id, row.slot, now, now + self._lease):
+                outcomes.append(await self._resume(s, row, slot, archive))
+        if now < slot.due_at or (s.enabled_at is not None and slot.due_at < s.enabled_at):
+            return outcomes  # not due yet, or enabled after this week's time: next week is the first
+        if await self._store.get_post(s.guild_id, slot.id) is None:
+            outcome = await self._claim_and_post(s, channel_id, slot.id, archive, manual=False)
+            if outcome is not None:
+                outcomes.append(outcome)
+        return outcomes
+
+    async def _resume(self, s: DigestSettings, row: PostRecord, current: Slot, archive: Archive) -> PostOutcome:
+        """Finish a claim whose sender died (or gave up on 5xx): look in the channel before sending."""
+        channel = row.channel_id if row.channel_id is not None else s.channel_id
+        assert channel is not None
+        if row.slot != current.id:
+            # The week is over (or it was a one-off manual post): record it if it went out, never send late.
+            try:
+                found = await self._poster.find_existing(channel, row.slot)
+            except PostTransient as err:
+                await self._store.release(s.guild_id, row.slot, self._now(), f"lookup failed: {err}")
+                return PostOutcome(s.guild_id, row.slot, "retrying", row.issue_id, detail=str(err))
+            except (PostForbidden, PostNotFound) as err:
+                return await self._disable_for(s, row.slot, row.issue_id, err)
+            if found is not None and row.issue_id is not None:
+                await self._store.mark_posted(s.guild_id, row.slot, row.issue_id, found, self._now())
+                return PostOutcome(s.guild_id, row.slot, "recovered", row.issue_id, found)
+            await self._store.finish(s.guild_id, row.slot, "missed", "the week ended before the post was confirmed")
+            return PostOutcome(s.guild_id, row.slot, "missed", row.issue_id)
+        issue = archive.get(row.issue_id) if row.issue_id else None
+        if issue is None:  # the claimed issue left the archive (reindex): choose again
+            issue = await self._pick(s, archive)
+            if issue is None:
+                await self._store.finish(s.guild_id, row.slot, "failed", "the claimed issue left the archive")
+                return PostOutcome(s.guild_id, row.slot, "nothing", row.issue_id)
+            await self._store.set_issue(s.guild_id, row.slot, issue.id)
+        return await self._deliver(s, channel, row.slot, issue, manual=False, look_first=True)
+
+    async def _claim_and_post(self, s: DigestSettings, channel_id: int, slot: str, archive: Archive,
+                              manual: bool) -> PostOutcome | None:
+        issue = await self._pick(s, archive)
+        now = self._now()
+        if issue is None:
+            if manual:
+                return PostOutcome(s.guild_id, slot, "nothing", detail="no issue the server has not received")
+            # The week came with nothing new: close it, so a later issue waits for next week's time.
+            return PostOutcome(s.guild_id, slot, "skipped") if await self._store.skip(s.guild_id, slot, now) else None
+        if not await self._store.claim(s.guild_id, slot, issue.id, channel_id, now, now + self._lease):
+            return None if not manual else PostOutcome(s.guild_id, slot, "busy", detail="already being posted")
+        return await self._deliver(s, channel_id, slot, issue, manual=manual and is_manual(slot), look_first=False)
+
+    async def _deliver(self, s: DigestSettings, channel_id: int, slot: str, issue: Issue, *, manual: bool,
+                       look_first: bool) -> PostOutcome:
+        """Send a claimed slot, retrying transient errors. Before any resend, look in the channel: a 5xx
+        or a crash may have come after Discord created the message."""
+        content = features_of(issue)
+        error: PostTransient | None = None
+        for attempt in range(len(self._retry_delays) + 1):
+            if attempt:
+                await self._sleep(self._retry_delays[attempt - 1])
+            try:
+                found = await self._poster.find_existing(channel_id, slot) if attempt or look_first else None
+                if found is not None:
+                    await self._store.mark_posted(s.guild_id, slot, issue.id, found, self._now())
+                    return PostOutcome(s.guild_id, slot, "recovered", issue.id, found)
+                message_id = await self._poster.post(channel_id, s.guild_id, slot, content)
+            except PostTransient as err:
+                error = err
+                log.warning("digest for guild %s slot %s: attempt %d failed: %s", s.guild_id, slot, attempt + 1,
+                            err)
+                continue
+            except (PostForbidden, PostNotFound) as err:
+                return await self._disable_for(s, slot, issue.id, err)
+            await self._store.mark_posted(s.guild_id, slot, issue.id, message_id, self._now())
+            log.info("digest for guild %s slot %s: posted %s as message %s", s.guild_id, slot, issue.id, message_id)
+            return PostOutcome(s.guild_id, slot, "posted", issue.id, message_id)
+        detail = f"gave up after {len(self._retry_delays) + 1} attempts: {error}"
+        if manual:
+            # A one-off request: the admin saw it fail and may ask again; no tick should post it later.
+            await self._store.finish(s.guild_id, slot, "failed", detail)
+        else:
+            await self._store.release(s.guild_id, slot, self._now(), detail)
+        return PostOutcome(s.guild_id, slot, "retrying", issue.id, detail=detail)
+
+    async def _disable_for(self, s: DigestSettings, slot: str, issue_id: str | None,
+                           err: PostForbidden | PostNotFound) -> PostOutcome:
+        reason = FORBIDDEN_REASON if isinstance(err, PostForbidden) else NOT_FOUND_REASON
+        log.warning("digest for guild %s turned off: %s (%s)", s.guild_id, reason, err)
+        # The slot stays taken (status failed): re-enabling later never replays this week twice.
+        await self._store.finish(s.guild_id, slot, "failed", reason)
+        await self._store.disable(s.guild_id, reason)
+        return PostOutcome(s.guild_id, slot, "disabled", issue_id, detail=reason)
+
+    async def post_now(self, guild_id: int) -> PostOutcome:
+        """``/newsbot digest-now``: post at once. Takes this week's slot if it is free (the weekly post then
+        does not repeat it); otherwise posts under a manual slot that never blocks or repeats the weekly one."""
+        s = await self.settings(guild_id)
+        if s.channel_id is None:
+            raise DigestError("Choose a channel for the digest first.")
+        now = self._now()
+        archive = self._archive()
+        # A guild that set a channel but never enabled gets its backlog recorded now, as enabling would.
+        await self._store.take_baseline(guild_id, [i.id for i in archive.newsletter_issues], now)
+        slot = slot_for(now, s)
+        if await self._store.get_post(guild_id, slot.id) is None:
+            outcome = await self._claim_and_post(s, s.channel_id, slot.id, archive, manual=True)
+            if outcome is not None and outcome.status != "busy":
+                return outcome
+        outcome = await self._claim_and_post(s, s.channel_id, manual_slot_id(slot.id, now), archive, manual=True)
+        assert outcome is not None  # manual calls always report
+        return outcome
+
+    async def run_forever(self, interval: float = 60.0) -> None:
+        """Tick every ``interval`` seconds until cancelled. Nothing but cancellation ends it: a failed tick is
+        logged and the next one runs (an exception must not silently stop the weekly digest)."""
+        if self._running:
+            log.warning("digest loop already running; not starting a second one")
+            return
+        self._running = True
+        try:
+            while True:
+                try:
+                    await self.tick()
+                except Exception:  # the loop's boundary: logged, and the next tick runs
+                    log.exception("digest tick failed; next try in %s s", interval)
+                await self._sleep(interval)
+        finally:
+            self._running = False

@@ -1,0 +1,145 @@
+"""The state store against real databases: every test runs on SQLite and on a real PostgreSQL server.
+
+Several "processes" are several stores opened on the same database (own connections), racing for the same
+claim: exactly one must win, whatever the backend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import sqlite3
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.digest import DigestSettings
+from bot.digest.store import SCHEMA_VERSION, SchemaMismatch, SqlStore, describe_url, migrate_store, open_store
+
+NOW = dt.datetime(2021, 3, 1, 9, tzinfo=dt.UTC)
+LEASE = dt.timedelta(minutes=10)
+GUILD = 81384788765712384  # needs 64 bits: PostgreSQL's INTEGER would overflow
+
+
+@pytest.fixture
+async def store(store_url: str) -> AsyncIterator[SqlStore]:
+    await migrate_store(store_url)
+    s = await open_store(store_url)
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
+async def _stores(url: str, n: int) -> list[SqlStore]:
+    return [await open_store(url) for _ in range(n)]
+
+
+async def test_settings_and_values_round_trip(store: SqlStore) -> None:
+    s = DigestSettings(GUILD, GUILD + 1, weekday=4, time=dt.time(18, 30), timezone="Asia/Tokyo", enabled=True,
+                       policy="latest", enabled_at=NOW)
+    await store.put_settings(s)
+    assert await store.get_settings(GUILD) == s
+    assert await store.enabled_guilds() == [s]
+    await store.disable(GUILD, "turned off by an admin")
+    assert await store.enabled_guilds() == []
+    assert await store.get_value("k") is None
+    await store.set_value("k", "v1")
+    await store.set_value("k", "v2")
+    assert await store.get_value("k") == "v2"
+
+
+async def test_only_one_of_many_claimers_wins(store_url: str, store: SqlStore) -> None:
+    racers = await _stores(store_url, 6)
+    try:
+        won = await asyncio.gather(*(r.claim(GUILD, "2021-W09", f"issue-{i}", 5, NOW, NOW + LEASE)
+                                     for i, r in enumerate(racers)))
+        assert sum(won) == 1
+        [row] = await store.posts(GUILD)
+        assert row.status == "claimed"
+        assert row.issue_id == f"issue-{won.index(True)}"
+        # a live lease is not taken over; an expired one by exactly one taker
+        assert not any(await asyncio.gather(*(r.take_lease(GUILD, "2021-W09", NOW + LEASE / 2, NOW + 2 * LEASE)
+                                              for r in racers)))
+        later = NOW + LEASE + dt.timedelta(seconds=1)
+        taken = await asyncio.gather(*(r.take_lease(GUILD, "2021-W09", later, later + LEASE) for r in racers))
+        assert sum(taken) == 1
+    finally:
+        for r in racers:
+            await r.close()
+
+
+async def test_posted_claim_is_final(store: SqlStore) -> None:
+    assert await store.claim(GUILD, "2021-W09", "issue-1", 5, NOW, NOW + LEASE)
+    await store.mark_posted(GUILD, "2021-W09", "issue-1", 777, NOW)
+    assert not await store.claim(GUILD, "2021-W09", "issue-2", 5, NOW, NOW + LEASE)
+    assert not await store.take_lease(GUILD, "2021-W09", NOW + 2 * LEASE, NOW + 3 * LEASE)
+    [row] = await store.posts(GUILD)
+    assert (row.status, row.message_id) == ("posted", 777)
+    assert await store.received(GUILD) == {"issue-1"}
+    assert not await store.skip(GUILD, "2021-W09", NOW)
+
+
+async def test_baseline_is_taken_once(store: SqlStore) -> None:
+    await store.put_settings(DigestSettings(GUILD, 5, enabled=True, enabled_at=NOW))
+    assert await store.baseline(GUILD) is None
+    assert await store.take_baseline(GUILD, ["a", "b"], NOW)
+    assert not await store.take_baseline(GUILD, ["a", "b", "c"], NOW + LEASE)
+    assert await store.baseline(GUILD) == {"a", "b"}
+
+
+async def test_a_new_database_is_refused_until_migrated(store_url: str) -> None:
+    with pytest.raises(SchemaMismatch, match=r"version 0 and this newsbot needs \d+: run `newsbot migrate`"):
+        await open_store(store_url)
+    assert await migrate_store(store_url) == (0, SCHEMA_VERSION, describe_url(store_url))
+    assert await migrate_store(store_url) == (SCHEMA_VERSION, SCHEMA_VERSION, describe_url(store_url))
+    s = await open_store(store_url)
+    await s.close()
+
+
+async def test_concurrent_migrations_apply_each_step_once(store_url: str) -> None:
+    results = await asyncio.gather(*(migrate_store(store_url) for _ in range(4)))
+    assert sorted(r[0] for r in results) == [0, *[SCHEMA_VERSION] * 3]
+    s = await open_store(store_url)
+    try:
+        assert await s.schema_version() == SCHEMA_VERSION
+    finally:
+        await s.close()
+
+
+async def test_a_newer_schema_is_refused(store: SqlStore, store_url: str) -> None:
+    await store._write(("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
+                        (SCHEMA_VERSION + 1, "2099-01-01T00:00:00.000000+00:00")))
+    with pytest.raises(SchemaMismatch, match=r"newer than this newsbot knows.*upgrade newsbot"):
+        await open_store(store_url)
+    with pytest.raises(SchemaMismatch):
+        await migrate_store(store_url)
+
+
+def test_a_database_from_before_versioning_is_adopted(tmp_path: Path) -> None:
+    """A SQLite file written by an older newsbot (tables, no schema_version): refused, then migrated in place."""
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        db.execute("INSERT INTO kv VALUES ('command_sync_hash', 'abc')")
+    with pytest.raises(SchemaMismatch, match="run `newsbot migrate`"):
+        asyncio.run(open_store(str(path), create=True))  # not empty: never migrated behind the operator's back
+    out = subprocess.run([sys.executable, "-m", "bot.cli", "migrate", "--db", str(path)], capture_output=True,
+                         text=True, check=True)
+    assert f"migrated from version 0 to {SCHEMA_VERSION}" in out.stdout
+
+    async def read() -> str | None:
+        s = await open_store(str(path))
+        try:
+            return await s.get_value("command_sync_hash")
+        finally:
+            await s.close()
+
+    assert asyncio.run(read()) == "abc"
+
+
+def test_describe_url_never_shows_the_password() -> None:
+    assert "hunter2" not in describe_url("postgresql://bot:hunter2@db:5432/newsbot?sslmode=require")
