@@ -115,6 +115,13 @@ class Newsbot:
         await self.cache.put(key, engine.cache_payload(result))
         return AskResult(question, result.hits, result.notice, False, result.issues)
 
+    def check_ask(self, issue: str | None, count: int | None) -> None:
+        """Raise at once the errors :meth:`ask` would raise for these options (cheap: no search), so a surface
+        can answer them privately before it starts a public answer."""
+        self._count(count)
+        if issue:
+            self.engine.find_issue(issue)
+
     def _count(self, count: int | None) -> int:
         if count is None:
             return self.config.search.top_k

@@ -548,7 +548,7 @@ class SearchEngine:
         for issue in self.archive.issues:
             if text.lower() in (issue.title.lower(), issue.label.lower()):
                 return issue
-        raise UnknownIssueError(f"No issue called “{text}”.", self.suggest(text))
+        raise UnknownIssueError(f"No issue called “{echo(text)}”.", self.suggest(text))
 
     def suggest(self, text: str, limit: int = 5) -> tuple[str, ...]:
         """The closest issue labels to what a person typed, for “did you mean”."""
@@ -614,6 +614,18 @@ def _surface_terms(tokens: Iterable[str]) -> list[str]:
 
 def _join(first: str | None, second: str) -> str:
     return f"{first} {second}" if first else second
+
+
+def echo(text: str, limit: int = 80) -> str:
+    """What a person typed, to repeat in a message: one line, at most ``limit`` characters.
+
+    >>> echo("第 34 期\n" * 3)
+    '第 34 期 第 34 期 第 34 期'
+    >>> len(echo("x" * 2000))
+    80
+    """
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def describe_ref(ref: IssueRef) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -69,3 +70,36 @@ def bot_env(fake: FakeDiscord, db_path: Path, cache_dir: Path, *, log_level: str
         "NEWSBOT_DISCORD_GUILD_IDS": str(GUILD_ID),
         "NEWSBOT_LOG_LEVEL": log_level,
     }
+
+
+# -- what a Discord client would act on in text the bot sent ---------------------------------------------
+
+# What Discord turns into a ping or a rendered mention: @everyone/@here, users, roles, channels, slash commands.
+MENTION = re.compile(r"@(?:everyone|here)|<@[!&]?\d+>|<#\d+>|</[-_\w]+(?: [-_\w]+){0,2}:\d+>|<id:\w+>")
+_MASKED_TARGET = re.compile(r"\]\(https?://[^\s<>\"]+\)")
+# discord.utils' URL pattern: links are matched before markdown, so markdown characters inside one are inert.
+_URL = re.compile(r"<[^: >]+:/[^ >]+>|(?:https?|steam)://[^\s<]+[^<.,:;\"'\]\s]")
+_MARKDOWN_CHARS = "*_~|`"
+
+
+def mentions_in(text: str) -> list[str]:
+    return MENTION.findall(_MASKED_TARGET.sub("](URL)", text))
+
+
+def live_markdown(text: str) -> list[str]:
+    """Markdown characters a Discord client would act on: not backslash-escaped (Discord escapes any
+    non-alphanumeric, non-space character that way) and not inside a link; plus an active ``[..](..)``."""
+    text = _URL.sub(" ", text)
+    live: list[str] = []
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\" and i + 1 < len(text) and not text[i + 1].isalnum() and not text[i + 1].isspace():
+            i += 2
+            continue
+        if c in _MARKDOWN_CHARS:
+            live.append(c)
+        elif c == "[" and re.match(r"\[[^\]]*\]\(", text[i:]):
+            live.append("[link]")
+        i += 1
+    return live

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
-from botkit import FastReconnectClient, bot_running, guild_config
+from botkit import FastReconnectClient, bot_running, guild_config, live_markdown, mentions_in
 from fake_discord import (
     DEFAULT_USER,
     DIGEST_CHANNEL_ID,
@@ -402,37 +402,6 @@ def test_huge_search_parse_line_and_console(service: Service, huge: dict[str, st
 
 
 # == 2. inert mentions, markdown and links ===================================================================
-
-# What Discord turns into a ping or a rendered mention: @everyone/@here, users, roles, channels, slash commands.
-MENTION = re.compile(r"@(?:everyone|here)|<@[!&]?\d+>|<#\d+>|</[-_\w]+(?: [-_\w]+){0,2}:\d+>|<id:\w+>")
-_MASKED_TARGET = re.compile(r"\]\(https?://[^\s<>\"]+\)")
-# discord.utils' URL pattern: links are matched before markdown, so markdown characters inside one are inert.
-_URL = re.compile(r"<[^: >]+:/[^ >]+>|(?:https?|steam)://[^\s<]+[^<.,:;\"'\]\s]")
-_MARKDOWN_CHARS = "*_~|`"
-
-
-def mentions_in(text: str) -> list[str]:
-    return MENTION.findall(_MASKED_TARGET.sub("](URL)", text))
-
-
-def live_markdown(text: str) -> list[str]:
-    """Markdown characters a Discord client would act on: not backslash-escaped (Discord escapes any
-    non-alphanumeric, non-space character that way) and not inside a link; plus an active ``[..](..)``."""
-    text = _URL.sub(" ", text)
-    live: list[str] = []
-    i = 0
-    while i < len(text):
-        c = text[i]
-        if c == "\\" and i + 1 < len(text) and not text[i + 1].isalnum() and not text[i + 1].isspace():
-            i += 2
-            continue
-        if c in _MARKDOWN_CHARS:
-            live.append(c)
-        elif c == "[" and re.match(r"\[[^\]]*\]\(", text[i:]):
-            live.append("[link]")
-        i += 1
-    return live
-
 
 def embed_texts(embed: dict[str, Any]) -> list[str]:
     parts = [embed.get("title") or "", embed.get("description") or "", (embed.get("footer") or {}).get("text") or "",
@@ -811,7 +780,9 @@ async def test_token_never_reaches_logs_or_errors(sample_config: Config, caplog:
                                        json={"message": "Missing Access", "code": 50001})
                         broken = await fake.interact("ask", {"question": "变压器"})
                         await broken.response()
-                        [apology] = await broken.followups(1)
+                        # The public "thinking…" placeholder is taken back; the apology goes to the asker alone.
+                        *_, apology = await broken.followups(2)
+                        assert [c.kind for c in broken.calls] == ["delete", "followup"]
                         assert "something went wrong" in apology.data["content"]
                         refused = await fake.interact("newsbot reindex", permissions=NON_ADMIN)
                         assert "admin" in (await refused.response()).data["content"].lower()

@@ -19,6 +19,8 @@ from discord.ext import commands
 from bot.commands import Newsbot
 from bot.digest.scheduler import DigestScheduler
 from bot.digest.store import Store
+from bot.discord_adapter import embeds
+from bot.discord_adapter.replies import send_private
 from retrieval.errors import NewsbotError, UnknownIssueError
 
 log = logging.getLogger(__name__)
@@ -39,35 +41,44 @@ def point_at(api_base: str | None, gateway_url: str | None) -> None:
 
 
 class NewsbotTree(app_commands.CommandTree["NewsbotClient"]):
-    """Turns every error into one friendly ephemeral message, and logs what a person cannot fix."""
+    """Turns every error into one friendly message for the asker alone, and logs what a person cannot fix."""
 
     async def on_error(self, interaction: discord.Interaction[NewsbotClient],
                        error: app_commands.AppCommandError) -> None:
+        command = interaction.command.qualified_name if interaction.command else "?"
+        if expired(error):
+            # The token died before we answered (a reconnect, a slow start): no one is waiting for a reply.
+            log.info("interaction for /%s expired before it was answered (10062)", command)
+            return
         message = error_message(error)
         if message is None:
-            command = interaction.command.qualified_name if interaction.command else "?"
             log.error("command /%s failed", command, exc_info=error)
             message = "Sorry, something went wrong on my side. The error has been logged; please try again."
         try:
-            if interaction.response.is_done():
-                await interaction.followup.send(message, ephemeral=True, allowed_mentions=NO_MENTIONS)
-            else:
-                await interaction.response.send_message(message, ephemeral=True, allowed_mentions=NO_MENTIONS)
+            await send_private(interaction, message)
         except discord.HTTPException as err:
-            # The interaction may have expired (10062); nothing more can be said to this user.
-            log.warning("could not deliver an error message: %s", err)
+            # The interaction may have expired meanwhile; nothing more can be said to this user.
+            log.info("could not deliver an error message for /%s: %s", command, err)
+
+
+UNKNOWN_INTERACTION = 10062
+
+
+def expired(error: BaseException) -> bool:
+    """Whether ``error`` is Discord's 10062 Unknown interaction: the token expired before we answered."""
+    original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+    return isinstance(original, discord.NotFound) and original.code == UNKNOWN_INTERACTION
 
 
 def error_message(error: app_commands.AppCommandError) -> str | None:
-    """The user-facing text for an error, or None when it is our fault (then it is logged)."""
+    """The user-facing text for an error, or None when it is our fault (then it is logged).
+
+    Messages may repeat what the person typed: :func:`embeds.error_text` shows it literally and clipped."""
     original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
     if isinstance(original, UnknownIssueError):
-        text = str(original)
-        if original.suggestions:
-            text += "\nDid you mean: " + "; ".join(original.suggestions[:5])
-        return discord.utils.escape_mentions(text)
+        return embeds.error_text(str(original), original.suggestions)
     if isinstance(original, NewsbotError):
-        return discord.utils.escape_mentions(str(original))
+        return embeds.error_text(str(original))
     if isinstance(error, app_commands.CommandOnCooldown):
         return f"Slow down a little: try again in {error.retry_after:.0f} s."
     if isinstance(error, app_commands.MissingPermissions | app_commands.BotMissingPermissions):
@@ -77,7 +88,7 @@ def error_message(error: app_commands.AppCommandError) -> str | None:
     if isinstance(error, app_commands.CheckFailure):
         return "You can't use this command here."
     if isinstance(error, app_commands.TransformerError):
-        return f"I couldn't understand “{discord.utils.escape_mentions(str(error.value))}”."
+        return f"I couldn't understand “{embeds.user_text(str(error.value))}”."
     return None
 
 

@@ -12,6 +12,7 @@ from bot.commands import Newsbot
 from bot.config import parse_time_of_day
 from bot.digest import DAY_NAMES, DigestSettings, describe
 from bot.discord_adapter import embeds
+from bot.discord_adapter.replies import answered_public, defer_public
 from bot.discord_adapter.views import Paginator
 from bot.results import COMMANDS_BY_NAME
 
@@ -19,6 +20,11 @@ if TYPE_CHECKING:
     from bot.discord_adapter.client import NewsbotClient
 
 NO_MENTIONS = discord.AllowedMentions.none()
+# Every string option has a max_length, so Discord itself refuses a novel where a word is wanted.
+QUESTION_MAX = 1000
+ISSUE_MAX = 100
+TIMEZONE_MAX = 64  # the longest IANA name is 32 characters
+IssueArg = app_commands.Range[str, 1, ISSUE_MAX]
 
 
 def _describe(name: str) -> dict[str, str]:
@@ -52,29 +58,34 @@ class ReaderCog(commands.Cog):
     @app_commands.describe(**_describe("ask"))
     @app_commands.autocomplete(issue=issue_autocomplete)
     @app_commands.checks.dynamic_cooldown(_ask_cooldown)
-    async def ask(self, interaction: discord.Interaction[NewsbotClient], question: app_commands.Range[str, 1, 1000],
-                  issue: str | None = None, count: app_commands.Range[int, 1, 25] | None = None) -> None:
-        await interaction.response.defer(thinking=True)
+    async def ask(self, interaction: discord.Interaction[NewsbotClient],
+                  question: app_commands.Range[str, 1, QUESTION_MAX], issue: IssueArg | None = None,
+                  count: app_commands.Range[int, 1, 25] | None = None) -> None:
+        # The answer is public, its errors are not: the ones we can name now are answered before the defer.
+        self.newsbot.check_ask(issue, count)
+        await defer_public(interaction)
         result = await self.newsbot.ask(question, issue, count)
         pages = embeds.ask_pages(result)
         if len(pages) == 1:
             await interaction.followup.send(embed=pages[0], allowed_mentions=NO_MENTIONS)
+            answered_public(interaction)
             return
         view = Paginator(pages, owner_id=interaction.user.id, timeout=self.client.view_timeout)
         view.message = await interaction.followup.send(embed=pages[0], view=view, allowed_mentions=NO_MENTIONS,
                                                        wait=True)
+        answered_public(interaction)
 
     @app_commands.command(name="features", description=_desc("features"))
     @app_commands.describe(**_describe("features"))
     @app_commands.autocomplete(issue=issue_autocomplete)
-    async def features(self, interaction: discord.Interaction[NewsbotClient], issue: str | None = None) -> None:
+    async def features(self, interaction: discord.Interaction[NewsbotClient], issue: IssueArg | None = None) -> None:
         result = await self.newsbot.features(issue)
         await interaction.response.send_message(embeds=embeds.features_embeds(result), allowed_mentions=NO_MENTIONS)
 
     @app_commands.command(name="issue", description=_desc("issue"))
     @app_commands.describe(**_describe("issue"))
     @app_commands.autocomplete(issue=issue_autocomplete)
-    async def issue(self, interaction: discord.Interaction[NewsbotClient], issue: str) -> None:
+    async def issue(self, interaction: discord.Interaction[NewsbotClient], issue: IssueArg) -> None:
         result = await self.newsbot.issue(issue)
         await interaction.response.send_message(embed=embeds.issue_embed(result), allowed_mentions=NO_MENTIONS)
 
@@ -154,7 +165,8 @@ class AdminCog(commands.GroupCog, group_name="newsbot", group_description="newsb
                            timezone="IANA time zone, e.g. Europe/Berlin or Asia/Tokyo")
     @app_commands.choices(weekday=[app_commands.Choice(name=d, value=i) for i, d in enumerate(DAY_NAMES)])
     async def digest_schedule(self, interaction: discord.Interaction[NewsbotClient], weekday: int,
-                              time: app_commands.Range[str, 4, 5], timezone: str = "UTC") -> None:
+                              time: app_commands.Range[str, 4, 5],
+                              timezone: app_commands.Range[str, 1, TIMEZONE_MAX] = "UTC") -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         settings = await self.client.scheduler.configure(_guild(interaction), weekday=weekday,
                                                          time=parse_time_of_day(time), timezone=timezone)

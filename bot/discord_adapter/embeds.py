@@ -36,6 +36,8 @@ FIELDS_MAX = 25
 EMBEDS_MAX = 10
 TOTAL_MAX = 6000
 CONTENT_MAX = 2000
+ECHO_MAX = 100
+"""How much of what a member typed a reply repeats."""
 
 HITS_PER_PAGE = 4
 COLOR = discord.Colour(0x5865F2)
@@ -65,6 +67,40 @@ def escape(text: str) -> str:
     # allowed_mentions already stops pings; this also keeps them from rendering as mentions:
     # users, roles, @everyone/@here (<@…>, @…), channels (<#…>) and slash commands (</name:id>).
     return text.replace("@", "@\u200b").replace("<#", "<\u200b#").replace("</", "<\u200b/")
+
+
+def user_text(text: str, limit: int = ECHO_MAX) -> str:
+    """What a member typed, repeated in a reply: one line, clipped, shown literally (no markdown, no mention).
+
+    >>> user_text("[Free Nitro, click here](https://evil.example)")
+    '\\\\[Free Nitro, click here](https://evil.example)'
+    >>> len(user_text("第 34 期" * 500))
+    100
+    """
+    return _escape_brackets(escape(clip(" ".join(text.split()), limit)))
+
+
+def _escape_brackets(escaped: str) -> str:
+    """Escape every ``[`` that is not escaped yet. ``escape_markdown`` escapes one masked link per line (its
+    pattern is greedy), so a second ``[text](url)`` on the line stayed live.
+
+    >>> _escape_brackets(discord.utils.escape_markdown("[a](https://x.example) [b](https://y.example)"))
+    '\\\\[a](https://x.example) \\\\[b](https://y.example)'
+    """
+    return re.sub(r"(\\.)|\[", lambda m: m.group(1) or "\\[", escaped)
+
+
+def error_text(message: str, suggestions: Sequence[str] = ()) -> str:
+    """An error for the asker. Its message may repeat what they typed, so all of it is shown literally, and
+    it fits one message (2000 characters) however long the input was.
+
+    >>> error_text("No issue called “**x**”.", ["#31 — 第 31 期"])
+    'No issue called “\\\\*\\\\*x\\\\*\\\\*”.\\nDid you mean: \\\\#31 — 第 31 期'
+    """
+    text = _escape_brackets(escape(message))
+    if suggestions:
+        text += "\nDid you mean: " + "; ".join(escape(clip(s, 150)) for s in suggestions[:5])
+    return clip(text, CONTENT_MAX)
 
 
 def safe_url(url: str | None) -> str | None:
@@ -135,7 +171,7 @@ def _highlight(hit: Hit, limit: int) -> str:
 
 def ask_pages(result: AskResult) -> list[discord.Embed]:
     """One embed per page of results; the view pages through them."""
-    question = escape(clip(" ".join(result.query.split()), 200))
+    question = user_text(result.query, 200)
     title = clip(f"“{question}”" if question else "Search", TITLE_MAX)
     if not result.hits:
         text = result.notice or "No matches."

@@ -1,0 +1,39 @@
+"""How an answer reaches Discord: public answers, private (ephemeral) errors, and the placeholder between.
+
+A public ``defer(thinking=True)`` posts a "thinking…" message in the channel, and the first followup fills
+that message, whatever its own ephemeral flag says. So an error after a public defer would be posted for
+everyone to see. :func:`defer_public` marks the interaction; :func:`send_private` then deletes the
+placeholder first, and the error goes to the asker alone as a new ephemeral followup.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import discord
+
+NO_MENTIONS = discord.AllowedMentions.none()
+_PUBLIC_PENDING = "newsbot.public_placeholder"
+
+
+async def defer_public(interaction: discord.Interaction[Any]) -> None:
+    """Defer with a public "thinking…" message, which :func:`send_private` knows to take back."""
+    await interaction.response.defer(thinking=True)
+    interaction.extras[_PUBLIC_PENDING] = True
+
+
+def answered_public(interaction: discord.Interaction[Any]) -> None:
+    """The public answer is in the placeholder: an error from now on must not delete it."""
+    interaction.extras[_PUBLIC_PENDING] = False
+
+
+async def send_private(interaction: discord.Interaction[Any], text: str) -> None:
+    """Send ``text`` to the person who used the interaction, and to no one else."""
+    if not interaction.response.is_done():
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        return
+    if interaction.extras.pop(_PUBLIC_PENDING, False):
+        with contextlib.suppress(discord.NotFound):  # already gone: nothing public is left to take back
+            await interaction.delete_original_response()
+    await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
