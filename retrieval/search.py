@@ -619,7 +619,7 @@ def _join(first: str | None, second: str) -> str:
 def echo(text: str, limit: int = 80) -> str:
     """What a person typed, to repeat in a message: one line, at most ``limit`` characters.
 
-    >>> echo("第 34 期\n" * 3)
+    >>> echo("第 34 期\\n" * 3)
     '第 34 期 第 34 期 第 34 期'
     >>> len(echo("x" * 2000))
     80
