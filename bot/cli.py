@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -13,7 +15,7 @@ from typing import Any
 
 from bot.config import Config, load_config
 from retrieval.archive import load_archive, read_archive_file
-from retrieval.errors import NewsbotError
+from retrieval.errors import ConfigError, NewsbotError
 from retrieval.models import Archive
 
 log = logging.getLogger("newsbot")
@@ -21,6 +23,7 @@ log = logging.getLogger("newsbot")
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader went away
 
 
 def package_version() -> str:
@@ -102,6 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             archive__path=_str(getattr(args, "archive", None)),
             storage__db_path=_str(getattr(args, "db", None)),
         )
+        check_storage(config, cache=args.command in _USES_CACHE, db=args.command in _USES_DB)
         if args.command != "run":  # the bot logs in discord.py's own format (launcher)
             level = config.logging.level.upper()
             if args.command == "console" and level == "INFO":
@@ -115,6 +119,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `newsbot index | head`: the reader left. Say nothing, and keep Python from complaining at exit
+        # when it flushes stdout again.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+
+
+_USES_CACHE = frozenset({"index", "console", "run", "eval"})
+_USES_DB = frozenset({"console", "run"})
+
+
+def check_storage(config: Config, *, cache: bool, db: bool) -> None:
+    """Fail at once, naming the key, on storage paths that would fail later inside jieba or SQLite.
+
+    Folders are created here, as the components would create them anyway."""
+    if cache:
+        _usable_folder("storage.cache_dir", config.cache_dir)
+    if db:
+        path = config.db_path
+        if path.is_dir():
+            raise ConfigError(f"storage.db_path: {path}: is a folder; name a file, e.g. {path / 'newsbot.sqlite3'}")
+        _usable_folder("storage.db_path", path.parent)
+
+
+def _usable_folder(key: str, path: Path) -> None:
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{key}: {path}: is a file, not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ConfigError(f"{key}: {path}: cannot create this folder ({err.strerror or err})") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError(f"{key}: {path}: this folder is not writable")
 
 
 def _str(path: Path | None) -> str | None:

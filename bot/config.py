@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, get_type_hints
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from retrieval.errors import ConfigError
@@ -135,6 +138,9 @@ class Config:
         return Path(self.storage.cache_dir).expanduser()
 
 
+# NEWSBOT_* variables that are not configuration: read by the test suite and the console respectively.
+_NOT_CONFIG_ENV = frozenset({"NEWSBOT_SHARED", "NEWSBOT_HISTORY"})
+
 _SHORT_ENV = {
     "NEWSBOT_ARCHIVE": ("archive", "path"),
     "NEWSBOT_DB": ("storage", "db_path"),
@@ -163,7 +169,7 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None,
     if path is not None:
         _merge(raw, _read_toml(path), str(path))
     for name, value in env.items():
-        if not name.startswith("NEWSBOT_") or name == "NEWSBOT_SHARED":
+        if not name.startswith("NEWSBOT_") or name in _NOT_CONFIG_ENV:
             continue
         if name in _SHORT_ENV:
             section, key = _SHORT_ENV[name]
@@ -185,9 +191,15 @@ def _read_toml(path: Path) -> dict[str, Any]:
         with path.open("rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}") from None
+        raise ConfigError(f"{path}: config file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, not a TOML config file") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text (a TOML config file must be UTF-8)") from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: not valid TOML ({err})") from None
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot be read ({err.strerror or err})") from None
 
 
 def _merge(raw: dict[str, dict[str, Any]], new: Mapping[str, Any], origin: str) -> None:
@@ -230,13 +242,14 @@ def _coerce(value: Any, target: Any, where: str) -> Any:
                 raise ValueError(value)
             return value
         if target is int:
-            if isinstance(value, bool | float):
-                raise ValueError(value)
-            return int(value)
+            return _integer(value)
         if target is float:
             if isinstance(value, bool):
                 raise ValueError(value)
-            return float(value)
+            number = float(value)
+            if not math.isfinite(number):  # inf and nan pass every range check, then break arithmetic
+                raise ValueError(value)
+            return number
         if target is str:
             if not isinstance(value, str):
                 raise ValueError(value)
@@ -245,39 +258,94 @@ def _coerce(value: Any, target: Any, where: str) -> Any:
             items = value.replace(",", " ").split() if isinstance(value, str) else value
             if not isinstance(items, list | tuple):
                 raise ValueError(value)
-            return tuple(int(v) for v in items)
+            return tuple(_integer(v) for v in items)
     except (TypeError, ValueError):
-        raise ConfigError(f"{where}: {value!r} is not a valid {getattr(target, '__name__', target)}") from None
+        kind = "list of whole numbers" if target == tuple[int, ...] else getattr(target, "__name__", target)
+        raise ConfigError(f"{where}: {value!r} is not a valid {kind}") from None
     raise ConfigError(f"{where}: unsupported type")
+
+
+def _integer(value: Any) -> int:
+    """A whole number from TOML or text; never a float (``1.5`` must not become ``1``) nor a bool.
+
+    >>> _integer("42"), _integer(7)
+    (42, 7)
+    >>> _integer(1.5)
+    Traceback (most recent call last):
+    ...
+    ValueError: 1.5
+    """
+    if isinstance(value, bool | float):
+        raise ValueError(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if not re.fullmatch(r"[+-]?[0-9]+", text):  # int() also takes "1_0" and non-ASCII digits
+            raise ValueError(value)
+        return int(text)
+    if not isinstance(value, int):
+        raise ValueError(value)
+    return value
 
 
 def _validate(config: Config) -> None:
     s = config.search
     checks = [
-        (s.k1 > 0, "search.k1 must be > 0"),
-        (0 <= s.b <= 1, "search.b must be between 0 and 1"),
-        (s.delta >= 0, "search.delta must be >= 0"),
-        (1 <= s.top_k <= s.max_top_k <= 25, "search.top_k must be between 1 and search.max_top_k (<= 25)"),
-        (0 <= s.glossary_weight <= 1, "search.glossary_weight must be between 0 and 1"),
-        (0 <= s.cedict_weight <= 1, "search.cedict_weight must be between 0 and 1"),
-        (config.archive.max_file_mb > 0, "archive.max_file_mb must be > 0"),
-        (config.cache.ttl_seconds > 0, "cache.ttl_seconds must be > 0"),
-        (config.cache.max_entries > 0, "cache.max_entries must be > 0"),
-        (config.digest.weekday in WEEKDAYS, f"digest.weekday must be one of {', '.join(WEEKDAYS)}"),
-        (config.digest.policy in DIGEST_POLICIES, f"digest.policy must be one of {', '.join(DIGEST_POLICIES)}"),
-        (config.discord.ask_cooldown_seconds >= 0, "discord.ask_cooldown_seconds must be >= 0"),
+        (s.k1 > 0, "search.k1: must be > 0"),
+        (0 <= s.b <= 1, "search.b: must be between 0 and 1"),
+        (s.delta >= 0, "search.delta: must be >= 0"),
+        (1 <= s.top_k <= s.max_top_k <= 25, "search.top_k: must be between 1 and search.max_top_k (<= 25)"),
+        (0 <= s.glossary_weight <= 1, "search.glossary_weight: must be between 0 and 1"),
+        (0 <= s.cedict_weight <= 1, "search.cedict_weight: must be between 0 and 1"),
+        (config.archive.max_file_mb > 0, "archive.max_file_mb: must be > 0"),
+        (config.cache.ttl_seconds > 0, "cache.ttl_seconds: must be > 0"),
+        (config.cache.max_entries > 0, "cache.max_entries: must be > 0"),
+        (config.digest.weekday in WEEKDAYS, f"digest.weekday: must be one of {', '.join(WEEKDAYS)}"),
+        (config.digest.policy in DIGEST_POLICIES, f"digest.policy: must be one of {', '.join(DIGEST_POLICIES)}"),
+        (config.discord.ask_cooldown_seconds >= 0, "discord.ask_cooldown_seconds: must be >= 0"),
         (config.logging.level.upper() in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"},
-         "logging.level must be DEBUG, INFO, WARNING, ERROR or CRITICAL"),
+         "logging.level: must be DEBUG, INFO, WARNING, ERROR or CRITICAL"),
     ]
     for ok, message in checks:
         if not ok:
             raise ConfigError(message)
-    parse_time_of_day(config.digest.time)
-    parse_timezone(config.digest.timezone)
+    ids = config.discord.guild_ids
+    if any(not 0 < gid < 2**63 for gid in ids):
+        raise ConfigError(f"discord.guild_ids: {list(ids)}: a guild id is a positive snowflake")
+    _check_url("discord.api_base", config.discord.api_base, ("http", "https"))
+    _check_url("discord.gateway_url", config.discord.gateway_url, ("ws", "wss", "http", "https"))
+    for key, check in (("digest.time", parse_time_of_day), ("digest.timezone", parse_timezone)):
+        try:
+            check(getattr(config.digest, key.partition(".")[2]))
+        except ConfigError as err:
+            raise ConfigError(f"{key}: {err}") from None
+
+
+def _check_url(key: str, url: str, schemes: tuple[str, ...]) -> None:
+    """An override URL must be absolute with a host, or discord.py fails later with a traceback.
+
+    >>> _check_url("discord.api_base", "http://127.0.0.1:8080/api/v10", ("http", "https"))
+    >>> _check_url("discord.api_base", "127.0.0.1:8080", ("http", "https"))
+    Traceback (most recent call last):
+    ...
+    retrieval.errors.ConfigError: discord.api_base: '127.0.0.1:8080' is not a URL like http://host[:port]/path
+    """
+    if not url:
+        return
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        ok = parts.scheme in schemes and bool(parts.hostname) and not any(c.isspace() for c in url)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ConfigError(f"{key}: {url!r} is not a URL like {schemes[0]}://host[:port]/path")
+
+
+_TIME_OF_DAY = re.compile(r"([0-9]{1,2}):([0-9]{2})")
 
 
 def parse_time_of_day(text: str) -> dt.time:
-    """``HH:MM`` in 24-hour form.
+    """``HH:MM`` in 24-hour form, ASCII digits only (``int()`` would also take ``-0``, ``1_0`` and ``٠٩``).
 
     >>> parse_time_of_day("09:30")
     datetime.time(9, 30)
@@ -285,10 +353,16 @@ def parse_time_of_day(text: str) -> dt.time:
     Traceback (most recent call last):
     ...
     retrieval.errors.ConfigError: time of day must be HH:MM (24-hour), got '25:00'
+    >>> parse_time_of_day("٠٩:٣٠")
+    Traceback (most recent call last):
+    ...
+    retrieval.errors.ConfigError: time of day must be HH:MM (24-hour), got '٠٩:٣٠'
     """
+    m = _TIME_OF_DAY.fullmatch(text.strip())
     try:
-        hour, minute = (int(p) for p in text.strip().split(":"))
-        return dt.time(hour, minute)
+        if m is None:
+            raise ValueError(text)
+        return dt.time(int(m.group(1)), int(m.group(2)))
     except ValueError:
         raise ConfigError(f"time of day must be HH:MM (24-hour), got {text!r}") from None
 
@@ -301,5 +375,5 @@ def parse_timezone(name: str) -> ZoneInfo:
     """
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" is a folder, a long name too long
         raise ConfigError(f"unknown IANA time zone {name!r} (try e.g. Europe/Berlin or Asia/Tokyo)") from None

@@ -45,7 +45,7 @@ import numpy as np
 import numpy.typing as npt
 from rank_bm25 import BM25Plus
 
-from retrieval.errors import NewsbotError
+from retrieval.errors import EmptyIndexError
 
 __all__ = [
     "BM25Index",
@@ -63,14 +63,6 @@ IdArray = npt.NDArray[np.int32]
 # postings (union_slots, about P·log P). Above it, dense passes over all N documents are used. On the
 # 100k Zipf benchmark, thresholds from 1/8 to 1 were within run-to-run noise of each other.
 _SPARSE_MAX_FRACTION: Final = 1 / 8
-
-
-class EmptyIndexError(NewsbotError):
-    """The corpus has no documents, or every document is empty.
-
-    rank-bm25 divides by the number of documents and by the average length (issue #36), so it would
-    fail with ``ZeroDivisionError`` or score NaN.
-    """
 
 
 # --------------------------------------------------------------------------------------------------
@@ -300,7 +292,7 @@ class BM25Index:
         >>> BM25Index.build([[], []])
         Traceback (most recent call last):
         ...
-        retrieval.bm25.EmptyIndexError: cannot build a search index: all 2 documents are empty
+        retrieval.errors.EmptyIndexError: cannot build a search index: all 2 documents are empty
         """
         _check_params(k1, b, delta)
         if len(docs) == 0:

@@ -5,8 +5,9 @@
     NewsbotError                 base; its message is written for a person
     ├── ArchiveError             the archive folder is missing or holds nothing usable
     ├── BadFileError             one file cannot be read as text (binary, too large, unknown encoding)
-    ├── ParseError               one file has no usable content (retrieval.parse)
-    ├── EmptyIndexError          nothing to index: no entry has a token (retrieval.bm25)
+    ├── ParseError               one file has no usable content (raised by retrieval.parse)
+    ├── EmptyIndexError          nothing to index: no entry has a token (raised by retrieval.bm25)
+    ├── DataFileError            a user dictionary, stop-word list or glossary is missing or invalid; names it
     ├── QueryError               a query or issue reference a person typed cannot be answered as asked
     │   └── UnknownIssueError    an issue reference matched nothing; carries close suggestions
     ├── DigestError              a digest request cannot be done as asked (bot.digest)
@@ -32,6 +33,24 @@ class ArchiveError(NewsbotError):
 
 class BadFileError(NewsbotError):
     """One archive file cannot be read as text."""
+
+
+class ParseError(NewsbotError, ValueError):
+    """The text has nothing usable: empty, whitespace or markup only, no heading and no body."""
+
+
+class EmptyIndexError(NewsbotError):
+    """The corpus has no documents, or every document is empty.
+
+    rank-bm25 divides by the number of documents and by the average length (issue #36), so it would
+    fail with ``ZeroDivisionError`` or score NaN.
+    """
+
+
+class DataFileError(NewsbotError, ValueError):
+    """A term-list file the analyzer or glossary loads is missing, unreadable or malformed.
+
+    A ``ValueError`` too, so callers that validated these files before keep working."""
 
 
 class QueryError(NewsbotError):

@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from retrieval.text import Analyzer, is_cjk_word, normalize
+from retrieval.errors import DataFileError
+from retrieval.text import Analyzer, decode_data_file, is_cjk_word, normalize, read_data_file
 
 __all__ = [
     "GLOSSARY_WEIGHT",
@@ -137,11 +138,24 @@ class Glossary:
 
     @classmethod
     def load(cls, path: Path, analyzer: Analyzer, weight: float = GLOSSARY_WEIGHT) -> Glossary:
-        """Read and validate ``glossary.toml``; a bad entry raises ``ValueError`` naming its key."""
+        """Read and validate ``glossary.toml``; a bad entry raises :class:`DataFileError` naming its key."""
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            return cls._load(path, analyzer, weight)
+        except DataFileError:
+            raise
+        except ValueError as exc:  # the validators below say what is wrong; the path says where
+            message = str(exc)
+            raise DataFileError(message if message.startswith(str(path)) else f"{path}: {message}") from None
+
+    @classmethod
+    def _load(cls, path: Path, analyzer: Analyzer, weight: float) -> Glossary:
+        text = decode_data_file(read_data_file(path, "glossary"), path, "glossary")
+        try:
+            data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"{path}: not valid TOML: {exc}") from exc
+            raise DataFileError(f"{path}: not valid TOML, so not a glossary ({exc})") from None
+        if not data:
+            raise DataFileError(f"{path}: not a glossary: it has no entries")
         groups: list[GlossaryGroup] = []
         for key, table in data.items():
             where = f"{path}: glossary entry {key!r}"

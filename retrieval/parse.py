@@ -41,7 +41,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
-from retrieval.errors import NewsbotError
+from retrieval.errors import ParseError
 from retrieval.links import link_key
 from retrieval.markdown import (
     clean_block,
@@ -55,10 +55,6 @@ from retrieval.markdown import (
 from retrieval.models import Entry, Issue, Section
 
 __all__ = ["ParseError", "parse_markdown", "section_for", "slug_of"]
-
-
-class ParseError(NewsbotError, ValueError):
-    """The text has nothing usable: empty, whitespace or markup only, no heading and no body."""
 
 
 # -- line shapes --------------------------------------------------------------------------------------

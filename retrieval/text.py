@@ -42,6 +42,8 @@ from typing import Any
 import jieba
 import opencc
 
+from retrieval.errors import DataFileError
+
 __all__ = [
     "NORMALIZATION_VERSION",
     "SEGMENTATION_MODE",
@@ -183,9 +185,29 @@ class UserWord:
     tag: str | None
 
 
+def read_data_file(path: Path, what: str) -> bytes:
+    """The bytes of a term-list file, or a :class:`DataFileError` that names it and says what is wrong."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise DataFileError(f"{path}: {what} not found") from None
+    except IsADirectoryError:
+        raise DataFileError(f"{path}: is a folder, not a {what}") from None
+    except OSError as err:
+        raise DataFileError(f"{path}: {what} cannot be read ({err.strerror or err})") from None
+
+
+def decode_data_file(data: bytes, path: Path, what: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DataFileError(f"{path}: {what} is not UTF-8 text") from None
+
+
 def load_userdict(path: Path) -> list[UserWord]:
-    """Parse and validate a jieba user dictionary; a bad line raises ``ValueError`` naming it."""
-    return parse_userdict(path.read_text(encoding="utf-8"), str(path))
+    """Parse and validate a jieba user dictionary; a bad line raises :class:`DataFileError` naming it."""
+    return parse_userdict(decode_data_file(read_data_file(path, "user dictionary"), path, "user dictionary"),
+                          str(path))
 
 
 def parse_userdict(text: str, source: str = "<userdict>") -> list[UserWord]:
@@ -206,7 +228,7 @@ def parse_userdict(text: str, source: str = "<userdict>") -> list[UserWord]:
         where = f"{source}:{lineno}: {line!r}"
         fields = line.split()
         if len(fields) > 3:
-            raise ValueError(f"{where}: expected 'word [freq] [tag]' (words cannot contain spaces)")
+            raise DataFileError(f"{where}: expected 'word [freq] [tag]' (words cannot contain spaces)")
         # Lower-cased (normalized) here, because the analyzer cuts normalized text.
         word = normalize(fields[0])
         freq: int | None = None
@@ -217,13 +239,13 @@ def parse_userdict(text: str, source: str = "<userdict>") -> list[UserWord]:
             elif _TAG_RE.fullmatch(field) and tag is None:
                 tag = field
             else:
-                raise ValueError(f"{where}: bad field {field!r}")
+                raise DataFileError(f"{where}: bad field {field!r}")
         if freq == 0:
             # jieba treats freq 0 as "force split" in its *global* HMM state: never from a file.
-            raise ValueError(f"{where}: freq must be positive")
+            raise DataFileError(f"{where}: freq must be positive")
         runs = list(split_runs(word))
         if len(runs) != 1 or runs[0][0] != word:
-            raise ValueError(f"{where}: must be one CJK run or one word run (no mixed scripts)")
+            raise DataFileError(f"{where}: must be one CJK run or one word run (no mixed scripts)")
         words.append(UserWord(word, freq, tag))
     return words
 
@@ -231,12 +253,13 @@ def parse_userdict(text: str, source: str = "<userdict>") -> list[UserWord]:
 def load_stopwords(path: Path) -> frozenset[str]:
     """One stop word per line, normalized; blank lines and ``#`` comment lines are ignored."""
     words: set[str] = set()
-    for lineno, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    text = decode_data_file(read_data_file(path, "stop-word list"), path, "stop-word list")
+    for lineno, raw in enumerate(text.splitlines(), 1):
         line = raw.strip().lstrip("\ufeff")
         if not line or line.startswith("#"):
             continue
         if any(ch.isspace() for ch in line):
-            raise ValueError(f"{path}:{lineno}: {line!r}: one stop word per line")
+            raise DataFileError(f"{path}:{lineno}: {line!r}: one stop word per line")
         words.add(normalize(line))
     return frozenset(words)
 
@@ -269,8 +292,9 @@ class Analyzer:
         self._tk.cache_file = _JIEBA_CACHE_FILE
         self._tk.initialize()
         # Read once: the fingerprint must describe exactly the bytes that were loaded.
-        userdict_bytes = config.userdict.read_bytes()
-        self._userwords = parse_userdict(userdict_bytes.decode("utf-8"), str(config.userdict))
+        userdict_bytes = read_data_file(config.userdict, "user dictionary")
+        self._userwords = parse_userdict(decode_data_file(userdict_bytes, config.userdict, "user dictionary"),
+                                         str(config.userdict))
         keep: set[str] = set()
         for entry in self._userwords:
             if is_cjk_word(entry.word):

@@ -34,6 +34,10 @@ def token_from_env(env: dict[str, str] | None = None) -> str:
     token = (env if env is not None else dict(os.environ)).get("DISCORD_TOKEN", "").strip()
     if not token:
         raise ConfigError("DISCORD_TOKEN is not set; export the bot token to run the Discord bot.")
+    if not token.isascii() or not token.isprintable() or any(c.isspace() for c in token):
+        # It would go into an HTTP header and fail there with a traceback; never echo it.
+        raise ConfigError("DISCORD_TOKEN: contains a space, a line break or a non-ASCII character; "
+                          "export the token alone")
     return token
 
 
