@@ -20,7 +20,7 @@ from bot.commands import Newsbot
 from bot.digest.scheduler import DigestScheduler
 from bot.digest.store import Store
 from bot.discord_adapter import embeds
-from bot.discord_adapter.replies import send_private
+from bot.discord_adapter.replies import EXPIRED_AUTOCOMPLETE, expired, send_private
 from retrieval.errors import NewsbotError, UnknownIssueError
 
 log = logging.getLogger(__name__)
@@ -61,15 +61,6 @@ class NewsbotTree(app_commands.CommandTree["NewsbotClient"]):
             log.info("could not deliver an error message for /%s: %s", command, err)
 
 
-UNKNOWN_INTERACTION = 10062
-
-
-def expired(error: BaseException) -> bool:
-    """Whether ``error`` is Discord's 10062 Unknown interaction: the token expired before we answered."""
-    original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
-    return isinstance(original, discord.NotFound) and original.code == UNKNOWN_INTERACTION
-
-
 def error_message(error: app_commands.AppCommandError) -> str | None:
     """The user-facing text for an error, or None when it is our fault (then it is logged).
 
@@ -105,7 +96,9 @@ class NewsbotClient(commands.AutoShardedBot):
         options.setdefault("intents", discord.Intents.default())
         if shard_ids is not None:
             options["shard_ids"] = list(shard_ids)  # None (all shards) is discord.py's default, not typed as such
-        super().__init__(command_prefix=commands.when_mentioned, tree_cls=NewsbotTree,
+        # No text commands, so no prefix: with one, every "@newsbot help" in a channel logged CommandNotFound at
+        # ERROR. An empty prefix list never matches, and discord.py then ignores the message silently.
+        super().__init__(command_prefix=(), tree_cls=NewsbotTree,
                          allowed_mentions=NO_MENTIONS, help_command=None, shard_count=shard_count, **options)
         self.newsbot = newsbot
         self.store = store
@@ -119,6 +112,8 @@ class NewsbotClient(commands.AutoShardedBot):
         self.view_timeout = 180.0
         """Seconds before pagination buttons are disabled (discord.py's default is 180)."""
         self._digest_task: asyncio.Task[None] | None = None
+        # discord.py answers autocomplete itself and logs a late answer's 10062 as an ERROR traceback.
+        logging.getLogger("discord.app_commands.tree").addFilter(EXPIRED_AUTOCOMPLETE)
 
     async def setup_hook(self) -> None:
         from bot.discord_adapter.cogs import AdminCog, ReaderCog

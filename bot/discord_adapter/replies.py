@@ -9,9 +9,11 @@ placeholder first, and the error goes to the asker alone as a new ephemeral foll
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import Any
 
 import discord
+from discord import app_commands
 
 NO_MENTIONS = discord.AllowedMentions.none()
 _PUBLIC_PENDING = "newsbot.public_placeholder"
@@ -37,3 +39,28 @@ async def send_private(interaction: discord.Interaction[Any], text: str) -> None
         with contextlib.suppress(discord.NotFound):  # already gone: nothing public is left to take back
             await interaction.delete_original_response()
     await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+
+UNKNOWN_INTERACTION = 10062
+
+
+def expired(error: BaseException) -> bool:
+    """Whether ``error`` is Discord's 10062 Unknown interaction: the token expired before we answered (the
+    gateway was reconnecting, or the answer came too late). No one is waiting for a reply then."""
+    original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+    return isinstance(original, discord.NotFound) and original.code == UNKNOWN_INTERACTION
+
+
+class _ExpiredAutocomplete(logging.Filter):
+    """Turns discord.py's ERROR traceback for an autocomplete answered too late into one INFO line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None and expired(error) and record.msg.startswith("Ignoring exception in autocomplete"):
+            record.msg = "autocomplete for %r expired before it was answered (10062; guild %s, user %s)"
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.exc_info = record.exc_text = None
+        return True
+
+
+EXPIRED_AUTOCOMPLETE = _ExpiredAutocomplete()

@@ -6,6 +6,8 @@ import logging
 
 import discord
 
+from bot.discord_adapter.replies import expired
+
 log = logging.getLogger(__name__)
 
 
@@ -51,6 +53,13 @@ class Paginator(discord.ui.View):
     async def next(self, interaction: discord.Interaction, button: discord.ui.Button[Paginator]) -> None:
         self.index = min(len(self.pages) - 1, self.index + 1)
         await self._show(interaction)
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception,
+                       item: discord.ui.Item[Paginator]) -> None:
+        if expired(error):
+            log.info("page button press expired before it was answered (10062)")
+            return
+        log.error("page button failed", exc_info=error)
 
     async def on_timeout(self) -> None:
         for item in self.children:

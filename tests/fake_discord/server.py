@@ -1261,6 +1261,32 @@ class FakeDiscord:
         async with self._gateway_lock:
             return await self._dispatch_locked(event, data)
 
+    async def user_message(
+        self,
+        content: str,
+        *,
+        user: FakeUser = DEFAULT_USER,
+        channel_id: int | None = None,
+        mention_bot: bool = False,
+    ) -> JSON:
+        """A member posts ``content`` in a channel (default: the guild's first): the message is stored and
+        MESSAGE_CREATE is dispatched, as Discord does for a bot in the channel (with the message's content
+        even without the MESSAGE_CONTENT intent when the bot is mentioned)."""
+        guild = self.guild
+        channel = guild.channel(channel_id) if channel_id is not None else guild.channels[0]
+        if channel is None:
+            raise KeyError(f"channel {channel_id} is not in guild {guild.id}")
+        message = StoredMessage(id=self._ids(), channel_id=channel.id, guild_id=guild.id, author=user.payload())
+        message.apply({"content": content})
+        self._store(message)
+        payload = message.payload()
+        if mention_bot:
+            payload["mentions"] = [self.bot_user.payload()]
+        member = member_payload(user)
+        del member["user"]
+        await self.dispatch("MESSAGE_CREATE", {**payload, "member": member})
+        return payload
+
     async def wait_for_session(self, timeout: float = 10.0) -> None:
         """Until a client has IDENTIFYed or RESUMEd and is connected."""
         await self.wait_until(
