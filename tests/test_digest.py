@@ -538,12 +538,45 @@ async def test_post_now_after_the_weekly_post_uses_a_manual_slot(world: World) -
         await enable(bot)
         await bot.run(W09_DUE + HOUR)
         first = await bot.scheduler.post_now(GUILD)
-        again = await bot.scheduler.post_now(GUILD)  # a double click in the same second
+        again = await bot.scheduler.post_now(GUILD)  # a double click
         assert (first.status, first.issue_id, is_manual(first.slot)) == ("posted", "issue-2", True)
-        assert (again.status, again.slot) == ("busy", first.slot)
+        assert (again.status, again.slot) == ("recent", first.slot)
         await bot.run(W10_DUE)
     assert world.discord.slots() == ["2021-W09", first.slot, "2021-W10"]
     assert world.discord.issues() == ["issue-1", "issue-2", "issue-3"]
+
+
+@pytest.mark.parametrize("week_taken", [False, True], ids=["week-free", "week-posted"])
+async def test_two_digest_now_at_the_same_moment_post_once(world: World, week_taken: bool) -> None:
+    world.clock.now = W09_DUE + HOUR
+    async with world.bot() as a, world.bot() as b:  # two admins, even on two processes
+        await enable(a)
+        if week_taken:
+            await a.scheduler.tick()  # the week's own post is out
+            world.clock.now += HOUR
+        before = len(world.discord.messages)
+        outcomes = await asyncio.gather(a.scheduler.post_now(GUILD), b.scheduler.post_now(GUILD))
+    assert sorted(o.status for o in outcomes) == ["busy", "posted"]
+    assert len(world.discord.messages) == before + 1
+
+
+async def test_a_digest_now_sent_again_while_the_first_is_sending_posts_once(world: World) -> None:
+    world.clock.now = W09_DUE + HOUR
+    async with world.bot() as bot:
+        await enable(bot)
+        world.discord.gate = gate = asyncio.Event()
+        first = asyncio.create_task(bot.scheduler.post_now(GUILD))
+        await world.discord.entered.wait()  # the first request's message is on its way
+        again = await bot.scheduler.post_now(GUILD)
+        gate.set()
+        done = await first
+        world.clock.now += dt.timedelta(seconds=20)
+        late_double_click = await bot.scheduler.post_now(GUILD)
+        world.clock.now += dt.timedelta(minutes=5)  # a new request, well after the first: a second digest
+        wanted = await bot.scheduler.post_now(GUILD)
+    assert (done.status, again.status, late_double_click.status, wanted.status) == (
+        "posted", "busy", "recent", "posted")
+    assert [m.slot for m in world.discord.messages] == ["2021-W09", "2021-W09-manual-1"]
 
 
 async def test_post_now_needs_a_channel(world: World) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
 import sqlite3
@@ -17,6 +18,7 @@ from fake_discord import (
     FakeDiscord,
     FakeGuild,
     FakeRole,
+    FakeUser,
     point_discord_py_at,
 )
 from fake_discord.payloads import MEMBER_PERMISSIONS
@@ -235,3 +237,35 @@ async def test_the_fake_forgets_a_nonce_after_its_window(sample_config: Config) 
                 again = await poster.post(DIGEST_CHANNEL_ID, GUILD_ID, "2024-W10", content)
             assert again != first
             assert fake.nonce_replays == 0
+
+
+async def test_digest_now_from_two_admins_at_once_or_twice_in_a_row_posts_once(fake: FakeDiscord,
+                                                                              sample_config: Config) -> None:
+    clock = Clock(MONDAY_0800)
+    async with bot_running(fake, guild_config(sample_config), clock=clock, digest_interval=TICK) as client:
+        await client.scheduler.configure(GUILD_ID, channel_id=DIGEST_CHANNEL_ID)
+        # The first admin's digest is on its way (Discord has it, the answer is held) when the second asks.
+        held = fake.pause_next("POST", rf"/channels/{DIGEST_CHANNEL_ID}/messages")
+        first = await fake.interact("newsbot digest-now", permissions=ADMIN, user=FakeUser(5101, "admin-a"))
+        await asyncio.wait_for(held.arrived.wait(), 10)
+        second = await fake.interact("newsbot digest-now", permissions=ADMIN, user=FakeUser(5102, "admin-b"))
+        with contextlib.suppress(TimeoutError):  # a second post would wait behind the first one's, not answer
+            await second.followups(1)
+        held.release()
+        [busy] = await second.followups(1)
+        [posted] = await first.followups(1)
+        # A double submit of a request that is done.
+        again = await fake.interact("newsbot digest-now", permissions=ADMIN, user=FakeUser(5101, "admin-a"))
+        [repeat] = await again.followups(1)
+        # Both at once, before either has claimed anything: one wins the claim.
+        clock.now += dt.timedelta(minutes=5)
+        together = [await fake.interact("newsbot digest-now", permissions=ADMIN, user=FakeUser(5100 + n, "admin"))
+                    for n in (1, 2)]
+        replies = [(await h.followups(1))[0].data["content"] for h in together]
+    assert posted.data["content"].startswith("Posted the digest")
+    assert "being posted" in busy.data["content"]
+    assert "less than a minute ago" in repeat.data["content"]
+    assert sum(r.startswith("Posted the digest") for r in replies) == 1
+    assert len(digests(fake)) == 2  # the first request's, and the later pair's one
+    posts = [r for r in fake.requests if r.method == "POST" and r.path == f"/channels/{DIGEST_CHANNEL_ID}/messages"]
+    assert len(posts) == 2

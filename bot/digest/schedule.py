@@ -129,20 +129,21 @@ def _slot_in_week(iso_year: int, iso_week: int, settings: DigestSettings) -> Slo
     return Slot(f"{iso_year}-W{iso_week:02d}", local.astimezone(dt.UTC))
 
 
-def manual_slot_id(week: str, now: dt.datetime) -> str:
-    """The slot of a ``digest-now`` post when the week's slot is taken: distinct from every weekly slot,
-    and equal for two requests in the same second, so a double click posts once.
+def manual_slot_id(week: str, n: int) -> str:
+    """The slot of the ``n``-th ``digest-now`` post of a week whose own slot is taken: distinct from every
+    weekly slot. Numbered, not timed: two requests that saw the same posts name the same slot, so only one of
+    them can claim it, whenever each arrives.
 
-    >>> manual_slot_id("2021-W13", dt.datetime(2021, 3, 31, 10, 15, 2, 999, tzinfo=dt.UTC))
-    '2021-W13-manual-20210331T101502Z'
+    >>> manual_slot_id("2021-W13", 1)
+    '2021-W13-manual-1'
     """
-    return f"{week}-manual-{now.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}"
+    return f"{week}-manual-{n}"
 
 
 def is_manual(slot: str) -> bool:
     """
-    >>> is_manual("2021-W13"), is_manual("2021-W13-manual-20210331T101502Z")
-    (False, True)
+    >>> is_manual("2021-W13"), is_manual("2021-W13-manual-2"), is_manual("2021-W13-manual-20210331T101502Z")
+    (False, True, True)
     """
     return "-manual-" in slot
 

@@ -45,15 +45,20 @@ from retrieval.models import Archive, Issue
 log = logging.getLogger(__name__)
 
 OutcomeStatus = Literal["posted", "recovered", "skipped", "retrying", "disabled", "missed", "error", "busy",
-                        "nothing"]
+                        "nothing", "recent"]
 """``posted``: sent now; ``recovered``: found already in the channel and recorded; ``skipped``: due, nothing to
 post; ``retrying``: 5xx outlasted the back-off, the claim waits for the next tick; ``disabled``: 403/404;
 ``missed``: a crashed claim of a past week that never went out; ``error``: an unexpected exception (logged).
-Only ``post_now``: ``busy`` (the same request is already being posted), ``nothing`` (no issue to post)."""
+Only ``post_now``: ``busy`` (the same request is already being posted), ``recent`` (a digest went out less than
+:data:`REPEAT_WINDOW` ago: this is the same request again), ``nothing`` (no issue to post)."""
 
 DEFAULT_LEASE = dt.timedelta(minutes=10)
 """How long a claim is left to its sender before another tick may finish it. Longer than a post plus
 the retry back-off (1 + 5 + 30 s), so a live sender is never second-guessed."""
+
+REPEAT_WINDOW = dt.timedelta(minutes=1)
+"""A ``digest-now`` within this long of the guild's last claim is that request again (a double submit, two admins
+at once), not a wish for a second digest: it posts nothing."""
 
 FORBIDDEN_REASON = "missing permissions in the channel (403)"
 NOT_FOUND_REASON = "the channel no longer exists (404)"
@@ -320,7 +325,9 @@ class DigestScheduler:
 
     async def post_now(self, guild_id: int) -> PostOutcome:
         """``/newsbot digest-now``: post at once. Takes this week's slot if it is free (the weekly post then
-        does not repeat it); otherwise posts under a manual slot that never blocks or repeats the weekly one."""
+        does not repeat it); otherwise posts under a manual slot that never blocks or repeats the weekly one.
+        Exactly once per request, also when it arrives twice: within :data:`REPEAT_WINDOW` of the last claim it
+        posts nothing (``busy`` or ``recent``), and two requests at the same moment race for one slot."""
         s = await self.settings(guild_id)
         if s.channel_id is None:
             raise DigestError("Choose a channel for the digest first.")
@@ -329,11 +336,20 @@ class DigestScheduler:
         # A guild that set a channel but never enabled gets its backlog recorded now, as enabling would.
         await self._store.take_baseline(guild_id, [i.id for i in archive.newsletter_issues], now)
         slot = slot_for(now, s)
-        if await self._store.get_post(guild_id, slot.id) is None:
-            outcome = await self._claim_and_post(s, s.channel_id, slot.id, archive, manual=True)
-            if outcome is not None and outcome.status != "busy":
-                return outcome
-        outcome = await self._claim_and_post(s, s.channel_id, manual_slot_id(slot.id, now), archive, manual=True)
+        rows = await self._store.posts(guild_id)
+        live = [r for r in rows if r.status in ("claimed", "posted") and now - r.claimed_at < REPEAT_WINDOW]
+        if live:
+            last = live[-1]
+            return PostOutcome(guild_id, last.slot, "busy" if last.status == "claimed" else "recent", last.issue_id,
+                               last.message_id, detail=f"claimed {(now - last.claimed_at).total_seconds():.0f} s ago")
+        # The target follows from the posts seen: a request that saw the same ones names the same slot, and the
+        # claim lets one of them through. Losing the claim means another request won: never fall back to another
+        # slot then, or the two would both post.
+        if not any(r.slot == slot.id for r in rows):
+            target = slot.id
+        else:
+            target = manual_slot_id(slot.id, 1 + sum(r.slot.startswith(slot.id) and is_manual(r.slot) for r in rows))
+        outcome = await self._claim_and_post(s, s.channel_id, target, archive, manual=True)
         assert outcome is not None  # manual calls always report
         return outcome
 

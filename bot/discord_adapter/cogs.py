@@ -202,7 +202,9 @@ class AdminCog(commands.GroupCog, group_name="newsbot", group_description="newsb
         text = {"posted": f"Posted the digest ({outcome.issue_id}).",
                 "recovered": "That digest was already in the channel.",
                 "nothing": "Nothing new to post: this server has received every issue.",
-                "busy": "A digest is being posted right now."}.get(
+                "busy": "A digest is being posted right now; nothing more was posted.",
+                "recent": "A digest was posted less than a minute ago; nothing more was posted. Ask again in a minute "
+                          "for another one."}.get(
             outcome.status, f"Could not post the digest: {outcome.detail or outcome.status}.")
         await interaction.followup.send(discord.utils.escape_mentions(text), ephemeral=True,
                                         allowed_mentions=NO_MENTIONS)
