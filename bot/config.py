@@ -103,6 +103,8 @@ class DiscordConfig:
     api_base: str = ""
     """REST base URL override (a proxy in production, a fake Discord in tests)."""
     gateway_url: str = ""
+    start_retry_seconds: float = 300.0
+    """How long ``newsbot run`` keeps retrying, with back-off, when Discord cannot be reached at start."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,6 +304,7 @@ def _validate(config: Config) -> None:
         (config.digest.weekday in WEEKDAYS, f"digest.weekday: must be one of {', '.join(WEEKDAYS)}"),
         (config.digest.policy in DIGEST_POLICIES, f"digest.policy: must be one of {', '.join(DIGEST_POLICIES)}"),
         (config.discord.ask_cooldown_seconds >= 0, "discord.ask_cooldown_seconds: must be >= 0"),
+        (config.discord.start_retry_seconds >= 0, "discord.start_retry_seconds: must be >= 0"),
         (config.logging.level.upper() in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"},
          "logging.level: must be DEBUG, INFO, WARNING, ERROR or CRITICAL"),
     ]

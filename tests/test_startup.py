@@ -3,13 +3,22 @@ no traceback, no hang. Plus the quiet exits: a closed pipe, and Ctrl-C at the in
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import re
+import signal
+import socket
+import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
+from botkit import bot_env
+from fake_discord import FakeDiscord
+from fake_discord.payloads import MEMBER_PERMISSIONS
 
 Case = Callable[[Path], tuple[list[str], dict[str, str]]]
 """Given a temporary folder: (arguments after ``newsbot``, extra environment)."""
@@ -70,6 +79,11 @@ CASES: list[tuple[str, str, Case, str]] = [
     ("time-negative", "console", lambda t: ([], {"NEWSBOT_DIGEST_TIME": "-0:30"}), "digest.time"),
     ("time-arabic-digits", "console", lambda t: (_config(t, '[digest]\ntime = "٠٩:٣٠"\n'), {}), "digest.time"),
     ("time-underscore", "console", lambda t: ([], {"NEWSBOT_DIGEST_TIME": "1_0:00"}), "digest.time"),
+    ("state-db-is-text", "run", lambda t: ([], {"NEWSBOT_DB": str(_file(t / "state.sqlite3", "hello\n" * 500))}),
+     "state.sqlite3: not a usable SQLite state database"),
+    ("state-db-is-random-bytes", "run",
+     lambda t: ([], {"NEWSBOT_DB": str(_file(t / "s.sqlite3", b"SQLite format 3\x00" + bytes(range(256)) * 32))}),
+     "s.sqlite3: not a usable SQLite state database"),
 ]
 
 
@@ -124,3 +138,186 @@ def test_piping_into_head_exits_quietly(tmp_path: Path, shared_cache_dir: Path, 
     err = pipeline.stderr.strip().splitlines()
     assert err[-1] in {"rc=0", "rc=141"}, pipeline.stderr[-3000:]
     assert err[:-1] == [], pipeline.stderr[-3000:]  # not a word: no BrokenPipeError, no "Exception ignored"
+
+
+# --- newsbot run against the fake Discord -------------------------------------------------------------------
+
+ADMIN = MEMBER_PERMISSIONS | 1 << 5  # Manage Server
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+class BotProcess:
+    """``newsbot run`` as a subprocess; its merged output is collected line by line as it comes."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+        self.lines: list[str] = []
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        assert self.proc.stdout is not None
+        while raw := await self.proc.stdout.readline():
+            self.lines.append(_ANSI.sub("", raw.decode("utf-8", "replace").rstrip("\n")))
+
+    @property
+    def log(self) -> str:
+        return "\n".join(self.lines)
+
+    async def wait_for_line(self, needle: str, deadline: float = 60) -> str:
+        async with asyncio.timeout(deadline):
+            while True:
+                for line in self.lines:
+                    if needle in line:
+                        return line
+                if self.proc.returncode is not None and self._reader.done():
+                    raise AssertionError(f"exited {self.proc.returncode} before {needle!r}:\n{self.log[-3000:]}")
+                await asyncio.sleep(0.05)
+
+    async def wait(self, deadline: float = 60) -> int:
+        code = await asyncio.wait_for(self.proc.wait(), timeout=deadline)
+        await self._reader
+        return code
+
+
+@contextlib.asynccontextmanager
+async def newsbot_run(env: dict[str, str], cwd: Path, *, prefix: tuple[str, ...] = ()) -> AsyncIterator[BotProcess]:
+    proc = await asyncio.create_subprocess_exec(
+        *prefix, sys.executable, "-m", "bot.cli", "run", env=env, cwd=cwd,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    bot = BotProcess(proc)
+    try:
+        yield bot
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+        await proc.wait()
+        await bot._reader
+
+
+async def _ready(fake: FakeDiscord, bot: BotProcess) -> None:
+    await bot.wait_for_line("synced ", deadline=120)
+    await fake.wait_for_session(timeout=60)
+    await asyncio.sleep(2.5)  # discord.py waits guild_ready_timeout (2 s) before it is ready
+
+
+async def _ask(fake: FakeDiscord) -> None:
+    handle = await fake.interact("ask", {"question": "CutMix 数据增强"})
+    await handle.response(timeout=10)
+    [answer] = await handle.followups(1, timeout=10)
+    assert "https://arxiv.org/abs/1905.04899" in str(answer.data)
+
+
+def _only_one_line_records(lines: list[str]) -> None:
+    """Every log record is one line: a timestamped record, or the final ``newsbot:`` line."""
+    record = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (DEBUG|INFO|WARNING|ERROR|CRITICAL) ")
+    stray = [line for line in lines if line.strip() and not record.match(line) and not line.startswith("newsbot: ")]
+    assert stray == [], "\n".join(lines[-40:])
+
+
+async def test_a_guild_the_bot_is_not_in_is_one_clear_line(fake: FakeDiscord, tmp_path: Path,
+                                                          shared_cache_dir: Path) -> None:
+    env = bot_env(fake, tmp_path / "state.sqlite3", shared_cache_dir) | {"NEWSBOT_DISCORD_GUILD_IDS": "123456789"}
+    async with newsbot_run(env, tmp_path) as bot:
+        code = await bot.wait(deadline=120)
+    assert code == 1, bot.log[-3000:]
+    assert "Traceback" not in bot.log
+    _only_one_line_records(bot.lines)
+    assert bot.lines[-1].startswith("newsbot: discord.guild_ids: 123456789: the bot is not in this guild"), bot.log
+
+
+async def test_discord_unreachable_at_start_is_retried_then_served(fake: FakeDiscord, tmp_path: Path,
+                                                                  shared_cache_dir: Path) -> None:
+    """REST base closed at start: one warning line per retry, then (once it answers) a normal start."""
+    closed = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    closed.bind(("127.0.0.1", 0))  # bound, not listening: connections are refused until the proxy listens
+    port = closed.getsockname()[1]
+    env = bot_env(fake, tmp_path / "state.sqlite3", shared_cache_dir) | {
+        "NEWSBOT_API_BASE": fake.api_base.replace(f":{fake.port}", f":{port}")}
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError):
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        writer.close()
+
+    async def forward(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        up_r, up_w = await asyncio.open_connection("127.0.0.1", fake.port)
+        await asyncio.gather(pipe(client_r, up_w), pipe(up_r, client_w))
+
+    async with newsbot_run(env, tmp_path) as bot:
+        first = await bot.wait_for_line("cannot reach Discord", deadline=120)
+        await bot.wait_for_line("retrying in 2 s", deadline=60)  # a second try, after a longer wait
+        proxy = await asyncio.start_server(forward, sock=closed)
+        try:
+            await _ready(fake, bot)
+            await _ask(fake)
+            bot.proc.send_signal(signal.SIGTERM)
+            code = await bot.wait()
+        finally:
+            proxy.close()
+    assert code == 0, bot.log[-3000:]
+    assert "WARNING  newsbot.run cannot reach Discord at http://127.0.0.1:" in first
+    assert "Traceback" not in bot.log
+    _only_one_line_records(bot.lines)
+
+
+async def test_discord_unreachable_for_too_long_gives_up_with_one_line(tmp_path: Path, shared_cache_dir: Path) -> None:
+    closed = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    env = base_env(tmp_path, shared_cache_dir) | {
+        "NEWSBOT_API_BASE": f"http://127.0.0.1:{port}/api/v10", "NEWSBOT_GATEWAY_URL": f"ws://127.0.0.1:{port}/",
+        "NEWSBOT_DISCORD_START_RETRY_SECONDS": "3"}
+    try:
+        async with newsbot_run(env, tmp_path) as bot:
+            code = await bot.wait(deadline=120)
+    finally:
+        closed.close()
+    assert code == 1, bot.log[-3000:]
+    assert "Traceback" not in bot.log
+    _only_one_line_records(bot.lines)
+    assert sum("cannot reach Discord" in line for line in bot.lines) == 2  # retries after 1 s and 2 s
+    assert bot.lines[-1].startswith(f"newsbot: discord.api_base: http://127.0.0.1:{port}/api/v10: Discord cannot "
+                                    "be reached"), bot.log
+
+
+def _drop_root_override() -> tuple[str, ...]:
+    """A prefix under which file permissions bind: root ignores them unless CAP_DAC_OVERRIDE is dropped."""
+    if os.geteuid() != 0:
+        return ()
+    setpriv = subprocess.run(["sh", "-c", "command -v setpriv"], capture_output=True, text=True).stdout.strip()
+    if not setpriv:
+        pytest.fail("running as root without setpriv (util-linux): cannot make a file read-only for the bot")
+    return (setpriv, "--bounding-set", "-dac_override,-dac_read_search", "--")
+
+
+async def test_read_only_state_database_is_reported_and_settings_say_they_cannot_be_saved(
+        fake: FakeDiscord, tmp_path: Path, shared_cache_dir: Path) -> None:
+    from bot.digest.store import open_store
+
+    db = tmp_path / "state.sqlite3"
+    store = await open_store(str(db), create=True)
+    await store.close()
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.chmod(0o444)
+    env = bot_env(fake, db, shared_cache_dir)
+    async with newsbot_run(env, tmp_path, prefix=_drop_root_override()) as bot:
+        warning = await bot.wait_for_line("is read-only", deadline=120)
+        await _ready(fake, bot)
+        await _ask(fake)  # answering questions does not need to write
+        handle = await fake.interact("newsbot digest-schedule", {"weekday": 4, "time": "18:30", "timezone": "UTC"},
+                                     permissions=ADMIN)
+        await handle.response(timeout=10)
+        replies = await handle.followups(1, timeout=10)
+        bot.proc.send_signal(signal.SIGTERM)
+        code = await bot.wait()
+    assert code == 0, bot.log[-3000:]
+    assert "WARNING  newsbot.run sqlite:" in warning
+    assert "digest settings cannot be saved" in warning
+    text = str(replies[-1].data)
+    assert "read-only" in text, text
+    assert "cannot be saved" in text, text
+    assert replies[-1].data.get("flags", 0) & 64  # ephemeral: only the admin sees it
+    assert "Traceback" not in bot.log

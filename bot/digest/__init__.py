@@ -54,6 +54,7 @@ from bot.digest.store import (
     SqlStore,
     Store,
     StoreError,
+    StoreReadOnly,
     open_store,
 )
 
@@ -61,6 +62,6 @@ __all__ = [
     "DAY_NAMES", "DEFAULT_LEASE", "FORBIDDEN_REASON", "NOT_FOUND_REASON", "POLICIES", "SCHEMA_VERSION",
     "DigestError", "DigestScheduler", "DigestSettings", "OutcomeStatus", "Policy", "PostError", "PostForbidden",
     "PostNotFound", "PostOutcome", "PostRecord", "PostStatus", "PostTransient", "Poster", "SchemaMismatch", "Slot",
-    "SqlStore", "SqliteStore", "Store", "StoreError", "describe", "is_manual", "manual_slot_id", "next_due_at",
-    "open_store", "owned_by", "parse_policy", "pick_issue", "shard_owner", "slot_for",
+    "SqlStore", "SqliteStore", "Store", "StoreError", "StoreReadOnly", "describe", "is_manual", "manual_slot_id",
+    "next_due_at", "open_store", "owned_by", "parse_policy", "pick_issue", "shard_owner", "slot_for",
 ]

@@ -43,6 +43,10 @@ class SchemaMismatch(StoreError):
     """The database's schema version is not the one this code knows."""
 
 
+class StoreReadOnly(StoreError):
+    """The state database can be read but not written: settings cannot be saved, digests cannot be claimed."""
+
+
 class PostRecord(NamedTuple):
     """One row of ``digest_posts``."""
 
@@ -66,6 +70,8 @@ class Store(Protocol):
 
     backend: str
     """``sqlite`` or ``postgresql``, for stats and logs."""
+    read_only: bool
+    """True when the store was found read-only at open: every write raises :class:`StoreReadOnly`."""
 
     async def close(self) -> None: ...
 
@@ -196,6 +202,7 @@ class SqlStore:
     """The statements of :class:`Store`; a backend supplies :meth:`_rows` and :meth:`_write`."""
 
     backend = "sql"
+    read_only = False
     owner = f"{socket.gethostname()}:{os.getpid()}"
     """Written into the claims this process takes (``claimed_by``)."""
 
@@ -411,13 +418,44 @@ class SqliteStore(SqlStore):
     @classmethod
     async def open(cls, path: Path) -> SqliteStore:
         path.parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(path, timeout=5.0)
         try:
-            await _retry_locked(lambda: db.execute("PRAGMA journal_mode=WAL"))
+            db = await aiosqlite.connect(path, timeout=5.0)
+        except sqlite3.Error as err:
+            raise StoreError(f"{path}: cannot open the state database ({err})") from None
+        try:
+            store = cls(db, path)
+            try:
+                await _retry_locked(lambda: db.execute("PRAGMA journal_mode=WAL"))
+            except sqlite3.OperationalError as err:
+                if not _is_read_only(err):
+                    raise
+                store.read_only = True  # a read-only file keeps its journal mode, and can still be read
+            else:
+                store.read_only = not await store._writable()
+            await store.is_empty()  # a read: "file is not a database" shows here at the latest
+        except sqlite3.DatabaseError as err:
+            await db.close()
+            # "file is not a database": a text file, a truncated copy, another program's data.
+            raise StoreError(f"{path}: not a usable SQLite state database ({err}); move it away to start "
+                             "afresh") from None
         except BaseException:
             await db.close()
             raise
-        return cls(db, path)
+        return store
+
+    async def _writable(self) -> bool:
+        """Whether a write would succeed: a read-only file opens and reads fine, and fails only at a write."""
+        try:
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                await self.db.execute("CREATE TABLE newsbot_write_probe (x)")
+            finally:
+                await self.db.rollback()
+        except sqlite3.OperationalError as err:
+            if _is_read_only(err):
+                return False
+            raise
+        return True
 
     async def close(self) -> None:
         await self.db.close()
@@ -427,6 +465,9 @@ class SqliteStore(SqlStore):
             return [tuple(r) for r in await cur.fetchall()]
 
     async def _write(self, *statements: Statement) -> int:
+        if self.read_only:
+            raise StoreReadOnly(f"the state database {self.path} is read-only, so this cannot be saved; "
+                                "ask the bot's operator to make it writable")
         async with self._write_lock:
             try:
                 changed = -1
@@ -600,6 +641,10 @@ def is_postgres_url(url: str) -> bool:
     return url.startswith(("postgresql://", "postgres://"))
 
 
+def _is_read_only(err: sqlite3.OperationalError) -> bool:
+    return str(getattr(err, "sqlite_errorname", "")).startswith("SQLITE_READONLY") or "readonly" in str(err)
+
+
 async def open_store(url: str, *, create: bool = False, check: bool = True) -> SqlStore:
     """Open the store named by ``storage.url``: a SQLite path, or ``postgresql://…`` (the password from the URL
     or the standard ``PG*`` variables; never logged).
@@ -615,6 +660,8 @@ async def open_store(url: str, *, create: bool = False, check: bool = True) -> S
         store = sqlite
     try:
         if create and isinstance(store, SqliteStore) and await store.is_empty():
+            if store.read_only:
+                raise StoreReadOnly(f"{store.path}: read-only and empty, so the state database cannot be created")
             await store.migrate()
         if check:
             await store.check_schema()

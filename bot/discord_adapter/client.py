@@ -21,7 +21,7 @@ from bot.digest.scheduler import DigestScheduler
 from bot.digest.store import Store
 from bot.discord_adapter import embeds
 from bot.discord_adapter.replies import EXPIRED_AUTOCOMPLETE, expired, send_private
-from retrieval.errors import NewsbotError, UnknownIssueError
+from retrieval.errors import ConfigError, NewsbotError, UnknownIssueError
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +121,8 @@ class NewsbotClient(commands.AutoShardedBot):
         await self.add_cog(ReaderCog(self))
         await self.add_cog(AdminCog(self))
         self.synced = await self.sync_commands() if self.sync_on_start else False
+        if self.store.read_only:
+            return  # every claim would fail; the launcher has said so once at start
         # Started here, not in on_ready: on_ready fires again after every failed RESUME.
         self._digest_task = asyncio.create_task(self._digest_loop(), name="newsbot-digest")
 
@@ -153,10 +155,15 @@ class NewsbotClient(commands.AutoShardedBot):
             for gid in guild_ids:
                 guild = discord.Object(id=gid)
                 tree.copy_global_to(guild=guild)
-                await tree.sync(guild=guild)
+                try:
+                    await tree.sync(guild=guild)
+                except (discord.Forbidden, discord.NotFound) as err:
+                    raise ConfigError(f"discord.guild_ids: {gid}: the bot is not in this guild, or was invited "
+                                      f"without the applications.commands scope (Discord: {err.text})") from None
             log.info("synced %d commands to %d guilds", len(tree.get_commands()), len(guild_ids))
         else:
             await tree.sync()
             log.info("synced %d global commands", len(tree.get_commands()))
-        await self.store.set_value(SYNC_KEY, digest)
+        if not self.store.read_only:  # else the next start syncs again; harmless, and said at start
+            await self.store.set_value(SYNC_KEY, digest)
         return True

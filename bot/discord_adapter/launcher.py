@@ -9,16 +9,19 @@ import datetime as dt
 import logging
 import os
 import signal
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import aiohttp
 import discord
+import yarl
 
 from bot.commands import Newsbot
 from bot.config import Config
 from bot.digest.schedule import owned_by
 from bot.digest.scheduler import DigestScheduler
-from bot.digest.store import Store, open_store
+from bot.digest.store import Store, describe_url, open_store
 from bot.discord_adapter.client import NewsbotClient, point_at
 from bot.discord_adapter.poster import DiscordPoster
 from retrieval.errors import ConfigError
@@ -39,6 +42,62 @@ def token_from_env(env: dict[str, str] | None = None) -> str:
         raise ConfigError("DISCORD_TOKEN: contains a space, a line break or a non-ASCII character; "
                           "export the token alone")
     return token
+
+
+DEFAULT_GATEWAY = "wss://gateway.discord.gg"
+
+
+def backoff(budget: float, first: float = 1.0, cap: float = 30.0) -> Iterator[float]:
+    """Delays before each retry: doubling from ``first`` up to ``cap``, summing to at most ``budget``.
+
+    >>> list(backoff(20))
+    [1.0, 2.0, 4.0, 8.0]
+    >>> list(backoff(0))
+    []
+    """
+    delay, spent = first, 0.0
+    while spent + delay <= budget:
+        yield delay
+        spent += delay
+        delay = min(delay * 2, cap)
+
+
+async def _reach(key: str, url: str) -> str | None:
+    """None when ``url`` answers (REST: any HTTP status below 500; gateway: a TCP connection), else why not."""
+    try:
+        async with asyncio.timeout(10):
+            if key == "discord.api_base":
+                async with aiohttp.ClientSession() as session, session.get(f"{url}/gateway") as resp:
+                    return None if resp.status < 500 else f"HTTP {resp.status}"
+            parsed = yarl.URL(url)
+            _reader, writer = await asyncio.open_connection(parsed.host, parsed.port)
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+            return None
+    except TimeoutError:
+        return "no answer in 10 s"
+    except (OSError, aiohttp.ClientError) as err:
+        return str(err) or type(err).__name__
+
+
+async def wait_for_discord(config: Config) -> None:
+    """Wait, with back-off and one warning line per retry, until Discord's REST base and gateway answer.
+
+    discord.py would otherwise fail the login with a traceback, or retry an unreachable gateway every 5 s with a
+    traceback each time and never give up. Bounded by ``discord.start_retry_seconds``, then a ConfigError."""
+    targets = [("discord.api_base", discord.http.Route.BASE),
+               ("discord.gateway_url", config.discord.gateway_url.rstrip("/") or DEFAULT_GATEWAY)]
+    started = time.monotonic()
+    delays = backoff(config.discord.start_retry_seconds)
+    for key, url in targets:
+        while (problem := await _reach(key, url)) is not None:
+            delay = next(delays, None)
+            if delay is None:
+                raise ConfigError(f"{key}: {url}: Discord cannot be reached ({problem}); gave up after "
+                                  f"{time.monotonic() - started:.0f} s")
+            log.warning("cannot reach Discord at %s (%s); retrying in %.0f s", url, problem, delay)
+            await asyncio.sleep(delay)
 
 
 def _utcnow() -> dt.datetime:
@@ -86,16 +145,21 @@ async def run_bot(config: Config, *, token: str, shards: Shards | None = None,
         # Each resource is closed on the way out, whatever fails after it was opened.
         store = await open_store(config.storage_url, create=True)
         resources.push_async_callback(store.close)
+        if store.read_only:
+            log.warning("%s is read-only: digest settings cannot be saved and no digest is posted until it is "
+                        "writable; answering questions works", describe_url(config.storage_url))
         client = await assemble(config, store, shards=shards, **(client_options or {}))
         resources.push_async_callback(client.newsbot.close)
         loop = asyncio.get_running_loop()
         stopping = asyncio.Event()
         tasks: set[asyncio.Task[None]] = set()
+        waiting = asyncio.ensure_future(wait_for_discord(config))
 
         def _stop(signame: str) -> None:
             if not stopping.is_set():
                 log.info("received %s; shutting down", signame)
                 stopping.set()
+                waiting.cancel()
                 tasks.add(loop.create_task(client.close()))
 
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -103,6 +167,12 @@ async def run_bot(config: Config, *, token: str, shards: Shards | None = None,
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, _stop, sig.name)
         try:
+            try:
+                await waiting
+            except asyncio.CancelledError:
+                if not stopping.is_set():
+                    raise
+                return 0  # stopped while Discord was still out of reach
             async with client:
                 await client.start(token)
         except discord.LoginFailure:
