@@ -84,6 +84,8 @@ def render(result: Result, *, color: bool = False) -> str:
                     lines.append(f"   {st.link(h.entry.url)}")
                 lines.append(f"   {highlight(h.snippet, h.highlights, st)}")
                 lines.append(f"   {st.dim('from')} {_issue_line(h.issue, st)} · {h.entry.section.label_zh}")
+                if h.bridges:
+                    lines.append("   " + st.dim("matched via " + ", ".join(f"{a} ↔ {b}" for a, b in h.bridges)))
                 if h.also_in:
                     lines.append("   " + st.dim("also in: " + ", ".join(i.label for i in h.also_in)))
             if result.cached:

@@ -309,8 +309,12 @@ class Cedict:
     def __len__(self) -> int:
         return len(self._index)
 
-    def translations(self, english: str) -> list[tuple[str, float]]:
+    def translations(self, english: str, keep: Callable[[str], float] | None = None) -> list[tuple[str, float]]:
         """Weighted simplified translations of an English word or short phrase, best first.
+
+        ``keep``, when given, weighs each candidate *before* the top few are taken: 0 drops it (e.g. a word the
+        searched index does not contain, so the budget is not spent on words that can match nothing), other
+        values multiply its score (e.g. a prior for words the archive uses often).
 
         >>> cedict = _doctest_cedict()
         >>> [w for w, _ in cedict.translations("camera")][:2]
@@ -321,6 +325,8 @@ class Cedict:
         (True, True)
         >>> cedict.translations("gpt-3"), cedict.translations("")
         ([], [])
+        >>> [w for w, _ in cedict.translations("camera", keep=lambda w: float(w != "照相机"))][:1]
+        ['相机']
         """
         query = _SPACE_RE.sub(" ", english.strip().lower())
         if not _QUERY_RE.fullmatch(query):
@@ -344,6 +350,11 @@ class Cedict:
                 # 0.6 for words jieba never saw, up to 1.0 for common ones (count >= 10,000).
                 scores[headword] *= 0.6 + 0.4 * min(1.0, math.log10(1 + freq(headword)) / 4)
         ranked = sorted(scores.items(), key=lambda kv: (-kv[1], len(kv[0]), kv[0]))
+        if keep is not None:
+            weighed = [(w, sc * keep(w)) for w, sc in ranked]
+            ranked = sorted(((w, sc) for w, sc in weighed if sc > 0), key=lambda kv: (-kv[1], len(kv[0]), kv[0]))
+            if not ranked:
+                return []
         best = ranked[0][1]
         kept = [(w, s) for w, s in ranked if s >= _MIN_SCORE and s >= _MIN_RELATIVE * best]
         kept = kept[:MAX_TRANSLATIONS]

@@ -255,6 +255,61 @@ class Glossary:
                 offer(token, min(value * scale, cedict_weight), "cedict")
         return list(out.values())
 
+    def concepts(
+        self,
+        pairs: Sequence[tuple[str, Sequence[str]]],
+        cedict: Translator | None = None,
+        *,
+        glossary_weight: float | None = None,
+        cedict_weight: float = TRANSLATOR_MAX_WEIGHT,
+    ) -> list[tuple[str, list[WeightedTerm]]]:
+        """The query's concepts: ``(label, terms)`` for each typed word, or run of words one glossary entry or
+        one dictionary phrase names ("self attention", "video call").
+
+        ``pairs`` are :meth:`Analyzer.analyze` output, ``(token, sub_words)``. A concept's terms are its typed
+        tokens and sub-words (weight 1.0), then its glossary and dictionary renderings, as :meth:`expand` gives
+        them for those tokens alone. A repeated concept is listed once.
+
+        >>> glossary = _doctest_glossary()
+        >>> [(label, [t.token for t in terms][:3]) for label, terms in glossary.concepts(
+        ...     [("self", ()), ("attention", ()), ("鲁棒性", ())])]
+        [('self attention', ['self', 'attention', '自我注意']), ('鲁棒性', ['鲁棒性', '稳健性', '稳健'])]
+        """
+        base = [t for t, _ in pairs]
+        folded = [fold_plural(t) for t in base]
+        weight = self._weight if glossary_weight is None else glossary_weight
+        spans: list[tuple[int, int]] = []
+        i = 0
+        while i < len(base):
+            end = i + 1
+            if weight > 0:
+                for length in range(min(self._longest, len(base) - i), 1, -1):
+                    if tuple(folded[i : i + length]) in self._index:
+                        end = i + length
+                        break
+            if (end == i + 1 and cedict is not None and cedict_weight > 0 and i + 1 < len(base)
+                    and all(_ASCII_WORD_RE.fullmatch(t) for t in base[i : i + 2])
+                    and not self._index.get((folded[i],)) and not self._index.get((folded[i + 1],))
+                    and cedict.translations(f"{base[i]} {base[i + 1]}")):
+                end = i + 2
+            spans.append((i, end))
+            i = end
+        out: list[tuple[str, list[WeightedTerm]]] = []
+        seen: set[str] = set()
+        for start, end in spans:
+            label = " ".join(base[start:end])
+            if label in seen:
+                continue
+            seen.add(label)
+            tokens: list[str] = []
+            for token, subs in pairs[start:end]:
+                tokens.append(token)
+                tokens.extend(subs)
+            tokens = list(dict.fromkeys(tokens))
+            out.append((label, self.expand(tokens, cedict, glossary_weight=glossary_weight,
+                                           cedict_weight=cedict_weight)))
+        return out
+
     def _match(self, tokens: Sequence[str]) -> tuple[list[int], list[bool]]:
         folded = [fold_plural(t) for t in tokens]
         covered = [False] * len(tokens)

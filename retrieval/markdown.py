@@ -17,6 +17,7 @@ from retrieval.links import strip_tracking
 
 __all__ = [
     "absolute_url",
+    "card_text",
     "clean_block",
     "clean_inline",
     "find_urls",
@@ -236,6 +237,26 @@ def clean_inline(text: str) -> str:
     t = _HASH_RUN.sub(" ", t)
     t = _CJK_GAP.sub("", _WS.sub(" ", t))
     return t.strip(" \t#—–-|:：").strip()
+
+
+def card_text(text: str) -> str:
+    """The title and snippet of every embed card in ``text``, as plain text (the card's domain line dropped).
+
+    >>> card_text("[](https://x.co/a) [## 用查表代替乘法\\n\\n### 一种近似矩阵乘法…\\n\\nx.co](https://x.co/a) 正文")
+    '用查表代替乘法 一种近似矩阵乘法…'
+    >>> card_text("没有卡片。")
+    ''
+    """
+    parts = []
+    for m in _CARD.finditer(strip_controls(text)):
+        inner = m.group(0)[3 : m.group(0).rfind("](")]
+        lines = [ln for ln in inner.split("\n") if ln.strip()]
+        if lines and is_domain(lines[-1]):
+            lines = lines[:-1]
+        cleaned = clean_block("\n".join(lines))
+        if cleaned:
+            parts.append(cleaned)
+    return " ".join(parts)
 
 
 def clean_block(text: str) -> str:

@@ -44,6 +44,7 @@ from pathlib import PurePath
 from retrieval.errors import ParseError
 from retrieval.links import link_key
 from retrieval.markdown import (
+    card_text,
     clean_block,
     clean_inline,
     find_urls,
@@ -97,6 +98,8 @@ _TAIL = re.compile(
     r"过去的(?:时事通讯|文章)|时事通讯|订阅|其他博客|关于我|推特.{0,16}评|我.{0,12}推特"
     r"|github\s*上.{0,8}论文的摘要"
 )
+# The author's list of other posts (其他博客) ends the issue, yet its posts are items a reader asks about.
+_OTHER_POSTS = re.compile(r"其他博客")
 _TAIL_PARAGRAPH = re.compile(r"^\s*我的\s*github\s*上.{0,8}论文的摘要")
 _ARXIV_TITLE_LINE = re.compile(r"^\s*[\[【]\s*(?:\d{4}\.\d{4,5}(?:\s*v\d+)?)?\s*[\]】]?\s*(.+)$")
 _ARXIV_ID = re.compile(r"(?:arxiv\.org/(?:abs|pdf)/|[\[【]\s*)(\d{2})(\d{2})\.\d{4,5}", re.ASCII)
@@ -430,6 +433,9 @@ def _segment(
             if _PICKS.search(plain):
                 section, in_picks, current = None, True, None
                 continue
+            if _OTHER_POSTS.search(plain):
+                section, in_picks, current, heading_items = Section.OTHER, False, None, False
+                continue
             if _TAIL.search(plain):
                 section, in_picks, current = None, False, None
                 continue
@@ -497,7 +503,7 @@ def _make_pick(line: int, text: str, base: str) -> _Pick | None:
 
 
 def _build_entries(issue_id: str, items: list[_Item], picks: list[_Pick], base: str | None) -> tuple[Entry, ...]:
-    rows: list[tuple[int, Section, str, str | None, str, bool]] = []
+    rows: list[tuple[int, Section, str, str | None, str, bool, str]] = []
     item_urls: list[list[str]] = []
     item_titles: list[str] = []
     for item in items:
@@ -511,13 +517,14 @@ def _build_entries(issue_id: str, items: list[_Item], picks: list[_Pick], base: 
     for item, urls, title in zip(items, item_urls, item_titles, strict=True):
         summary = clean_block("\n".join(item.body))
         feature = item.feature or item.section is Section.FEATURES
-        rows.append((item.line, item.section, title, urls[0] if urls else None, summary, feature))
+        cards = card_text("\n".join([item.header, *item.body]))
+        rows.append((item.line, item.section, title, urls[0] if urls else None, summary, feature, cards))
     for pick in unmatched:
-        rows.append((pick.line, Section.FEATURES, pick.title, pick.url, pick.title, True))
+        rows.append((pick.line, Section.FEATURES, pick.title, pick.url, pick.title, True, ""))
     rows.sort(key=lambda r: r[0])
     return tuple(
-        Entry(issue_id, pos, section, title, url, summary, feature)
-        for pos, (_, section, title, url, summary, feature) in enumerate(rows)
+        Entry(issue_id, pos, section, title, url, summary, feature, cards)
+        for pos, (_, section, title, url, summary, feature, cards) in enumerate(rows)
     )
 
 

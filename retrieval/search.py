@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import multiprocessing
 import re
 import sqlite3
@@ -27,7 +28,7 @@ from tqdm import tqdm
 from retrieval.bm25 import BM25Index
 from retrieval.cedict import Cedict
 from retrieval.errors import QueryError, UnknownIssueError
-from retrieval.glossary import Glossary, WeightedTerm
+from retrieval.glossary import Glossary, Translator, WeightedTerm
 from retrieval.issueref import IssueRef, extract_issue_ref, matches, parse_issue_ref
 from retrieval.links import link_key
 from retrieval.models import Archive, Entry, Issue
@@ -58,7 +59,13 @@ class SearchSettings:
     use_glossary: bool = True
     use_cedict: bool = True
     workers: int = 2
-    tie: float = 0.0
+    cedict_in_vocabulary: bool = True
+    """Keep only CC-CEDICT translations the index contains before taking the top few."""
+    cedict_prior: bool = False
+    """... and prefer translations found in many entries (the archive's own sense of a word)."""
+    dismax: bool = True
+    """Score each query concept once (its best term + ``tie`` × the rest) instead of summing every term."""
+    tie: float = 0.1
     """DisMax tie-break: a concept scores its best term plus this share of its other terms."""
 
 
@@ -74,6 +81,9 @@ class Hit:
     """Character spans of ``snippet`` that matched query terms."""
     also_in: tuple[Issue, ...] = ()
     """Other issues that carry the same link."""
+    bridges: tuple[tuple[str, str], ...] = ()
+    """``(what the reader typed, the rendering that matched)`` for each concept this entry matched only through a
+    glossary or dictionary bridge (``("CLIP", "剪辑")``): why a Chinese entry answers an English word."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +132,8 @@ class Explanation:
 class _Prepared:
     original: str
     query: str
+    text: str
+    """The query without its issue reference: what is searched."""
     tokens: list[str]
     issues: tuple[Issue, ...]
     notice: str | None
@@ -144,7 +156,7 @@ def entry_text(entry: Entry, issue: Issue) -> str:
     >>> entry_text(e, Issue("i", "第 31 期", None, "issue", ()))
     '不用乘法的矩阵乘积\\n不用乘法的矩阵乘积\\n用查表代替乘法。\\n2106.10860'
     """
-    parts = [entry.title, entry.title, entry.summary]
+    parts = [entry.title, entry.title, entry.summary, entry.cards]
     if entry.url:
         arxiv = _ARXIV_RE.search(entry.url)
         if arxiv:
@@ -316,6 +328,35 @@ def tokenize_all(analyzer: Analyzer, texts: list[str], *, workers: int, progress
         bar.close()
 
 
+class _VocabularyTranslator:
+    """CC-CEDICT limited to words the index contains: a translation the archive never uses matches nothing."""
+
+    def __init__(self, cedict: Cedict, analyzer: Analyzer, index: BM25Index, prior: bool) -> None:
+        self._cedict = cedict
+        self._prior = prior
+        self._analyzer = analyzer
+        self._index = index
+        self._known: dict[str, float] = {}
+
+    def _weight(self, headword: str) -> float:
+        known = self._known.get(headword)
+        if known is None:
+            tokens = self._analyzer.base_tokens(headword)
+            known = 0.0
+            if tokens and all(self._index.idf(t) > 0 for t in tokens):
+                known = 1.0
+                if self._prior:
+                    # A word in many entries is what this archive says; one in a single entry is a stray sense.
+                    df = min(self._index.document_frequency(t) for t in tokens)
+                    known = 0.5 + 0.5 * min(1.0, math.log1p(df) / math.log1p(max(self._index.n_docs, 1) / 20))
+            if len(self._known) < 100_000:
+                self._known[headword] = known
+        return known
+
+    def translations(self, english: str) -> list[tuple[str, float]]:
+        return self._cedict.translations(english, keep=self._weight)
+
+
 class SearchEngine:
     """Answers queries over one archive."""
 
@@ -328,6 +369,9 @@ class SearchEngine:
         self.cedict = cedict
         self._docs = docs
         self._index = index
+        self._translator: Translator | None = cedict
+        if cedict is not None and settings.cedict_in_vocabulary:
+            self._translator = _VocabularyTranslator(cedict, analyzer, index, settings.cedict_prior)
         self._issue_pos = {i.id: n for n, i in enumerate(archive.issues)}
         self._doc_issue = np.array([self._issue_pos[d.issue.id] for d in docs], dtype=np.int32)
         self._groups: dict[str, list[_Doc]] = {}
@@ -340,7 +384,8 @@ class SearchEngine:
         digest = hashlib.sha256()
         for part in (INDEX_FORMAT, analyzer.fingerprint, glossary.fingerprint,
                      f"{settings.k1}/{settings.b}/{settings.delta}/{settings.glossary_weight}/"
-                     f"{settings.cedict_weight}/{settings.use_glossary}/{settings.use_cedict}/{settings.tie}"):
+                     f"{settings.cedict_weight}/{settings.use_glossary}/{settings.use_cedict}/{settings.dismax}/{settings.tie}/"
+                     f"{settings.cedict_in_vocabulary}/{settings.cedict_prior}"):
             digest.update(part.encode())
         for d in docs:
             digest.update(d.text_hash.encode())
@@ -390,14 +435,29 @@ class SearchEngine:
             return [WeightedTerm(t, 1.0, "query") for t in dict.fromkeys(tokens)]
         return self.glossary.expand(
             tokens,
-            cedict=self.cedict,
+            cedict=self._translator,
             glossary_weight=self.settings.glossary_weight if self.settings.use_glossary else 0.0,
             cedict_weight=self.settings.cedict_weight,
         )
 
-    def concepts(self, tokens: Sequence[str]) -> list[Concept]:
-        """The query's concepts, each with the terms that stand for it (typed first, then renderings)."""
-        return [Concept(t.token, (t,)) for t in self.expand(tokens)]
+    def concepts(self, text: str) -> list[Concept]:
+        """The query's concepts, each with the terms that stand for it (typed first, then renderings).
+
+        With ``settings.dismax`` off, every expanded term is a concept of its own (a flat sum, as before).
+        """
+        if not self.settings.dismax:
+            return [Concept(t.token, (t,)) for t in self.expand(self.analyzer.query_tokens(text))]
+        pairs = [(token, tuple(s for s in subs if not self.analyzer.is_stopword(s)))
+                 for token, subs in self.analyzer.analyze(text)]
+        if not self.settings.use_glossary and self.cedict is None:
+            return [Concept(t, tuple(WeightedTerm(x, 1.0, "query") for x in dict.fromkeys((t, *subs))))
+                    for t, subs in dict(pairs).items()]
+        found = self.glossary.concepts(
+            pairs, cedict=self._translator,
+            glossary_weight=self.settings.glossary_weight if self.settings.use_glossary else 0.0,
+            cedict_weight=self.settings.cedict_weight,
+        )
+        return [Concept(label, tuple(terms)) for label, terms in found]
 
     def _prepare(self, query: str, issue: Issue | None) -> _Prepared:
         original = query
@@ -417,12 +477,13 @@ class SearchEngine:
                 # "the #1 method" is not a request for issue 1: search the whole question instead.
                 notice = _join(notice, f"No issue matches {describe_ref(ref)}, so all issues were searched.")
                 ref = None
-        tokens = self.analyzer.query_tokens(rest if ref is not None else query) if query else []
+        text = rest if ref is not None else query
+        tokens = self.analyzer.query_tokens(text) if query else []
         allowed = None
         if issues:
             positions = [self._issue_pos[i.id] for i in issues]
             allowed = np.isin(self._doc_issue, positions)
-        return _Prepared(original, query, tokens, issues, notice, allowed)
+        return _Prepared(original, query, text, tokens, issues, notice, allowed)
 
     def _rank(self, concepts: Sequence[Concept], n: int,
               allowed: npt.NDArray[np.bool_] | None) -> list[tuple[int, float]]:
@@ -436,6 +497,10 @@ class SearchEngine:
         if not prep.query:
             return SearchResult(original, (), notice=EMPTY_QUERY_NOTICE)
         if not tokens:
+            pinned = self._pinned(prep.text, prep.allowed)
+            if pinned:
+                return SearchResult(original, tuple(self._group([], k, [], (), "", pinned)), issues=issues,
+                                    notice=notice)
             if issues:
                 return SearchResult(original, self._browse(issues, k), issues=issues, notice=notice)
             return SearchResult(
@@ -443,10 +508,11 @@ class SearchEngine:
                 notice="Nothing to search for: the question has only common words, punctuation or symbols. "
                        "Try a topic, a method or a paper name.",
             )
-        concepts = self.concepts(tokens)
+        concepts = self.concepts(prep.text)
         terms = [t for c in concepts for t in c.terms]
         ranked = self._rank(concepts, max(k * 4, 20), prep.allowed)
-        hits = self._group(ranked, k, [t.token for t in terms])
+        pinned = self._pinned(prep.text, prep.allowed)
+        hits = self._group(ranked, k, [t.token for t in terms], concepts, prep.text, pinned)
         if not hits:
             where = f" in {issues[0].label}" if len(issues) == 1 else ""
             notice = _join(notice, f"No entries{where} match that question.")
@@ -459,7 +525,7 @@ class SearchEngine:
         the best ``depth`` entries; 0 means it is not among them (or no entry has that link).
         """
         prep = self._prepare(query, None)
-        concepts = self.concepts(prep.tokens) if prep.tokens else []
+        concepts = self.concepts(prep.text) if prep.tokens else []
         ranked = self._rank(concepts, depth, prep.allowed) if concepts else []
         group_rank: dict[str, tuple[int, int, float]] = {}
         for doc, score in ranked:
@@ -479,28 +545,63 @@ class SearchEngine:
                 continue
             per_concept = []
             for c in concepts:
-                per_concept.append((c.label, tuple(
-                    (t, float(self._index.term_scores(t.token, [doc])[0]) * t.weight,
-                     self._index.term_frequency(t.token, doc) > 0)
-                    for t in c.terms)))
+                scored = []
+                for t in c.terms:
+                    inside = self._index.term_frequency(t.token, doc) > 0
+                    # Only a term the entry contains has a score of its own; the rest is BM25+'s constant.
+                    value = float(self._index.term_scores(t.token, [doc])[0]) * t.weight if inside else 0.0
+                    scored.append((t, value, inside))
+                per_concept.append((c.label, tuple(scored)))
             d = self._docs[doc]
             out.append(LinkExplanation(url, rank, d.entry, d.issue, score, tuple(per_concept)))
         return Explanation(query, tuple(concepts), prep.issues, tuple(out))
 
-    def _group(self, ranked: list[tuple[int, float]], k: int, terms: list[str]) -> list[Hit]:
+    def _group(self, ranked: list[tuple[int, float]], k: int, terms: list[str],
+               concepts: Sequence[Concept] = (), query: str = "", pinned: Sequence[str] = ()) -> list[Hit]:
         by_group: dict[str, list[tuple[int, float]]] = {}
+        for group in pinned:
+            # A link the question names comes first: "/ask https://arxiv.org/abs/2106.10860".
+            by_group[group] = []
         for doc, score in ranked:
             by_group.setdefault(self._docs[doc].group, []).append((doc, score))
         hits: list[Hit] = []
-        for members in by_group.values():
-            best_doc, best_score = members[0]
+        for group, members in by_group.items():
+            if members:
+                best_doc, best_score = members[0]
+            else:
+                best_doc, best_score = self._doc_ids[self._groups[group][0].entry.key], 0.0
             best = self._docs[best_doc]
             others = self._same_link(best.group, best.issue)
             snippet, spans = make_snippet(best.entry.summary or best.entry.title, _surface_terms(terms))
-            hits.append(Hit(best.entry, best.issue, best_score, snippet, spans, others))
+            hits.append(Hit(best.entry, best.issue, best_score, snippet, spans, others,
+                            self._bridges(best_doc, concepts, query)))
             if len(hits) == k:
                 break
         return hits
+
+    def _bridges(self, doc: int, concepts: Sequence[Concept], query: str) -> tuple[tuple[str, str], ...]:
+        out = []
+        for c in concepts:
+            typed = [t for t in c.terms if t.source == "query"]
+            if any(self._index.term_frequency(t.token, doc) for t in typed):
+                continue
+            found = [(float(self._index.term_scores(t.token, [doc])[0]) * t.weight, t.token)
+                     for t in c.terms if t.source != "query" and self._index.term_frequency(t.token, doc)]
+            if found:
+                out.append((_as_typed(c.label, query), max(found)[1]))
+        return tuple(out)
+
+    def _pinned(self, text: str, allowed: npt.NDArray[np.bool_] | None) -> list[str]:
+        groups = []
+        for m in _QUERY_URL.finditer(text):
+            key = link_key(m.group(0).rstrip(".,;:!?'\"。，）)"))
+            members = self._groups.get(key)
+            if not members or key in groups:
+                continue
+            if allowed is not None and not any(allowed[self._doc_ids[d.entry.key]] for d in members):
+                continue
+            groups.append(key)
+        return groups
 
     def _same_link(self, group: str, primary: Issue) -> tuple[Issue, ...]:
         if group.startswith("entry:"):
@@ -576,7 +677,8 @@ class SearchEngine:
         return {
             "hits": [
                 {"entry": h.entry.key, "score": h.score, "snippet": h.snippet,
-                 "highlights": [list(s) for s in h.highlights], "also_in": [i.id for i in h.also_in]}
+                 "highlights": [list(s) for s in h.highlights], "also_in": [i.id for i in h.also_in],
+                 "bridges": [list(b) for b in h.bridges]}
                 for h in result.hits
             ],
             "terms": [[t.token, t.weight, t.source] for t in result.terms],
@@ -591,8 +693,9 @@ class SearchEngine:
             for h in payload["hits"]:
                 d = self._by_key[h["entry"]]
                 also = tuple(self._issue_by_id(i) for i in h["also_in"])
+                bridges = tuple((str(a), str(b)) for a, b in h.get("bridges", ()))
                 hits.append(Hit(d.entry, d.issue, float(h["score"]), str(h["snippet"]),
-                                tuple((int(a), int(b)) for a, b in h["highlights"]), also))
+                                tuple((int(a), int(b)) for a, b in h["highlights"]), also, bridges))
             terms = tuple(WeightedTerm(str(t), float(w), str(s)) for t, w, s in payload["terms"])
             issues = tuple(self._issue_by_id(i) for i in payload["issues"])
             notice = payload["notice"]
@@ -605,6 +708,24 @@ class SearchEngine:
         if issue is None:
             raise KeyError(issue_id)
         return issue
+
+
+_QUERY_URL = re.compile(r"https?://[^\s<>()\[\]【】（）]+", re.IGNORECASE)
+
+
+def _as_typed(label: str, query: str) -> str:
+    """The words of a concept as the reader typed them (its label is normalized: lower case, simplified).
+
+    >>> _as_typed("clip", "OpenAI CLIP 的论文"), _as_typed("self attention", "Self-Attention 是什么")
+    ('CLIP', 'Self-Attention')
+    >>> _as_typed("变压器", "變壓器")
+    '变压器'
+
+    """
+    words = label.split(" ")
+    pattern = r"[\s\-_]*".join(re.escape(w) for w in words)
+    m = re.search(pattern, query, re.IGNORECASE) if query else None
+    return m.group(0) if m else label
 
 
 def _surface_terms(tokens: Iterable[str]) -> list[str]:

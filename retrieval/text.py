@@ -63,7 +63,7 @@ __all__ = [
 # Bump when normalize() changes its output; it is part of Analyzer.fingerprint.
 NORMALIZATION_VERSION = 1
 # Names the segmentation + sub-word scheme; also part of the fingerprint.
-SEGMENTATION_MODE = "jieba-cut+affix-partition-subwords/v1"
+SEGMENTATION_MODE = "jieba-cut+affix-partition-subwords+version-stems/v2"
 
 # CJK ideographs: Extension A, the URO, compatibility ideographs, and the supplementary planes.
 # jieba's own block regex stops at U+9FD5; characters past it come back one per token.
@@ -73,6 +73,7 @@ _CJK_WORD_RE = re.compile(rf"[{_CJK}]+")
 # A dot splits a word run unless it sits between two digits (2106.10860, v1.8, 3.5 stay whole).
 _DOT_SPLIT_RE = re.compile(r"(?<!\d)\.|\.(?!\d)")
 _HYPHEN_RE = re.compile(r"[-_]")
+_VERSION_RE = re.compile(r"([a-z]{2,}?)v?\d+(?:\.\d+)*")
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _TAG_RE = re.compile(r"[a-z]+")
 
@@ -141,6 +142,8 @@ def split_word_run(run: str, keep: Container[str] = frozenset()) -> list[tuple[s
     [('mlp-mixer', ('mlp', 'mixer', 'mlpmixer'))]
     >>> split_word_run("arxiv.org"), split_word_run("2106.10860"), split_word_run("16x16")
     ([('arxiv', ()), ('org', ())], [('2106.10860', ())], [('16x16', ())])
+    >>> split_word_run("scaled-yolov4"), split_word_run("yolov4")
+    ([('scaled-yolov4', ('scaled', 'yolov4', 'yolo', 'scaledyolov4'))], [('yolov4', ('yolo',))])
     """
     if run in keep:
         return [(run, _word_subwords(run))]
@@ -152,19 +155,38 @@ def split_word_run(run: str, keep: Container[str] = frozenset()) -> list[tuple[s
         if piece in keep or (len(parts) > 1 and any(ch.isdigit() for ch in piece)):
             out.append((piece, _word_subwords(piece)))
         else:
-            out.extend((part, ()) for part in parts)
+            out.extend((part, _version_stem(part)) for part in parts)
     return out
 
 
 def _word_subwords(token: str) -> tuple[str, ...]:
+    """Sub-words of a word token: its hyphen parts (with a letter), its joined spelling, and the name inside
+    each version-like part, so Scaled-YOLOv4 is found by ``yolov4`` and ``yolo``.
+
+    >>> _word_subwords("scaled-yolov4")
+    ('scaled', 'yolov4', 'yolo', 'scaledyolov4')
+    >>> _word_subwords("yolov4"), _word_subwords("resnet50"), _word_subwords("16x16"), _word_subwords("bert")
+    (('yolo',), ('resnet',), (), ())
+    """
     parts = [p for p in _HYPHEN_RE.split(token) if p]
     if len(parts) < 2:
-        return ()
-    subs = [p for p in parts if len(p) > 1 and p.isalpha()]
+        return _version_stem(token)
+    subs: list[str] = []
+    for p in parts:
+        stem = _version_stem(p)
+        if (len(p) > 1 and p.isalpha()) or stem:
+            subs.append(p)
+            subs.extend(stem)
     joined = "".join(parts)
     if any(ch.isalpha() for ch in joined):
         subs.append(joined)
     return tuple(dedupe(subs))
+
+
+def _version_stem(word: str) -> tuple[str, ...]:
+    # "yolov4" -> "yolo", "gpt3" -> "gpt", "resnet50" -> "resnet": a name of two letters or more, then a version.
+    m = _VERSION_RE.fullmatch(word)
+    return (m.group(1),) if m else ()
 
 
 def dedupe(tokens: Iterable[str]) -> list[str]:

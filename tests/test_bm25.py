@@ -255,6 +255,54 @@ def test_weighted_scores_are_sums_of_per_term_scores(docs: list[list[str]], weig
     assert BM25Index.build(docs).scores(weighted) == pytest.approx(want, rel=1e-12, abs=1e-9)
 
 
+@settings(deadline=None, database=None, max_examples=200)
+@given(docs=corpora, tokens=queries, k=st.integers(1, 15))
+def test_concepts_of_one_term_each_are_bit_identical_to_rank_bm25(docs: list[list[str]], tokens: list[str],
+                                                                  k: int) -> None:
+    index = BM25Index.build(docs)
+    got = index.top_k_concepts([[t] for t in unit_weights(tokens)], k, tie=0.3)
+    full = BM25Plus(docs).get_scores(list(dict.fromkeys(tokens)))
+    assert got == index.top_k(unit_weights(tokens), k)
+    assert all(score == float(full[d]) for d, score in got)  # exactly, not approximately
+
+
+@settings(deadline=None, database=None, max_examples=200)
+@given(
+    docs=corpora,
+    concepts=st.lists(st.lists(st.tuples(st.sampled_from(VOCAB), st.sampled_from([0.3, 0.6, 1.0])), min_size=1,
+                               max_size=4, unique_by=lambda t: t[0]), min_size=1, max_size=3),
+    tie=st.sampled_from([0.0, 0.1, 0.5]),
+)
+def test_dismax_scores_each_concept_by_its_best_term(docs: list[list[str]], concepts: list[list[tuple[str, float]]],
+                                                     tie: float) -> None:
+    index = BM25Index.build(docs)
+    bm = BM25Plus(docs)
+    want = np.zeros(len(docs))
+    for concept in concepts:
+        known = [(t, w) for t, w in concept if t in bm.idf]
+        if not known:
+            continue
+        const = np.array([w * bm.idf[t] * 1.0 for t, w in known])
+        gains = np.vstack([w * bm.get_scores([t]) for t, w in known]) - const[:, None]
+        best = gains.max(axis=0)
+        want += best + tie * (gains.sum(axis=0) - best) + const.max()
+    got = index.top_k_concepts(concepts, len(docs), tie=tie)
+    matching = {i for i, doc in enumerate(docs) if {t for c in concepts for t, _ in c} & set(doc)}
+    assert {d for d, _ in got} == matching
+    for d, score in got:
+        assert score == pytest.approx(float(want[d]), rel=1e-9, abs=1e-9)
+
+
+def test_a_concept_with_many_renderings_counts_once() -> None:
+    # Doc 0 has the rare word the question is about; doc 1 has three renderings of a common concept.
+    docs = [["稀有", "填充"], ["自监督", "自我监督", "自主监督", "填充"], ["其他"], ["其他", "填充"]]
+    index = BM25Index.build(docs)
+    concepts = [[("稀有", 1.0)], [("自监督", 1.0), ("自我监督", 0.6), ("自主监督", 0.6)]]
+    flat = index.top_k([t for c in concepts for t in c], 2)
+    assert flat[0][0] == 1  # summed flat, the renderings outweigh the rare word
+    assert index.top_k_concepts(concepts, 2, tie=0.1)[0][0] == 0
+
+
 @settings(database=None)
 @given(
     scores=st.lists(st.integers(0, 4).map(float), min_size=0, max_size=40),

@@ -16,7 +16,7 @@ from bot.config import Config
 from bot.console import run_console_async
 
 ASK_RESULT_KEYS = {"title", "url", "summary", "score", "section", "feature", "repaired", "issue_url",
-                   "issue_title", "also_in"}
+                   "issue_title", "also_in", "bridges"}
 FEATURE_ITEM_KEYS = {"title", "url", "summary"}
 
 
@@ -70,6 +70,17 @@ async def test_one_json_object_per_line_and_the_contract(sample_config: Config) 
     assert stats["cache"]["status"] == "ok"
     assert digest["items"]
     assert digest["schedule"]
+
+
+async def test_bridges_in_json_and_text(sample_config: Config) -> None:
+    (obj,) = await run_lines(sample_config, ["/ask CLIP foundation models"])
+    bridged = [r for r in obj["results"] if r["bridges"]]
+    assert {"typed": "CLIP", "matched": "剪辑"} in bridged[0]["bridges"]
+    # A result whose own text says CLIP matched it directly, not through the bridge.
+    assert all(all(b["typed"] != "CLIP" for b in r["bridges"])
+               for r in obj["results"] if "clip" in (r["title"] + r["summary"]).lower())
+    (text,) = await run_lines(sample_config, ["/ask CLIP foundation models"], json_mode=False)
+    assert "matched via CLIP ↔ 剪辑" in text
 
 
 async def test_second_identical_question_is_cached(sample_config: Config) -> None:

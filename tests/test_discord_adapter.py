@@ -69,6 +69,13 @@ async def test_ask_is_answered_within_three_seconds(fake: FakeDiscord, client: F
     assert followup.data["allowed_mentions"] == {"parse": []}
 
 
+async def test_an_answer_through_a_bridge_says_so(fake: FakeDiscord, client: FastReconnectClient) -> None:
+    handle = await fake.interact("ask", {"question": "CLIP foundation models"})
+    await handle.response()
+    [followup] = await handle.followups(1)
+    assert "matched via CLIP ↔ 剪辑" in _embed_text(followup.data)
+
+
 async def test_features_autocomplete_offers_issues(fake: FakeDiscord, client: FastReconnectClient) -> None:
     handle = await fake.interact("features", {"issue": "31"}, type=4, focused="issue")
     callback = await handle.response()

@@ -108,3 +108,109 @@ def test_unknown_issue_names_get_suggestions(engine: SearchEngine) -> None:
     assert engine.find_issue("2020 年 10 月").label == "2020-10"
     assert engine.find_issue("#19").label == "#19"
     assert engine.find_issue("W13 2021").label == "2021-W13"
+
+
+def test_a_bridge_match_says_so_and_a_typed_match_does_not(engine: SearchEngine) -> None:
+    result = engine.search("CLIP foundation models", k=5)
+    by_url = {h.entry.url: h for h in result.hits}
+    bridged = [h for h in result.hits if h.bridges]
+    assert bridged
+    assert ("CLIP", "剪辑") in bridged[0].bridges
+    clip_paper = by_url.get("https://arxiv.org/abs/2103.00020")
+    if clip_paper is not None:  # its text says "CLIP" itself: no bridge needed
+        assert all(typed != "CLIP" for typed, _ in clip_paper.bridges)
+    again = engine.from_cache(result.query, engine.cache_payload(result))
+    assert again is not None
+    assert [h.bridges for h in again.hits] == [h.bridges for h in result.hits]
+
+
+@pytest.mark.parametrize("query", ["https://arxiv.org/abs/2106.10860", "矩阵 http://arxiv.org/pdf/2106.10860v2 那一期",
+                                   "robustness https://arxiv.org/abs/2106.10860。"])
+def test_a_question_with_a_link_puts_that_link_first(engine: SearchEngine, query: str) -> None:
+    hits = engine.search(query, k=5).hits
+    assert hits[0].entry.url == "https://arxiv.org/abs/2106.10860"
+    assert [h.entry.url for h in hits].count("https://arxiv.org/abs/2106.10860") == 1
+
+
+def test_a_link_outside_the_issue_filter_is_not_pinned(engine: SearchEngine) -> None:
+    week13 = engine.find_issue("week 13 2021")
+    hits = engine.search("https://arxiv.org/abs/2106.10860 变压器", k=5, issue=week13).hits
+    assert all(h.issue.id == week13.id for h in hits)
+
+
+def test_several_items_answering_one_question_are_all_in_the_top_five(engine: SearchEngine) -> None:
+    # The SAM paper is in two issues (one result, "also in" the other); ASAM, its follow-up, is a second answer.
+    hits = engine.search("sharpness-aware minimization 锐度", k=5).hits
+    urls = [h.entry.url for h in hits]
+    assert urls.count(SAM) == 1
+    sam = hits[urls.index(SAM)]
+    assert len(sam.also_in) == 1
+
+
+CARD_ISSUE = """# Akira 的机器学习新闻 #41
+
+> 原文：<https://medium.com/analytics-vidhya/akiras-machine-learning-news-issue-41-0a1b2c3d4e5f>
+
+# 1.本周特稿/新闻
+
+[**更快的目标检测器**](https://arxiv.org/abs/2011.08036)**——**[**arxiv.org**](https://arxiv.org/abs/2011.08036)
+
+提出了 Scaled-YOLOv4，通过缩放网络在速度和精度之间取得平衡。
+
+# 4.技术文章
+
+[**一篇关于部署的博客**](https://example.com/blog/deploy)**——**[**example.com**](https://example.com/blog/deploy)
+
+[](https://example.com/blog/deploy) [## 在树莓派上运行量化模型
+
+### 本文介绍如何把模型量化到八位整数…
+
+example.com](https://example.com/blog/deploy)
+
+作者介绍了部署的经验。
+
+# 其他博客
+
+![](img/a.png)
+
+[**机器学习 2020 总结:84 篇有趣的论文**](https://towardsdatascience.com/machine-learning-2020-summary-45bd45c0d35b)
+在这篇文章中，我介绍了 2020 年发表的有趣论文。
+
+# 关于我
+
+制造工程师。
+"""
+
+
+@pytest.fixture(scope="module")
+def card_engine(settings: SearchSettings, tmp_path_factory: pytest.TempPathFactory) -> SearchEngine:
+    folder = tmp_path_factory.mktemp("card-archive")
+    (folder / "akiras-machine-learning-news-issue-41-0a1b2c3d4e5f.md").write_text(CARD_ISSUE, encoding="utf-8")
+    return SearchEngine.build(load_archive(folder), settings)
+
+
+def test_embed_card_text_is_indexed_with_its_entry(card_engine: SearchEngine) -> None:
+    (entry,) = [e for e in card_engine.archive.entries if e.url == "https://example.com/blog/deploy"]
+    assert "树莓派" in entry.cards
+    assert "树莓派" not in entry.summary
+    assert card_engine.search("树莓派 量化", k=1).hits[0].entry.url == "https://example.com/blog/deploy"
+
+
+def test_the_other_posts_list_yields_entries(card_engine: SearchEngine) -> None:
+    hit = card_engine.search("2020 年的论文总结", k=1).hits[0]
+    assert hit.entry.url == "https://towardsdatascience.com/machine-learning-2020-summary-45bd45c0d35b"
+    assert all("制造工程师" not in e.summary for e in card_engine.archive.entries)  # 关于我 is still no item
+
+
+@pytest.mark.parametrize("query", ["Scaled-YOLOv4", "yolov4", "YOLO"])
+def test_version_names_are_found_by_their_parts(card_engine: SearchEngine, query: str) -> None:
+    assert card_engine.search(query, k=1).hits[0].entry.url == "https://arxiv.org/abs/2011.08036"
+
+
+def test_dictionary_translations_are_words_the_index_has(engine: SearchEngine) -> None:
+    vocabulary = {t for e in engine.archive.entries for t in engine.analyzer.index_tokens(
+        f"{e.title}\n{e.summary}\n{e.cards}")}
+    terms = engine.search("lookup table multiply faster heartbeat camera train", k=3).terms
+    bridged = [t.token for t in terms if t.source == "cedict"]
+    assert "训练" in bridged  # "train": the ML sense the archive uses, not 火车 (the railway one)
+    assert all(t in vocabulary for t in bridged), [t for t in bridged if t not in vocabulary]

@@ -151,6 +151,8 @@ def _hit_block(n: int, hit: Hit, snippet_chars: int) -> str:
     lines.append(where)
     if hit.issue.repaired:
         lines.append("*(from repaired text: a few characters may be wrong)*")
+    if hit.bridges:
+        lines.append("matched via " + ", ".join(f"{escape(a)} ↔ {escape(b)}" for a, b in hit.bridges[:4]))
     if hit.also_in:
         lines.append("also in: " + ", ".join(link(escape(i.label), i.source_url) for i in hit.also_in[:6]))
     return "\n".join(lines)

@@ -235,7 +235,7 @@ def find_question(question_id: str, paths: Sequence[Path]) -> Question | None:
 
 def format_explanation(question: Question, explanation: Explanation) -> str:
     """``newsbot eval --explain ID``: the concepts, their terms with weights, and each expected link's rank with
-    the per-term scores of its best entry (``*`` marks a term the entry contains)."""
+    the weighted BM25+ score of each term in its best entry (``-``: the entry does not contain it)."""
     lines = [f"{question.id} [{question.lang}, {question.kind}]: {question.query}"]
     if explanation.issues:
         lines.append("restricted to: " + ", ".join(i.label for i in explanation.issues))
@@ -250,6 +250,6 @@ def format_explanation(question: Question, explanation: Explanation) -> str:
             continue
         lines.append(f"{link.url}: {where}, score {link.score:.3f}, in {link.issue.label}: {link.entry.title[:60]}")
         for label, scored in link.concepts:
-            parts = ", ".join(f"{t.token}{'*' if inside else ''} {s:.3f}" for t, s, inside in scored)
+            parts = ", ".join(f"{t.token} {s:.3f}" if inside else f"{t.token} -" for t, s, inside in scored)
             lines.append(f"  {label}: {parts}")
     return "\n".join(lines)
