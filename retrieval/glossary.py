@@ -273,7 +273,7 @@ class Glossary:
         >>> glossary = _doctest_glossary()
         >>> [(label, [t.token for t in terms][:3]) for label, terms in glossary.concepts(
         ...     [("self", ()), ("attention", ()), ("鲁棒性", ())])]
-        [('self attention', ['self', 'attention', '自我注意']), ('鲁棒性', ['鲁棒性', '稳健性', '稳健'])]
+        [('self attention', ['self', 'attention', '自我注意']), ('鲁棒性', ['鲁棒性', 'robustness', 'robust'])]
         """
         base = [t for t, _ in pairs]
         folded = [fold_plural(t) for t in base]
