@@ -10,6 +10,7 @@
     ├── DataFileError            a user dictionary, stop-word list or glossary is missing or invalid; names it
     ├── QueryError               a query or issue reference a person typed cannot be answered as asked
     │   └── UnknownIssueError    an issue reference matched nothing; carries close suggestions
+    │       └── AmbiguousIssueError  it matched several (``week 13``, ``2021 年 3 月``); the suggestions are those
     ├── DigestError              a digest request cannot be done as asked (bot.digest)
     └── ConfigError              a configuration file or override is invalid; names the bad key
 
@@ -63,6 +64,12 @@ class UnknownIssueError(QueryError):
     def __init__(self, message: str, suggestions: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.suggestions = suggestions
+
+
+class AmbiguousIssueError(UnknownIssueError):
+    """An issue reference where one issue is wanted named several; ``suggestions`` lists them all.
+
+    A subclass of :class:`UnknownIssueError` so every surface already shows the list, as "did you mean"."""
 
 
 class ConfigError(NewsbotError):

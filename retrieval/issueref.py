@@ -66,12 +66,17 @@ _INLINE: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("year_month_name", re.compile(_L + _YEAR + r"\s+(" + _MONTH_NAMES + r")\b", _I)),
     ("year_month", re.compile(_L + _YEAR + r"[-/.](0[1-9]|1[0-2])" + _R, re.ASCII)),
     ("number", re.compile(r"第\s*" + _N + r"\s*期", re.ASCII)),
+    # "34期" without 第, as readers type it; not 期望 (expect), 期间 (period), 期刊 (journal), 期待, 期限, 期末.
+    ("number", re.compile(r"(?<![\w.\-/#&])" + _N + r"\s*期(?![望间刊待限末])", re.ASCII)),
     ("number", re.compile(_L + r"issue\s*(?:no\.?\s*)?#?\s*" + _N + _R, _I)),
     ("number", re.compile(r"(?<![\w#&])#\s?" + _N + _R, re.ASCII)),
     ("week", re.compile(r"(?<![年\d])第\s*" + _W + r"\s*周", re.ASCII)),
+    # "week 13" with no year: the archive decides (the only week 13, or the several listed).
+    ("week", re.compile(_L + r"(?:week|wk)[\s_\-]*" + _W + _R, _I)),
     ("slug", re.compile(r"(?<![\w\-/])(akiras?-(?:ml|machine-learning)-news-[a-z0-9\-]*[a-z0-9])", _I)),
 )
 _WHOLE_NUMBER = re.compile(r"^\s*(?:no\.?\s*)?#?\s*(\d{1,3})\s*$", _I)
+_WHOLE_WEEK = re.compile(r"^\s*W\s*(\d{1,2})\s*$", _I)
 _WHOLE_LATEST = re.compile(r"^\s*(?:最新|最近|latest|newest|last|current|recent)\s*$", _I)
 _WHOLE_SLUG = re.compile(r"^\s*([a-z][a-z0-9]*(?:-[a-z0-9]+){2,})\s*$", _I)
 _SLUG_WEEK = re.compile(r"week-?(\d{1,2})-(20[12]\d)")
@@ -104,6 +109,8 @@ IssueRef(number=34, year=None, week=None, month=None, latest=False, slug=None))
     >>> [(r.year, r.month) for r in map(parse_issue_ref, ["2020 年 9 月", "2020-09", "September 2020",
     ...                                                   "sep 2020"]) if r]
     [(2020, 9), (2020, 9), (2020, 9), (2020, 9)]
+    >>> parse_issue_ref("34期").number, parse_issue_ref("week 13"), parse_issue_ref("W13") == parse_issue_ref("week 13")
+    (34, IssueRef(number=None, year=None, week=13, month=None, latest=False, slug=None), True)
     >>> parse_issue_ref("最新一期").latest, parse_issue_ref("latest").latest
     (True, True)
     >>> parse_issue_ref("akiras-ml-news-week41-2020-0a1b2c3d4e5f")
@@ -117,6 +124,8 @@ IssueRef(number=34, year=None, week=None, month=None, latest=False, slug=None))
         return IssueRef(number=n) if n > 0 else None
     if _WHOLE_LATEST.match(text):
         return IssueRef(latest=True)
+    if m := _WHOLE_WEEK.match(text):
+        return _week(None, int(m.group(1)))
     found = _find(text)
     if found is not None:
         ref, start, end = found
@@ -139,8 +148,10 @@ def extract_issue_ref(query: str) -> tuple[IssueRef | None, str]:
     >>> (ref.year, ref.week, rest) if ref else None
     (2021, 13, '论文')
     >>> [extract_issue_ref(q)[0] for q in ("GPT-3 的论文", "ResNet-50", "2021 年的论文", "16x16 patches",
-    ...                                    "2101.01234 是什么", "34 层网络", "latest papers on ViT")]
-    [None, None, None, None, None, None, None]
+    ...                                    "2101.01234 是什么", "34 层网络", "latest papers on ViT", "顶级 3 期刊")]
+    [None, None, None, None, None, None, None, None]
+    >>> extract_issue_ref("34期讲了什么")[0].number, extract_issue_ref("ViT in week 13")[0].week
+    (34, 13)
     >>> extract_issue_ref("最新一期有什么")[0].latest
     True
     """

@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from retrieval.bm25 import BM25Index
 from retrieval.cedict import Cedict
-from retrieval.errors import QueryError, UnknownIssueError
+from retrieval.errors import AmbiguousIssueError, QueryError, UnknownIssueError
 from retrieval.glossary import Glossary, Translator, WeightedTerm
 from retrieval.issueref import IssueRef, extract_issue_ref, matches, parse_issue_ref
 from retrieval.links import link_key
@@ -643,9 +643,16 @@ class SearchEngine:
         ref = parse_issue_ref(text)
         if ref is not None:
             found = self.resolve(ref)
-            # "2020-09" names the monthly digest, not the last weekly issue of September.
+            # "2020-09" is the monthly digest's own label, so it names that digest, not September's weeks.
             monthly = [i for i in found if i.month is not None and i.week is None]
-            return (monthly or list(found))[-1]
+            if len(monthly) == 1:
+                return monthly[0]
+            if len(found) == 1:
+                return found[0]
+            # Never a silent pick: "week 13" of two years, or a month of four weekly issues, is listed.
+            raise AmbiguousIssueError(
+                f"“{echo(text)}” names {len(found)} issues ({describe_ref(ref)}); name one of them.",
+                tuple(f"{i.label} — {i.title}" for i in reversed(found)))
         for issue in self.archive.issues:
             if text.lower() in (issue.title.lower(), issue.label.lower()):
                 return issue

@@ -99,7 +99,7 @@ def error_text(message: str, suggestions: Sequence[str] = ()) -> str:
     """
     text = _escape_brackets(escape(message))
     if suggestions:
-        text += "\nDid you mean: " + "; ".join(escape(clip(s, 150)) for s in suggestions[:5])
+        text += "\nDid you mean: " + "; ".join(escape(clip(s, 150)) for s in suggestions[:8])
     return clip(text, CONTENT_MAX)
 
 
