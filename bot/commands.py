@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.config import Config
-from bot.digest.schedule import DigestSettings, describe
+from bot.digest.schedule import DigestSettings, describe, nothing_to_post
 from bot.digest.scheduler import DigestScheduler
 from bot.results import (
     COMMANDS,
@@ -184,9 +184,8 @@ class Newsbot:
             settings = await self.scheduler.settings(guild_id)
             content = await self.scheduler.preview(guild_id)
             if content is None:
-                raise QueryError(f"Nothing new to post: this server has received every issue ({describe(settings)}).")
-            schedule = describe(settings) if settings.enabled else (
-                f"{describe(settings)}: the weekly digest is not turned on in this server yet")
+                raise QueryError(f"{nothing_to_post(settings)} Schedule: {describe(settings)}.")
+            schedule = describe(settings)
             return DigestPreview(content, schedule)
         defaults = dataclasses.replace(DigestSettings.from_config(0, self.config.digest), enabled=True)
         return DigestPreview(features_of(self._issue(None)), describe(defaults))
@@ -195,9 +194,9 @@ class Newsbot:
         return HelpResult(COMMANDS)
 
     async def stats(self, guild_id: int | None = None) -> StatsResult:
-        digest = None
+        settings = None
         if self.scheduler is not None and guild_id is not None:
-            digest = describe(await self.scheduler.settings(guild_id))
+            settings = await self.scheduler.settings(guild_id)
         archive = self.archive
         entries = archive.entries
         return StatsResult(
@@ -211,7 +210,8 @@ class Newsbot:
             uptime_seconds=self._clock() - self._started,
             archive=archive.root,
             index_fingerprint=self.engine.fingerprint[:12],
-            digest=digest,
+            digest=describe(settings) if settings is not None else None,
+            digest_settings=settings,
         )
 
     # -- admin commands --

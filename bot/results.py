@@ -7,10 +7,14 @@ content with :func:`features_of`, and each surface renders them its own way.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from retrieval.cache import CacheStats
 from retrieval.models import Entry, Issue
 from retrieval.search import Hit
+
+if TYPE_CHECKING:  # bot.digest imports this module
+    from bot.digest.schedule import DigestSettings
 
 ISSUES_PER_PAGE = 10
 DIGEST_MAX_FEATURES = 9
@@ -120,6 +124,8 @@ class StatsResult:
     index_fingerprint: str
     digest: str | None = None
     """This guild's digest schedule, or why it is off (e.g. a 403), when asked from a guild."""
+    digest_settings: DigestSettings | None = None
+    """The same as values, for a surface that renders them itself (Discord: a clickable channel)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -556,7 +556,8 @@ async def test_two_digest_now_at_the_same_moment_post_once(world: World, week_ta
             world.clock.now += HOUR
         before = len(world.discord.messages)
         outcomes = await asyncio.gather(a.scheduler.post_now(GUILD), b.scheduler.post_now(GUILD))
-    assert sorted(o.status for o in outcomes) == ["busy", "posted"]
+    # Whichever wins, the other is told so: "busy" if it came while the winner was sending, "recent" after.
+    assert sorted(o.status for o in outcomes) in (["busy", "posted"], ["posted", "recent"])
     assert len(world.discord.messages) == before + 1
 
 

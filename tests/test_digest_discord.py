@@ -64,7 +64,7 @@ async def test_digest_posts_once_per_week_through_restarts(fake: FakeDiscord, sa
         on = await fake.interact("newsbot digest-on", permissions=ADMIN)
         await on.response()
         [reply] = await on.followups(1)
-        assert "every Monday at 09:00 UTC" in reply.data["embeds"][0]["description"]
+        assert "Monday at 09:00 UTC" in reply.data["embeds"][0]["description"]
         preview = await fake.interact("digest")
         await preview.response()
         [shown] = await preview.followups(1)

@@ -26,11 +26,13 @@ from bot.digest.schedule import (
     is_manual,
     manual_slot_id,
     next_due_at,
+    nothing_to_post,
     owned_by,
     parse_policy,
     pick_issue,
     shard_owner,
     slot_for,
+    when,
 )
 from bot.digest.scheduler import (
     DEFAULT_LEASE,
@@ -63,5 +65,6 @@ __all__ = [
     "DigestError", "DigestScheduler", "DigestSettings", "OutcomeStatus", "Policy", "PostError", "PostForbidden",
     "PostNotFound", "PostOutcome", "PostRecord", "PostStatus", "PostTransient", "Poster", "SchemaMismatch", "Slot",
     "SqlStore", "SqliteStore", "Store", "StoreError", "StoreReadOnly", "describe", "is_manual", "manual_slot_id",
-    "next_due_at", "open_store", "owned_by", "parse_policy", "pick_issue", "shard_owner", "slot_for",
+    "next_due_at", "nothing_to_post", "open_store", "owned_by", "parse_policy", "pick_issue", "shard_owner",
+    "slot_for", "when",
 ]

@@ -203,18 +203,39 @@ DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
 
 
 def describe(settings: DigestSettings) -> str:
-    """The schedule in words, for stats and settings replies.
+    """The schedule in words, for stats and settings replies: everything that is set, and whether it is on.
 
     >>> describe(DigestSettings(1, 5, weekday=0, time=dt.time(9), timezone="Europe/Berlin", enabled=True))
     'every Monday at 09:00 Europe/Berlin in <#5>, policy “next”'
-    >>> describe(DigestSettings(1, 5, disabled_reason="missing permissions in the channel (403)"))
-    'off (missing permissions in the channel (403))'
+    >>> describe(DigestSettings(1, 5, weekday=4, disabled_reason="missing permissions in the channel (403)"))
+    'every Friday at 09:00 UTC in <#5>, policy “next” (off: missing permissions in the channel (403))'
+    >>> describe(DigestSettings(1, policy="latest"))
+    'every Monday at 09:00 UTC, no channel yet, policy “latest” (off)'
     """
+    where = f" in <#{settings.channel_id}>" if settings.channel_id is not None else ", no channel yet"
+    text = f"every {when(settings)}{where}, policy “{settings.policy}”"
     if not settings.enabled:
-        return f"off ({settings.disabled_reason})" if settings.disabled_reason else "off"
-    day = DAY_NAMES[settings.weekday]
-    where = f" in <#{settings.channel_id}>" if settings.channel_id is not None else ""
-    return f"every {day} at {settings.time:%H:%M} {settings.timezone}{where}, policy “{settings.policy}”"
+        text += f" (off: {settings.disabled_reason})" if settings.disabled_reason else " (off)"
+    return text
+
+
+def when(settings: DigestSettings) -> str:
+    """
+    >>> when(DigestSettings(1, weekday=6, time=dt.time(18, 30), timezone="Asia/Tokyo"))
+    'Sunday at 18:30 Asia/Tokyo'
+    """
+    return f"{DAY_NAMES[settings.weekday]} at {settings.time:%H:%M} {settings.timezone}"
+
+
+def nothing_to_post(settings: DigestSettings) -> str:
+    """Why a digest has nothing to post, in the words of the guild's policy.
+
+    >>> nothing_to_post(DigestSettings(1, policy="latest"))
+    'Nothing new to post: no issue newer than when the digest was turned on is waiting (policy “latest”).'
+    """
+    if settings.policy == "latest":
+        return "Nothing new to post: no issue newer than when the digest was turned on is waiting (policy “latest”)."
+    return "Nothing new to post: this server has received every issue (policy “next”)."
 
 
 def parse_policy(value: str) -> Policy:

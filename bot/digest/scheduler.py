@@ -34,6 +34,7 @@ from bot.digest.schedule import (
     Slot,
     is_manual,
     manual_slot_id,
+    nothing_to_post,
     parse_policy,
     pick_issue,
     slot_for,
@@ -274,7 +275,7 @@ class DigestScheduler:
         now = self._now()
         if issue is None:
             if manual:
-                return PostOutcome(s.guild_id, slot, "nothing", detail="no issue the server has not received")
+                return PostOutcome(s.guild_id, slot, "nothing", detail=nothing_to_post(s))
             # The week came with nothing new: close it, so a later issue waits for next week's time.
             return PostOutcome(s.guild_id, slot, "skipped") if await self._store.skip(s.guild_id, slot, now) else None
         if not await self._store.claim(s.guild_id, slot, issue.id, channel_id, now, now + self._lease):

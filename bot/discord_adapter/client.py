@@ -8,6 +8,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,12 +22,23 @@ from bot.digest.scheduler import DigestScheduler
 from bot.digest.store import Store
 from bot.discord_adapter import embeds
 from bot.discord_adapter.replies import EXPIRED_AUTOCOMPLETE, expired, send_private
+from bot.discord_adapter.views import Paginator
 from retrieval.errors import ConfigError, NewsbotError, UnknownIssueError
 
 log = logging.getLogger(__name__)
 
 NO_MENTIONS = discord.AllowedMentions.none()
 SYNC_KEY = "command_sync_hash"
+SCOPES_KEY = "command_sync_scopes"
+"""Where the last sync put the commands: ``["global"]`` or guild ids, so the next one can clear what it leaves."""
+
+
+def _scopes(guild_ids: Sequence[int]) -> list[str]:
+    """
+    >>> _scopes(()), _scopes((5, 7))
+    (['global'], ['5', '7'])
+    """
+    return [str(g) for g in guild_ids] if guild_ids else ["global"]
 
 
 def point_at(api_base: str | None, gateway_url: str | None) -> None:
@@ -112,6 +124,8 @@ class NewsbotClient(commands.AutoShardedBot):
         self.view_timeout = 180.0
         """Seconds before pagination buttons are disabled (discord.py's default is 180)."""
         self._digest_task: asyncio.Task[None] | None = None
+        self.paginators: weakref.WeakSet[Paginator] = weakref.WeakSet()
+        """Live page buttons; :meth:`close` disables them."""
         # discord.py answers autocomplete itself and logs a late answer's 10062 as an ERROR traceback.
         logging.getLogger("discord.app_commands.tree").addFilter(EXPIRED_AUTOCOMPLETE)
 
@@ -131,6 +145,11 @@ class NewsbotClient(commands.AutoShardedBot):
         await self.scheduler.run_forever(self.digest_interval)
 
     async def close(self) -> None:
+        # While the HTTP session is still open: disable the page buttons of answers still on screen.
+        views, self.paginators = list(self.paginators), weakref.WeakSet()
+        for view in views:
+            with contextlib.suppress(discord.HTTPException):
+                await view.shut_down()
         task, self._digest_task = self._digest_task, None
         if task is not None:
             task.cancel()
@@ -151,6 +170,7 @@ class NewsbotClient(commands.AutoShardedBot):
         if await self.store.get_value(SYNC_KEY) == digest:
             log.info("command set unchanged; not syncing")
             return False
+        await self._clear_old_scopes(guild_ids)
         if guild_ids:
             for gid in guild_ids:
                 guild = discord.Object(id=gid)
@@ -166,4 +186,27 @@ class NewsbotClient(commands.AutoShardedBot):
             log.info("synced %d global commands", len(tree.get_commands()))
         if not self.store.read_only:  # else the next start syncs again; harmless, and said at start
             await self.store.set_value(SYNC_KEY, digest)
+            await self.store.set_value(SCOPES_KEY, json.dumps(_scopes(guild_ids)))
         return True
+
+    async def _clear_old_scopes(self, guild_ids: Sequence[int]) -> None:
+        """Empty the scopes the last sync used and this one does not: moving from guild to global sync (or back)
+        would otherwise leave the old copies, and Discord lists every command twice."""
+        stored = await self.store.get_value(SCOPES_KEY)
+        try:
+            previous = [str(x) for x in json.loads(stored)] if stored else []
+        except ValueError:
+            previous = []
+        app_id = self.application_id
+        if app_id is None:
+            return
+        for scope in sorted(set(previous) - set(_scopes(guild_ids))):
+            try:
+                if scope == "global":
+                    await self.http.bulk_upsert_global_commands(app_id, [])
+                else:
+                    await self.http.bulk_upsert_guild_commands(app_id, int(scope), [])
+            except (discord.Forbidden, discord.NotFound) as err:  # a guild the bot has left: nothing to clear
+                log.info("could not clear the old commands of %s: %s", scope, err)
+                continue
+            log.info("removed the commands synced to %s before", scope)

@@ -10,7 +10,7 @@ from discord.ext import commands
 
 from bot.commands import Newsbot
 from bot.config import parse_time_of_day
-from bot.digest import DAY_NAMES, DigestSettings, describe
+from bot.digest import DAY_NAMES, DigestSettings
 from bot.discord_adapter import embeds
 from bot.discord_adapter.replies import answered_public, defer_public
 from bot.discord_adapter.views import Paginator
@@ -71,6 +71,7 @@ class ReaderCog(commands.Cog):
             answered_public(interaction)
             return
         view = Paginator(pages, owner_id=interaction.user.id, timeout=self.client.view_timeout)
+        self.client.paginators.add(view)
         view.message = await interaction.followup.send(embed=pages[0], view=view, allowed_mentions=NO_MENTIONS,
                                                        wait=True)
         answered_public(interaction)
@@ -149,8 +150,8 @@ class AdminCog(commands.GroupCog, group_name="newsbot", group_description="newsb
 
     async def _settings_reply(self, interaction: discord.Interaction[NewsbotClient], title: str,
                               settings: DigestSettings) -> None:
-        await interaction.followup.send(embed=embeds.digest_settings_embed(title, describe(settings)),
-                                        ephemeral=True, allowed_mentions=NO_MENTIONS)
+        embed = embeds.digest_settings_embed(title, settings, cannot_post(interaction, settings.channel_id))
+        await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     @app_commands.command(name="digest-channel", description="Post the weekly digest in this channel.")
     @app_commands.describe(channel="The channel for the weekly digest")
@@ -201,13 +202,26 @@ class AdminCog(commands.GroupCog, group_name="newsbot", group_description="newsb
         outcome = await self.client.scheduler.post_now(_guild(interaction))
         text = {"posted": f"Posted the digest ({outcome.issue_id}).",
                 "recovered": "That digest was already in the channel.",
-                "nothing": "Nothing new to post: this server has received every issue.",
+                "nothing": outcome.detail,
                 "busy": "A digest is being posted right now; nothing more was posted.",
                 "recent": "A digest was posted less than a minute ago; nothing more was posted. Ask again in a minute "
                           "for another one."}.get(
             outcome.status, f"Could not post the digest: {outcome.detail or outcome.status}.")
         await interaction.followup.send(discord.utils.escape_mentions(text), ephemeral=True,
                                         allowed_mentions=NO_MENTIONS)
+
+
+def cannot_post(interaction: discord.Interaction[Any], channel_id: int | None) -> list[str]:
+    """The permissions the bot lacks in the digest channel, by Discord's names: it knows them from its cache
+    (roles and the channel's overwrites), so an admin hears at once, not at the first post."""
+    guild = interaction.guild
+    channel = guild.get_channel(channel_id) if guild is not None and channel_id is not None else None
+    if guild is None or channel is None:
+        return []
+    perms = channel.permissions_for(guild.me)
+    needed = (("View Channel", perms.view_channel), ("Send Messages", perms.send_messages),
+              ("Embed Links", perms.embed_links), ("Read Message History", perms.read_message_history))
+    return [name for name, granted in needed if not granted]
 
 
 def _guild(interaction: discord.Interaction[Any]) -> int:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import discord
 
+from bot.digest.schedule import DigestSettings, when
 from bot.results import (
     AskResult,
     DigestPreview,
@@ -304,7 +305,10 @@ def stats_embed(result: StatsResult) -> discord.Embed:
     embed.add_field(name="Cache", value=clip(f"{c.hits} hits · {c.misses} misses · {100 * c.hit_rate:.1f} % · "
                     f"{c.entries} stored\nstatus: {escape(c.status)}", FIELD_VALUE_MAX), inline=False)
     embed.add_field(name="Uptime", value=format_duration(result.uptime_seconds), inline=False)
-    if result.digest:
+    if result.digest_settings is not None:
+        embed.add_field(name="Weekly digest", value=clip(digest_settings_text(result.digest_settings),
+                                                         FIELD_VALUE_MAX), inline=False)
+    elif result.digest:
         embed.add_field(name="Weekly digest", value=clip(escape(result.digest), FIELD_VALUE_MAX), inline=False)
     embed.set_footer(text=f"index {result.index_fingerprint}")
     return embed
@@ -327,6 +331,24 @@ def digest_embeds(preview: DigestPreview) -> list[discord.Embed]:
     return fit_message(embeds)
 
 
-def digest_settings_embed(title: str, status: str) -> discord.Embed:
-    return discord.Embed(title=clip(title, TITLE_MAX), description=clip(escape(status), DESCRIPTION_MAX),
-                         colour=COLOR)
+def digest_settings_text(settings: DigestSettings) -> str:
+    """The digest settings for Discord: the channel as a clickable mention (our own id, never user text).
+
+    >>> digest_settings_text(DigestSettings(1, 5, weekday=2, timezone="America/Los_Angeles", enabled=True))
+    '<#5> · Wednesday at 09:00 America/Los\\\\_Angeles · policy “next” · **on**'
+    """
+    channel = f"<#{int(settings.channel_id)}>" if settings.channel_id is not None else "no channel yet"
+    state = "**on**" if settings.enabled else (
+        f"**off** ({escape(settings.disabled_reason)})" if settings.disabled_reason else "**off**")
+    return f"{channel} · {escape(when(settings))} · policy “{escape(settings.policy)}” · {state}"
+
+
+def digest_settings_embed(title: str, settings: DigestSettings,
+                          cannot_post: Sequence[str] = ()) -> discord.Embed:
+    """A settings reply: everything that is set, and a warning when the bot cannot post in the channel."""
+    embed = discord.Embed(title=clip(title, TITLE_MAX), description=digest_settings_text(settings), colour=COLOR)
+    if cannot_post:
+        embed.add_field(name="⚠ I cannot post there", value=clip(
+            f"Missing {', '.join(cannot_post)} in <#{int(settings.channel_id or 0)}>. Give newsbot these permissions "
+            "there, or pick another channel; until then the digest cannot be posted.", FIELD_VALUE_MAX), inline=False)
+    return embed

@@ -1,4 +1,4 @@
-"""Pagination buttons for long answers; disabled when the view times out."""
+"""Pagination buttons for long answers; disabled when the view times out, and when the bot shuts down."""
 
 from __future__ import annotations
 
@@ -62,6 +62,16 @@ class Paginator(discord.ui.View):
         log.error("page button failed", exc_info=error)
 
     async def on_timeout(self) -> None:
+        await self._disable()
+
+    async def shut_down(self) -> None:
+        """The bot is stopping: the buttons would die with it, so show them disabled rather than let a press
+        after the restart fail ("This interaction failed")."""
+        if not self.is_finished():
+            self.stop()
+            await self._disable()
+
+    async def _disable(self) -> None:
         for item in self.children:
             if isinstance(item, discord.ui.Button):
                 item.disabled = True

@@ -10,7 +10,7 @@ Import it as ``fake_discord`` (``tests/`` is on ``sys.path`` under pytest's defa
 """
 
 from .dpy import point_discord_py_at, running
-from .payloads import FakeChannel, FakeGuild, FakeRole, FakeUser
+from .payloads import FakeChannel, FakeGuild, FakeOverwrite, FakeRole, FakeUser
 from .records import (
     CommandSync,
     GatewayConnection,
@@ -39,6 +39,7 @@ __all__ = [
     "FakeChannel",
     "FakeDiscord",
     "FakeGuild",
+    "FakeOverwrite",
     "FakeRole",
     "FakeUser",
     "GatewayConnection",

@@ -93,14 +93,29 @@ class SnowflakeFactory:
 
 
 @dataclass(frozen=True)
+class FakeOverwrite:
+    """A channel permission overwrite: ``type`` 0 for a role (the guild id is ``@everyone``), 1 for a member."""
+
+    id: int
+    type: int = 0
+    allow: int = 0
+    deny: int = 0
+
+    def payload(self) -> JSON:
+        return {"id": str(self.id), "type": self.type, "allow": str(self.allow), "deny": str(self.deny)}
+
+
+@dataclass(frozen=True)
 class FakeChannel:
-    """A guild channel served in GUILD_CREATE and by ``GET /channels/{id}``."""
+    """A guild channel served in GUILD_CREATE and by ``GET /channels/{id}``. discord.py computes the bot's
+    permissions in it from the guild's roles and these ``overwrites``, as Discord does."""
 
     id: int
     name: str
     type: int = 0  # GUILD_TEXT
     position: int = 0
     topic: str | None = None
+    overwrites: tuple[FakeOverwrite, ...] = ()
 
     def payload(self, guild_id: int) -> JSON:
         return {
@@ -109,7 +124,7 @@ class FakeChannel:
             "guild_id": str(guild_id),
             "name": self.name,
             "position": self.position,
-            "permission_overwrites": [],
+            "permission_overwrites": [o.payload() for o in self.overwrites],
             "nsfw": False,
             "parent_id": None,
             "topic": self.topic,

@@ -1439,7 +1439,22 @@ class FakeDiscord:
         }
         if command is not None and "guild_id" in command:
             data["guild_id"] = command["guild_id"]
+        channels = self._resolved_channels(data["options"], guild_id)
+        if channels:
+            # Discord resolves snowflake options; discord.py then uses its cached channel for the id.
+            data["resolved"] = {"channels": channels}
         return data
+
+    def _resolved_channels(self, options: Sequence[JSON], guild_id: int) -> JSON:
+        found: JSON = {}
+        guild = next(g for g in self.guilds if g.id == guild_id)
+        for option in options:
+            if option.get("type") == 7:
+                channel = guild.channel(int(str(option["value"])))
+                if channel is not None:
+                    found[str(channel.id)] = {**channel.payload(guild_id), "permissions": str(MEMBER_PERMISSIONS)}
+            found |= self._resolved_channels(option.get("options") or [], guild_id)
+        return found
 
     def _synced_names(self) -> dict[str, list[str]]:
         return {str(scope): [c["name"] for c in cmds] for scope, cmds in self.commands.items()}
