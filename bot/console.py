@@ -25,7 +25,7 @@ from typing import Any, TextIO
 from bot import render_json, render_text
 from bot.commands import Newsbot
 from bot.config import Config
-from bot.results import COMMANDS, COMMANDS_BY_NAME, Result
+from bot.results import COMMANDS_BY_NAME, CONSOLE_COMMANDS, Result
 from bot.textutil import escape_controls
 from retrieval.errors import NewsbotError, QueryError
 
@@ -62,7 +62,7 @@ def parse_line(line: str) -> Invocation:
     name, _, rest = text.lstrip("/").partition(" ")
     name = name.lower()
     spec = COMMANDS_BY_NAME.get(name)
-    if spec is None:
+    if spec is None or not spec.console:
         raise QueryError(f"Unknown command “{name}”. Try /help.")
     args: dict[str, str] = {}
     names = {p.name for p in spec.params}
@@ -164,7 +164,7 @@ async def _interactive(console: Console) -> None:
     history = Path(os.environ.get("NEWSBOT_HISTORY", "~/.newsbot_history")).expanduser()
     with contextlib.suppress(OSError):
         readline.read_history_file(history)
-    names = [f"/{c.name}" for c in COMMANDS]
+    names = [f"/{c.name}" for c in CONSOLE_COMMANDS]
 
     def complete(text: str, state: int) -> str | None:
         options = [n for n in names if n.startswith(text if text.startswith("/") else "/" + text)]

@@ -67,7 +67,7 @@ def render(command: str, result: Result) -> dict[str, Any]:
                     "issues": [issue_obj(i) | {"entries": len(i.entries)} for i in result.issues]}
         case HelpResult():
             out |= {"commands": [{"name": c.name, "usage": c.usage, "description": c.description,
-                                  "admin": c.admin} for c in result.commands],
+                                  "admin": c.admin} for c in result.commands if c.console],
                     "issue_forms": result.issue_forms}
         case StatsResult():
             out |= {

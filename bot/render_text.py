@@ -115,8 +115,9 @@ def render(result: Result, *, color: bool = False) -> str:
                 lines.append(f"  {_issue_line(issue, st)}  {st.dim(f'({len(issue.entries)} items)')}")
         case HelpResult():
             lines.append(st.bold("newsbot: ask the newsletter archive"))
-            width = max(len(c.usage) for c in result.commands)
-            for c in result.commands:
+            shown = [c for c in result.commands if c.console]
+            width = max(len(c.usage) for c in shown)
+            for c in shown:
                 admin = st.dim(" (admin)") if c.admin else ""
                 lines.append(f"  {c.usage.ljust(width)}  {c.description}{admin}")
             lines.append(f"Issues can be named as {result.issue_forms}.")

@@ -27,7 +27,7 @@ class Param:
     description: str
     required: bool = False
     kind: str = "text"
-    """``text``, ``int`` or ``issue`` (the last gets autocomplete on Discord)."""
+    """``text``, ``int``, ``issue`` (autocomplete on Discord) or ``channel`` (Discord only)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,10 +36,28 @@ class CommandSpec:
     description: str
     params: tuple[Param, ...] = ()
     admin: bool = False
+    group: str | None = None
+    """The Discord command group it sits in (``newsbot`` for admin commands), or None for a top-level one."""
+    console: bool = True
+    """Whether the console offers it (the digest settings need a Discord server)."""
+
+    @property
+    def path(self) -> str:
+        """The command as Discord lists it: ``ask`` or ``newsbot stats``."""
+        return f"{self.group} {self.name}" if self.group else self.name
 
     @property
     def usage(self) -> str:
-        parts = [f"/{self.name}"]
+        """As the console writes it: ``/ask <question> [issue] [count]``."""
+        return self._usage(self.name)
+
+    @property
+    def discord_usage(self) -> str:
+        """As Discord writes it: ``/newsbot digest-on [channel]``."""
+        return self._usage(self.path)
+
+    def _usage(self, head: str) -> str:
+        parts = [f"/{head}"]
         for p in self.params:
             parts.append(f"<{p.name}>" if p.required else f"[{p.name}]")
         return " ".join(parts)
@@ -66,9 +84,29 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("latest", "The newest issue."),
     CommandSpec("digest", "Preview what the weekly digest would post."),
     CommandSpec("help", "What newsbot can do."),
-    CommandSpec("stats", "Index size, cache hit rate and uptime."),
-    CommandSpec("reindex", "Reload the archive and rebuild the search index.", admin=True),
+    CommandSpec("stats", "Index size, cache hit rate and uptime.", admin=True, group="newsbot"),
+    CommandSpec("reindex", "Reload the archive and rebuild the search index.", admin=True, group="newsbot"),
+    # The weekly digest's settings: Discord only, one server's settings each.
+    CommandSpec("digest-channel", "Post the weekly digest in this channel.", (
+        Param("channel", "The channel for the weekly digest", required=True, kind="channel"),
+    ), admin=True, group="newsbot", console=False),
+    CommandSpec("digest-schedule", "When the weekly digest is posted.", (
+        Param("weekday", "Day of the week", required=True, kind="int"),
+        Param("time", "Local time of day, HH:MM (24-hour)", required=True),
+        Param("timezone", "IANA time zone, e.g. Europe/Berlin or Asia/Tokyo"),
+    ), admin=True, group="newsbot", console=False),
+    CommandSpec("digest-policy", "What the weekly digest posts.", (
+        Param("policy", "next: replay the archive week by week; latest: only new issues", required=True),
+    ), admin=True, group="newsbot", console=False),
+    CommandSpec("digest-on", "Turn the weekly digest on.", (
+        Param("channel", "The channel for the digest (default: the one already set)", kind="channel"),
+    ), admin=True, group="newsbot", console=False),
+    CommandSpec("digest-off", "Turn the weekly digest off.", admin=True, group="newsbot", console=False),
+    CommandSpec("digest-now", "Post the next digest right away.", admin=True, group="newsbot", console=False),
 )
+"""The one registry of commands: the console parses and lists these, the Discord cogs take their names and
+descriptions from here, and the /help of each surface is drawn from it (a test compares them with the synced set)."""
+CONSOLE_COMMANDS = tuple(c for c in COMMANDS if c.console)
 COMMANDS_BY_NAME = {c.name: c for c in COMMANDS}
 
 

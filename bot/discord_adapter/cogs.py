@@ -153,17 +153,16 @@ class AdminCog(commands.GroupCog, group_name="newsbot", group_description="newsb
         embed = embeds.digest_settings_embed(title, settings, cannot_post(interaction, settings.channel_id))
         await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
-    @app_commands.command(name="digest-channel", description="Post the weekly digest in this channel.")
-    @app_commands.describe(channel="The channel for the weekly digest")
+    @app_commands.command(name="digest-channel", description=_desc("digest-channel"))
+    @app_commands.describe(**_describe("digest-channel"))
     async def digest_channel(self, interaction: discord.Interaction[NewsbotClient],
                              channel: discord.TextChannel) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         settings = await self.client.scheduler.configure(_guild(interaction), channel_id=channel.id)
         await self._settings_reply(interaction, "Digest channel set", settings)
 
-    @app_commands.command(name="digest-schedule", description="When the weekly digest is posted.")
-    @app_commands.describe(weekday="Day of the week", time="Local time of day, HH:MM (24-hour)",
-                           timezone="IANA time zone, e.g. Europe/Berlin or Asia/Tokyo")
+    @app_commands.command(name="digest-schedule", description=_desc("digest-schedule"))
+    @app_commands.describe(**_describe("digest-schedule"))
     @app_commands.choices(weekday=[app_commands.Choice(name=d, value=i) for i, d in enumerate(DAY_NAMES)])
     async def digest_schedule(self, interaction: discord.Interaction[NewsbotClient], weekday: int,
                               time: app_commands.Range[str, 4, 5],
@@ -173,8 +172,8 @@ class AdminCog(commands.GroupCog, group_name="newsbot", group_description="newsb
                                                          time=parse_time_of_day(time), timezone=timezone)
         await self._settings_reply(interaction, "Digest schedule set", settings)
 
-    @app_commands.command(name="digest-policy", description="What the weekly digest posts.")
-    @app_commands.describe(policy="next: replay the archive week by week; latest: only new issues")
+    @app_commands.command(name="digest-policy", description=_desc("digest-policy"))
+    @app_commands.describe(**_describe("digest-policy"))
     @app_commands.choices(policy=[app_commands.Choice(name="next (replay the archive)", value="next"),
                                   app_commands.Choice(name="latest (only new issues)", value="latest")])
     async def digest_policy(self, interaction: discord.Interaction[NewsbotClient], policy: str) -> None:
@@ -182,21 +181,21 @@ class AdminCog(commands.GroupCog, group_name="newsbot", group_description="newsb
         settings = await self.client.scheduler.configure(_guild(interaction), policy=policy)
         await self._settings_reply(interaction, "Digest policy set", settings)
 
-    @app_commands.command(name="digest-on", description="Turn the weekly digest on.")
-    @app_commands.describe(channel="The channel for the digest (default: the one already set)")
+    @app_commands.command(name="digest-on", description=_desc("digest-on"))
+    @app_commands.describe(**_describe("digest-on"))
     async def digest_on(self, interaction: discord.Interaction[NewsbotClient],
                         channel: discord.TextChannel | None = None) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         settings = await self.client.scheduler.enable(_guild(interaction), channel.id if channel else None)
         await self._settings_reply(interaction, "Weekly digest on", settings)
 
-    @app_commands.command(name="digest-off", description="Turn the weekly digest off.")
+    @app_commands.command(name="digest-off", description=_desc("digest-off"))
     async def digest_off(self, interaction: discord.Interaction[NewsbotClient]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         settings = await self.client.scheduler.disable(_guild(interaction))
         await self._settings_reply(interaction, "Weekly digest off", settings)
 
-    @app_commands.command(name="digest-now", description="Post the next digest right away.")
+    @app_commands.command(name="digest-now", description=_desc("digest-now"))
     async def digest_now(self, interaction: discord.Interaction[NewsbotClient]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         outcome = await self.client.scheduler.post_now(_guild(interaction))

@@ -285,13 +285,12 @@ def issues_embed(result: IssueListResult) -> discord.Embed:
 
 
 def help_embed(result: HelpResult) -> discord.Embed:
-    lines = [f"`{c.usage}` — {escape(c.description)}" for c in result.commands if not c.admin]
-    admin = [f"`/newsbot {c.usage.lstrip('/')}` — {escape(c.description)}" for c in result.commands if c.admin]
-    embed = discord.Embed(title="newsbot", description="\n".join(lines), colour=COLOR)
+    """Every command as Discord lists it (``/newsbot stats``, not the console's ``/stats``)."""
+    lines = [f"`{c.discord_usage}` — {escape(c.description)}" for c in result.commands if not c.admin]
+    admin = [f"`{c.discord_usage}` — {escape(c.description)}" for c in result.commands if c.admin]
+    embed = discord.Embed(title="newsbot", description=clip("\n".join(lines), DESCRIPTION_MAX), colour=COLOR)
     if admin:
-        embed.add_field(name="Admins (Manage Server)",
-                        value=clip("\n".join([*admin, "`/newsbot digest-*` — weekly digest settings"]),
-                                   FIELD_VALUE_MAX), inline=False)
+        embed.add_field(name="Admins (Manage Server)", value=clip("\n".join(admin), FIELD_VALUE_MAX), inline=False)
     embed.set_footer(text=clip(f"Name an issue as {result.issue_forms}.", FOOTER_MAX))
     return embed
 
