@@ -18,6 +18,7 @@ from pathlib import Path
 from bot.config import Config
 from bot.digest.schedule import DigestSettings, describe, nothing_to_post
 from bot.digest.scheduler import DigestScheduler
+from bot.digest.store import StoreUnavailable
 from bot.results import (
     COMMANDS,
     ISSUE_HELP,
@@ -195,8 +196,15 @@ class Newsbot:
 
     async def stats(self, guild_id: int | None = None) -> StatsResult:
         settings = None
+        waiting = None
         if self.scheduler is not None and guild_id is not None:
-            settings = await self.scheduler.settings(guild_id)
+            waiting = self.scheduler.store_trouble
+            try:
+                settings = await self.scheduler.settings(guild_id)
+            except StoreUnavailable:
+                # Stats need no shared state; say why the digest part is missing instead of failing.
+                waiting = waiting or ("waiting: the shared state store is unreachable just now; digests resume "
+                                      "when it is back")
         archive = self.archive
         entries = archive.entries
         return StatsResult(
@@ -212,6 +220,7 @@ class Newsbot:
             index_fingerprint=self.engine.fingerprint[:12],
             digest=describe(settings) if settings is not None else None,
             digest_settings=settings,
+            digest_waiting=waiting,
         )
 
     # -- admin commands --

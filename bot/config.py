@@ -93,6 +93,8 @@ class DigestConfig:
     time: str = "09:00"
     timezone: str = "UTC"
     policy: str = "next"
+    tick_seconds: float = 60.0
+    """How often each process looks for due digests."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +107,9 @@ class DiscordConfig:
     gateway_url: str = ""
     start_retry_seconds: float = 300.0
     """How long ``newsbot run`` keeps retrying, with back-off, when Discord cannot be reached at start."""
+    identify_queue_url: str = ""
+    """A gateway-queue (twilight's) that every shard process asks before IDENTIFY, so hosts share
+    ``max_concurrency`` and the daily IDENTIFY budget; empty = discord.py's own pacing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,8 +145,9 @@ class Config:
         return Path(self.storage.cache_dir).expanduser()
 
 
-# NEWSBOT_* variables that are not configuration: read by the test suite and the console respectively.
-_NOT_CONFIG_ENV = frozenset({"NEWSBOT_SHARED", "NEWSBOT_HISTORY"})
+_NOT_CONFIG_ENV = frozenset({"NEWSBOT_SHARED", "NEWSBOT_HISTORY", "NEWSBOT_TEST_CLOCK"})
+"""NEWSBOT_* variables that are not configuration: the test suite's shared folder, the console's history
+file, and the tests' digest clock (:func:`bot.discord_adapter.launcher.test_clock`)."""
 
 _SHORT_ENV = {
     "NEWSBOT_ARCHIVE": ("archive", "path"),
@@ -305,6 +311,7 @@ def _validate(config: Config) -> None:
         (config.digest.policy in DIGEST_POLICIES, f"digest.policy: must be one of {', '.join(DIGEST_POLICIES)}"),
         (config.discord.ask_cooldown_seconds >= 0, "discord.ask_cooldown_seconds: must be >= 0"),
         (config.discord.start_retry_seconds >= 0, "discord.start_retry_seconds: must be >= 0"),
+        (config.digest.tick_seconds > 0, "digest.tick_seconds: must be > 0"),
         (config.logging.level.upper() in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"},
          "logging.level: must be DEBUG, INFO, WARNING, ERROR or CRITICAL"),
     ]

@@ -135,6 +135,8 @@ def render(result: Result, *, color: bool = False) -> str:
             ]
             if result.digest:
                 lines.append(f"digest:   {result.digest}")
+            if result.digest_waiting:
+                lines.append(f"digest:   {result.digest_waiting}")
         case ReindexResult():
             lines.append(f"Reindexed: {result.issues} issues, {result.entries} entries in {result.seconds:.1f} s"
                          + ("" if result.changed else " (nothing changed)"))

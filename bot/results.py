@@ -164,6 +164,8 @@ class StatsResult:
     """This guild's digest schedule, or why it is off (e.g. a 403), when asked from a guild."""
     digest_settings: DigestSettings | None = None
     """The same as values, for a surface that renders them itself (Discord: a clickable channel)."""
+    digest_waiting: str | None = None
+    """Why the digest waits (the shared state store is unreachable), when it does."""
 
 
 @dataclass(frozen=True, slots=True)

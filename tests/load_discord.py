@@ -8,7 +8,7 @@ Not a unit test (pytest does not collect it). Run it from the repository root::
 The fake Discord (``tests/fake_discord``) and the request driver run on 127.0.0.1 in a process of their
 own, so Discord's clock keeps running while the bot's process is stalled (GIL, CPU), as it would in
 production, and the fake's JSON and HTTP work is not counted against the bot.
-The bot is the real ``NewsbotClient`` with a real ``Newsbot`` and ``StateStore`` in a temporary folder,
+The bot is the real ``NewsbotClient`` built by the launcher (``assemble``) on a SQLite store in a temporary folder,
 commands synced to the fake guild, and the ``/ask`` cooldown left ON: every request comes from its own
 fake user, so the cooldown code runs on every request without refusing any.
 

@@ -39,7 +39,7 @@ from bot.digest.schedule import (
     pick_issue,
     slot_for,
 )
-from bot.digest.store import PostRecord, Store
+from bot.digest.store import PostRecord, Store, StoreUnavailable
 from bot.results import FeaturesResult, features_of
 from retrieval.models import Archive, Issue
 
@@ -134,6 +134,7 @@ class DigestScheduler:
         self._lease = lease
         self._defaults = defaults or DigestConfig()
         self._running = False
+        self._store_down_since: dt.datetime | None = None
 
     def _now(self) -> dt.datetime:
         now = self._clock()
@@ -220,6 +221,8 @@ class DigestScheduler:
                 if s.channel_id is None or not self._owns(s.guild_id):
                     continue
                 outcomes.extend(await self._tick_guild(s, s.channel_id, now, archive))
+            except StoreUnavailable:
+                raise  # not this guild's problem: the whole tick waits for the store
             except Exception as err:  # the per-guild boundary: one guild's bug must not cost the others
                 log.exception("digest for guild %s failed", s.guild_id)
                 outcomes.append(PostOutcome(s.guild_id, "", "error", detail=repr(err)))
@@ -365,8 +368,34 @@ class DigestScheduler:
             while True:
                 try:
                     await self.tick()
+                except StoreUnavailable as err:
+                    self._store_lost(err)
                 except Exception:  # the loop's boundary: logged, and the next tick runs
                     log.exception("digest tick failed; next try in %s s", interval)
+                else:
+                    self._store_back()
                 await self._sleep(interval)
         finally:
             self._running = False
+
+    # -- the shared store's health, for stats --
+
+    @property
+    def store_trouble(self) -> str | None:
+        """None while the store answers; else since when it has not, and why (for ``/newsbot stats``)."""
+        if self._store_down_since is None:
+            return None
+        return (f"waiting: the shared state store ({self._store.backend}) has been unreachable since "
+                f"{self._store_down_since:%Y-%m-%d %H:%M} UTC; digests resume when it is back")
+
+    def _store_lost(self, err: StoreUnavailable) -> None:
+        if self._store_down_since is None:
+            # Once per outage, not once per tick: a down database must not flood the log.
+            log.warning("digests wait: %s", err.detail)
+            self._store_down_since = dt.datetime.now(dt.UTC)  # wall time, for people: not the schedule's clock
+
+    def _store_back(self) -> None:
+        if self._store_down_since is not None:
+            log.info("the shared state store answers again (down since %s); digests resume",
+                     f"{self._store_down_since:%H:%M:%S} UTC")
+            self._store_down_since = None

@@ -39,6 +39,16 @@ class StoreError(NewsbotError):
     """The state store cannot be used as it is (unreachable, or its schema does not match); says what to do."""
 
 
+class StoreUnavailable(StoreError):
+    """The shared store cannot be reached just now; digests wait, and the next tick tries again.
+
+    ``str()`` is for a person (no address); :attr:`detail` names the server (never the password) for the log."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("the bot's shared state store is unreachable just now; try again in a minute")
+        self.detail = detail
+
+
 class SchemaMismatch(StoreError):
     """The database's schema version is not the one this code knows."""
 
@@ -535,10 +545,6 @@ def _pg_unavailable() -> tuple[type[BaseException], ...]:
             asyncpg.InterfaceError)
 
 
-class StoreUnavailable(StoreError):
-    """The shared store cannot be reached just now; digests wait, and the next tick tries again."""
-
-
 class PostgresStore(SqlStore):
     """Shared state in PostgreSQL through an asyncpg pool, for shard processes on several hosts.
 
@@ -569,7 +575,8 @@ class PostgresStore(SqlStore):
         except asyncpg.InvalidCatalogNameError:
             raise StoreError(f"PostgreSQL at {where}: the database does not exist; create it first") from None
         except _pg_unavailable() as err:
-            raise StoreUnavailable(f"cannot reach PostgreSQL at {where}: {_reason(err)}") from None
+            raise StoreError(f"cannot reach PostgreSQL at {where}: {_reason(err)}. Is the server up, and "
+                             "storage.url (or the PG* variables) right?") from None
         return cls(pool, where)
 
     async def close(self) -> None:
@@ -651,7 +658,7 @@ async def open_store(url: str, *, create: bool = False, check: bool = True) -> S
 
     ``create``: a new, empty SQLite file gets the current schema (the embedded default needs no deploy step;
     PostgreSQL always takes ``newsbot migrate``). ``check``: refuse a schema older or newer than this code
-    (:class:`SchemaMismatch`). An unreachable server is :class:`StoreUnavailable`."""
+    (:class:`SchemaMismatch`). An unreachable server is a :class:`StoreError` that says what to check."""
     store: SqlStore
     if is_postgres_url(url):
         store = await PostgresStore.connect(url)

@@ -12,6 +12,7 @@ import weakref
 from collections.abc import Sequence
 from typing import Any
 
+import aiohttp
 import discord
 import yarl
 from discord import app_commands
@@ -39,6 +40,11 @@ def _scopes(guild_ids: Sequence[int]) -> list[str]:
     (['global'], ['5', '7'])
     """
     return [str(g) for g in guild_ids] if guild_ids else ["global"]
+
+
+IDENTIFY_QUEUE_WAIT = 300.0
+"""Seconds to wait for the gateway-queue's answer. A queue holds a request while other shards identify
+(5 s per bucket), so long waits are normal; a queue that never answers must not hang the process."""
 
 
 def point_at(api_base: str | None, gateway_url: str | None) -> None:
@@ -104,7 +110,8 @@ class NewsbotClient(commands.AutoShardedBot):
 
     def __init__(self, newsbot: Newsbot, store: Store, scheduler: DigestScheduler, *,
                  shard_ids: Sequence[int] | None = None, shard_count: int | None = None,
-                 digest_interval: float = 60.0, sync_commands: bool = True, **options: Any) -> None:
+                 digest_interval: float = 60.0, sync_commands: bool = True, identify_queue_url: str = "",
+                 **options: Any) -> None:
         options.setdefault("intents", discord.Intents.default())
         if shard_ids is not None:
             options["shard_ids"] = list(shard_ids)  # None (all shards) is discord.py's default, not typed as such
@@ -128,6 +135,8 @@ class NewsbotClient(commands.AutoShardedBot):
         """Live page buttons; :meth:`close` disables them."""
         # discord.py answers autocomplete itself and logs a late answer's 10062 as an ERROR traceback.
         logging.getLogger("discord.app_commands.tree").addFilter(EXPIRED_AUTOCOMPLETE)
+        self.identify_queue_url = identify_queue_url
+        """A gateway-queue asked before each IDENTIFY, shared by every process of the deployment; empty: local."""
 
     async def setup_hook(self) -> None:
         from bot.discord_adapter.cogs import AdminCog, ReaderCog
@@ -142,7 +151,27 @@ class NewsbotClient(commands.AutoShardedBot):
 
     async def _digest_loop(self) -> None:
         await self.wait_until_ready()
+        log.info("digest loop running (shards %s of %s)", self.shard_ids or "all", self.shard_count)
         await self.scheduler.run_forever(self.digest_interval)
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """With ``discord.identify_queue_url``, wait for the gateway-queue's go-ahead (``GET url?shard=N``, answered
+        when the shard may IDENTIFY), so processes on several hosts share ``max_concurrency`` and the daily
+        IDENTIFY budget. Without one, or when the queue fails, discord.py's own pacing."""
+        if not self.identify_queue_url:
+            await super().before_identify_hook(shard_id, initial=initial)
+            return
+        try:
+            timeout = aiohttp.ClientTimeout(total=IDENTIFY_QUEUE_WAIT)
+            async with aiohttp.ClientSession(timeout=timeout) as session, \
+                    session.get(self.identify_queue_url, params={"shard": str(shard_id or 0)}) as resp:
+                resp.raise_for_status()
+        except (aiohttp.ClientError, TimeoutError) as err:
+            log.warning("identify queue did not answer for shard %s (%s); pacing this IDENTIFY locally",
+                        shard_id, err or type(err).__name__)
+            await super().before_identify_hook(shard_id, initial=initial)
+            return
+        log.debug("identify queue let shard %s through", shard_id)
 
     async def close(self) -> None:
         # While the HTTP session is still open: disable the page buttons of answers still on screen.

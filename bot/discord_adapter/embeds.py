@@ -309,6 +309,9 @@ def stats_embed(result: StatsResult) -> discord.Embed:
                                                          FIELD_VALUE_MAX), inline=False)
     elif result.digest:
         embed.add_field(name="Weekly digest", value=clip(escape(result.digest), FIELD_VALUE_MAX), inline=False)
+    if result.digest_waiting:
+        embed.add_field(name="Weekly digest waits", value=clip(escape(result.digest_waiting), FIELD_VALUE_MAX),
+                        inline=False)
     embed.set_footer(text=f"index {result.index_fingerprint}")
     return embed
 

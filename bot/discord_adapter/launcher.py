@@ -10,7 +10,8 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -100,6 +101,29 @@ async def wait_for_discord(config: Config) -> None:
             await asyncio.sleep(delay)
 
 
+def test_clock(env: Mapping[str, str]) -> Callable[[], dt.datetime] | None:
+    """The tests' hook for running weeks of schedule in seconds across real processes: with
+    ``NEWSBOT_TEST_CLOCK=FILE``, the digest scheduler's "now" is the ISO instant written in FILE (read on each
+    call, so the test moves time for every process at once). Never set in production; the launcher logs a
+    warning when it is. Only the digest schedule reads it: Discord, the cache and the logs keep real time.
+
+    >>> test_clock({}) is None
+    True
+    """
+    path = env.get("NEWSBOT_TEST_CLOCK")
+    if not path:
+        return None
+    file = Path(path)
+
+    def now() -> dt.datetime:
+        value = dt.datetime.fromisoformat(file.read_text(encoding="utf-8").strip())
+        if value.tzinfo is None:
+            raise ValueError("NEWSBOT_TEST_CLOCK must hold an aware ISO datetime")
+        return value
+
+    return now
+
+
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -130,7 +154,8 @@ async def assemble(config: Config, store: Store, *, shards: Shards | None = None
     try:
         client = client_cls(newsbot, store, scheduler, shard_ids=shards[0] if shards else None,
                             shard_count=shards[1] if shards else None, digest_interval=digest_interval,
-                            sync_commands=shards is None or 0 in shards[0], **options)
+                            sync_commands=shards is None or 0 in shards[0],
+                            identify_queue_url=config.discord.identify_queue_url, **options)
     except BaseException:
         await newsbot.close()
         raise
@@ -148,7 +173,13 @@ async def run_bot(config: Config, *, token: str, shards: Shards | None = None,
         if store.read_only:
             log.warning("%s is read-only: digest settings cannot be saved and no digest is posted until it is "
                         "writable; answering questions works", describe_url(config.storage_url))
-        client = await assemble(config, store, shards=shards, **(client_options or {}))
+        options = {"digest_interval": config.digest.tick_seconds, **(client_options or {})}
+        clock = test_clock(os.environ)
+        if clock is not None:
+            log.warning("NEWSBOT_TEST_CLOCK is set: the digest schedule follows %s, not the real time",
+                        os.environ["NEWSBOT_TEST_CLOCK"])
+            options.setdefault("clock", clock)
+        client = await assemble(config, store, shards=shards, **options)
         resources.push_async_callback(client.newsbot.close)
         loop = asyncio.get_running_loop()
         stopping = asyncio.Event()
