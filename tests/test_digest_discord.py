@@ -186,15 +186,20 @@ async def test_two_shard_processes_never_both_post(sample_config: Config) -> Non
             config = dataclasses.replace(sample_config, discord=dataclasses.replace(sample_config.discord,
                                                                                      guild_ids=()))
             shard = {"clock": clock, "digest_interval": TICK}
-            async with bot_running(fake, config, shards=([0], 2), **shard) as a, \
-                    bot_running(fake, config, shards=([1], 2), **shard) as b:
-                for guild in (g0, g1):
-                    await a.scheduler.enable(guild.id, guild.channels[0].id)
-                clock.now = MONDAY_0800 + dt.timedelta(hours=1, minutes=1)
-                await wait_for(lambda: all(len(digests(fake, g.channels[0].id)) == 1 for g in (g0, g1)))
-                await asyncio.sleep(TICK * 20)
-                outcomes_a = await a.scheduler.tick()
-                outcomes_b = await b.scheduler.tick()
+            async with bot_running(fake, config, shards=([1], 2), **shard) as b:
+                # Commands are synced once per deployment, by shard 0: shard 1 never syncs, even on a fresh store.
+                assert b.synced is False
+                assert fake.command_syncs == []
+                async with bot_running(fake, config, shards=([0], 2), **shard) as a:
+                    assert a.synced is True
+                    assert len(fake.command_syncs) == 1
+                    for guild in (g0, g1):
+                        await a.scheduler.enable(guild.id, guild.channels[0].id)
+                    clock.now = MONDAY_0800 + dt.timedelta(hours=1, minutes=1)
+                    await wait_for(lambda: all(len(digests(fake, g.channels[0].id)) == 1 for g in (g0, g1)))
+                    await asyncio.sleep(TICK * 20)
+                    outcomes_a = await a.scheduler.tick()
+                    outcomes_b = await b.scheduler.tick()
             assert {o.guild_id for o in outcomes_a} <= {g0.id}
             assert {o.guild_id for o in outcomes_b} <= {g1.id}
             for g in (g0, g1):

@@ -7,8 +7,9 @@ Errors, as a tree::
 
     NewsbotError (retrieval.errors)
     ├── DigestError        a digest request cannot be done as asked (no channel, bad weekday); for a person
-    └── StoreError         the state store cannot be used (unreachable); says what to do
-        └── SchemaMismatch the database schema is older or newer than this code: run `newsbot migrate`
+    └── StoreError         the state store cannot be used (unreachable at start, bad password); says what to do
+        ├── SchemaMismatch the database schema is older or newer than this code: run `newsbot migrate`
+        └── StoreUnavailable  lost while serving: digests wait; str() is for people, .detail for the log
     PostError              raised by a Poster; handled by the scheduler, never shown to a person
     ├── PostForbidden      403: the bot may not post there; the guild's digest is turned off
     ├── PostNotFound       404: the channel is gone; the guild's digest is turned off
@@ -57,6 +58,7 @@ from bot.digest.store import (
     Store,
     StoreError,
     StoreReadOnly,
+    StoreUnavailable,
     open_store,
 )
 
@@ -64,7 +66,7 @@ __all__ = [
     "DAY_NAMES", "DEFAULT_LEASE", "FORBIDDEN_REASON", "NOT_FOUND_REASON", "POLICIES", "SCHEMA_VERSION",
     "DigestError", "DigestScheduler", "DigestSettings", "OutcomeStatus", "Policy", "PostError", "PostForbidden",
     "PostNotFound", "PostOutcome", "PostRecord", "PostStatus", "PostTransient", "Poster", "SchemaMismatch", "Slot",
-    "SqlStore", "SqliteStore", "Store", "StoreError", "StoreReadOnly", "describe", "is_manual", "manual_slot_id",
-    "next_due_at", "nothing_to_post", "open_store", "owned_by", "parse_policy", "pick_issue", "shard_owner",
-    "slot_for", "when",
+    "SqlStore", "SqliteStore", "Store", "StoreError", "StoreReadOnly", "StoreUnavailable", "describe", "is_manual",
+    "manual_slot_id", "next_due_at", "nothing_to_post", "open_store", "owned_by", "parse_policy", "pick_issue",
+    "shard_owner", "slot_for", "when",
 ]

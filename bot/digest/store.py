@@ -194,10 +194,10 @@ def _opt_str(value: object) -> str | None:
 def mismatch_message(found: int, backend: str) -> str:
     """What an operator reads when the schema does not match.
 
-    >>> mismatch_message(0, "sqlite")
-    'the sqlite state database has schema version 0 and this newsbot needs 2: run `newsbot migrate` first'
-    >>> mismatch_message(7, "postgresql")  # doctest: +ELLIPSIS
-    'the postgresql state database has schema version 7, newer than this newsbot knows (2): upgrade newsbot...'
+    >>> mismatch_message(0, "sqlite")  # doctest: +ELLIPSIS
+    'the sqlite state database has schema version 0 and this newsbot needs ...: run `newsbot migrate` first'
+    >>> mismatch_message(99, "postgresql")  # doctest: +ELLIPSIS
+    'the postgresql state database has schema version 99, newer than this newsbot knows (...): upgrade newsbot...'
     """
     if found < SCHEMA_VERSION:
         return (f"the {backend} state database has schema version {found} and this newsbot needs "
