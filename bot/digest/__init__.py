@@ -9,6 +9,7 @@ Errors, as a tree::
     ├── DigestError        a digest request cannot be done as asked (no channel, bad weekday); for a person
     └── StoreError         the state store cannot be used (unreachable at start, bad password); says what to do
         ├── SchemaMismatch the database schema is older or newer than this code: run `newsbot migrate`
+        ├── StoreReadOnly  the SQLite file is read-only: settings cannot be saved, no digest is posted
         └── StoreUnavailable  lost while serving: digests wait; str() is for people, .detail for the log
     PostError              raised by a Poster; handled by the scheduler, never shown to a person
     ├── PostForbidden      403: the bot may not post there; the guild's digest is turned off
