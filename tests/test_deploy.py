@@ -186,3 +186,18 @@ async def test_postgres_lost_while_serving(pg_server: Any, fake: FakeDiscord, sa
         [shown] = await stats.followups(1, timeout=20)
         assert "unreachable" not in str(shown.data)
         assert "every Monday at 09:00 UTC" in str(shown.data)
+
+
+def test_the_password_may_come_from_pgpassword(pg_server: Any, tmp_path: Path, shared_cache_dir: Path) -> None:
+    """A URL without a password takes the standard PG* variables (asyncpg reads them, as libpq does)."""
+    bare = pg_server.new_database().replace(f":{PASSWORD}@", "@")
+    env = _env(tmp_path, shared_cache_dir, bare)
+    env.pop("PGPASSWORD", None)
+    refused = _newsbot("migrate", env=env, cwd=tmp_path)
+    assert refused.returncode == 1
+    assert "refused the password (from the URL or PGPASSWORD)" in refused.stderr, refused.stderr
+    assert "Traceback" not in refused.stderr
+    migrated = _newsbot("migrate", env={**env, "PGPASSWORD": PASSWORD}, cwd=tmp_path)
+    assert migrated.returncode == 0, migrated.stderr
+    assert "schema migrated from version 0 to" in migrated.stdout
+    assert PASSWORD not in migrated.stdout + migrated.stderr
