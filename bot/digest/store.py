@@ -540,9 +540,11 @@ def to_dollar(sql: str) -> str:
 def _pg_unavailable() -> tuple[type[BaseException], ...]:
     import asyncpg
 
-    # 08xxx (connection), 57xxx (shutdown, cannot connect now), a closed connection, the network, a timeout.
+    # 08xxx (connection), 57xxx (shutdown, cannot connect now), a closed connection, the network, a timeout, and
+    # the protocol state error asyncpg raises when the server cuts a connection in the middle of a query (seen
+    # in tests/test_multihost.py when PostgreSQL stops): the pool drops that connection and the next tick retries.
     return (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError,
-            asyncpg.InterfaceError)
+            asyncpg.InterfaceError, asyncpg.InternalClientError)
 
 
 class PostgresStore(SqlStore):
