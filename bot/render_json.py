@@ -49,6 +49,7 @@ def render(command: str, result: Result) -> dict[str, Any]:
                         "also_in": [{"issue_id": i.id, "issue_title": i.title, "issue_url": i.source_url,
                                      "issue_label": i.label} for i in h.also_in],
                         "bridges": [{"typed": typed, "matched": matched} for typed, matched in h.bridges],
+                        "links": list(h.entry.links),
                     }
                     for h in result.hits
                 ],

@@ -82,6 +82,9 @@ def render(result: Result, *, color: bool = False) -> str:
                 lines.append(f"{n}. {st.bold(h.entry.title)}" + (f"  [{', '.join(flags)}]" if flags else ""))
                 if h.entry.url:
                     lines.append(f"   {st.link(h.entry.url)}")
+                more = [u for u in h.entry.links if u != h.entry.url][:3]
+                if more:
+                    lines.append("   " + st.dim("also links: ") + " ".join(st.link(u) for u in more))
                 lines.append(f"   {highlight(h.snippet, h.highlights, st)}")
                 lines.append(f"   {st.dim('from')} {_issue_line(h.issue, st)} · {h.entry.section.label_zh}")
                 if h.bridges:

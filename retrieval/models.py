@@ -74,6 +74,8 @@ class Entry:
     """Body text with markdown debris (asterisk runs, images, separators, empty links) removed."""
     feature: bool = False
     """True when the issue lists this entry among its features (本周特稿/新闻 or 每周编辑精选)."""
+    links: tuple[str, ...] = ()
+    """Every distinct web link of the item, :attr:`url` first (the paper, its code, the news about it)."""
     cards: str = ""
     """Title and snippet of the item's Medium/Revue embed cards: a second, independent translation of the linked
     page, often in the words a reader uses. Indexed for search, never shown."""

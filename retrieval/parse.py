@@ -503,7 +503,7 @@ def _make_pick(line: int, text: str, base: str) -> _Pick | None:
 
 
 def _build_entries(issue_id: str, items: list[_Item], picks: list[_Pick], base: str | None) -> tuple[Entry, ...]:
-    rows: list[tuple[int, Section, str, str | None, str, bool, str]] = []
+    rows: list[tuple[int, Section, str, str | None, str, bool, tuple[str, ...], str]] = []
     item_urls: list[list[str]] = []
     item_titles: list[str] = []
     for item in items:
@@ -518,13 +518,15 @@ def _build_entries(issue_id: str, items: list[_Item], picks: list[_Pick], base: 
         summary = clean_block("\n".join(item.body))
         feature = item.feature or item.section is Section.FEATURES
         cards = card_text("\n".join([item.header, *item.body]))
-        rows.append((item.line, item.section, title, urls[0] if urls else None, summary, feature, cards))
+        links = tuple({link_key(u): u for u in reversed(urls)}.values())[::-1]
+        rows.append((item.line, item.section, title, urls[0] if urls else None, summary, feature, links, cards))
     for pick in unmatched:
-        rows.append((pick.line, Section.FEATURES, pick.title, pick.url, pick.title, True, ""))
+        rows.append((pick.line, Section.FEATURES, pick.title, pick.url, pick.title, True,
+                     (pick.url,) if pick.url else (), ""))
     rows.sort(key=lambda r: r[0])
     return tuple(
-        Entry(issue_id, pos, section, title, url, summary, feature, cards)
-        for pos, (_, section, title, url, summary, feature, cards) in enumerate(rows)
+        Entry(issue_id, pos, section, title, url, summary, feature, links, cards)
+        for pos, (_, section, title, url, summary, feature, links, cards) in enumerate(rows)
     )
 
 

@@ -379,6 +379,14 @@ class SearchEngine:
             self._groups.setdefault(d.group, []).append(d)
         self._by_key = {d.entry.key: d for d in docs}
         self._doc_ids = {d.entry.key: n for n, d in enumerate(docs)}
+        self._link_groups: dict[str, str] = {}
+        """Any link of an entry (its main link first) -> the group of the first entry that has it."""
+        for d in docs:
+            if not d.group.startswith("entry:"):
+                self._link_groups.setdefault(d.group, d.group)
+        for d in docs:
+            for url in d.entry.links:
+                self._link_groups.setdefault(link_key(url), d.group)
         self.tokenized_now = 0
         """How many entries this build had to tokenize (the rest came from the token store)."""
         digest = hashlib.sha256()
@@ -594,7 +602,7 @@ class SearchEngine:
     def _pinned(self, text: str, allowed: npt.NDArray[np.bool_] | None) -> list[str]:
         groups = []
         for m in _QUERY_URL.finditer(text):
-            key = link_key(m.group(0).rstrip(".,;:!?'\"。，）)"))
+            key = self._link_groups.get(link_key(m.group(0).rstrip(".,;:!?'\"。，）)")), "")
             members = self._groups.get(key)
             if not members or key in groups:
                 continue

@@ -16,7 +16,7 @@ from bot.config import Config
 from bot.console import run_console_async
 
 ASK_RESULT_KEYS = {"title", "url", "summary", "score", "section", "feature", "repaired", "issue_url",
-                   "issue_title", "also_in", "bridges"}
+                   "issue_title", "also_in", "bridges", "links"}
 FEATURE_ITEM_KEYS = {"title", "url", "summary"}
 
 

@@ -25,10 +25,16 @@ from retrieval.measure.evaluate import (
 )
 from retrieval.search import SearchEngine
 
-# Guard thresholds: what the engine reaches today on each set, minus a small margin (report-ret.md has the figures).
+# Guard thresholds: what the engine reaches on each set (report-ret.md), minus about 0.02. Measured 2026-12-02:
+# any link of an entry   held-out 0.911/0.968 (zh 0.891, en 0.970, mixed 0.848), dev 0.991/1.000
+# main link only         held-out 0.858/0.903 (zh 0.822, en 0.924, mixed 0.818), dev 0.991/1.000
 GUARD = {
-    "dev": {"all": (0.93, 0.98)},
-    "held-out": {"all": (0.78, 0.85), "zh": (0.74, 0.80), "en": (0.83, 0.93), "mixed": (0.75, 0.80)},
+    "dev": {"all": (0.97, 0.98)},
+    "held-out": {"all": (0.89, 0.95), "zh": (0.87, 0.91), "en": (0.95, 0.98), "mixed": (0.82, 0.98)},
+}
+GUARD_MAIN_LINK = {
+    "dev": {"all": (0.97, 0.98)},
+    "held-out": {"all": (0.84, 0.88), "zh": (0.80, 0.84), "en": (0.90, 0.93), "mixed": (0.79, 0.88)},
 }
 
 
@@ -75,10 +81,14 @@ def test_newsbot_beats_guards_and_baseline_on_both_sets(corpus_dir: Path, shared
     for name, path in QUESTION_SETS.items():
         questions = load_questions(path)
         ours = breakdown(outcomes(questions, newsbot_ranker(engine)))
+        main_link = breakdown(outcomes(questions, newsbot_ranker(engine, all_links=False)))
         naive = breakdown(outcomes(questions, naive_rank))
         for group, (mrr, recall) in GUARD[name].items():
             assert ours[group].mrr >= mrr, (name, group, ours[group])
             assert ours[group].recall >= recall, (name, group, ours[group])
+        for group, (mrr, recall) in GUARD_MAIN_LINK[name].items():
+            assert main_link[group].mrr >= mrr, (name, group, main_link[group])
+            assert main_link[group].recall >= recall, (name, group, main_link[group])
         assert ours["all"].mrr > naive["all"].mrr
         assert ours["all"].recall > naive["all"].recall
         if name == "dev":

@@ -64,3 +64,13 @@ def test_no_module_keeps_its_own_link_identity() -> None:
     offenders = [p.name for p in sources.rglob("*.py") if 'startswith("utm_")' in p.read_text(encoding="utf-8")
                  and p.name != "links.py"]
     assert offenders == []
+
+
+def test_an_entry_keeps_every_link_of_its_item_main_link_first() -> None:
+    md = ISSUE.replace("这是一篇关于模型压缩的博客。", "这是一篇关于模型压缩的博客，代码在 [GitHub](https://github.com/a/b)，"
+                       "论文见 https://arxiv.org/abs/2101.00009v2 。")
+    blog = parse_markdown(md).entries[0]
+    assert blog.url == MEDIUM
+    assert blog.links == (MEDIUM, "https://github.com/a/b", "https://arxiv.org/abs/2101.00009v2")
+    paper = parse_markdown(md).entries[1]
+    assert paper.links == ("https://arxiv.org/abs/2101.00001",)  # the same link twice is one link

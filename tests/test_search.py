@@ -167,7 +167,7 @@ CARD_ISSUE = """# Akira 的机器学习新闻 #41
 
 example.com](https://example.com/blog/deploy)
 
-作者介绍了部署的经验。
+作者介绍了部署的经验，代码在 [GitHub](https://github.com/x/deploy)。
 
 # 其他博客
 
@@ -214,3 +214,9 @@ def test_dictionary_translations_are_words_the_index_has(engine: SearchEngine) -
     bridged = [t.token for t in terms if t.source == "cedict"]
     assert "训练" in bridged  # "train": the ML sense the archive uses, not 火车 (the railway one)
     assert all(t in vocabulary for t in bridged), [t for t in bridged if t not in vocabulary]
+
+
+def test_a_link_inside_an_item_finds_that_item(card_engine: SearchEngine) -> None:
+    hits = card_engine.search("https://github.com/x/deploy", k=3).hits
+    assert hits[0].entry.url == "https://example.com/blog/deploy"
+    assert "https://github.com/x/deploy" in hits[0].entry.links

@@ -152,6 +152,9 @@ def _hit_block(n: int, hit: Hit, snippet_chars: int) -> str:
     lines.append(where)
     if hit.issue.repaired:
         lines.append("*(from repaired text: a few characters may be wrong)*")
+    more = [u for u in entry.links if u != entry.url][:3]
+    if more:
+        lines.append("links: " + " ".join(link(str(n), u) for n, u in enumerate(more, 2)))
     if hit.bridges:
         lines.append("matched via " + ", ".join(f"{escape(a)} ↔ {escape(b)}" for a, b in hit.bridges[:4]))
     if hit.also_in:

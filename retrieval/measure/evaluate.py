@@ -164,9 +164,14 @@ def format_table(rows: Mapping[str, Mapping[str, Mapping[str, Scores]]]) -> str:
     return "\n".join(lines)
 
 
-def newsbot_ranker(engine: SearchEngine, k: int = K) -> Callable[[str], list[list[str]]]:
+def newsbot_ranker(engine: SearchEngine, k: int = K, *, all_links: bool = True) -> Callable[[str], list[list[str]]]:
+    """newsbot's results as link lists: every link of each entry (as the baseline's paragraphs give every link),
+    or with ``all_links=False`` only its main link."""
     def rank(query: str) -> list[list[str]]:
-        return [[h.entry.url] if h.entry.url else [] for h in engine.search(query, k=k).hits]
+        hits = engine.search(query, k=k).hits
+        if all_links:
+            return [list(h.entry.links) or ([h.entry.url] if h.entry.url else []) for h in hits]
+        return [[h.entry.url] if h.entry.url else [] for h in hits]
 
     return rank
 
