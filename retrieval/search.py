@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import multiprocessing
 import re
 import sqlite3
@@ -61,8 +60,6 @@ class SearchSettings:
     workers: int = 2
     cedict_in_vocabulary: bool = True
     """Keep only CC-CEDICT translations the index contains before taking the top few."""
-    cedict_prior: bool = False
-    """... and prefer translations found in many entries (the archive's own sense of a word)."""
     dismax: bool = True
     """Score each query concept once (its best term + ``tie`` × the rest) instead of summing every term."""
     tie: float = 0.1
@@ -331,9 +328,8 @@ def tokenize_all(analyzer: Analyzer, texts: list[str], *, workers: int, progress
 class _VocabularyTranslator:
     """CC-CEDICT limited to words the index contains: a translation the archive never uses matches nothing."""
 
-    def __init__(self, cedict: Cedict, analyzer: Analyzer, index: BM25Index, prior: bool) -> None:
+    def __init__(self, cedict: Cedict, analyzer: Analyzer, index: BM25Index) -> None:
         self._cedict = cedict
-        self._prior = prior
         self._analyzer = analyzer
         self._index = index
         self._known: dict[str, float] = {}
@@ -342,13 +338,7 @@ class _VocabularyTranslator:
         known = self._known.get(headword)
         if known is None:
             tokens = self._analyzer.base_tokens(headword)
-            known = 0.0
-            if tokens and all(self._index.idf(t) > 0 for t in tokens):
-                known = 1.0
-                if self._prior:
-                    # A word in many entries is what this archive says; one in a single entry is a stray sense.
-                    df = min(self._index.document_frequency(t) for t in tokens)
-                    known = 0.5 + 0.5 * min(1.0, math.log1p(df) / math.log1p(max(self._index.n_docs, 1) / 20))
+            known = 1.0 if tokens and all(self._index.idf(t) > 0 for t in tokens) else 0.0
             if len(self._known) < 100_000:
                 self._known[headword] = known
         return known
@@ -371,7 +361,7 @@ class SearchEngine:
         self._index = index
         self._translator: Translator | None = cedict
         if cedict is not None and settings.cedict_in_vocabulary:
-            self._translator = _VocabularyTranslator(cedict, analyzer, index, settings.cedict_prior)
+            self._translator = _VocabularyTranslator(cedict, analyzer, index)
         self._issue_pos = {i.id: n for n, i in enumerate(archive.issues)}
         self._doc_issue = np.array([self._issue_pos[d.issue.id] for d in docs], dtype=np.int32)
         self._groups: dict[str, list[_Doc]] = {}
@@ -393,7 +383,7 @@ class SearchEngine:
         for part in (INDEX_FORMAT, analyzer.fingerprint, glossary.fingerprint,
                      f"{settings.k1}/{settings.b}/{settings.delta}/{settings.glossary_weight}/"
                      f"{settings.cedict_weight}/{settings.use_glossary}/{settings.use_cedict}/{settings.dismax}/{settings.tie}/"
-                     f"{settings.cedict_in_vocabulary}/{settings.cedict_prior}"):
+                     f"{settings.cedict_in_vocabulary}"):
             digest.update(part.encode())
         for d in docs:
             digest.update(d.text_hash.encode())
