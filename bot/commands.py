@@ -57,7 +57,7 @@ def search_settings(config: Config) -> SearchSettings:
 
 def load_options(config: Config, *, progress: bool = False) -> LoadOptions:
     return LoadOptions(max_file_bytes=int(config.archive.max_file_mb * 1_048_576), progress=progress,
-                       userdict=config.search.file("userdict"))
+                       userdict=config.search.file("userdict"), cache_dir=config.cache_dir)
 
 
 def cache_path(db_path: Path) -> Path:

@@ -158,7 +158,9 @@ def _lines(stream: TextIO) -> Iterator[str]:
         yield raw.rstrip("\n")
 
 
-async def _interactive(console: Console) -> None:
+def _interactive(console: Console, runner: asyncio.Runner) -> None:
+    """The prompt, in the main thread: there Ctrl-C reaches ``input()`` and readline drops the line typed so
+    far. Each command runs on ``runner``'s loop; Ctrl-C while one runs cancels that command only."""
     import readline
 
     history = Path(os.environ.get("NEWSBOT_HISTORY", "~/.newsbot_history")).expanduser()
@@ -174,41 +176,52 @@ async def _interactive(console: Console) -> None:
     readline.set_completer_delims(" ")
     readline.parse_and_bind("tab: complete")
     prompt = "\x1b[1;36mnewsbot>\x1b[0m " if console.color else "newsbot> "
-    console.out.write("newsbot console: type /help, Ctrl-D to quit.\n")
+    console.out.write("newsbot console: type /help, Ctrl-C to cancel a line, Ctrl-D to quit.\n")
+    console.out.flush()
     try:
         while True:
             try:
-                line = await asyncio.to_thread(input, prompt)
+                line = input(prompt)
             except EOFError:
                 console.out.write("\n")
                 break
             except KeyboardInterrupt:
-                console.out.write("\n")
+                console.out.write("^C\n")  # the line is dropped; the session goes on
                 continue
-            if line.strip():
-                await console.handle(line)
+            if not line.strip():
+                continue
+            try:
+                runner.run(console.handle(line))
+            except KeyboardInterrupt:
+                console.out.write("^C cancelled\n")
+            console.out.flush()
     finally:
         with contextlib.suppress(OSError):
             readline.write_history_file(history)
 
 
 async def run_console_async(config: Config, *, json_mode: bool, stdin: TextIO, stdout: TextIO) -> int:
-    interactive = stdin.isatty() and not json_mode
-    bot = await Newsbot.create(config, progress=interactive)
+    """One command per line of ``stdin`` until its end (the non-interactive console)."""
+    bot = await Newsbot.create(config, progress=False)
     try:
-        console = Console(bot, stdout, json_mode=json_mode,
-                          color=interactive and stdout.isatty() and "NO_COLOR" not in os.environ)
-        if interactive:
-            await _interactive(console)
-        else:
-            for line in _lines(stdin):
-                # --json answers every line (one object per line); text mode skips blank lines.
-                if json_mode or line.strip():
-                    await console.handle(line)
+        console = Console(bot, stdout, json_mode=json_mode, color=False)
+        for line in _lines(stdin):
+            # --json answers every line (one object per line); text mode skips blank lines.
+            if json_mode or line.strip():
+                await console.handle(line)
     finally:
         await bot.close()
     return 0
 
 
 def run_console(config: Config, *, json_mode: bool) -> int:
-    return asyncio.run(run_console_async(config, json_mode=json_mode, stdin=sys.stdin, stdout=sys.stdout))
+    if json_mode or not sys.stdin.isatty():
+        return asyncio.run(run_console_async(config, json_mode=json_mode, stdin=sys.stdin, stdout=sys.stdout))
+    with asyncio.Runner() as runner:
+        bot = runner.run(Newsbot.create(config, progress=True))
+        try:
+            color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+            _interactive(Console(bot, sys.stdout, json_mode=False, color=color), runner)
+        finally:
+            runner.run(bot.close())
+    return 0

@@ -32,6 +32,7 @@ from retrieval.errors import ArchiveError, BadFileError
 from retrieval.models import Archive, Issue, RepairReport, SkippedFile
 from retrieval.parse import ParseError, parse_markdown
 from retrieval.repair import detect_mojibake, repair_text
+from retrieval.repaircache import RepairCache, model_fingerprint
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -59,6 +60,8 @@ class LoadOptions:
     """Processes that parse a large archive."""
     userdict: Path | None = None
     """The ML user dictionary, which the repair model learns along with jieba's dictionary."""
+    cache_dir: Path | None = None
+    """Where repaired texts are kept (:mod:`retrieval.repaircache`); None repairs every load."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,17 +221,31 @@ def load_archive(root: Path, options: LoadOptions = LoadOptions(), *,
         if not options.repair:
             skipped.extend(_skip(r.rel, f"mojibake ({cp}) and repair is off") for r, cp in damaged)
         else:
-            base = lm_factory() if lm_factory is not None else CharLM.from_jieba(options.userdict)
-            lm = base.with_context(_context_texts(clean, issues))
-            for item, codepage in damaged:
-                result = repair_text(item.text, lm)
-                repairs.append(RepairReport(item.rel, result.codepage or codepage, result.damaged,
-                                            result.filled, result.uncertain))
-                log.info("repaired %s: %s, %d damaged, %d filled, %d uncertain", item.rel,
-                         result.codepage or codepage, result.damaged, result.filled, result.uncertain)
-                issue = _parse(item.rel, result.text, skipped)
-                if issue is not None:
-                    issues.append(dataclasses.replace(issue, repaired=True, uncertain_chars=result.uncertain))
+            context = list(_context_texts(clean, issues))
+            # A custom model has no fingerprint we could trust, so it is never cached.
+            cache = (RepairCache(options.cache_dir, model_fingerprint(options.userdict, context))
+                     if options.cache_dir is not None and lm_factory is None else None)
+            lm: CharLM | None = None
+            try:
+                for item, codepage in damaged:
+                    result = cache.get(item.text) if cache is not None else None
+                    if result is None:
+                        if lm is None:  # built only when some file is not in the cache: it costs seconds
+                            base = lm_factory() if lm_factory is not None else CharLM.from_jieba(options.userdict)
+                            lm = base.with_context(context)
+                        result = repair_text(item.text, lm)
+                        if cache is not None:
+                            cache.put(item.text, result)
+                    repairs.append(RepairReport(item.rel, result.codepage or codepage, result.damaged,
+                                                result.filled, result.uncertain))
+                    log.info("repaired %s: %s, %d damaged, %d filled, %d uncertain", item.rel,
+                             result.codepage or codepage, result.damaged, result.filled, result.uncertain)
+                    issue = _parse(item.rel, result.text, skipped)
+                    if issue is not None:
+                        issues.append(dataclasses.replace(issue, repaired=True, uncertain_chars=result.uncertain))
+            finally:
+                if cache is not None:
+                    cache.close()
 
     kept, duplicates = deduplicate(issues)
     return Archive(root=str(root), issues=tuple(sort_issues(kept)), skipped=tuple(skipped),

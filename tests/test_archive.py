@@ -182,3 +182,58 @@ def test_real_archive_plus_seeds(corpus_dir: Path, tmp_path: Path) -> None:
     assert [r.path for r in archive.repairs] == ["seeds/000_80c26cce652e0477.txt"]
     entries = archive.entries
     assert sum(e.url is not None for e in entries) >= 0.95 * len(entries)
+
+
+def test_a_repair_is_cached_by_file_content_and_model(archive_dir: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A damaged file is repaired once: later loads (a restart, a reindex) read the cache, until the file or
+    the model's inputs change; a damaged cache means repairing again, never a wrong text."""
+    import sqlite3
+
+    import retrieval.archive as archive_module
+
+    calls: list[int] = []
+    real = archive_module.repair_text
+
+    def counting(text: str, lm: object = None, **kw: object) -> object:
+        calls.append(len(text))
+        return real(text, lm, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(archive_module, "repair_text", counting)
+    text = (archive_dir / ISSUE_31).read_text(encoding="utf-8")
+    (archive_dir / ISSUE_31).unlink()
+    (archive_dir / "000_garbled.txt").write_text(garble(text), encoding="utf-8")
+    cache_dir = tmp_path / "cache"
+    options = LoadOptions(cache_dir=cache_dir, progress=False)
+
+    def repaired_issue() -> tuple[object, ...]:
+        archive = load_archive(archive_dir, options)
+        [issue] = [i for i in archive.issues if i.repaired]
+        return (issue, archive.repairs)
+
+    first = repaired_issue()
+    assert len(calls) == 1
+    assert repaired_issue() == first  # restart / reindex: nothing repaired again
+    assert len(calls) == 1
+
+    # The model learns from the archive's clean files: another clean file is another model.
+    shutil.copy(SAMPLE / "akiras-machine-learning-news-19-5a3e0c000019.md", archive_dir / "extra.md")
+    repaired_issue()
+    assert len(calls) == 2
+    (archive_dir / "extra.md").unlink()
+    assert repaired_issue() == first
+    assert len(calls) == 2
+
+    # A stored text that no longer matches its checksum is not used.
+    with sqlite3.connect(cache_dir / "repairs.sqlite3") as conn:
+        conn.execute("UPDATE repairs SET text = 'wrong'")
+    conn.close()
+    assert repaired_issue() == first
+    assert len(calls) == 3
+
+    # A cache file that is not a database at all is replaced.
+    (cache_dir / "repairs.sqlite3").write_bytes(b"not a database" * 100)
+    assert repaired_issue() == first
+    assert len(calls) == 4
+    assert repaired_issue() == first
+    assert len(calls) == 4

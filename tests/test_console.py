@@ -155,3 +155,57 @@ def test_control_sequences_in_input_are_never_echoed_raw(tmp_path: Path, shared_
         assert "nope\\x1b[" in objs[0]["error"]  # shown, so the person sees what was wrong
     else:
         assert "nope\\x1b[" in out
+
+
+def test_ctrl_c_at_the_prompt_cancels_the_line_and_keeps_the_session(tmp_path: Path, shared_cache_dir: Path) -> None:
+    """The interactive console on a real pseudo-terminal: Ctrl-C drops the half-typed line, the next command
+    runs, Ctrl-D ends the session with exit 0."""
+    import pty
+    import select
+    import time
+
+    env = {**os.environ, "NEWSBOT_STORAGE_CACHE_DIR": str(shared_cache_dir), "NO_COLOR": "1",
+           "NEWSBOT_DB": str(tmp_path / "state.sqlite3"), "NEWSBOT_HISTORY": str(tmp_path / "history"),
+           "TERM": "dumb"}
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the console, with the pty as its controlling terminal
+        os.chdir(tmp_path)
+        os.execve(sys.executable, [sys.executable, "-m", "bot.cli", "console"], env)
+    seen = bytearray()
+
+    def read_until(needle: bytes, deadline: float = 120) -> None:
+        end = time.monotonic() + deadline
+        while needle not in seen:
+            left = end - time.monotonic()
+            assert left > 0, f"no {needle!r} in {seen.decode('utf-8', 'replace')[-2000:]!r}"
+            ready, _, _ = select.select([fd], [], [], min(left, 1.0))
+            if ready:
+                try:
+                    seen.extend(os.read(fd, 65536))
+                except OSError:  # the child closed the terminal
+                    break
+
+    try:
+        read_until(b"newsbot> ")
+        mark = len(seen)
+        os.write(fd, b"/ask CutMix")
+        read_until(b"CutMix")
+        os.write(fd, b"\x03")
+        read_until(b"^C")
+        del seen[:mark]
+        read_until(b"newsbot> ")  # a new prompt: the session goes on
+        os.write(fd, b"/features 31\r")
+        read_until(b"https://arxiv.org/abs/2106.10860")
+        read_until(b"newsbot> ")
+        os.write(fd, b"\x04")
+        _, status = os.waitpid(pid, 0)
+        pid = 0
+    finally:
+        if pid:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0, seen.decode("utf-8", "replace")
+    text = seen.decode("utf-8", "replace")
+    assert "1905.04899" not in text  # the cancelled /ask never ran
+    assert "Traceback" not in text
