@@ -8,12 +8,15 @@ contains search, SQL or repair code.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from bot.config import Config
 from bot.digest.schedule import DigestSettings, describe, nothing_to_post
@@ -63,6 +66,38 @@ def load_options(config: Config, *, progress: bool = False) -> LoadOptions:
 def cache_path(db_path: Path) -> Path:
     """The query cache lives beside the state database, so a damaged cache never costs bot state."""
     return db_path.with_name(f"{db_path.stem}-cache{db_path.suffix or '.sqlite3'}")
+
+
+T = TypeVar("T")
+
+
+async def in_daemon_thread(work: Callable[[], T], name: str = "newsbot-reindex") -> T:
+    """``work()`` in a daemon thread, awaited. Unlike ``asyncio.to_thread``, whose worker threads are joined at
+    exit, a shutdown (SIGTERM) never waits for it: the reindex is abandoned, its result never swapped in, and
+    what it wrote to SQLite (token store, repair cache) is whole transactions or nothing."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def deliver(result: T | None, error: BaseException | None) -> None:
+        if future.done():  # the awaiting task was cancelled
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)  # type: ignore[arg-type]
+
+    def run() -> None:
+        result: T | None = None
+        error: BaseException | None = None
+        try:
+            result = work()
+        except BaseException as err:  # noqa: BLE001 - not handled here: re-raised in the awaiting task
+            error = err
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits for this any more
+            loop.call_soon_threadsafe(deliver, result, error)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return await future
 
 
 class Newsbot:
@@ -230,7 +265,7 @@ class Newsbot:
         async with self._reindex_lock:
             started = time.perf_counter()
             old = self.engine.fingerprint
-            archive, engine = await asyncio.to_thread(self._load, self.config, self.engine.analyzer, False)
+            archive, engine = await in_daemon_thread(lambda: self._load(self.config, self.engine.analyzer, False))
             self.archive, self.engine = archive, engine
             return ReindexResult(
                 issues=len(archive.newsletter_issues), entries=len(archive.entries),

@@ -321,3 +321,33 @@ async def test_read_only_state_database_is_reported_and_settings_say_they_cannot
     assert "cannot be saved" in text, text
     assert replies[-1].data.get("flags", 0) & 64  # ephemeral: only the admin sees it
     assert "Traceback" not in bot.log
+
+
+async def test_sigterm_during_a_reindex_exits_at_once_and_abandons_it(fake: FakeDiscord, tmp_path: Path,
+                                                                     shared_cache_dir: Path) -> None:
+    """A reindex that has a long repair to do (a large damaged file added after start) is abandoned by SIGTERM:
+    the process exits 0 without finishing it; the old index was serving until then."""
+    import shutil
+
+    from bot.config import sample_archive_dir
+
+    archive = tmp_path / "archive"
+    shutil.copytree(sample_archive_dir(), archive)
+    env = bot_env(fake, tmp_path / "state.sqlite3", shared_cache_dir) | {"NEWSBOT_ARCHIVE": str(archive)}
+    async with newsbot_run(env, tmp_path) as bot:
+        await _ready(fake, bot)
+        await _ask(fake)
+        # Our own sample text, many times over, damaged as seed 000 is: minutes of repair work.
+        text = "\n\n".join(p.read_text(encoding="utf-8") for p in sorted(archive.glob("*.md")))
+        damaged = (text * 8).encode("utf-8").decode("cp1254", errors="ignore").replace("\u00ad", "")
+        (archive / "zz_damaged.txt").write_text(damaged, encoding="utf-8")
+        handle = await fake.interact("newsbot reindex", permissions=ADMIN)
+        await handle.response(timeout=10)  # deferred: the reindex is running
+        bot.proc.send_signal(signal.SIGTERM)
+        code = await bot.wait(deadline=300)
+    assert code == 0, bot.log[-3000:]
+    assert "received SIGTERM; shutting down" in bot.log
+    assert "repaired zz_damaged.txt" not in bot.log, "the reindex was finished before the process exited"
+    assert handle.callback is not None
+    assert "Traceback" not in bot.log
+    assert "Exception in thread" not in bot.log
