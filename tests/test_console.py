@@ -162,6 +162,7 @@ def test_ctrl_c_at_the_prompt_cancels_the_line_and_keeps_the_session(tmp_path: P
     runs, Ctrl-D ends the session with exit 0."""
     import pty
     import select
+    import signal
     import time
 
     env = {**os.environ, "NEWSBOT_STORAGE_CACHE_DIR": str(shared_cache_dir), "NO_COLOR": "1",
@@ -169,6 +170,8 @@ def test_ctrl_c_at_the_prompt_cancels_the_line_and_keeps_the_session(tmp_path: P
            "TERM": "dumb"}
     pid, fd = pty.fork()
     if pid == 0:  # the child: the console, with the pty as its controlling terminal
+        # An ignored SIGINT survives exec (and some earlier test may leave it ignored in this process).
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.chdir(tmp_path)
         os.execve(sys.executable, [sys.executable, "-m", "bot.cli", "console"], env)
     seen = bytearray()
