@@ -48,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--archive", type=Path, help="archive folder (default: the bundled sample archive)")
         p.add_argument("--config", type=Path, help="TOML file overriding config/newsbot.toml")
         if db:
-            p.add_argument("--db", type=Path, help="SQLite database for the query cache and bot state")
+            p.add_argument("--db", type=Path,
+                           help="SQLite state database (when storage.url is empty); the query cache sits beside it")
 
     p = sub.add_parser("index", help="load an archive and print what was found")
     common(p, db=False)
