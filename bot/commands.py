@@ -21,7 +21,7 @@ from typing import TypeVar
 from bot.config import Config
 from bot.digest.schedule import DigestSettings, describe, nothing_to_post
 from bot.digest.scheduler import DigestScheduler
-from bot.digest.store import StoreUnavailable
+from bot.errors import StoreUnavailable
 from bot.results import (
     COMMANDS,
     ISSUE_HELP,

@@ -25,11 +25,7 @@ the scores it returns, so they stay comparable with rank-bm25's.
 >>> index.top_k([("不存在", 1.0)], 5)
 []
 
-Errors (see also :mod:`retrieval.errors`)::
-
-    NewsbotError
-    ├── EmptyIndexError    the corpus has no documents, or no tokens at all
-
+An empty corpus raises :class:`~retrieval.errors.EmptyIndexError` (the error tree is in :mod:`retrieval.errors`).
 Bad arguments (a negative weight, ``k < 0``, a mask of the wrong length) are programming errors. They
 raise ``ValueError`` or ``TypeError``.
 """

@@ -1,6 +1,7 @@
 """newsbot's error hierarchy. Each surface maps these to user text in one place.
 
-::
+The whole tree, drawn once. Each class lives in its layer's error module: this one for retrieval
+(``retrieval.errors``), ``bot.errors`` for the bot layer::
 
     NewsbotError                 base; its message is written for a person
     ├── ArchiveError             the archive folder is missing or holds nothing usable
@@ -10,12 +11,17 @@
     ├── DataFileError            a user dictionary, stop-word list or glossary is missing or invalid; names it
     ├── QueryError               a query or issue reference a person typed cannot be answered as asked
     │   └── UnknownIssueError    an issue reference matched nothing; carries close suggestions
-    │       └── AmbiguousIssueError  it matched several (``week 13``, ``2021 年 3 月``); the suggestions are those
-    ├── DigestError              a digest request cannot be done as asked (bot.digest)
-    └── ConfigError              a configuration file or override is invalid; names the bad key
-
-The digest's ``PostError`` family (bot.digest) is internal: raised by a poster, handled by the scheduler,
-never shown to a person.
+    │       └── AmbiguousIssueError  it matched several where one is wanted; suggestions lists them all
+    ├── ConfigError              a configuration file or override is invalid; names the bad key
+    ├── DigestError              (bot.errors) a digest request cannot be done as asked
+    └── StoreError               (bot.errors) the state store cannot be used as it is; says what to do
+        ├── SchemaMismatch       the database schema is older or newer than this code: run `newsbot migrate`
+        ├── StoreReadOnly        the state database is read-only: settings cannot be saved
+        └── StoreUnavailable     the shared store cannot be reached just now; the next tick tries again
+    PostError                    (bot.errors) raised by a digest Poster, handled by the scheduler, never shown
+    ├── PostForbidden            403: the bot may not post there; the guild's digest is turned off
+    ├── PostNotFound             404: the channel is gone; the guild's digest is turned off
+    └── PostTransient            5xx or network; retried with back-off, then left claimed for the next tick
 
 Nothing outside a surface's single error mapper catches a bare ``Exception``, except the
 per-file boundary of the archive loader, where one broken file must not stop the others.

@@ -69,3 +69,32 @@ def test_the_schedule_rules_are_pure() -> None:
 
 def test_the_store_knows_nothing_of_the_scheduler() -> None:
     assert not any(i.startswith("bot.digest.scheduler") for i in _imports(ROOT / "bot" / "digest" / "store.py"))
+
+
+
+def test_every_error_class_lives_in_its_layers_error_module_and_is_in_the_one_tree() -> None:
+    import re
+
+    import retrieval.errors
+
+    root = Path(__file__).resolve().parent.parent
+    homes = {"retrieval/errors.py", "bot/errors.py"}
+    sources = {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8")
+               for layer in ("retrieval", "bot") for p in sorted((root / layer).rglob("*.py"))}
+    classes = [(node.name, [getattr(b, "id", getattr(b, "attr", "")) for b in node.bases], where)
+               for where, text in sources.items() for node in ast.walk(ast.parse(text))
+               if isinstance(node, ast.ClassDef)]
+    errors: dict[str, str] = {}
+    while True:  # a class is an error when its name says so or it derives from one
+        new = {name: where for name, bases, where in classes if name not in errors
+               and (name.endswith("Error") or any(b in errors for b in bases))}
+        if not new:
+            break
+        errors |= new
+    assert {"DigestError", "StoreReadOnly", "PostForbidden", "DataFileError", "ParseError"} <= set(errors)
+    assert {name: where for name, where in errors.items() if where not in homes} == {}
+    tree = retrieval.errors.__doc__ or ""
+    assert [name for name in errors if f" {name} " not in tree] == []
+    drawn_elsewhere = [where for where, text in sources.items()
+                       if re.search(r"[├└]── +\w+Error\b", text) and where not in homes]
+    assert drawn_elsewhere == []

@@ -3,24 +3,12 @@ it exactly once per guild and week (:mod:`.scheduler`).
 
 The names below are re-exported for callers that need a few of them; new code may import the modules.
 
-Errors, as a tree::
-
-    NewsbotError (retrieval.errors)
-    ├── DigestError        a digest request cannot be done as asked (no channel, bad weekday); for a person
-    └── StoreError         the state store cannot be used (unreachable at start, bad password); says what to do
-        ├── SchemaMismatch the database schema is older or newer than this code: run `newsbot migrate`
-        ├── StoreReadOnly  the SQLite file is read-only: settings cannot be saved, no digest is posted
-        └── StoreUnavailable  lost while serving: digests wait; str() is for people, .detail for the log
-    PostError              raised by a Poster; handled by the scheduler, never shown to a person
-    ├── PostForbidden      403: the bot may not post there; the guild's digest is turned off
-    ├── PostNotFound       404: the channel is gone; the guild's digest is turned off
-    └── PostTransient      5xx or network; retried with back-off, then left claimed for the next tick
+Its errors live in :mod:`bot.errors`; the whole tree is drawn in :mod:`retrieval.errors`.
 """
 
 from bot.digest.schedule import (
     DAY_NAMES,
     POLICIES,
-    DigestError,
     DigestSettings,
     Policy,
     Slot,
@@ -43,24 +31,27 @@ from bot.digest.scheduler import (
     DigestScheduler,
     OutcomeStatus,
     Poster,
-    PostError,
-    PostForbidden,
-    PostNotFound,
     PostOutcome,
-    PostTransient,
 )
 from bot.digest.store import (
     SCHEMA_VERSION,
     PostRecord,
     PostStatus,
-    SchemaMismatch,
     SqliteStore,
     SqlStore,
     Store,
+    open_store,
+)
+from bot.errors import (
+    DigestError,
+    PostError,
+    PostForbidden,
+    PostNotFound,
+    PostTransient,
+    SchemaMismatch,
     StoreError,
     StoreReadOnly,
     StoreUnavailable,
-    open_store,
 )
 
 __all__ = [

@@ -12,15 +12,11 @@ from dataclasses import dataclass
 from typing import Literal, NamedTuple, cast
 
 from bot.config import DIGEST_POLICIES, WEEKDAYS, DigestConfig, parse_time_of_day, parse_timezone
-from retrieval.errors import NewsbotError
+from bot.errors import DigestError
 from retrieval.models import Issue
 
 Policy = Literal["next", "latest"]
 POLICIES = cast(tuple[Policy, ...], DIGEST_POLICIES)
-
-
-class DigestError(NewsbotError):
-    """A digest request cannot be done as asked; the message is for the admin who asked."""
 
 
 @dataclass(frozen=True, slots=True)

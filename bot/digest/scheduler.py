@@ -29,7 +29,6 @@ from typing import Literal, Protocol
 
 from bot.config import DigestConfig, parse_timezone
 from bot.digest.schedule import (
-    DigestError,
     DigestSettings,
     Slot,
     is_manual,
@@ -39,7 +38,8 @@ from bot.digest.schedule import (
     pick_issue,
     slot_for,
 )
-from bot.digest.store import PostRecord, Store, StoreUnavailable
+from bot.digest.store import PostRecord, Store
+from bot.errors import DigestError, PostForbidden, PostNotFound, PostTransient, StoreUnavailable
 from bot.results import FeaturesResult, features_of
 from retrieval.models import Archive, Issue
 
@@ -64,22 +64,6 @@ at once), not a wish for a second digest: it posts nothing."""
 FORBIDDEN_REASON = "missing permissions in the channel (403)"
 NOT_FOUND_REASON = "the channel no longer exists (404)"
 
-
-
-class PostError(Exception):
-    """Raised by a :class:`Poster` when a digest could not be sent."""
-
-
-class PostForbidden(PostError):
-    """403: the bot lacks permission to post in the channel."""
-
-
-class PostNotFound(PostError):
-    """404: the channel (or guild) no longer exists."""
-
-
-class PostTransient(PostError):
-    """5xx or a network error: worth trying again."""
 
 
 @dataclass(frozen=True, slots=True)

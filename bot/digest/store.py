@@ -25,7 +25,7 @@ from typing import Any, Literal, NamedTuple, Protocol, cast
 import aiosqlite
 
 from bot.digest.schedule import DigestSettings, parse_policy
-from retrieval.errors import NewsbotError
+from bot.errors import SchemaMismatch, StoreError, StoreReadOnly, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -33,28 +33,6 @@ PostStatus = Literal["claimed", "posted", "skipped", "failed", "missed"]
 """``claimed``: being sent (or the sender died); ``posted``: done, message id known; ``skipped``: the slot
 came and there was nothing to post; ``failed``: 403/404, or a manual post that gave up; ``missed``: a
 crashed claim whose week ended without the message ever appearing."""
-
-
-class StoreError(NewsbotError):
-    """The state store cannot be used as it is (unreachable, or its schema does not match); says what to do."""
-
-
-class StoreUnavailable(StoreError):
-    """The shared store cannot be reached just now; digests wait, and the next tick tries again.
-
-    ``str()`` is for a person (no address); :attr:`detail` names the server (never the password) for the log."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__("the bot's shared state store is unreachable just now; try again in a minute")
-        self.detail = detail
-
-
-class SchemaMismatch(StoreError):
-    """The database's schema version is not the one this code knows."""
-
-
-class StoreReadOnly(StoreError):
-    """The state database can be read but not written: settings cannot be saved, digests cannot be claimed."""
 
 
 class PostRecord(NamedTuple):

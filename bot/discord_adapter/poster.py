@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 import aiohttp
 import discord
 
-from bot.digest.scheduler import PostForbidden, PostNotFound, PostTransient
 from bot.discord_adapter.embeds import features_embeds
+from bot.errors import PostForbidden, PostNotFound, PostTransient
 from bot.results import FeaturesResult
 
 if TYPE_CHECKING:
