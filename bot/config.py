@@ -321,6 +321,7 @@ def _validate(config: Config) -> None:
     ids = config.discord.guild_ids
     if any(not 0 < gid < 2**63 for gid in ids):
         raise ConfigError(f"discord.guild_ids: {list(ids)}: a guild id is a positive snowflake")
+    _check_storage_url(config.storage.url)
     _check_url("discord.api_base", config.discord.api_base, ("http", "https"))
     _check_url("discord.gateway_url", config.discord.gateway_url, ("ws", "wss", "http", "https"))
     for key, check in (("digest.time", parse_time_of_day), ("digest.timezone", parse_timezone)):
@@ -328,6 +329,33 @@ def _validate(config: Config) -> None:
             check(getattr(config.digest, key.partition(".")[2]))
         except ConfigError as err:
             raise ConfigError(f"{key}: {err}") from None
+
+
+def _check_storage_url(url: str) -> None:
+    """Only PostgreSQL URLs: anything else would silently become a SQLite file named after the URL.
+
+    The message never repeats the URL, which may hold a password.
+
+    >>> _check_storage_url(""); _check_storage_url("postgresql:///newsbot?host=/run/postgresql")
+    >>> _check_storage_url("mysql://bot:pw@db/newsbot")
+    Traceback (most recent call last):
+    ...
+    retrieval.errors.ConfigError: storage.url: a mysql:// URL is not supported (use postgresql://, or empty for SQLite)
+    >>> _check_storage_url("state.db")
+    Traceback (most recent call last):
+    ...
+    retrieval.errors.ConfigError: storage.url: not a postgresql:// URL (leave it empty for SQLite at storage.db_path)
+    """
+    url = url.strip()
+    if not url:
+        return
+    scheme = urlsplit(url).scheme if "://" in url else ""
+    if scheme in ("postgresql", "postgres"):
+        return
+    if scheme:
+        raise ConfigError(f"storage.url: a {scheme}:// URL is not supported (use postgresql://, or empty "
+                          "for SQLite)")
+    raise ConfigError("storage.url: not a postgresql:// URL (leave it empty for SQLite at storage.db_path)")
 
 
 def _check_url(key: str, url: str, schemes: tuple[str, ...]) -> None:

@@ -44,6 +44,12 @@ def _tz_folder(tmp: Path) -> str:
 
 
 # (id, command, case, what the line must name)
+def _no_asyncpg(tmp: Path) -> str:
+    """A path entry that shadows asyncpg the way a plain ``pip install newsbot`` (no extra) lacks it."""
+    _file(tmp / "shadow" / "asyncpg" / "__init__.py", "raise ImportError('asyncpg is not installed')\n")
+    return str(tmp / "shadow")
+
+
 CASES: list[tuple[str, str, Case, str]] = [
     ("config-is-a-folder", "console", lambda t: (["--config", str(t)], {}), "is a folder"),
     ("config-not-utf8", "console", lambda t: (["--config", str(_file(t / "x.toml", b"\xff\xfe[s]"))], {}),
@@ -79,6 +85,12 @@ CASES: list[tuple[str, str, Case, str]] = [
     ("time-negative", "console", lambda t: ([], {"NEWSBOT_DIGEST_TIME": "-0:30"}), "digest.time"),
     ("time-arabic-digits", "console", lambda t: (_config(t, '[digest]\ntime = "٠٩:٣٠"\n'), {}), "digest.time"),
     ("time-underscore", "console", lambda t: ([], {"NEWSBOT_DIGEST_TIME": "1_0:00"}), "digest.time"),
+    ("storage-url-not-postgres", "run", lambda t: ([], {"NEWSBOT_STORAGE_URL": "mysql://bot:pw@db/x"}),
+     "storage.url: a mysql:// URL is not supported"),
+    ("storage-url-a-path", "migrate", lambda t: ([], {"NEWSBOT_STORAGE_URL": str(t / "state.db")}), "storage.url"),
+    ("postgres-without-asyncpg", "migrate",
+     lambda t: ([], {"NEWSBOT_STORAGE_URL": "postgresql://bot@127.0.0.1:9/x", "PYTHONPATH": _no_asyncpg(t)}),
+     "pip install 'newsbot[postgres]'"),
     ("state-db-is-text", "run", lambda t: ([], {"NEWSBOT_DB": str(_file(t / "state.sqlite3", "hello\n" * 500))}),
      "state.sqlite3: not a usable SQLite state database"),
     ("state-db-is-random-bytes", "run",
@@ -280,6 +292,27 @@ async def test_discord_unreachable_for_too_long_gives_up_with_one_line(tmp_path:
     assert sum("cannot reach Discord" in line for line in bot.lines) == 2  # retries after 1 s and 2 s
     assert bot.lines[-1].startswith(f"newsbot: discord.api_base: http://127.0.0.1:{port}/api/v10: Discord cannot "
                                     "be reached"), bot.log
+
+
+async def test_sigterm_while_waiting_for_discord_exits_cleanly(tmp_path: Path, shared_cache_dir: Path) -> None:
+    """Stopped before it ever connected: no discord.py close() of a client that never started, so no traceback."""
+    closed = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    env = base_env(tmp_path, shared_cache_dir) | {
+        "NEWSBOT_API_BASE": f"http://127.0.0.1:{port}/api/v10", "NEWSBOT_GATEWAY_URL": f"ws://127.0.0.1:{port}/"}
+    try:
+        async with newsbot_run(env, tmp_path) as bot:
+            await bot.wait_for_line("cannot reach Discord", deadline=120)
+            bot.proc.send_signal(signal.SIGTERM)
+            code = await bot.wait(deadline=60)
+    finally:
+        closed.close()
+    assert code == 0, bot.log[-3000:]
+    assert "Traceback" not in bot.log, bot.log[-3000:]
+    assert "ERROR" not in bot.log, bot.log[-3000:]
+    assert any("received SIGTERM; shutting down" in line for line in bot.lines), bot.log[-3000:]
+    _only_one_line_records(bot.lines)
 
 
 def _drop_root_override() -> tuple[str, ...]:

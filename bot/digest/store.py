@@ -541,7 +541,11 @@ class PostgresStore(SqlStore):
 
     @classmethod
     async def connect(cls, url: str, *, wait: float = 10.0) -> PostgresStore:
-        import asyncpg
+        try:
+            import asyncpg
+        except ImportError:
+            # asyncpg is an optional extra: the SQLite default must install without a compiler or libpq.
+            raise StoreError("storage.url: a PostgreSQL store needs asyncpg: pip install 'newsbot[postgres]'") from None
 
         where = describe_url(url)
         try:

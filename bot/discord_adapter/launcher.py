@@ -190,7 +190,10 @@ async def run_bot(config: Config, *, token: str, shards: Shards | None = None,
             if not stopping.is_set():
                 log.info("received %s; shutting down", signame)
                 stopping.set()
-                waiting.cancel()
+                if not waiting.done():
+                    # Not connected yet: closing an AutoShardedClient that never started raises inside discord.py.
+                    waiting.cancel()
+                    return
                 tasks.add(loop.create_task(client.close()))
 
         for sig in (signal.SIGINT, signal.SIGTERM):
