@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from bot.config import Config
 from bot.digest.schedule import DigestSettings, describe, nothing_to_post
@@ -29,6 +29,7 @@ from bot.results import (
     AskResult,
     DigestPreview,
     FeaturesResult,
+    FeedRetryResult,
     HelpResult,
     IssueListResult,
     IssueResult,
@@ -42,6 +43,9 @@ from retrieval.errors import QueryError
 from retrieval.models import Archive, Issue
 from retrieval.search import SearchEngine, SearchSettings
 from retrieval.text import Analyzer, AnalyzerConfig
+
+if TYPE_CHECKING:
+    from bot.feeds.service import FeedService
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +118,8 @@ class Newsbot:
         self._reindex_lock = asyncio.Lock()
         self.scheduler = scheduler
         """Given by a surface that posts digests (the Discord launcher); the console previews from the config."""
+        self.feeds: FeedService | None = None
+        """Set when feeds are configured: stats show them and ``feed-retry`` resets them."""
 
     @classmethod
     async def create(cls, config: Config, *, progress: bool = False,
@@ -256,9 +262,30 @@ class Newsbot:
             digest=describe(settings) if settings is not None else None,
             digest_settings=settings,
             digest_waiting=waiting,
+            feeds=await self.feeds.status() if self.feeds is not None else (),
         )
 
     # -- admin commands --
+
+    async def feed_retry(self, feed: str | None = None) -> FeedRetryResult:
+        """Clear a feed's failures (by name or URL; all feeds without one) and poll it at the next chance."""
+        if self.feeds is None or not self.feeds.feeds:
+            raise QueryError("No feeds are configured ([[archive.feeds]] in the config file).")
+        url = None
+        if feed and feed.strip():
+            wanted = feed.strip()
+            match = [f for f in self.feeds.feeds if wanted in (f.url, f.name)]
+            if not match:
+                names = ", ".join(f.label for f in self.feeds.feeds)
+                raise QueryError(f"No feed named “{wanted}”. Configured: {names}.")
+            url = match[0].url
+        await self.feeds.retry(url)
+        return FeedRetryResult(await self.feeds.status())
+
+    async def reindex_tokenized(self) -> int:
+        """Reindex, and say how many entries had to be tokenized (only new or changed ones)."""
+        await self.reindex()
+        return self.engine.tokenized_now
 
     async def reindex(self) -> ReindexResult:
         """Reload the archive and rebuild the index off the event loop, then swap atomically."""

@@ -41,10 +41,31 @@ def sample_archive_dir() -> Path:
 
 
 @dataclass(frozen=True, slots=True)
+class FeedConfig:
+    """One ``[[archive.feeds]]`` entry: an RSS 2.0 or Atom feed whose items become archive files."""
+
+    url: str
+    name: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.name or self.url
+
+
+@dataclass(frozen=True, slots=True)
 class ArchiveConfig:
     path: str = ""
     """Archive folder; empty means the bundled sample archive."""
     max_file_mb: float = 8.0
+    feeds: tuple[FeedConfig, ...] = ()
+    feed_poll_seconds: float = 3600.0
+    """How often each feed is polled (a longer Cache-Control max-age or Retry-After wins); the archive
+    folder is checked for files an admin dropped in on the same beat."""
+    feed_timeout_seconds: float = 30.0
+    feed_max_mb: float = 5.0
+    feed_max_redirects: int = 5
+    feed_max_failures: int = 5
+    """Consecutive failures after which a feed is disabled until ``/newsbot feed-retry`` or a config change."""
 
     @property
     def resolved(self) -> Path:
@@ -262,6 +283,11 @@ def _coerce(value: Any, target: Any, where: str) -> Any:
             if not isinstance(value, str):
                 raise ValueError(value)
             return value
+        if target == tuple[FeedConfig, ...]:
+            try:
+                return _feeds(value)
+            except ValueError as err:
+                raise ConfigError(f"{where}: {err}") from None
         if target == tuple[int, ...]:
             items = value.replace(",", " ").split() if isinstance(value, str) else value
             if not isinstance(items, list | tuple):
@@ -295,6 +321,29 @@ def _integer(value: Any) -> int:
     return value
 
 
+def _feeds(value: Any) -> tuple[FeedConfig, ...]:
+    # From TOML: a list of tables. From the environment: URLs separated by spaces or commas.
+    items = value.replace(",", " ").split() if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise ValueError(f"{value!r} is not a list of [[archive.feeds]] tables")
+    feeds = []
+    for item in items:
+        table = {"url": item} if isinstance(item, str) else item
+        if not isinstance(table, Mapping) or not isinstance(table.get("url"), str):
+            raise ValueError(f"{item!r}: each feed needs a url")
+        if set(table) - {"url", "name"}:
+            raise ValueError(f"unknown feed key {sorted(set(table) - {'url', 'name'})[0]!r} (a feed has url and name)")
+        url, name = str(table["url"]).strip(), table.get("name", "")
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"feed url {url!r} must start with http:// or https://")
+        if not isinstance(name, str):
+            raise ValueError(f"feed name {name!r} must be a string")
+        feeds.append(FeedConfig(url=url, name=name.strip()))
+    if len({f.url for f in feeds}) != len(feeds):
+        raise ValueError("the same feed url is listed twice")
+    return tuple(feeds)
+
+
 def _validate(config: Config) -> None:
     s = config.search
     checks = [
@@ -305,6 +354,11 @@ def _validate(config: Config) -> None:
         (0 <= s.glossary_weight <= 1, "search.glossary_weight: must be between 0 and 1"),
         (0 <= s.cedict_weight <= 1, "search.cedict_weight: must be between 0 and 1"),
         (config.archive.max_file_mb > 0, "archive.max_file_mb: must be > 0"),
+        (config.archive.feed_poll_seconds > 0, "archive.feed_poll_seconds: must be > 0"),
+        (config.archive.feed_timeout_seconds > 0, "archive.feed_timeout_seconds: must be > 0"),
+        (config.archive.feed_max_mb > 0, "archive.feed_max_mb: must be > 0"),
+        (config.archive.feed_max_redirects >= 0, "archive.feed_max_redirects: must be >= 0"),
+        (config.archive.feed_max_failures >= 1, "archive.feed_max_failures: must be >= 1"),
         (config.cache.ttl_seconds > 0, "cache.ttl_seconds: must be > 0"),
         (config.cache.max_entries > 0, "cache.max_entries: must be > 0"),
         (config.digest.weekday in WEEKDAYS, f"digest.weekday: must be one of {', '.join(WEEKDAYS)}"),

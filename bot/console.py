@@ -110,7 +110,7 @@ async def dispatch(bot: Newsbot, inv: Invocation) -> Result:
                 raise QueryError(f"{p.name} must be a whole number, not “{value}”.") from None
         else:
             kwargs[p.name] = value
-    method: Callable[..., Any] = getattr(bot, spec.name)
+    method: Callable[..., Any] = getattr(bot, spec.name.replace("-", "_"))
     result: Result = await method(**kwargs)
     return result
 

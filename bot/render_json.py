@@ -8,6 +8,8 @@ from bot.results import (
     AskResult,
     DigestPreview,
     FeaturesResult,
+    FeedRetryResult,
+    FeedStatus,
     HelpResult,
     IssueListResult,
     IssueResult,
@@ -79,11 +81,20 @@ def render(command: str, result: Result) -> dict[str, Any]:
                 "cache": {"hits": result.cache.hits, "misses": result.cache.misses,
                           "hit_rate": round(result.cache.hit_rate, 4), "entries": result.cache.entries,
                           "errors": result.cache.errors, "status": result.cache.status},
+                "feeds": [feed_obj(f) for f in result.feeds],
             }
+        case FeedRetryResult():
+            out |= {"feeds": [feed_obj(f) for f in result.feeds]}
         case ReindexResult():
             out |= {"issues": result.issues, "entries": result.entries, "skipped": list(result.skipped),
                     "seconds": round(result.seconds, 3), "changed": result.changed}
     return out
+
+
+def feed_obj(f: FeedStatus) -> dict[str, Any]:
+    return {"name": f.label, "url": f.url, "state": f.state, "items": f.items, "failures": f.failures,
+            "last_success": f.last_success.isoformat() if f.last_success else None,
+            "next_poll": f.next_poll.isoformat() if f.next_poll else None, "error": f.error, "notes": f.notes}
 
 
 def features_obj(result: FeaturesResult) -> dict[str, Any]:

@@ -6,12 +6,14 @@ from bot.results import (
     AskResult,
     DigestPreview,
     FeaturesResult,
+    FeedRetryResult,
     HelpResult,
     IssueListResult,
     IssueResult,
     ReindexResult,
     Result,
     StatsResult,
+    feed_line,
 )
 from bot.textutil import format_duration, issue_date, shorten
 from retrieval.errors import UnknownIssueError
@@ -140,6 +142,11 @@ def render(result: Result, *, color: bool = False) -> str:
                 lines.append(f"digest:   {result.digest}")
             if result.digest_waiting:
                 lines.append(f"digest:   {result.digest_waiting}")
+            for n, feed in enumerate(result.feeds):
+                lines.append(f"{'feeds:' if n == 0 else '':<10}{feed_line(feed)}")
+        case FeedRetryResult():
+            lines.append("Feeds enabled again; they are polled at the next chance:")
+            lines += [f"  - {feed_line(f)}" for f in result.feeds]
         case ReindexResult():
             lines.append(f"Reindexed: {result.issues} issues, {result.entries} entries in {result.seconds:.1f} s"
                          + ("" if result.changed else " (nothing changed)"))

@@ -6,6 +6,7 @@ content with :func:`features_of`, and each surface renders them its own way.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -27,7 +28,7 @@ class Param:
     description: str
     required: bool = False
     kind: str = "text"
-    """``text``, ``int``, ``issue`` (autocomplete on Discord) or ``channel`` (Discord only)."""
+    """``text``, ``int``, ``issue`` (autocomplete on Discord), ``channel`` or ``role`` (Discord only)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +104,15 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ), admin=True, group="newsbot", console=False),
     CommandSpec("digest-off", "Turn the weekly digest off.", admin=True, group="newsbot", console=False),
     CommandSpec("digest-now", "Post the next digest right away.", admin=True, group="newsbot", console=False),
+    CommandSpec("digest-role", "Ping a role on each digest (leave empty: no ping).", (
+        Param("role", "The role each digest pings, and the only one it may ping", kind="role"),
+    ), admin=True, group="newsbot", console=False),
+    CommandSpec("digest-thread", "Open a discussion thread on each digest.", (
+        Param("mode", "on: a thread on each digest message, named after the issue; off: none", required=True),
+    ), admin=True, group="newsbot", console=False),
+    CommandSpec("feed-retry", "Enable a failing or disabled feed again and poll it at the next chance.", (
+        Param("feed", "The feed's name or URL (default: every feed)"),
+    ), admin=True, group="newsbot"),
 )
 """The one registry of commands: the console parses and lists these, the Discord cogs take their names and
 descriptions from here, and the /help of each surface is drawn from it (a test compares them with the synced set)."""
@@ -149,6 +159,51 @@ class HelpResult:
 
 
 @dataclass(frozen=True, slots=True)
+class FeedStatus:
+    """One configured feed, as stats show it."""
+
+    label: str
+    url: str
+    state: str
+    """``new`` (never polled), ``ok``, ``failing`` (backing off) or ``off`` (disabled; see ``error``)."""
+    items: int
+    failures: int
+    last_success: dt.datetime | None
+    next_poll: dt.datetime | None
+    error: str | None
+    notes: str = ""
+    """What the last poll skipped (items without a link, duplicates)."""
+
+
+def feed_line(f: FeedStatus) -> str:
+    """One feed in words, for stats (plain text; each surface escapes it).
+
+    >>> t = dt.datetime(2026, 1, 1, 9, 0, tzinfo=dt.UTC)
+    >>> feed_line(FeedStatus("Akira", "https://x.org/f", "ok", 12, 0, t, t, None))
+    'Akira: ok, 12 items, last success 2026-01-01 09:00 UTC, next poll 2026-01-01 09:00 UTC'
+    >>> feed_line(FeedStatus("B", "https://y.org/f", "off", 0, 5, None, None, "HTTP 404 (5 failures in a row)"))
+    'B: off, 0 items, never succeeded — HTTP 404 (5 failures in a row)'
+    """
+    parts = [f"{f.label}: {f.state}", f"{f.items} items"]
+    parts.append(f"last success {f.last_success:%Y-%m-%d %H:%M} UTC" if f.last_success else "never succeeded")
+    if f.state == "failing":
+        parts.append(f"{f.failures} failures in a row")
+    if f.next_poll is not None:
+        parts.append(f"next poll {f.next_poll.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC")
+    text = ", ".join(parts)
+    if f.error and f.state in ("failing", "off"):
+        text += f" — {f.error}"
+    if f.notes:
+        text += f" (last poll: {f.notes})"
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRetryResult:
+    feeds: tuple[FeedStatus, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class StatsResult:
     issues: int
     documents: int
@@ -166,6 +221,7 @@ class StatsResult:
     """The same as values, for a surface that renders them itself (Discord: a clickable channel)."""
     digest_waiting: str | None = None
     """Why the digest waits (the shared state store is unreachable), when it does."""
+    feeds: tuple[FeedStatus, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +240,7 @@ class ReindexResult:
 
 
 Result = (AskResult | FeaturesResult | IssueResult | IssueListResult | HelpResult | StatsResult | DigestPreview
-          | ReindexResult)
+          | ReindexResult | FeedRetryResult)
 
 
 def features_of(issue: Issue, limit: int = DIGEST_MAX_FEATURES) -> FeaturesResult:

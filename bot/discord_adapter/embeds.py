@@ -18,11 +18,13 @@ from bot.results import (
     AskResult,
     DigestPreview,
     FeaturesResult,
+    FeedRetryResult,
     HelpResult,
     IssueListResult,
     IssueResult,
     ReindexResult,
     StatsResult,
+    feed_line,
 )
 from bot.textutil import format_duration, issue_date, shorten
 from retrieval.models import Entry, Issue
@@ -315,8 +317,17 @@ def stats_embed(result: StatsResult) -> discord.Embed:
     if result.digest_waiting:
         embed.add_field(name="Weekly digest waits", value=clip(escape(result.digest_waiting), FIELD_VALUE_MAX),
                         inline=False)
+    if result.feeds:
+        embed.add_field(name=f"Feeds ({len(result.feeds)})", value=clip(
+            "\n".join(escape(feed_line(f)) for f in result.feeds), FIELD_VALUE_MAX), inline=False)
     embed.set_footer(text=f"index {result.index_fingerprint}")
     return embed
+
+
+def feed_retry_embed(result: FeedRetryResult) -> discord.Embed:
+    return discord.Embed(title="Feeds enabled again", colour=COLOR, description=clip(
+        "They are polled at the next chance.\n" + "\n".join(escape(feed_line(f)) for f in result.feeds),
+        DESCRIPTION_MAX))
 
 
 def reindex_embed(result: ReindexResult) -> discord.Embed:

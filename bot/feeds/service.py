@@ -1,0 +1,375 @@
+"""The poller: fetch each due feed, turn new and changed items into archive files, back off on failure,
+and reindex when the folder changed (by the poller, or by an admin who dropped a file in).
+
+One feed's failure is logged, counted and shown in stats; it never stops the other feeds or the bot, and it
+never touches a file that was already ingested. A feed that fails ``feed_max_failures`` times in a row (or
+answers 410 Gone) is disabled with its reason until ``/newsbot feed-retry`` or a change to its config entry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import hashlib
+import logging
+import os
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import aiohttp
+
+from bot.config import ArchiveConfig, FeedConfig
+from bot.feeds.convert import FeedItem, FeedParseError, file_stem, item_markdown, parse_feed
+from bot.feeds.fetch import FetchError, fetch_feed
+from bot.feeds.store import FeedState, FeedStore, ItemRecord
+from bot.results import FeedStatus
+from retrieval.archive import iter_archive_files
+from retrieval.models import Archive
+from retrieval.parse import slug_of
+
+log = logging.getLogger(__name__)
+
+FEEDS_DIR = "feeds"
+"""Feed items are written below ``<archive>/feeds/<feed>/``; the loader reads the whole tree."""
+MAX_BACKOFF = 24 * 3600.0
+PollStatus = Literal["ok", "not-modified", "failed", "disabled", "off"]
+
+
+@dataclass(frozen=True, slots=True)
+class PollOutcome:
+    """What one poll of one feed did. ``added``/``updated`` are archive-relative paths."""
+
+    url: str
+    label: str
+    status: PollStatus
+    added: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    unchanged: int = 0
+    matched: tuple[str, ...] = ()
+    """Items that are an issue the archive already holds (same 原文 URL): no second file."""
+    skipped: tuple[str, ...] = ()
+    error: str | None = None
+    quiet: tuple[str, ...] = ()
+    """Issue ids stored without an announcement (the feed's first poll)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CycleReport:
+    outcomes: tuple[PollOutcome, ...] = ()
+    folder_changed: bool = False
+    reindexed: bool = False
+    tokenized: int | None = None
+    """Entries the reindex had to tokenize (the rest came from the token store)."""
+
+
+def backoff_delay(failures: int, interval: float, retry_after: float | None = None) -> float:
+    """Seconds before the next try after ``failures`` consecutive failures: twice the interval, doubled
+    with each further failure, at most a day, and never sooner than the server's Retry-After.
+
+    >>> [backoff_delay(n, 3600) / 3600 for n in (1, 2, 3, 4)]
+    [2.0, 4.0, 8.0, 16.0]
+    >>> backoff_delay(30, 3600), backoff_delay(1, 10, retry_after=120)
+    (86400.0, 120.0)
+    """
+    delay = min(interval * 2 ** min(failures, 30), MAX_BACKOFF)
+    return float(max(delay, retry_after or 0.0))
+
+
+def feed_folder(url: str) -> str:
+    """The folder of a feed's files: its host and a short hash of its URL (stable, safe, distinct).
+
+    >>> feed_folder("https://medium.com/feed/@akira")
+    'medium.com-ad850cad'
+    """
+    host = url.split("://", 1)[-1].split("/", 1)[0].split("@")[-1].split(":")[0]
+    host = "".join(c if c.isalnum() or c in ".-" else "-" for c in host).strip(".-") or "feed"
+    return f"{host}-{hashlib.sha1(url.encode()).hexdigest()[:8]}"
+
+
+def config_hash(feed: FeedConfig, archive: ArchiveConfig) -> str:
+    """What counts as a "config change" that re-enables a disabled feed."""
+    blob = "|".join(map(str, (feed.url, feed.name, archive.feed_timeout_seconds, archive.feed_max_mb,
+                              archive.feed_max_redirects, archive.feed_max_failures)))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # A hidden temp name in the same folder: the loader skips dot files, and rename is atomic there.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def folder_signature(root: Path) -> tuple[tuple[str, int, int], ...]:
+    """Every archive file's path, size and mtime: a change means "reindex"."""
+    out = []
+    for path in iter_archive_files(root):
+        with contextlib.suppress(OSError):
+            st = path.stat()
+            out.append((path.relative_to(root).as_posix(), st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
+@dataclass
+class _Cycle:
+    """Issue ids the running cycle wrote, so two feeds carrying one item do not both write it."""
+
+    written: dict[str, str] = field(default_factory=dict)
+
+
+class FeedService:
+    """Polls the configured feeds into ``archive_dir``. ``reindex`` is the bot's own incremental reindex
+    (the token store re-tokenizes only changed entries); ``archive`` returns the current archive."""
+
+    def __init__(self, config: ArchiveConfig, store: FeedStore, archive_dir: Path, *,
+                 archive: Callable[[], Archive], reindex: Callable[[], Awaitable[int | None]],
+                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+                 sleep: Callable[[float], Awaitable[None]] | None = None) -> None:
+        self.config = config
+        self.feeds: tuple[FeedConfig, ...] = config.feeds
+        self.store = store
+        self.root = archive_dir
+        self._archive = archive
+        self._reindex = reindex
+        self._clock = clock
+        self._session: aiohttp.ClientSession | None = None
+        self._signature: tuple[tuple[str, int, int], ...] | None = None
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._sleep = sleep
+        self.last_report: CycleReport | None = None
+
+    async def setup(self) -> None:
+        """Create tables, register the configured feeds (a changed entry re-enables its feed), and note the
+        folder as it is now, so the first cycle reindexes only if something changed since loading."""
+        await self.store.setup()
+        reenabled = await self.store.sync_config(
+            ((f.url, f.name, config_hash(f, self.config)) for f in self.feeds), self._clock())
+        for url in reenabled:
+            log.info("feed %s: config changed; enabled again", url)
+        self._signature = await asyncio.to_thread(folder_signature, self.root)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        return self._session
+
+    # -- one cycle --
+
+    async def poll(self, *, force: bool = False) -> CycleReport:
+        """Poll every due feed (``force``: every enabled feed), then reindex if the folder changed."""
+        async with self._lock:
+            now = self._clock()
+            states = {s.url: s for s in await self.store.all()}
+            cycle = _Cycle()
+            outcomes = []
+            for feed in self.feeds:
+                state = states.get(feed.url) or FeedState(feed.url, feed.name)
+                if state.disabled_reason is not None:
+                    continue
+                if not force and state.next_poll is not None and state.next_poll > now:
+                    continue
+                outcomes.append(await self._poll_one(feed, state, cycle))
+            report = await self._reindex_if_changed(tuple(outcomes))
+            self.last_report = report
+            return report
+
+    async def _reindex_if_changed(self, outcomes: tuple[PollOutcome, ...]) -> CycleReport:
+        signature = await asyncio.to_thread(folder_signature, self.root)
+        if signature == self._signature:
+            return CycleReport(outcomes)
+        tokenized = await self._reindex()
+        self._signature = signature
+        log.info("archive folder changed; reindexed (%s entries tokenized)", tokenized)
+        return CycleReport(outcomes, folder_changed=True, reindexed=True, tokenized=tokenized)
+
+    async def _poll_one(self, feed: FeedConfig, state: FeedState, cycle: _Cycle) -> PollOutcome:
+        max_bytes = int(self.config.feed_max_mb * 1_048_576)
+        try:
+            result = await fetch_feed(self._http(), feed.url, etag=state.etag, last_modified=state.last_modified,
+                                      timeout_s=self.config.feed_timeout_seconds, max_bytes=max_bytes,
+                                      max_redirects=self.config.feed_max_redirects, now=self._clock())
+        except FetchError as err:
+            return await self._failed(feed, state, err.reason, permanent=err.permanent, retry_after=err.retry_after)
+        delay = max(self.config.feed_poll_seconds, result.max_age or 0.0)
+        if result.status == 304:
+            now = self._clock()
+            await self.store.record_success(feed.url, etag=result.etag, last_modified=result.last_modified,
+                                            now=now, next_poll=now + dt.timedelta(seconds=delay), notes=None)
+            log.info("feed %s: not modified (304)", feed.label)
+            return PollOutcome(feed.url, feed.label, "not-modified")
+        try:
+            outcome = await self.ingest_bytes(feed.url, feed.label, result.body, first=not state.polled_ok,
+                                              cycle=cycle)
+        except FeedParseError as err:
+            return await self._failed(feed, state, str(err))
+        now = self._clock()
+        await self.store.record_success(feed.url, etag=result.etag, last_modified=result.last_modified, now=now,
+                                        next_poll=now + dt.timedelta(seconds=delay), notes="; ".join(outcome.skipped))
+        return outcome
+
+    async def _failed(self, feed: FeedConfig, state: FeedState, reason: str, *, permanent: bool = False,
+                      retry_after: float | None = None) -> PollOutcome:
+        now = self._clock()
+        failures = state.failures + 1
+        limit = self.config.feed_max_failures
+        disabled = None
+        if permanent or failures >= limit:
+            disabled = f"{reason} ({failures} failure{'s' * (failures != 1)} in a row)"
+        delay = backoff_delay(failures, self.config.feed_poll_seconds, retry_after)
+        next_poll = now + dt.timedelta(seconds=delay)
+        await self.store.record_failure(feed.url, error=reason, now=now, next_poll=next_poll,
+                                        disabled_reason=disabled)
+        if disabled:
+            log.warning("feed %s: %s; disabled after %d failure(s) — /newsbot feed-retry or a config change "
+                        "enables it again", feed.label, reason, failures)
+            return PollOutcome(feed.url, feed.label, "disabled", error=disabled)
+        log.warning("feed %s: %s (failure %d of %d; next try at %s)", feed.label, reason, failures, limit,
+                    f"{next_poll:%Y-%m-%d %H:%M:%S} UTC")
+        return PollOutcome(feed.url, feed.label, "failed", error=reason)
+
+    # -- items into files --
+
+    async def ingest_bytes(self, url: str, label: str, data: bytes, *, first: bool | None = None,
+                           cycle: _Cycle | None = None) -> PollOutcome:
+        """Parse feed bytes (in a thread) and write new and changed items; raise :class:`FeedParseError`.
+
+        ``first`` (default: from the stored state) marks the feed's first good poll: everything is stored,
+        nothing is announced."""
+        parsed = await asyncio.to_thread(parse_feed, data, url)
+        if first is None:
+            state = await self.store.get(url)
+            first = state is None or not state.polled_ok
+        if await self.store.get(url) is None:
+            await self.store.sync_config([(url, label if label != url else "", "")], self._clock())
+        cycle = cycle or _Cycle()
+        known = await self.store.items(url)
+        archive = self._archive()
+        folder = Path(FEEDS_DIR) / feed_folder(url)
+        taken = {r.path: r.key for r in known.values()}
+        added: list[str] = []
+        updated: list[str] = []
+        matched: list[str] = []
+        quiet: list[str] = []
+        unchanged = 0
+        for item in parsed.items:
+            text = item_markdown(item)
+            digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+            issue_id = slug_of(item.link) or file_stem(item)
+            now = self._clock()
+            record = known.get(item.key)
+            if record is not None:
+                if record.content_hash == digest:
+                    unchanged += 1
+                    continue
+                if not record.owned:
+                    unchanged += 1  # an admin's own copy of the issue: theirs wins, never overwritten
+                    continue
+                await asyncio.to_thread(_write_atomic, self.root / record.path, text)
+                updated.append(record.path)
+                if issue_id != record.issue_id:
+                    quiet.append(issue_id)  # a changed item is not announced again, even under a new link
+                await self.store.put_item(url, ItemRecord(item.key, record.path, digest, True, issue_id), now)
+                log.info("feed %s: updated %s", label, record.path)
+                continue
+            existing = archive.get(issue_id)
+            own_prefix = folder.as_posix() + "/"
+            other_path = cycle.written.get(issue_id) or (
+                existing.path if existing is not None and not existing.path.startswith(own_prefix) else None)
+            if other_path:
+                # The same 原文 URL is already an archive issue (saved by hand, or from another feed).
+                matched.append(other_path)
+                await self.store.put_item(url, ItemRecord(item.key, other_path, digest, False, issue_id), now)
+                if first:
+                    quiet.append(issue_id)
+                continue
+            rel = self._free_path(folder, item, taken)
+            await asyncio.to_thread(_write_atomic, self.root / rel, text)
+            taken[rel] = item.key
+            cycle.written[issue_id] = rel
+            added.append(rel)
+            if first:
+                quiet.append(issue_id)
+            await self.store.put_item(url, ItemRecord(item.key, rel, digest, True, issue_id), now)
+            log.info("feed %s: added %s", label, rel)
+        if quiet:
+            await self.store.add_quiet(quiet, self._clock())
+        for reason in parsed.skipped:
+            log.warning("feed %s: %s", label, reason)
+        return PollOutcome(url, label, "ok", tuple(added), tuple(updated), unchanged, tuple(matched),
+                           parsed.skipped, quiet=tuple(quiet))
+
+    def _free_path(self, folder: Path, item: FeedItem, taken: dict[str, str]) -> str:
+        stem = file_stem(item)
+        rel = (folder / f"{stem}.md").as_posix()
+        if (rel in taken and taken[rel] != item.key) or (rel not in taken and (self.root / rel).exists()):
+            # Two items with one slug (or a stray file there): keep both, apart.
+            rel = (folder / f"{stem}-{hashlib.sha1(item.key.encode()).hexdigest()[:8]}.md").as_posix()
+        return rel
+
+    # -- admin --
+
+    async def retry(self, url: str | None = None) -> list[str]:
+        """``/newsbot feed-retry``: clear failures and poll at once (one feed, or all)."""
+        urls = await self.store.retry(url, self._clock())
+        self._wake.set()
+        return urls
+
+    async def status(self) -> tuple[FeedStatus, ...]:
+        configured = {f.url: f for f in self.feeds}
+        states = {s.url: s for s in await self.store.all()}
+        out = []
+        for url, feed in configured.items():
+            s = states.get(url) or FeedState(url, feed.name)
+            out.append(feed_status(s, feed.label))
+        return tuple(out)
+
+    # -- the loop --
+
+    def _seconds_to_next(self, states: Sequence[FeedState]) -> float:
+        now = self._clock()
+        delay = self.config.feed_poll_seconds  # the folder is checked on this beat even without feeds
+        configured = {f.url for f in self.feeds}
+        for s in states:
+            if s.url in configured and s.disabled_reason is None and s.next_poll is not None:
+                delay = min(delay, (s.next_poll - now).total_seconds())
+        return max(delay, 0.05)
+
+    async def run_forever(self) -> None:
+        """Poll until cancelled; an unexpected error in a cycle is logged and the next cycle runs."""
+        while True:
+            try:
+                await self.poll()
+                delay = self._seconds_to_next(await self.store.all())
+            except Exception:  # the loop's boundary: one bad cycle must not end feed ingestion
+                log.exception("feed poll failed; next try in %s s", self.config.feed_poll_seconds)
+                delay = self.config.feed_poll_seconds
+            self._wake.clear()
+            if self._sleep is not None:
+                await self._sleep(delay)
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+
+
+def feed_status(s: FeedState, label: str) -> FeedStatus:
+    state = "off" if s.disabled_reason else ("failing" if s.failures else ("ok" if s.polled_ok else "new"))
+    return FeedStatus(label=label, url=s.url, state=state, items=s.items, failures=s.failures,
+                      last_success=s.last_success, next_poll=None if s.disabled_reason else s.next_poll,
+                      error=s.disabled_reason or s.last_error, notes=s.notes)

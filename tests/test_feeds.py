@@ -1,0 +1,357 @@
+"""Feed ingestion against a real HTTP feed server on 127.0.0.1, into a real archive folder, state database and
+search index: conditional GET, items to files, identity, first-poll silence, failures, back-off and retry."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import logging
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from feed_server import SAMPLE, FeedServer, Item, atom, item_from_markdown, rss, sample_items
+
+from bot.commands import Newsbot
+from bot.config import Config, FeedConfig
+from bot.feeds.service import FeedService
+from bot.feeds.store import SqliteFeedStore
+from bot.state import StateStore
+from retrieval.archive import LoadOptions, load_archive
+from retrieval.errors import QueryError
+
+pytestmark = pytest.mark.timeout(120)
+
+HAND_SAVED = ("akiras-ml-news-week41-2020-5a3e0c000041", "akiras-ml-news-week45-2020-5a3e0c000045")
+W13 = "akiras-machine-learning-news-week-13-2021-5a3e0c210013"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += dt.timedelta(seconds=seconds)
+
+
+@dataclasses.dataclass
+class Rig:
+    server: FeedServer
+    newsbot: Newsbot
+    service: FeedService
+    store: SqliteFeedStore
+    clock: Clock
+    archive: Path
+
+
+def _config(sample_config: Config, archive: Path, feeds: list[FeedConfig], **archive_opts: object) -> Config:
+    return dataclasses.replace(sample_config, archive=dataclasses.replace(
+        sample_config.archive, path=str(archive), feeds=tuple(feeds), feed_timeout_seconds=2.0,
+        feed_max_mb=0.25, feed_poll_seconds=600.0, **archive_opts))
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FeedServer]:
+    async with FeedServer() as s:
+        yield s
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Path:
+    root = tmp_path / "archive"
+    root.mkdir()
+    for stem in HAND_SAVED:
+        shutil.copy(SAMPLE / f"{stem}.md", root / f"{stem}.md")
+    return root
+
+
+@contextlib.asynccontextmanager
+async def rig(server: FeedServer, sample_config: Config, archive: Path, feeds: list[FeedConfig],
+              **archive_opts: object) -> AsyncIterator[Rig]:
+    """The real Newsbot on ``archive`` and a FeedService wired to its reindex, with a test clock."""
+    config = _config(sample_config, archive, feeds, **archive_opts)
+    newsbot = await Newsbot.create(config)
+    state = StateStore(config.db_path)
+    await state.open()
+    store = SqliteFeedStore(state.db)
+    clock = Clock()
+    service = FeedService(config.archive, store, archive, archive=lambda: newsbot.archive,
+                          reindex=newsbot.reindex_tokenized, clock=clock)
+    newsbot.feeds = service
+    await service.setup()
+    try:
+        yield Rig(server, newsbot, service, store, clock, archive)
+    finally:
+        await service.close()
+        await newsbot.close()
+        await state.close()
+
+
+def _entries(issue):  # type: ignore[no-untyped-def]
+    return [(e.section, e.title, e.url, e.summary, e.feature) for e in issue.entries]
+
+
+# -- conversion: a feed issue is the same issue as the file saved by hand --------------------------
+
+@pytest.mark.parametrize("kind", ["rss", "atom"])
+async def test_sample_archive_through_a_feed_parses_like_the_files(server: FeedServer, sample_config: Config,
+                                                                   tmp_path: Path, kind: str) -> None:
+    root = tmp_path / "fromfeed"
+    root.mkdir()
+    (root / "README.md").write_text("# notes\n\nThe feed writes below feeds/.\n", encoding="utf-8")
+    build = rss if kind == "rss" else atom
+    server.publish("/feed", build(sample_items()),
+                   content_type="application/rss+xml" if kind == "rss" else "application/atom+xml")
+    async with rig(server, sample_config, root, [FeedConfig(server.url("/feed"), "akira")]) as r:
+        report = await r.service.poll()
+        [outcome] = report.outcomes
+        assert outcome.status == "ok"
+        assert len(outcome.added) == 8
+        assert report.reindexed
+    by_hand = load_archive(SAMPLE, LoadOptions(progress=False))
+    from_feed = load_archive(root, LoadOptions(progress=False))
+    assert [i.id for i in from_feed.newsletter_issues] == [i.id for i in by_hand.newsletter_issues]
+    for hand in by_hand.newsletter_issues:
+        fed = from_feed.get(hand.id)
+        assert fed is not None
+        assert fed.path.startswith("feeds/")
+        assert (fed.title, fed.date, fed.number, fed.sections) == (hand.title, hand.date, hand.number, hand.sections)
+        assert _entries(fed) == _entries(hand), hand.id
+        assert [e.title for e in fed.features] == [e.title for e in hand.features]
+
+
+# -- conditional GET, new items searchable at once, changed items -----------------------------------
+
+async def test_200_then_304_and_a_new_issue_answers_ask_right_after_the_poll(
+        server: FeedServer, sample_config: Config, archive: Path) -> None:
+    items = sample_items(HAND_SAVED)
+    server.publish("/rss", rss(items))
+    async with rig(server, sample_config, archive, [FeedConfig(server.url("/rss"), "akira")]) as r:
+        first = await r.service.poll()
+        # Both items are the hand-saved files (same 原文 URL): matched, no second copy, nothing reindexed.
+        assert first.outcomes[0].added == ()
+        assert sorted(first.outcomes[0].matched) == [f"{s}.md" for s in HAND_SAVED]
+        assert not first.reindexed
+        assert not (archive / "feeds").exists()
+        r.clock.advance(601)
+        second = await r.service.poll()
+        assert second.outcomes[0].status == "not-modified"
+        log = server.requests("/rss")
+        assert [x.status for x in log] == [200, 304]
+        assert log[0].if_none_match is None
+        assert log[0].if_modified_since is None
+        assert log[1].if_none_match
+        assert log[1].if_modified_since
+        before = r.newsbot.engine.fingerprint
+        with pytest.raises(QueryError):
+            await r.newsbot.features("week 13 2021")
+        # The publication adds an issue.
+        server.publish("/rss", rss([*items, item_from_markdown((SAMPLE / f"{W13}.md").read_text("utf-8"))]))
+        r.clock.advance(601)
+        third = await r.service.poll()
+        [outcome] = third.outcomes
+        assert outcome.added == (f"feeds/{outcome.added[0].split('/')[1]}/{W13}.md",)
+        assert third.reindexed
+        assert r.newsbot.engine.fingerprint != before
+        new_issue = r.newsbot.archive.get(W13)
+        assert new_issue is not None
+        assert third.tokenized is not None
+        assert third.tokenized <= len(new_issue.entries)
+        answer = await r.newsbot.ask("Swin Transformer 移位窗口")
+        assert answer.hits[0].issue.id == W13
+        assert (await r.newsbot.features("week 13 2021")).issue.id == W13
+        assert W13 not in await r.store.quiet_issues()  # found by a later poll: it will be announced
+        assert [x.status for x in server.requests("/rss")] == [200, 304, 200]
+
+
+async def test_changed_item_updates_file_and_index_and_is_not_new(server: FeedServer, sample_config: Config,
+                                                                   archive: Path) -> None:
+    w13 = item_from_markdown((SAMPLE / f"{W13}.md").read_text("utf-8"))
+    server.publish("/rss", rss([w13]))
+    async with rig(server, sample_config, archive, [FeedConfig(server.url("/rss"))]) as r:
+        [first] = (await r.service.poll()).outcomes
+        [path] = first.added
+        old = r.newsbot.archive.get(W13)
+        changed = dataclasses.replace(w13, html=w13.html.replace("Swin Transformer", "Swin Transformer V9 (修订)"))
+        server.publish("/rss", rss([changed]))
+        r.clock.advance(601)
+        report = await r.service.poll()
+        [outcome] = report.outcomes
+        assert outcome.added == ()
+        assert outcome.updated == (path,)
+        assert "V9 (修订)" in (archive / path).read_text("utf-8")
+        assert report.reindexed
+        assert len(r.newsbot.archive.issues) == 3  # updated in place: no duplicate issue
+        new = r.newsbot.archive.get(W13)
+        assert old is not None
+        assert new is not None
+        pairs = zip(old.entries, new.entries, strict=True)
+        differ = sum((a.title, a.summary) != (b.title, b.summary) for a, b in pairs)
+        assert 0 < differ < len(new.entries)
+        assert report.tokenized == differ
+        hits = (await r.newsbot.ask("Swin Transformer V9 修订")).hits
+        assert hits
+        assert hits[0].issue.id == W13
+        assert "V9" in hits[0].entry.summary
+        assert {f.name for f in (archive / path).parent.iterdir()} == {Path(path).name}  # no temp file left
+
+
+async def test_first_poll_is_quiet_and_later_items_are_not(server: FeedServer, sample_config: Config,
+                                                          archive: Path) -> None:
+    names = ["akiras-ml-news-october-2020-5a3e0c0a2010", "akiras-ml-news-week50-2020-5a3e0c000050"]
+    server.publish("/rss", rss(sample_items(names)))
+    async with rig(server, sample_config, archive, [FeedConfig(server.url("/rss"))]) as r:
+        [first] = (await r.service.poll()).outcomes
+        assert len(first.added) == 2
+        assert set(first.quiet) == set(names)
+        server.publish("/rss", rss(sample_items([*names, W13])))
+        r.clock.advance(601)
+        [second] = (await r.service.poll()).outcomes
+        assert second.quiet == ()
+        assert await r.store.quiet_issues() == frozenset(names)
+
+
+async def test_duplicate_item_and_item_without_link(server: FeedServer, sample_config: Config, archive: Path,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    w13 = item_from_markdown((SAMPLE / f"{W13}.md").read_text("utf-8"))
+    nolink = Item(guid=None, title="A post without a link", link=None, html="<p>text</p>")
+    server.publish("/rss", rss([w13, w13, nolink]))
+    async with rig(server, sample_config, archive, [FeedConfig(server.url("/rss"), "akira")]) as r:
+        with caplog.at_level(logging.WARNING, logger="bot.feeds"):
+            [outcome] = (await r.service.poll()).outcomes
+        assert len(outcome.added) == 1
+        assert outcome.skipped == (f"item {w13.title!r} appears twice in the feed; the first copy is used",
+                                   "item 'A post without a link' has no link; skipped")
+        assert "has no link; skipped" in caplog.text
+        assert "appears twice" in caplog.text
+        stats = await r.newsbot.stats()
+        [feed] = stats.feeds
+        assert feed.state == "ok"
+        assert feed.items == 1
+        assert "has no link" in feed.notes
+
+
+# -- failures: each has a reason, a log line and a stats entry, and loses nothing -------------------
+
+BAD_CASES = [
+    ("malformed", {}, "malformed XML: <unknown>:1:82: no element found"),
+    ("status", {"status": 404}, "HTTP 404 Not Found"),
+    ("status", {"status": 500}, "HTTP 500 Internal Server Error"),
+    ("slow", {}, "no complete answer within 2 s (timeout)"),
+    ("oversized", {}, "body too large (more than 262144 bytes)"),
+    ("redirect-loop", {}, "more than 5 redirects (a redirect loop?)"),
+    ("html", {}, "wrong content type text/html (expected an RSS or Atom feed)"),
+]
+
+
+@pytest.mark.parametrize(("kind", "opts", "reason"), BAD_CASES, ids=[str(c[1].get("status", c[0])) for c in BAD_CASES])
+async def test_a_bad_feed_backs_off_is_disabled_and_loses_nothing(
+        server: FeedServer, sample_config: Config, archive: Path, caplog: pytest.LogCaptureFixture,
+        kind: str, opts: dict[str, int], reason: str) -> None:
+    w13 = item_from_markdown((SAMPLE / f"{W13}.md").read_text("utf-8"))
+    server.publish("/bad", rss([w13]))
+    server.publish("/good", rss(sample_items(["akiras-ml-news-week50-2020-5a3e0c000050"])))
+    feeds = [FeedConfig(server.url("/bad"), "bad"), FeedConfig(server.url("/good"), "good")]
+    async with rig(server, sample_config, archive, feeds, feed_max_failures=3) as r:
+        await r.service.poll()
+        [path] = (await r.store.items(server.url("/bad"))).values()
+        text = (archive / path.path).read_text("utf-8")
+        server.fail("/bad", kind, **opts)
+        server.publish("/good", rss(sample_items(["akiras-ml-news-week50-2020-5a3e0c000050", W13])))
+        with caplog.at_level(logging.WARNING, logger="bot.feeds"):
+            r.clock.advance(601)
+            report = await r.service.poll()
+        by_url = {o.url: o for o in report.outcomes}
+        assert by_url[server.url("/bad")].status == "failed"
+        assert by_url[server.url("/bad")].error == reason
+        assert by_url[server.url("/good")].status == "ok"  # the bad feed did not stop the good one
+        assert f"feed bad: {reason} (failure 1 of 3; next try at" in caplog.text
+        assert (archive / path.path).read_text("utf-8") == text
+        assert r.newsbot.archive.get(W13) is not None
+        # Backing off: not due after one interval, due after two (600 s doubled), then after four.
+        r.clock.advance(601)
+        assert server.url("/bad") not in {o.url for o in (await r.service.poll()).outcomes}
+        r.clock.advance(600)
+        assert {o.url: o.status for o in (await r.service.poll()).outcomes}[server.url("/bad")] == "failed"
+        r.clock.advance(2401)
+        third = {o.url: o for o in (await r.service.poll()).outcomes}[server.url("/bad")]
+        assert third.status == "disabled"
+        assert third.error == f"{reason} (3 failures in a row)"
+        feed = {f.label: f for f in (await r.newsbot.stats()).feeds}["bad"]
+        assert (feed.state, feed.failures, feed.error) == ("off", 3, f"{reason} (3 failures in a row)")
+        r.clock.advance(86400)
+        assert server.url("/bad") not in {o.url for o in (await r.service.poll()).outcomes}  # off stays off
+        # An admin fixes the feed and retries.
+        server.heal("/bad")
+        result = await r.newsbot.feed_retry("bad")
+        assert {f.label: f.state for f in result.feeds}["bad"] == "ok"
+        again = {o.url: o for o in (await r.service.poll()).outcomes}[server.url("/bad")]
+        assert again.status in ("ok", "not-modified")
+        assert {f.label: f.state for f in (await r.newsbot.stats()).feeds}["bad"] == "ok"
+
+
+async def test_410_disables_at_once_and_503_retry_after_is_honoured(server: FeedServer, sample_config: Config,
+                                                                    archive: Path) -> None:
+    server.fail("/gone", "status", status=410)
+    server.fail("/busy", "status", status=503, headers={"Retry-After": "7200"})
+    feeds = [FeedConfig(server.url("/gone"), "gone"), FeedConfig(server.url("/busy"), "busy")]
+    async with rig(server, sample_config, archive, feeds) as r:
+        outcomes = {o.label: o for o in (await r.service.poll()).outcomes}
+        assert outcomes["gone"].status == "disabled"
+        assert outcomes["gone"].error == "HTTP 410 Gone (1 failure in a row)"
+        busy = await r.store.get(server.url("/busy"))
+        assert busy is not None
+        assert busy.next_poll == r.clock.now + dt.timedelta(seconds=7200)
+
+
+async def test_cache_control_max_age_delays_the_next_poll(server: FeedServer, sample_config: Config,
+                                                          archive: Path) -> None:
+    server.publish("/rss", rss(sample_items(HAND_SAVED)), max_age=3000)
+    async with rig(server, sample_config, archive, [FeedConfig(server.url("/rss"))]) as r:
+        await r.service.poll()
+        r.clock.advance(601)
+        assert (await r.service.poll()).outcomes == ()  # 600 s interval, but the server said 3000 s
+        r.clock.advance(2400)
+        assert [o.status for o in (await r.service.poll()).outcomes] == ["not-modified"]
+
+
+async def test_a_config_change_enables_a_disabled_feed(server: FeedServer, sample_config: Config,
+                                                       archive: Path) -> None:
+    server.fail("/gone", "status", status=410)
+    async with rig(server, sample_config, archive, [FeedConfig(server.url("/gone"), "gone")]) as r:
+        await r.service.poll()
+        assert (await r.store.get(server.url("/gone"))).disabled_reason  # type: ignore[union-attr]
+    server.publish("/gone", rss(sample_items(HAND_SAVED)))
+    async with rig(server, sample_config, archive, [FeedConfig(server.url("/gone"), "gone")]) as r:
+        assert (await r.service.poll()).outcomes == ()  # a restart alone changes nothing
+    async with rig(server, sample_config, archive, [FeedConfig(server.url("/gone"), "back again")]) as r:
+        assert [o.status for o in (await r.service.poll()).outcomes] == ["ok"]
+
+
+async def test_a_file_an_admin_drops_in_is_picked_up_at_the_next_poll(server: FeedServer, sample_config: Config,
+                                                                      archive: Path) -> None:
+    async with rig(server, sample_config, archive, []) as r:
+        assert not (await r.service.poll()).reindexed
+        shutil.copy(SAMPLE / f"{W13}.md", archive / "dropped.md")
+        report = await r.service.poll()
+        assert report.reindexed
+        assert r.newsbot.archive.get(W13) is not None
+        assert (await r.newsbot.ask("Swin Transformer 移位窗口")).hits[0].issue.id == W13
+        assert not (await r.service.poll()).reindexed
+
+
+async def test_feed_retry_without_feeds_says_so(server: FeedServer, sample_config: Config, archive: Path) -> None:
+    async with rig(server, sample_config, archive, [FeedConfig(server.url("/x"), "x")]) as r:
+        with pytest.raises(QueryError, match=r"No feed named “y”\. Configured: x\."):
+            await r.newsbot.feed_retry("y")
+    newsbot = await Newsbot.create(_config(sample_config, archive, []))
+    try:
+        with pytest.raises(QueryError, match="No feeds are configured"):
+            await newsbot.feed_retry()
+    finally:
+        await newsbot.close()
