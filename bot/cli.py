@@ -91,6 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, help="TOML file overriding config/newsbot.toml")
     p.add_argument("--db", type=Path, help="SQLite state database (when storage.url is empty)")
 
+    p = sub.add_parser("ingest", help="import an RSS/Atom feed (URL or file) into the archive folder once")
+    p.add_argument("source", metavar="URL_OR_FILE", help="a feed URL (http/https) or a feed file")
+    common(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
     p = sub.add_parser("run", help="run the Discord bot (token from DISCORD_TOKEN)")
     common(p)
     p.add_argument("--shard-ids", help="comma-separated shard ids this process runs (with --shard-count)")
@@ -362,6 +367,18 @@ def _cmd_bench(args: argparse.Namespace, config: Config) -> int:
     return EXIT_OK
 
 
+def _cmd_ingest(args: argparse.Namespace, config: Config) -> int:
+    import asyncio
+
+    from bot.feeds.cli import ingest
+
+    if not config.archive.path:
+        print("newsbot: ingest writes into an archive folder: give --archive DIR (or set archive.path)",
+              file=sys.stderr)
+        return EXIT_USAGE
+    return asyncio.run(ingest(config, args.source, json_mode=args.json))
+
+
 def _cmd_run(args: argparse.Namespace, config: Config) -> int:
     from bot.discord_adapter.launcher import run
 
@@ -402,6 +419,7 @@ _HANDLERS = {
     "eval-repair": _cmd_eval_repair,
     "console": _cmd_console,
     "run": _cmd_run,
+    "ingest": _cmd_ingest,
     "eval": _cmd_eval,
     "bench": _cmd_bench,
 }

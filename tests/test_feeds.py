@@ -355,3 +355,50 @@ async def test_feed_retry_without_feeds_says_so(server: FeedServer, sample_confi
             await newsbot.feed_retry()
     finally:
         await newsbot.close()
+
+
+# -- newsbot ingest ---------------------------------------------------------------------------------
+
+async def _cli(*args: str, cwd: Path) -> tuple[int, str, str]:
+    import asyncio
+    import sys
+
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", *args, cwd=cwd,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=90)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_ingest_command_from_url_then_304_and_from_file(server: FeedServer, tmp_path: Path) -> None:
+    archive = tmp_path / "archive"
+    common = ("--archive", str(archive), "--db", str(tmp_path / "state.sqlite3"))
+    nolink = Item(guid="x", title="no link here", link=None, html="<p>x</p>")
+    server.publish("/rss", rss([*sample_items(HAND_SAVED), nolink]))
+    code, out, err = await _cli("ingest", server.url("/rss"), *common, cwd=tmp_path)
+    assert code == 0, err
+    assert out.splitlines()[0] == "added 2, updated 0, unchanged 0, already in the archive 0, skipped 1"
+    assert "skipped   item 'no link here' has no link; skipped" in out
+    code, out, err = await _cli("ingest", server.url("/rss"), *common, cwd=tmp_path)
+    assert (code, out.strip()) == (0, "not modified since the last import (304): nothing to do")
+    assert [r.status for r in server.requests("/rss")] == [200, 304]
+    feed_file = tmp_path / "feed.atom"
+    feed_file.write_bytes(atom(sample_items([*HAND_SAVED, W13])))
+    code, out, err = await _cli("ingest", str(feed_file), *common, "--json", cwd=tmp_path)
+    assert code == 0, err
+    import json
+
+    result = json.loads(out)
+    # The two issues the URL import wrote are the same issues (same 原文 URL): matched, not written again.
+    assert [Path(p).name for p in result["added"]] == [f"{W13}.md"]
+    assert len(result["matched"]) == 2
+    loaded = load_archive(archive, LoadOptions(progress=False))
+    assert len(loaded.newsletter_issues) == 3
+    assert loaded.duplicates == ()
+    server.fail("/rss", "status", status=500)
+    code, out, err = await _cli("ingest", server.url("/rss"), *common, cwd=tmp_path)
+    assert code == 1
+    assert "newsbot: " + server.url("/rss") + ": HTTP 500 Internal Server Error" in err
+    code, out, err = await _cli("ingest", server.url("/rss"), "--db", str(tmp_path / "s.db"), cwd=tmp_path)
+    assert code == 2
+    assert "give --archive DIR" in err

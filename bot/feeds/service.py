@@ -190,6 +190,15 @@ class FeedService:
             self.last_report = report
             return report
 
+    async def poll_one(self, feed: FeedConfig) -> PollOutcome:
+        """Poll one feed now, configured or not (``newsbot ingest URL``), with its stored validators."""
+        async with self._lock:
+            state = await self.store.get(feed.url)
+            if state is None:
+                await self.store.sync_config([(feed.url, feed.name, "")], self._clock())
+                state = FeedState(feed.url, feed.name)
+            return await self._poll_one(feed, state, _Cycle())
+
     async def _reindex_if_changed(self, outcomes: tuple[PollOutcome, ...]) -> CycleReport:
         signature = await asyncio.to_thread(folder_signature, self.root)
         if signature == self._signature:
@@ -314,6 +323,17 @@ class FeedService:
             log.warning("feed %s: %s", label, reason)
         return PollOutcome(url, label, "ok", tuple(added), tuple(updated), unchanged, tuple(matched),
                            parsed.skipped, quiet=tuple(quiet))
+
+    async def ingest_file(self, path: Path) -> PollOutcome:
+        """``newsbot ingest FILE``: a feed document on disk, remembered like a feed (by its file URI)."""
+        data = await asyncio.to_thread(path.read_bytes)
+        uri = path.resolve().as_uri()
+        async with self._lock:
+            outcome = await self.ingest_bytes(uri, str(path), data)
+            now = self._clock()
+            await self.store.record_success(uri, etag=None, last_modified=None, now=now, next_poll=now,
+                                            notes="; ".join(outcome.skipped))
+        return outcome
 
     def _free_path(self, folder: Path, item: FeedItem, taken: dict[str, str]) -> str:
         stem = file_stem(item)

@@ -1,0 +1,86 @@
+"""``newsbot ingest URL_OR_FILE``: one import, the same code path as the bot's poller, a summary on stdout."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from bot.commands import load_options
+from bot.config import Config, FeedConfig
+from bot.feeds.convert import FeedParseError
+from bot.feeds.service import FeedService, PollOutcome
+from bot.feeds.store import SqliteFeedStore
+from bot.state import StateStore
+from retrieval.archive import load_archive
+from retrieval.errors import ArchiveError
+from retrieval.models import Archive
+
+
+def _archive(root: Path, config: Config) -> Archive:
+    # The current archive, so an item that is already a hand-saved file is matched, not written twice.
+    try:
+        return load_archive(root, load_options(config, progress=False))
+    except ArchiveError:
+        return Archive(str(root), ())
+
+
+def summary(outcome: PollOutcome) -> str:
+    """The human summary of one import.
+
+    >>> print(summary(PollOutcome("u", "u", "ok", added=("feeds/x/a.md",), unchanged=2,
+    ...                           skipped=("item 'b' has no link; skipped",))))
+    added 1, updated 0, unchanged 2, already in the archive 0, skipped 1
+      added     feeds/x/a.md
+      skipped   item 'b' has no link; skipped
+    """
+    lines = [f"added {len(outcome.added)}, updated {len(outcome.updated)}, unchanged {outcome.unchanged}, "
+             f"already in the archive {len(outcome.matched)}, skipped {len(outcome.skipped)}"]
+    lines += [f"  added     {p}" for p in outcome.added]
+    lines += [f"  updated   {p}" for p in outcome.updated]
+    lines += [f"  matched   {p}" for p in outcome.matched]
+    lines += [f"  skipped   {r}" for r in outcome.skipped]
+    return "\n".join(lines)
+
+
+async def ingest(config: Config, source: str, *, json_mode: bool = False) -> int:
+    root = config.archive.resolved
+    root.mkdir(parents=True, exist_ok=True)
+    archive = _archive(root, config)
+    state = StateStore(config.db_path)
+    await state.open()
+    store = SqliteFeedStore(state.db)
+
+    async def no_reindex() -> None:
+        return None  # a one-shot import: the next `index`, `run` or poll reads the folder
+
+    service = FeedService(config.archive, store, root, archive=lambda: archive, reindex=no_reindex)
+    try:
+        await service.setup()
+        if source.startswith(("http://", "https://")):
+            outcome = await service.poll_one(FeedConfig(source))
+        else:
+            path = Path(source).expanduser()
+            try:
+                outcome = await service.ingest_file(path)
+            except OSError as err:
+                print(f"newsbot: cannot read {path}: {err.strerror or err}", file=sys.stderr)
+                return 1
+            except FeedParseError as err:
+                print(f"newsbot: {path}: {err}", file=sys.stderr)
+                return 1
+    finally:
+        await service.close()
+        await state.close()
+    if json_mode:
+        print(json.dumps({"source": source, "status": outcome.status, "added": list(outcome.added),
+                          "updated": list(outcome.updated), "unchanged": outcome.unchanged,
+                          "matched": list(outcome.matched), "skipped": list(outcome.skipped),
+                          "error": outcome.error}, ensure_ascii=False))
+    elif outcome.status in ("failed", "disabled"):
+        print(f"newsbot: {source}: {outcome.error}", file=sys.stderr)
+    elif outcome.status == "not-modified":
+        print("not modified since the last import (304): nothing to do")
+    else:
+        print(summary(outcome))
+    return 1 if outcome.status in ("failed", "disabled") else 0
