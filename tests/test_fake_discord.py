@@ -22,8 +22,10 @@ with warnings.catch_warnings():
     from discord.ext import commands
     from fake_discord import (
         DIGEST_CHANNEL_ID,
+        DIGEST_ROLE_ID,
         GENERAL_CHANNEL_ID,
         GUILD_ID,
+        MODS_ROLE_ID,
         FakeDiscord,
         point_discord_py_at,
         running,
@@ -433,3 +435,46 @@ async def test_clean_shutdown_closes_gateway_and_http(fake: FakeDiscord) -> None
     # (aiohttp feeds CLOSING to the pending receive(); gateway.py poll_event closes with 4000).
     assert fake.gateway_connections[-1].close_code in (1000, 4000)
     assert fake.unhandled == []
+
+
+async def test_role_mentions_as_discord_computes_them(fake: FakeDiscord, bot: StandInBot) -> None:
+    channel = bot.get_channel(DIGEST_CHANNEL_ID)
+    assert isinstance(channel, discord.TextChannel)
+    role = channel.guild.get_role(DIGEST_ROLE_ID)
+    assert role is not None
+    assert role.mentionable
+    text = f"{role.mention} <@&{MODS_ROLE_ID}> @everyone <@{fake.owner.id}>"
+    # Only the named role: the other role, @everyone and the user are in the text but ping no one.
+    only = await channel.send(text, allowed_mentions=discord.AllowedMentions(everyone=False, users=False,
+                                                                            roles=[role], replied_user=False))
+    assert ([r.id for r in only.role_mentions], only.mentions, only.mention_everyone) == ([DIGEST_ROLE_ID], [], False)
+    # Everything allowed: the mentionable role and the user ping; the non-mentionable role and @everyone
+    # need MENTION_EVERYONE, which the bot lacks.
+    loose = await channel.send(text, allowed_mentions=discord.AllowedMentions.all())
+    assert [r.id for r in loose.role_mentions] == [DIGEST_ROLE_ID]
+    assert [u.id for u in loose.mentions] == [fake.owner.id]
+    assert not loose.mention_everyone
+    none = await channel.send(text, allowed_mentions=discord.AllowedMentions.none())
+    assert (none.role_mentions, none.mentions, none.mention_everyone) == ([], [], False)
+    stored = fake.channel_messages[DIGEST_CHANNEL_ID]
+    assert [m["mention_roles"] for m in stored] == [[str(DIGEST_ROLE_ID)], [str(DIGEST_ROLE_ID)], []]
+
+
+async def test_thread_from_a_message(fake: FakeDiscord, bot: StandInBot) -> None:
+    channel = bot.get_channel(DIGEST_CHANNEL_ID)
+    assert isinstance(channel, discord.TextChannel)
+    message = await channel.send("digest")
+    thread = await message.create_thread(name="2021 年第 13 周", auto_archive_duration=10080)
+    assert (thread.id, thread.parent_id, thread.name) == (message.id, DIGEST_CHANNEL_ID, "2021 年第 13 周")
+    assert fake.threads[message.id]["thread_metadata"]["auto_archive_duration"] == 10080
+    assert fake.message(message.id)["thread"]["id"] == str(message.id)  # type: ignore[index]
+    with pytest.raises(discord.HTTPException) as again:
+        await message.create_thread(name="twice")
+    assert (again.value.status, again.value.code) == (400, 160004)
+    with pytest.raises(discord.HTTPException) as long_name:
+        await (await channel.send("x")).create_thread(name="长" * 101)
+    assert long_name.value.status == 400
+    fake.fail_next("POST", rf"/channels/{DIGEST_CHANNEL_ID}/messages/\d+/threads", 403,
+                   json={"message": "Missing Permissions", "code": 50013})
+    with pytest.raises(discord.Forbidden):
+        await (await channel.send("y")).create_thread(name="no rights")

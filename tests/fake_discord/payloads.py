@@ -141,6 +141,7 @@ class FakeRole:
     permissions: int = 0
     position: int = 0
     managed: bool = False
+    mentionable: bool = False
 
     def payload(self) -> JSON:
         return {
@@ -152,7 +153,7 @@ class FakeRole:
             "colors": {"primary_color": 0, "secondary_color": None, "tertiary_color": None},
             "hoist": False,
             "managed": self.managed,
-            "mentionable": False,
+            "mentionable": self.mentionable,
             "flags": 0,
             "icon": None,
             "unicode_emoji": None,
@@ -272,6 +273,12 @@ class StoredMessage:
     tts: bool = False
     edited_ms: int | None = None
     message_reference: JSON | None = None
+    mention_users: list[int] = field(default_factory=list)
+    """Who the content pings, as Discord computes it from the content and ``allowed_mentions``."""
+    mention_roles: list[int] = field(default_factory=list)
+    mention_everyone: bool = False
+    thread: JSON | None = None
+    """The thread started from this message, if any (Discord adds it to the message object)."""
 
     @property
     def ephemeral(self) -> bool:
@@ -304,11 +311,13 @@ class StoredMessage:
             "edited_timestamp": None if self.edited_ms is None else iso_timestamp(self.edited_ms),
             "flags": self.flags,
             "tts": self.tts,
-            "mention_everyone": False,
-            "mentions": [],
-            "mention_roles": [],
+            "mention_everyone": self.mention_everyone,
+            "mentions": [_mentioned_user(u) for u in self.mention_users],
+            "mention_roles": [str(r) for r in self.mention_roles],
             "pinned": False,
         }
+        if self.thread is not None:
+            data["thread"] = self.thread
         if self.guild_id is not None:
             data["guild_id"] = str(self.guild_id)
         if self.webhook_id is not None:
@@ -318,6 +327,74 @@ class StoredMessage:
         if self.message_reference is not None:
             data["message_reference"] = self.message_reference
         return data
+
+
+MENTION_EVERYONE = 1 << 17
+_USER_MENTION = re.compile(r"<@!?(\d+)>")
+_ROLE_MENTION = re.compile(r"<@&(\d+)>")
+_EVERYONE = re.compile(r"@(?:everyone|here)\b")
+
+
+def _mentioned_user(user_id: int) -> JSON:
+    return {"id": str(user_id), "username": f"user{user_id}", "discriminator": "0", "global_name": None,
+            "avatar": None, "public_flags": 0}
+
+
+def allowed_mentions_errors(allowed: Mapping[str, Any] | None) -> list[str]:
+    """Discord's 400s for ``allowed_mentions``.
+
+    >>> allowed_mentions_errors({"parse": ["roles"], "roles": ["1"]})
+    ['allowed_mentions: parse:["roles"] and roles:[ids] are mutually exclusive']
+    >>> allowed_mentions_errors({"parse": [], "roles": ["1"]})
+    []
+    """
+    if not allowed:
+        return []
+    errors = []
+    parse = allowed.get("parse") or []
+    for kind in ("roles", "users"):
+        if kind in parse and allowed.get(kind):
+            errors.append(f'allowed_mentions: parse:["{kind}"] and {kind}:[ids] are mutually exclusive')
+    errors += [f"allowed_mentions.parse: {p!r} is not roles, users or everyone" for p in parse
+               if p not in ("roles", "users", "everyone")]
+    return errors
+
+
+def compute_mentions(content: str, allowed: Mapping[str, Any] | None, roles: Mapping[int, FakeRole],
+                     author_permissions: int) -> tuple[list[int], list[int], bool]:
+    """``(users, roles, everyone)`` the message pings, as Discord decides: a mention in the *content* (embeds
+    never ping) that ``allowed_mentions`` permits (no ``allowed_mentions`` permits every kind); a role only if
+    it is mentionable or the author may mention everyone; ``@everyone``/``@here`` only with that permission.
+
+    >>> roles = {5: FakeRole(5, "digest", mentionable=True), 6: FakeRole(6, "mods")}
+    >>> compute_mentions("<@&5> <@&6> @everyone <@9>", {"parse": [], "roles": ["5"]}, roles, 0)
+    ([], [5], False)
+    >>> compute_mentions("<@&5> <@&6> @everyone <@9>", None, roles, MENTION_EVERYONE)
+    ([9], [5, 6], True)
+    >>> compute_mentions("<@&6>", {"parse": ["roles"]}, roles, 0)  # not mentionable, no permission
+    ([], [], False)
+    >>> compute_mentions("<@&7>", {"roles": ["7"]}, roles, MENTION_EVERYONE)  # no such role
+    ([], [], False)
+    """
+    parse = set(allowed.get("parse") or ()) if allowed is not None else {"users", "roles", "everyone"}
+    allowed_users = {int(u) for u in (allowed or {}).get("users") or ()}
+    allowed_roles = {int(r) for r in (allowed or {}).get("roles") or ()}
+    users = []
+    for m in _USER_MENTION.finditer(content):
+        uid = int(m.group(1))
+        if ("users" in parse or uid in allowed_users) and uid not in users:
+            users.append(uid)
+    pinged_roles = []
+    may_everyone = bool(author_permissions & MENTION_EVERYONE)
+    for m in _ROLE_MENTION.finditer(content):
+        rid = int(m.group(1))
+        role = roles.get(rid)
+        if role is None or rid in pinged_roles or not ("roles" in parse or rid in allowed_roles):
+            continue
+        if role.mentionable or may_everyone:
+            pinged_roles.append(rid)
+    everyone = "everyone" in parse and may_everyone and bool(_EVERYONE.search(content))
+    return users, pinged_roles, everyone
 
 
 def _embed_chars(embed: Mapping[str, Any]) -> int:

@@ -55,9 +55,12 @@ from .payloads import (
     FakeUser,
     SnowflakeFactory,
     StoredMessage,
+    allowed_mentions_errors,
     command_errors,
+    compute_mentions,
     guild_create_payload,
     interaction_options,
+    iso_timestamp,
     member_payload,
     message_errors,
 )
@@ -79,6 +82,10 @@ GUILD_ID = 1_180_000_000_000_000_100
 GENERAL_CHANNEL_ID = 1_180_000_000_000_000_101
 DIGEST_CHANNEL_ID = 1_180_000_000_000_000_102
 BOT_ROLE_ID = 1_180_000_000_000_000_103
+DIGEST_ROLE_ID = 1_180_000_000_000_000_104
+"""A mentionable role, for digest pings."""
+MODS_ROLE_ID = 1_180_000_000_000_000_105
+"""A role that is not mentionable: only a bot with MENTION_EVERYONE could ping it."""
 USER_ID = 1_180_000_000_000_000_200
 
 DEFAULT_USER = FakeUser(USER_ID, "tester", global_name="Tester")
@@ -97,6 +104,8 @@ def default_guild() -> FakeGuild:
         roles=(
             FakeRole(GUILD_ID, "@everyone", permissions=MEMBER_PERMISSIONS),
             FakeRole(BOT_ROLE_ID, "newsbot", permissions=BOT_PERMISSIONS, position=1, managed=True),
+            FakeRole(DIGEST_ROLE_ID, "digest-readers", position=2, mentionable=True),
+            FakeRole(MODS_ROLE_ID, "mods", position=3),
         ),
     )
 
@@ -283,6 +292,9 @@ class FakeDiscord:
       including non-ephemeral interaction replies; ``message(id)`` finds any message.
     * ``commands[guild_id or None]``: the synced command payloads; ``command_syncs``: each PUT.
     * ``interactions[id]``: ``InteractionHandle`` for each ``interact()``.
+    * ``threads[id]``: threads started from a message (``POST /channels/{c}/messages/{m}/threads``).
+    * Messages carry ``mentions`` / ``mention_roles`` / ``mention_everyone`` as Discord computes them from
+      the content, ``allowed_mentions``, the roles' ``mentionable`` flag and the bot's MENTION_EVERYONE.
     * ``gateway_connections`` / ``gateway_frames``: the WebSocket side.
     """
 
@@ -329,6 +341,8 @@ class FakeDiscord:
         self.interactions: dict[int, InteractionHandle] = {}
         self.gateway_connections: list[GatewayConnection] = []
         self.gateway_frames: list[GatewayFrame] = []
+        self.threads: dict[int, JSON] = {}
+        """Threads started from messages, by thread id (= the starter message's id)."""
 
         self._messages: dict[int, StoredMessage] = {}
         self._command_ids: dict[tuple[int | None, int, str], int] = {}
@@ -542,7 +556,23 @@ class FakeDiscord:
         )
         message.apply(body)
         message.attachments += self._attachments(message.id, files)
+        self._mentions(message, body)
         return message
+
+    def _mentions(self, message: StoredMessage, body: Mapping[str, Any]) -> None:
+        # Discord computes who is pinged from the content and allowed_mentions when the message is sent.
+        guild = next((g for g in self.guilds if g.id == message.guild_id), None)
+        if guild is None:
+            return
+        roles = {r.id: r for r in guild.roles}
+        # The bot's permissions: @everyone plus its managed role.
+        perms = 0
+        for role_id in (guild.id, BOT_ROLE_ID):
+            if role_id in roles:
+                perms |= roles[role_id].permissions
+        allowed = body.get("allowed_mentions") if "allowed_mentions" in body else None
+        users, pinged, everyone = compute_mentions(message.content, allowed, roles, perms)
+        message.mention_users, message.mention_roles, message.mention_everyone = users, pinged, everyone
 
     def _attachments(self, message_id: int, files: Sequence[str]) -> list[JSON]:
         return [
@@ -586,6 +616,7 @@ class FakeDiscord:
             ("GET", channel_message, True, self._get_message),
             ("PATCH", channel_message, True, self._edit_message),
             ("DELETE", channel_message, True, self._delete_message),
+            ("POST", channel_message + "/threads", True, self._start_thread),
         ]
         return [(method, re.compile(pattern), auth, handler) for method, pattern, auth, handler in table]
 
@@ -883,6 +914,8 @@ class FakeDiscord:
 
     def _edit(self, stored: StoredMessage, body: Mapping[str, Any], files: Sequence[str]) -> None:
         stored.apply(body)
+        if "content" in body or "allowed_mentions" in body:
+            self._mentions(stored, body)
         stored.attachments += self._attachments(stored.id, files)
         if "flags" in body and body["flags"] is not None:
             # Only SUPPRESS_EMBEDS can change on edit; ephemeral/loading stay as they were.
@@ -890,6 +923,38 @@ class FakeDiscord:
             stored.flags = (stored.flags & fixed) | (int(body["flags"]) & ~fixed)
         stored.edited_ms = int(time.time() * 1000)
         self._refresh(stored)
+
+    async def _start_thread(self, req: _Request, channel: str, message: str) -> web.Response:
+        """Start a public thread from a message: the thread's id is the message's id, as on Discord."""
+        found = self._channel(int(channel))
+        if found is None:
+            return _error(404, "Unknown Channel", 10003)
+        stored = self._channel_message(channel, message)
+        if stored is None:
+            return _error(404, "Unknown Message", 10008)
+        body = req.json if isinstance(req.json, dict) else {}
+        name = str(body.get("name") or "")
+        if not 1 <= len(name) <= 100:
+            return _error(400, "Invalid Form Body", 50035, errors={"name": "must be between 1 and 100 in length"})
+        duration = int(body.get("auto_archive_duration") or 4320)
+        if duration not in (60, 1440, 4320, 10080):
+            return _error(400, "Invalid Form Body", 50035, errors={"auto_archive_duration": "invalid"})
+        if stored.id in self.threads:
+            return _error(400, "A thread has already been created for this message", 160004)
+        guild, chan = found
+        thread: JSON = {
+            "id": str(stored.id), "type": 11, "guild_id": str(guild.id), "parent_id": str(chan.id),
+            "owner_id": str(self.bot_user.id), "name": name, "last_message_id": None, "message_count": 0,
+            "member_count": 1, "rate_limit_per_user": int(body.get("rate_limit_per_user") or 0), "flags": 0,
+            "total_message_sent": 0,
+            "thread_metadata": {"archived": False, "auto_archive_duration": duration, "locked": False,
+                                "archive_timestamp": iso_timestamp(int(time.time() * 1000))},
+        }
+        self.threads[stored.id] = thread
+        stored.thread = thread
+        self._refresh(stored)
+        await self.dispatch("THREAD_CREATE", {**thread, "newly_created": True})
+        return _json(thread, status=201)
 
     async def _delete_message(self, req: _Request, channel: str, message: str) -> web.Response:
         stored = self._channel_message(channel, message)
@@ -1462,7 +1527,8 @@ class FakeDiscord:
 
 def _create_errors(body: Mapping[str, Any], files: Sequence[str]) -> list[str]:
     # Uploaded files count as content, so a files-only message is not "empty".
-    return message_errors({**body, "attachments": list(files) or body.get("attachments")}, create=True)
+    errors = message_errors({**body, "attachments": list(files) or body.get("attachments")}, create=True)
+    return errors + allowed_mentions_errors(body.get("allowed_mentions"))
 
 
 def _message_error(errors: Sequence[str]) -> web.Response:
