@@ -146,6 +146,15 @@ class AdminCog(commands.GroupCog, group_name="newsbot", group_description="newsb
         await interaction.followup.send(embed=embeds.stats_embed(result), ephemeral=True,
                                         allowed_mentions=NO_MENTIONS)
 
+    @app_commands.command(name="feed-retry", description=_desc("feed-retry"))
+    @app_commands.describe(**_describe("feed-retry"))
+    async def feed_retry(self, interaction: discord.Interaction[NewsbotClient],
+                         feed: app_commands.Range[str, 1, 500] | None = None) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        result = await self.client.newsbot.feed_retry(feed)
+        await interaction.followup.send(embed=embeds.feed_retry_embed(result), ephemeral=True,
+                                        allowed_mentions=NO_MENTIONS)
+
     # -- weekly digest settings --
 
     async def _settings_reply(self, interaction: discord.Interaction[NewsbotClient], title: str,
