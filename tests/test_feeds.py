@@ -16,9 +16,8 @@ from feed_server import SAMPLE, FeedServer, Item, atom, item_from_markdown, rss,
 
 from bot.commands import Newsbot
 from bot.config import Config, FeedConfig
+from bot.digest.store import SqlStore, open_store
 from bot.feeds.service import FeedService
-from bot.feeds.store import SqliteFeedStore
-from bot.state import StateStore
 from retrieval.archive import LoadOptions, load_archive
 from retrieval.errors import QueryError
 
@@ -44,7 +43,7 @@ class Rig:
     server: FeedServer
     newsbot: Newsbot
     service: FeedService
-    store: SqliteFeedStore
+    store: SqlStore
     clock: Clock
     archive: Path
 
@@ -76,9 +75,7 @@ async def rig(server: FeedServer, sample_config: Config, archive: Path, feeds: l
     """The real Newsbot on ``archive`` and a FeedService wired to its reindex, with a test clock."""
     config = _config(sample_config, archive, feeds, **archive_opts)
     newsbot = await Newsbot.create(config)
-    state = StateStore(config.db_path)
-    await state.open()
-    store = SqliteFeedStore(state.db)
+    store = await open_store(config.storage_url, create=True)
     clock = Clock()
     service = FeedService(config.archive, store, archive, archive=lambda: newsbot.archive,
                           reindex=newsbot.reindex_tokenized, clock=clock)
@@ -89,7 +86,7 @@ async def rig(server: FeedServer, sample_config: Config, archive: Path, feeds: l
     finally:
         await service.close()
         await newsbot.close()
-        await state.close()
+        await store.close()
 
 
 def _entries(issue):  # type: ignore[no-untyped-def]
@@ -259,7 +256,7 @@ async def test_a_bad_feed_backs_off_is_disabled_and_loses_nothing(
     feeds = [FeedConfig(server.url("/bad"), "bad"), FeedConfig(server.url("/good"), "good")]
     async with rig(server, sample_config, archive, feeds, feed_max_failures=3) as r:
         await r.service.poll()
-        [path] = (await r.store.items(server.url("/bad"))).values()
+        [path] = (await r.store.feed_items(server.url("/bad"))).values()
         text = (archive / path.path).read_text("utf-8")
         server.fail("/bad", kind, **opts)
         server.publish("/good", rss(sample_items(["akiras-ml-news-week50-2020-5a3e0c000050", W13])))
@@ -304,7 +301,7 @@ async def test_410_disables_at_once_and_503_retry_after_is_honoured(server: Feed
         outcomes = {o.label: o for o in (await r.service.poll()).outcomes}
         assert outcomes["gone"].status == "disabled"
         assert outcomes["gone"].error == "HTTP 410 Gone (1 failure in a row)"
-        busy = await r.store.get(server.url("/busy"))
+        busy = await r.store.feed_get(server.url("/busy"))
         assert busy is not None
         assert busy.next_poll == r.clock.now + dt.timedelta(seconds=7200)
 
@@ -325,7 +322,7 @@ async def test_a_config_change_enables_a_disabled_feed(server: FeedServer, sampl
     server.fail("/gone", "status", status=410)
     async with rig(server, sample_config, archive, [FeedConfig(server.url("/gone"), "gone")]) as r:
         await r.service.poll()
-        assert (await r.store.get(server.url("/gone"))).disabled_reason  # type: ignore[union-attr]
+        assert (await r.store.feed_get(server.url("/gone"))).disabled_reason  # type: ignore[union-attr]
     server.publish("/gone", rss(sample_items(HAND_SAVED)))
     async with rig(server, sample_config, archive, [FeedConfig(server.url("/gone"), "gone")]) as r:
         assert (await r.service.poll()).outcomes == ()  # a restart alone changes nothing

@@ -143,3 +143,55 @@ def test_a_database_from_before_versioning_is_adopted(tmp_path: Path) -> None:
 
 def test_describe_url_never_shows_the_password() -> None:
     assert "hunter2" not in describe_url("postgresql://bot:hunter2@db:5432/newsbot?sslmode=require")
+
+
+async def test_feed_state_round_trips_on_every_backend(store: SqlStore) -> None:
+    from bot.feeds.store import ItemRecord
+
+    url = "https://example.org/feed"
+    assert await store.feed_sync_config([(url, "ex", "h1")], NOW) == []
+    state = await store.feed_get(url)
+    assert state is not None
+    assert (state.name, state.failures, state.polled_ok, state.items) == ("ex", 0, False, 0)
+    later = NOW + dt.timedelta(hours=1)
+    await store.feed_success(url, etag='"abc"', last_modified="Thu, 01 Jan 2026 00:00:00 GMT", now=NOW,
+                             next_poll=later, notes="item 'x' has no link; skipped")
+    await store.feed_success(url, etag='"abc"', last_modified=None, now=NOW, next_poll=later, notes=None)  # a 304
+    await store.feed_put_item(url, ItemRecord("guid-1", "feeds/ex/a.md", "h", True, "a"), NOW)
+    await store.feed_put_item(url, ItemRecord("guid-1", "feeds/ex/a.md", "h2", True, "a"), later)  # changed item
+    state = await store.feed_get(url)
+    assert state is not None
+    assert (state.etag, state.last_success, state.next_poll, state.polled_ok) == ('"abc"', NOW, later, True)
+    assert state.notes == "item 'x' has no link; skipped"  # kept through the 304
+    assert state.items == 1
+    assert (await store.feed_items(url))["guid-1"].content_hash == "h2"
+    await store.feed_failure(url, error="HTTP 500", now=later, next_poll=later, disabled_reason=None)
+    await store.feed_failure(url, error="HTTP 500", now=later, next_poll=later, disabled_reason="HTTP 500 (2 ...)")
+    state = await store.feed_get(url)
+    assert state is not None
+    assert (state.failures, state.last_error, state.disabled_reason) == (2, "HTTP 500", "HTTP 500 (2 ...)")
+    assert await store.feed_sync_config([(url, "ex", "h1")], later) == []  # unchanged config: still off
+    assert (await store.feed_get(url)).disabled_reason is not None  # type: ignore[union-attr]
+    assert await store.feed_sync_config([(url, "renamed", "h2")], later) == [url]  # changed config: on again
+    state = await store.feed_get(url)
+    assert state is not None
+    assert (state.name, state.failures, state.disabled_reason) == ("renamed", 0, None)
+    await store.feed_failure(url, error="x", now=later, next_poll=later, disabled_reason="x (1 failure in a row)")
+    assert await store.feed_retry(None, later) == [url]
+    assert (await store.feed_get(url)).disabled_reason is None  # type: ignore[union-attr]
+    await store.feed_add_quiet(["a", "b", "a"], NOW)
+    await store.feed_add_quiet(["b"], NOW)
+    assert await store.quiet_issues() == frozenset({"a", "b"})
+    assert [s.url for s in await store.feed_all()] == [url]
+
+
+async def test_digest_role_and_thread_settings_round_trip(store: SqlStore) -> None:
+    role = 1_180_000_000_000_000_104  # a 64-bit snowflake
+    settings = DigestSettings(GUILD, channel_id=5, role_id=role, thread=True)
+    await store.put_settings(settings)
+    await store.set_thread_error(GUILD, "missing permissions to open a thread (403)")
+    got = await store.get_settings(GUILD)
+    assert got is not None
+    assert (got.role_id, got.thread, got.thread_error) == (role, True, "missing permissions to open a thread (403)")
+    await store.set_thread_error(GUILD, None)
+    assert (await store.get_settings(GUILD)).thread_error is None  # type: ignore[union-attr]

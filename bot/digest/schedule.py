@@ -37,6 +37,12 @@ class DigestSettings:
     """Why the bot turned the digest off (403/404), or an admin's reason; shown by stats."""
     enabled_at: dt.datetime | None = None
     """When the digest was last turned on (aware UTC). A slot due before this is not posted."""
+    role_id: int | None = None
+    """``/newsbot digest-role``: the one role each digest pings (None: no ping)."""
+    thread: bool = False
+    """``/newsbot digest-thread on``: open a discussion thread on each digest message."""
+    thread_error: str | None = None
+    """Why the last thread could not be opened (e.g. a 403), for stats; None when it was."""
 
     @classmethod
     def from_config(cls, guild_id: int, config: DigestConfig) -> DigestSettings:

@@ -18,7 +18,7 @@ import logging
 import os
 import socket
 import sqlite3
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, Protocol, cast
 
@@ -26,6 +26,7 @@ import aiosqlite
 
 from bot.digest.schedule import DigestSettings, parse_policy
 from bot.errors import SchemaMismatch, StoreError, StoreReadOnly, StoreUnavailable
+from bot.feeds.store import FeedState, ItemRecord
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ class Store(Protocol):
     async def enabled_guilds(self) -> list[DigestSettings]: ...
     async def put_settings(self, s: DigestSettings) -> None: ...
     async def disable(self, guild_id: int, reason: str) -> None: ...
+    async def set_thread_error(self, guild_id: int, error: str | None) -> None: ...
 
     # what a guild has seen
     async def take_baseline(self, guild_id: int, issue_ids: Collection[str], now: dt.datetime) -> bool: ...
@@ -91,6 +93,22 @@ class Store(Protocol):
     async def mark_posted(self, guild_id: int, slot: str, issue_id: str, message_id: int,
                           now: dt.datetime) -> None: ...
     async def finish(self, guild_id: int, slot: str, status: Literal["failed", "missed"], detail: str) -> None: ...
+
+    # feeds (bot.feeds.store.FeedStore)
+    async def feed_sync_config(self, feeds: Iterable[tuple[str, str, str]], now: dt.datetime) -> list[str]: ...
+    async def feed_get(self, url: str) -> FeedState | None: ...
+    async def feed_all(self) -> list[FeedState]: ...
+    async def feed_success(self, url: str, *, etag: str | None, last_modified: str | None, now: dt.datetime,
+                           next_poll: dt.datetime, notes: str | None) -> None: ...
+    async def feed_failure(self, url: str, *, error: str, now: dt.datetime, next_poll: dt.datetime,
+                           disabled_reason: str | None) -> None: ...
+    async def feed_retry(self, url: str | None, now: dt.datetime) -> list[str]: ...
+    async def feed_items(self, url: str) -> dict[str, ItemRecord]: ...
+    async def feed_put_item(self, url: str, record: ItemRecord, now: dt.datetime) -> None: ...
+    async def feed_add_quiet(self, issue_ids: Collection[str], now: dt.datetime) -> None: ...
+    async def quiet_issues(self) -> frozenset[str]:
+        """Issues stored without an announcement (a feed's first poll): no digest posts them."""
+        ...
 
 
 # -- schema ----------------------------------------------------------------------------------------
@@ -140,6 +158,40 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     # 2: who holds a claim (host:pid), for stats and for an operator reading the table.
     ("ALTER TABLE digest_posts ADD COLUMN claimed_by TEXT",),
+    # 3: feeds (per-feed validators, failures, seen items; issues stored without an announcement) and the
+    # digest's role ping and discussion thread.
+    (
+        """CREATE TABLE IF NOT EXISTS feeds (
+            url TEXT PRIMARY KEY,
+            name TEXT NOT NULL DEFAULT '',
+            etag TEXT,
+            last_modified TEXT,
+            last_success TEXT,
+            last_attempt TEXT,
+            next_poll TEXT,
+            failures INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            disabled_reason TEXT,
+            polled_ok INTEGER NOT NULL DEFAULT 0,
+            config_hash TEXT NOT NULL DEFAULT '',
+            notes TEXT NOT NULL DEFAULT ''
+        )""",
+        """CREATE TABLE IF NOT EXISTS feed_items (
+            feed_url TEXT NOT NULL,
+            key TEXT NOT NULL,
+            path TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            owned INTEGER NOT NULL,
+            issue_id TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (feed_url, key)
+        )""",
+        "CREATE TABLE IF NOT EXISTS feed_quiet (issue_id TEXT PRIMARY KEY, at TEXT NOT NULL)",
+        "ALTER TABLE digest_settings ADD COLUMN role_id BIGINT",
+        "ALTER TABLE digest_settings ADD COLUMN thread INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE digest_settings ADD COLUMN thread_error TEXT",
+    ),
 )
 """Each entry is one schema version's statements, applied in one transaction. Append, never edit."""
 
@@ -147,7 +199,10 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 _POST_COLUMNS = ("guild_id, slot, issue_id, status, channel_id, message_id, claimed_at, lease_until, posted_at, "
                  "detail, claimed_by")
-_SETTINGS_COLUMNS = "guild_id, channel_id, weekday, time, timezone, policy, enabled, enabled_at, disabled_reason"
+_SETTINGS_COLUMNS = ("guild_id, channel_id, weekday, time, timezone, policy, enabled, enabled_at, disabled_reason, "
+                     "role_id, thread, thread_error")
+_FEED_COLUMNS = ("url, name, etag, last_modified, last_success, last_attempt, next_poll, failures, last_error, "
+                 "disabled_reason, polled_ok, config_hash, notes")
 
 Statement = tuple[str, tuple[object, ...]]
 
@@ -244,6 +299,7 @@ class SqlStore:
             guild_id=int(cast(int, row[0])), channel_id=_opt_int(row[1]), weekday=int(cast(int, row[2])),
             time=dt.time.fromisoformat(str(row[3])), timezone=str(row[4]), policy=parse_policy(str(row[5])),
             enabled=bool(row[6]), enabled_at=_parse_ts(row[7]), disabled_reason=_opt_str(row[8]),
+            role_id=_opt_int(row[9]), thread=bool(row[10]), thread_error=_opt_str(row[11]),
         )
 
     async def get_settings(self, guild_id: int) -> DigestSettings | None:
@@ -257,14 +313,20 @@ class SqlStore:
 
     async def put_settings(self, s: DigestSettings) -> None:
         await self._write((
-            f"INSERT INTO digest_settings ({_SETTINGS_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            f"INSERT INTO digest_settings ({_SETTINGS_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (guild_id) DO UPDATE SET channel_id = excluded.channel_id, weekday = excluded.weekday, "
             "time = excluded.time, timezone = excluded.timezone, policy = excluded.policy, "
             "enabled = excluded.enabled, enabled_at = excluded.enabled_at, "
-            "disabled_reason = excluded.disabled_reason",
+            "disabled_reason = excluded.disabled_reason, role_id = excluded.role_id, thread = excluded.thread, "
+            "thread_error = excluded.thread_error",
             (s.guild_id, s.channel_id, s.weekday, s.time.isoformat("minutes"), s.timezone, s.policy, int(s.enabled),
-             None if s.enabled_at is None else _ts(s.enabled_at), s.disabled_reason),
+             None if s.enabled_at is None else _ts(s.enabled_at), s.disabled_reason, s.role_id, int(s.thread),
+             s.thread_error),
         ))
+
+    async def set_thread_error(self, guild_id: int, error: str | None) -> None:
+        """Why the last digest thread could not be opened (None: it was), for stats."""
+        await self._write(("UPDATE digest_settings SET thread_error = ? WHERE guild_id = ?", (error, guild_id)))
 
     async def disable(self, guild_id: int, reason: str) -> None:
         await self._write(("UPDATE digest_settings SET enabled = 0, disabled_reason = ? WHERE guild_id = ?",
@@ -374,6 +436,94 @@ class SqlStore:
         """Close a claim without a message; the slot stays taken."""
         await self._write(("UPDATE digest_posts SET status = ?, lease_until = NULL, detail = ? "
                            "WHERE guild_id = ? AND slot = ?", (status, detail, guild_id, slot)))
+
+
+    # feeds
+
+    @staticmethod
+    def _feed(row: tuple[object, ...], items: int) -> FeedState:
+        return FeedState(
+            url=str(row[0]), name=str(row[1]), etag=_opt_str(row[2]), last_modified=_opt_str(row[3]),
+            last_success=_parse_ts(row[4]), last_attempt=_parse_ts(row[5]), next_poll=_parse_ts(row[6]),
+            failures=int(cast(int, row[7])), last_error=_opt_str(row[8]), disabled_reason=_opt_str(row[9]),
+            polled_ok=bool(row[10]), config_hash=str(row[11]), notes=str(row[12]), items=items,
+        )
+
+    async def _feed_counts(self) -> dict[str, int]:
+        rows = await self._rows("SELECT feed_url, COUNT(*) FROM feed_items GROUP BY feed_url")
+        return {str(r[0]): int(cast(int, r[1])) for r in rows}
+
+    async def feed_sync_config(self, feeds: Iterable[tuple[str, str, str]], now: dt.datetime) -> list[str]:
+        """Register ``(url, name, config_hash)``; a changed hash (the feed's config entry changed) enables a
+        disabled or failing feed again. Returns the urls that change re-enabled."""
+        changed: list[str] = []
+        for url, name, config_hash in feeds:
+            rows = await self._rows("SELECT config_hash, disabled_reason, failures FROM feeds WHERE url = ?", (url,))
+            if not rows:
+                await self._write(("INSERT INTO feeds (url, name, config_hash) VALUES (?, ?, ?) "
+                                   "ON CONFLICT (url) DO NOTHING", (url, name, config_hash)))
+            elif str(rows[0][0]) != config_hash:
+                if rows[0][1] is not None or int(cast(int, rows[0][2])):
+                    changed.append(url)
+                await self._write(("UPDATE feeds SET name = ?, config_hash = ?, failures = 0, disabled_reason = NULL,"
+                                   " next_poll = ? WHERE url = ?", (name, config_hash, _ts(now), url)))
+        return changed
+
+    async def feed_get(self, url: str) -> FeedState | None:
+        rows = await self._rows(f"SELECT {_FEED_COLUMNS} FROM feeds WHERE url = ?", (url,))
+        return self._feed(rows[0], (await self._feed_counts()).get(url, 0)) if rows else None
+
+    async def feed_all(self) -> list[FeedState]:
+        counts = await self._feed_counts()
+        rows = await self._rows(f"SELECT {_FEED_COLUMNS} FROM feeds ORDER BY url")
+        return [self._feed(r, counts.get(str(r[0]), 0)) for r in rows]
+
+    async def feed_success(self, url: str, *, etag: str | None, last_modified: str | None, now: dt.datetime,
+                           next_poll: dt.datetime, notes: str | None) -> None:
+        # A 304 keeps the notes of the poll that last read the body (notes=None).
+        await self._write((
+            "UPDATE feeds SET etag = ?, last_modified = ?, last_success = ?, last_attempt = ?, next_poll = ?, "
+            "failures = 0, last_error = NULL, disabled_reason = NULL, polled_ok = 1, "
+            "notes = COALESCE(CAST(? AS TEXT), notes) WHERE url = ?",
+            (etag, last_modified, _ts(now), _ts(now), _ts(next_poll), notes, url)))
+
+    async def feed_failure(self, url: str, *, error: str, now: dt.datetime, next_poll: dt.datetime,
+                           disabled_reason: str | None) -> None:
+        await self._write((
+            "UPDATE feeds SET failures = failures + 1, last_error = ?, last_attempt = ?, next_poll = ?, "
+            "disabled_reason = ? WHERE url = ?", (error, _ts(now), _ts(next_poll), disabled_reason, url)))
+
+    async def feed_retry(self, url: str | None, now: dt.datetime) -> list[str]:
+        if url is None:
+            rows = await self._rows("SELECT url FROM feeds ORDER BY url")
+            await self._write(("UPDATE feeds SET failures = 0, disabled_reason = NULL, next_poll = ?", (_ts(now),)))
+        else:
+            rows = await self._rows("SELECT url FROM feeds WHERE url = ?", (url,))
+            await self._write(("UPDATE feeds SET failures = 0, disabled_reason = NULL, next_poll = ? WHERE url = ?",
+                               (_ts(now), url)))
+        return [str(r[0]) for r in rows]
+
+    async def feed_items(self, url: str) -> dict[str, ItemRecord]:
+        rows = await self._rows("SELECT key, path, content_hash, owned, issue_id FROM feed_items WHERE feed_url = ?",
+                                (url,))
+        return {str(r[0]): ItemRecord(str(r[0]), str(r[1]), str(r[2]), bool(r[3]), str(r[4])) for r in rows}
+
+    async def feed_put_item(self, url: str, record: ItemRecord, now: dt.datetime) -> None:
+        await self._write((
+            "INSERT INTO feed_items (feed_url, key, path, content_hash, owned, issue_id, first_seen, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (feed_url, key) DO UPDATE SET path = excluded.path, "
+            "content_hash = excluded.content_hash, owned = excluded.owned, issue_id = excluded.issue_id, "
+            "updated_at = excluded.updated_at",
+            (url, record.key, record.path, record.content_hash, int(record.owned), record.issue_id, _ts(now),
+             _ts(now))))
+
+    async def feed_add_quiet(self, issue_ids: Collection[str], now: dt.datetime) -> None:
+        if issue_ids:
+            await self._write(*(("INSERT INTO feed_quiet (issue_id, at) VALUES (?, ?) ON CONFLICT (issue_id) "
+                                 "DO NOTHING", (i, _ts(now))) for i in sorted(set(issue_ids))))
+
+    async def quiet_issues(self) -> frozenset[str]:
+        return frozenset(str(r[0]) for r in await self._rows("SELECT issue_id FROM feed_quiet"))
 
 
 # -- SQLite ----------------------------------------------------------------------------------------

@@ -8,10 +8,9 @@ from pathlib import Path
 
 from bot.commands import load_options
 from bot.config import Config, FeedConfig
+from bot.digest.store import open_store
 from bot.feeds.convert import FeedParseError
 from bot.feeds.service import FeedService, PollOutcome
-from bot.feeds.store import SqliteFeedStore
-from bot.state import StateStore
 from retrieval.archive import load_archive
 from retrieval.errors import ArchiveError
 from retrieval.models import Archive
@@ -47,9 +46,7 @@ async def ingest(config: Config, source: str, *, json_mode: bool = False) -> int
     root = config.archive.resolved
     root.mkdir(parents=True, exist_ok=True)
     archive = _archive(root, config)
-    state = StateStore(config.db_path)
-    await state.open()
-    store = SqliteFeedStore(state.db)
+    store = await open_store(config.storage_url, create=True)
 
     async def no_reindex() -> None:
         return None  # a one-shot import: the next `index`, `run` or poll reads the folder
@@ -71,7 +68,7 @@ async def ingest(config: Config, source: str, *, json_mode: bool = False) -> int
                 return 1
     finally:
         await service.close()
-        await state.close()
+        await store.close()
     if json_mode:
         print(json.dumps({"source": source, "status": outcome.status, "added": list(outcome.added),
                           "updated": list(outcome.updated), "unchanged": outcome.unchanged,

@@ -151,10 +151,9 @@ class FeedService:
         self.last_report: CycleReport | None = None
 
     async def setup(self) -> None:
-        """Create tables, register the configured feeds (a changed entry re-enables its feed), and note the
+        """Register the configured feeds (a changed entry re-enables its feed), and note the
         folder as it is now, so the first cycle reindexes only if something changed since loading."""
-        await self.store.setup()
-        reenabled = await self.store.sync_config(
+        reenabled = await self.store.feed_sync_config(
             ((f.url, f.name, config_hash(f, self.config)) for f in self.feeds), self._clock())
         for url in reenabled:
             log.info("feed %s: config changed; enabled again", url)
@@ -176,7 +175,7 @@ class FeedService:
         """Poll every due feed (``force``: every enabled feed), then reindex if the folder changed."""
         async with self._lock:
             now = self._clock()
-            states = {s.url: s for s in await self.store.all()}
+            states = {s.url: s for s in await self.store.feed_all()}
             cycle = _Cycle()
             outcomes = []
             for feed in self.feeds:
@@ -193,9 +192,9 @@ class FeedService:
     async def poll_one(self, feed: FeedConfig) -> PollOutcome:
         """Poll one feed now, configured or not (``newsbot ingest URL``), with its stored validators."""
         async with self._lock:
-            state = await self.store.get(feed.url)
+            state = await self.store.feed_get(feed.url)
             if state is None:
-                await self.store.sync_config([(feed.url, feed.name, "")], self._clock())
+                await self.store.feed_sync_config([(feed.url, feed.name, "")], self._clock())
                 state = FeedState(feed.url, feed.name)
             return await self._poll_one(feed, state, _Cycle())
 
@@ -219,7 +218,7 @@ class FeedService:
         delay = max(self.config.feed_poll_seconds, result.max_age or 0.0)
         if result.status == 304:
             now = self._clock()
-            await self.store.record_success(feed.url, etag=result.etag, last_modified=result.last_modified,
+            await self.store.feed_success(feed.url, etag=result.etag, last_modified=result.last_modified,
                                             now=now, next_poll=now + dt.timedelta(seconds=delay), notes=None)
             log.info("feed %s: not modified (304)", feed.label)
             return PollOutcome(feed.url, feed.label, "not-modified")
@@ -229,7 +228,7 @@ class FeedService:
         except FeedParseError as err:
             return await self._failed(feed, state, str(err))
         now = self._clock()
-        await self.store.record_success(feed.url, etag=result.etag, last_modified=result.last_modified, now=now,
+        await self.store.feed_success(feed.url, etag=result.etag, last_modified=result.last_modified, now=now,
                                         next_poll=now + dt.timedelta(seconds=delay), notes="; ".join(outcome.skipped))
         return outcome
 
@@ -243,7 +242,7 @@ class FeedService:
             disabled = f"{reason} ({failures} failure{'s' * (failures != 1)} in a row)"
         delay = backoff_delay(failures, self.config.feed_poll_seconds, retry_after)
         next_poll = now + dt.timedelta(seconds=delay)
-        await self.store.record_failure(feed.url, error=reason, now=now, next_poll=next_poll,
+        await self.store.feed_failure(feed.url, error=reason, now=now, next_poll=next_poll,
                                         disabled_reason=disabled)
         if disabled:
             log.warning("feed %s: %s; disabled after %d failure(s) — /newsbot feed-retry or a config change "
@@ -263,12 +262,12 @@ class FeedService:
         nothing is announced."""
         parsed = await asyncio.to_thread(parse_feed, data, url)
         if first is None:
-            state = await self.store.get(url)
+            state = await self.store.feed_get(url)
             first = state is None or not state.polled_ok
-        if await self.store.get(url) is None:
-            await self.store.sync_config([(url, label if label != url else "", "")], self._clock())
+        if await self.store.feed_get(url) is None:
+            await self.store.feed_sync_config([(url, label if label != url else "", "")], self._clock())
         cycle = cycle or _Cycle()
-        known = await self.store.items(url)
+        known = await self.store.feed_items(url)
         archive = self._archive()
         folder = Path(FEEDS_DIR) / feed_folder(url)
         taken = {r.path: r.key for r in known.values()}
@@ -294,7 +293,7 @@ class FeedService:
                 updated.append(record.path)
                 if issue_id != record.issue_id:
                     quiet.append(issue_id)  # a changed item is not announced again, even under a new link
-                await self.store.put_item(url, ItemRecord(item.key, record.path, digest, True, issue_id), now)
+                await self.store.feed_put_item(url, ItemRecord(item.key, record.path, digest, True, issue_id), now)
                 log.info("feed %s: updated %s", label, record.path)
                 continue
             existing = archive.get(issue_id)
@@ -304,7 +303,7 @@ class FeedService:
             if other_path:
                 # The same 原文 URL is already an archive issue (saved by hand, or from another feed).
                 matched.append(other_path)
-                await self.store.put_item(url, ItemRecord(item.key, other_path, digest, False, issue_id), now)
+                await self.store.feed_put_item(url, ItemRecord(item.key, other_path, digest, False, issue_id), now)
                 if first:
                     quiet.append(issue_id)
                 continue
@@ -315,10 +314,10 @@ class FeedService:
             added.append(rel)
             if first:
                 quiet.append(issue_id)
-            await self.store.put_item(url, ItemRecord(item.key, rel, digest, True, issue_id), now)
+            await self.store.feed_put_item(url, ItemRecord(item.key, rel, digest, True, issue_id), now)
             log.info("feed %s: added %s", label, rel)
         if quiet:
-            await self.store.add_quiet(quiet, self._clock())
+            await self.store.feed_add_quiet(quiet, self._clock())
         for reason in parsed.skipped:
             log.warning("feed %s: %s", label, reason)
         return PollOutcome(url, label, "ok", tuple(added), tuple(updated), unchanged, tuple(matched),
@@ -331,7 +330,7 @@ class FeedService:
         async with self._lock:
             outcome = await self.ingest_bytes(uri, str(path), data)
             now = self._clock()
-            await self.store.record_success(uri, etag=None, last_modified=None, now=now, next_poll=now,
+            await self.store.feed_success(uri, etag=None, last_modified=None, now=now, next_poll=now,
                                             notes="; ".join(outcome.skipped))
         return outcome
 
@@ -347,13 +346,13 @@ class FeedService:
 
     async def retry(self, url: str | None = None) -> list[str]:
         """``/newsbot feed-retry``: clear failures and poll at once (one feed, or all)."""
-        urls = await self.store.retry(url, self._clock())
+        urls = await self.store.feed_retry(url, self._clock())
         self._wake.set()
         return urls
 
     async def status(self) -> tuple[FeedStatus, ...]:
         configured = {f.url: f for f in self.feeds}
-        states = {s.url: s for s in await self.store.all()}
+        states = {s.url: s for s in await self.store.feed_all()}
         out = []
         for url, feed in configured.items():
             s = states.get(url) or FeedState(url, feed.name)
@@ -376,7 +375,7 @@ class FeedService:
         while True:
             try:
                 await self.poll()
-                delay = self._seconds_to_next(await self.store.all())
+                delay = self._seconds_to_next(await self.store.feed_all())
             except Exception:  # the loop's boundary: one bad cycle must not end feed ingestion
                 log.exception("feed poll failed; next try in %s s", self.config.feed_poll_seconds)
                 delay = self.config.feed_poll_seconds
