@@ -105,6 +105,7 @@ class Message:
     issue_id: str
     message_id: int
     at: dt.datetime
+    role_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -125,8 +126,17 @@ class FakeDiscord:
     gate: asyncio.Event | None = None
     """When set, the next post waits for it: a slow HTTP request that another process could overtake."""
     entered: asyncio.Event = field(default_factory=asyncio.Event)
+    threads: list[tuple[int, int, str]] = field(default_factory=list)
+    thread_failures: list[BaseException] = field(default_factory=list)
 
-    async def post(self, channel_id: int, guild_id: int, slot: str, content: FeaturesResult) -> int:
+    async def start_thread(self, channel_id: int, message_id: int, name: str) -> None:
+        await asyncio.sleep(0)
+        if self.thread_failures:
+            raise self.thread_failures.pop(0)
+        self.threads.append((channel_id, message_id, name))
+
+    async def post(self, channel_id: int, guild_id: int, slot: str, content: FeaturesResult, *,
+                   role_id: int | None = None) -> int:
         self.attempts.append((channel_id, slot))
         self.entered.set()
         await asyncio.sleep(0)  # a real await: lets a second scheduler interleave here
@@ -137,7 +147,8 @@ class FakeDiscord:
         fail = plan.pop(0) if plan else None
         if fail is not None and not fail.after_send:
             raise fail.error
-        message = Message(channel_id, guild_id, slot, content.issue.id, 1000 + len(self.messages), self.clock())
+        message = Message(channel_id, guild_id, slot, content.issue.id, 1000 + len(self.messages), self.clock(),
+                          role_id)
         self.messages.append(message)
         if fail is not None:
             raise fail.error
@@ -683,3 +694,95 @@ async def test_run_forever_refuses_to_run_twice(world: World, caplog: pytest.Log
 def test_shard_owner_matches_the_discord_formula() -> None:
     assert [shard_owner(g, 2) for g, _ in GUILDS] == [0, 1, 0, 1, 0, 1]
     assert shard_owner(GUILD, 1) == 0
+
+
+
+# -- feeds, role pings, threads, and sleeping until the slot ------------------------------------------
+
+async def test_latest_posts_a_new_issue_once_but_never_one_a_feed_stored_quietly(world: World) -> None:
+    async with world.bot() as bot:
+        await enable(bot, policy="latest")
+        world.library.add(6)  # a feed's first poll: stored, not announced
+        await bot.store.feed_add_quiet(["issue-6"], world.clock.now)
+        assert await bot.run(until=W09_DUE) == [PostOutcome(GUILD, "2021-W09", "skipped")]
+        world.library.add(7)  # found by a later poll: announced at the next slot, once
+        await bot.run(until=W10_DUE + dt.timedelta(hours=3))
+        assert world.discord.issues() == ["issue-7"]
+        await bot.run(until=W11_DUE + dt.timedelta(hours=3))
+    assert world.discord.slots() == ["2021-W10"]
+
+
+async def test_digest_pings_its_role_and_opens_a_thread_named_after_the_issue(world: World) -> None:
+    world.clock.now = W09_DUE
+    async with world.bot() as bot:
+        await enable(bot, policy="latest")
+        await bot.scheduler.set_role(GUILD, 77 << 22)
+        await bot.scheduler.set_thread(GUILD, True)
+        world.library.add(6)
+        world.clock.now += dt.timedelta(minutes=1)
+        outcome = await bot.scheduler.post_now(GUILD)
+    assert outcome.status == "posted"
+    [message] = world.discord.messages
+    assert message.role_id == 77 << 22
+    assert world.discord.threads == [(CHANNEL, message.message_id, "Issue 6")]
+
+
+async def test_a_403_on_the_thread_leaves_the_digest_posted_and_stats_say_so(world: World) -> None:
+    world.clock.now = W09_DUE
+    world.discord.thread_failures.append(PostForbidden("missing permissions in the channel (403: Forbidden)"))
+    async with world.bot() as bot:
+        await enable(bot, policy="latest")
+        await bot.scheduler.set_thread(GUILD, True)
+        world.library.add(6)
+        world.clock.now += dt.timedelta(minutes=1)
+        assert (await bot.scheduler.post_now(GUILD)).status == "posted"
+        s = await bot.scheduler.settings(GUILD)
+        assert s.enabled
+        assert s.thread_error is not None
+        assert "may not open a thread there (403" in s.thread_error
+        from bot.digest import describe
+        assert "last time: the digest was posted, but the bot may not open a thread there" in describe(s)
+        # The next digest opens its thread, and the note goes away.
+        world.library.add(7)
+        world.clock.now = W10_DUE
+        assert [o.status for o in await bot.scheduler.tick()] == ["posted"]
+        assert (await bot.scheduler.settings(GUILD)).thread_error is None
+    assert world.discord.issues() == ["issue-6", "issue-7"]
+    assert [name for _, _, name in world.discord.threads] == ["Issue 7"]
+
+
+async def test_the_loop_sleeps_until_the_slot_and_posts_on_time(world: World) -> None:
+    world.clock.now = W09_DUE - dt.timedelta(hours=20, seconds=17)
+    sleeper = StopAfter(world.clock, 2)
+    async with world.bot(sleep=sleeper) as bot:
+        await enable(bot)
+        with pytest.raises(asyncio.CancelledError):
+            await bot.scheduler.run_forever(interval=7 * 86400.0)
+    # One sleep, exactly to the due time; the post at 09:00:00, not up to a tick interval later.
+    assert sleeper.delays[0] == (20 * 3600 + 17)
+    [message] = world.discord.messages
+    assert message.at == W09_DUE
+    assert sleeper.delays[1] == 7 * 86400  # then a week, to next Monday 09:00
+
+
+async def test_a_settings_change_wakes_the_sleeping_loop(world: World) -> None:
+    parked = asyncio.Event()
+
+    class Forever(Sleeper):
+        async def __call__(self, delay: float) -> None:
+            await super().__call__(delay)
+            parked.set()
+            await asyncio.Event().wait()  # only a wake-up ends this nap
+
+    sleeper = Forever()
+    async with world.bot(sleep=sleeper) as bot:
+        loop = asyncio.create_task(bot.scheduler.run_forever(interval=7 * 86400.0))
+        await parked.wait()
+        parked.clear()
+        await enable(bot)  # wakes the loop: it recomputes the next due slot
+        await parked.wait()
+        loop.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await loop
+    # Nothing enabled: the safety interval; then, woken by enabling, the time to Monday 09:00 from Sunday 12:00.
+    assert sleeper.delays == [7 * 86400, 21 * 3600]

@@ -213,11 +213,20 @@ def describe(settings: DigestSettings) -> str:
     'every Friday at 09:00 UTC in <#5>, policy “next” (off: missing permissions in the channel (403))'
     >>> describe(DigestSettings(1, policy="latest"))
     'every Monday at 09:00 UTC, no channel yet, policy “latest” (off)'
+    >>> describe(DigestSettings(1, 5, enabled=True, policy="latest", role_id=7, thread=True,
+    ...                         thread_error="no thread (403)"))
+    'every Monday at 09:00 UTC in <#5>, policy “latest”, pings <@&7>, opens a thread; last time: no thread (403)'
     """
     where = f" in <#{settings.channel_id}>" if settings.channel_id is not None else ", no channel yet"
     text = f"every {when(settings)}{where}, policy “{settings.policy}”"
+    if settings.role_id is not None:
+        text += f", pings <@&{settings.role_id}>"
+    if settings.thread:
+        text += ", opens a thread"
     if not settings.enabled:
         text += f" (off: {settings.disabled_reason})" if settings.disabled_reason else " (off)"
+    if settings.thread_error:
+        text += f"; last time: {settings.thread_error}"
     return text
 
 
@@ -246,3 +255,20 @@ def parse_policy(value: str) -> Policy:
     return value
 
 
+
+
+THREAD_NAME_MAX = 100
+"""Discord's limit for a channel (thread) name."""
+
+
+def thread_name(issue: Issue) -> str:
+    """The discussion thread of a digest, named after its issue (Discord allows 100 characters).
+
+    >>> from retrieval.models import Issue
+    >>> thread_name(Issue("w13", "Akira 的机器学习新闻—2021 年第 13 周", None, "issue", ()))
+    'Akira 的机器学习新闻—2021 年第 13 周'
+    >>> len(thread_name(Issue("x", "长" * 300, None, "issue", ())))
+    100
+    """
+    title = " ".join(issue.title.split()) or issue.id
+    return title if len(title) <= THREAD_NAME_MAX else title[:THREAD_NAME_MAX - 1] + "…"

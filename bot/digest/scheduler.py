@@ -33,10 +33,12 @@ from bot.digest.schedule import (
     Slot,
     is_manual,
     manual_slot_id,
+    next_due_at,
     nothing_to_post,
     parse_policy,
     pick_issue,
     slot_for,
+    thread_name,
 )
 from bot.digest.store import PostRecord, Store
 from bot.errors import DigestError, PostForbidden, PostNotFound, PostTransient, StoreUnavailable
@@ -63,6 +65,9 @@ at once), not a wish for a second digest: it posts nothing."""
 
 FORBIDDEN_REASON = "missing permissions in the channel (403)"
 NOT_FOUND_REASON = "the channel no longer exists (404)"
+THREAD_FORBIDDEN = "the digest was posted, but the bot may not open a thread there (403: needs Create Public Threads)"
+RETRY_FLOOR = dt.timedelta(seconds=60)
+"""A claim left for retry (5xx outlasted the back-off) is tried again no sooner than this."""
 
 
 
@@ -83,8 +88,15 @@ class Poster(Protocol):
     """What the scheduler needs from a transport. The Discord adapter marks each digest with its slot
     (in the embed footer) so :meth:`find_existing` can recognise it after a crash."""
 
-    async def post(self, channel_id: int, guild_id: int, slot: str, content: FeaturesResult) -> int:
-        """Send the digest; return the message id. Raise :class:`PostError` subclasses on failure."""
+    async def post(self, channel_id: int, guild_id: int, slot: str, content: FeaturesResult, *,
+                   role_id: int | None = None) -> int:
+        """Send the digest (pinging ``role_id``, and no one else, when given); return the message id. Raise
+        :class:`PostError` subclasses on failure."""
+        ...
+
+    async def start_thread(self, channel_id: int, message_id: int, name: str) -> None:
+        """Open a discussion thread on a digest message; one that already exists counts as opened. Raise
+        :class:`PostError` subclasses on failure (the digest itself stays posted)."""
         ...
 
     async def find_existing(self, channel_id: int, slot: str) -> int | None:
@@ -119,6 +131,8 @@ class DigestScheduler:
         self._defaults = defaults or DigestConfig()
         self._running = False
         self._store_down_since: dt.datetime | None = None
+        self._wake = asyncio.Event()
+        """Set when settings change, so the loop recomputes the next due slot at once."""
 
     def _now(self) -> dt.datetime:
         now = self._clock()
@@ -148,6 +162,19 @@ class DigestScheduler:
                       timezone=s.timezone if timezone is None else timezone,
                       policy=s.policy if policy is None else parse_policy(policy))
         await self._store.put_settings(new)
+        self._wake.set()
+        return new
+
+    async def set_role(self, guild_id: int, role_id: int | None) -> DigestSettings:
+        """``/newsbot digest-role``: ping this role (and only it) on each digest; None stops pinging."""
+        new = replace(await self.settings(guild_id), role_id=role_id)
+        await self._store.put_settings(new)
+        return new
+
+    async def set_thread(self, guild_id: int, on: bool) -> DigestSettings:
+        """``/newsbot digest-thread``: open a discussion thread on each digest message."""
+        new = replace(await self.settings(guild_id), thread=on, thread_error=None)
+        await self._store.put_settings(new)
         return new
 
     async def enable(self, guild_id: int, channel_id: int | None = None) -> DigestSettings:
@@ -164,6 +191,7 @@ class DigestScheduler:
                       enabled_at=s.enabled_at if s.enabled else now)
         await self._store.put_settings(new)
         await self._store.take_baseline(guild_id, [i.id for i in self._archive().newsletter_issues], now)
+        self._wake.set()
         return new
 
     async def disable(self, guild_id: int, reason: str = "turned off by an admin") -> DigestSettings:
@@ -189,6 +217,8 @@ class DigestScheduler:
         baseline = await self._store.baseline(s.guild_id)
         if baseline is None:
             baseline = frozenset(i.id for i in issues)  # what enabling now would record
+        # Issues a feed stored on its first poll are backlog for every guild: never announced as new.
+        baseline |= await self._store.quiet_issues()
         pending = {r.issue_id for r in await self._store.claimed_rows(s.guild_id) if r.issue_id}
         return pick_issue(issues, s.policy, await self._store.received(s.guild_id) | pending, baseline)
 
@@ -282,8 +312,9 @@ class DigestScheduler:
                 found = await self._poster.find_existing(channel_id, slot) if attempt or look_first else None
                 if found is not None:
                     await self._store.mark_posted(s.guild_id, slot, issue.id, found, self._now())
+                    await self._open_thread(s, channel_id, found, issue)
                     return PostOutcome(s.guild_id, slot, "recovered", issue.id, found)
-                message_id = await self._poster.post(channel_id, s.guild_id, slot, content)
+                message_id = await self._poster.post(channel_id, s.guild_id, slot, content, role_id=s.role_id)
             except PostTransient as err:
                 error = err
                 log.warning("digest for guild %s slot %s: attempt %d failed: %s", s.guild_id, slot, attempt + 1,
@@ -293,6 +324,7 @@ class DigestScheduler:
                 return await self._disable_for(s, slot, issue.id, err)
             await self._store.mark_posted(s.guild_id, slot, issue.id, message_id, self._now())
             log.info("digest for guild %s slot %s: posted %s as message %s", s.guild_id, slot, issue.id, message_id)
+            await self._open_thread(s, channel_id, message_id, issue)
             return PostOutcome(s.guild_id, slot, "posted", issue.id, message_id)
         detail = f"gave up after {len(self._retry_delays) + 1} attempts: {error}"
         if manual:
@@ -301,6 +333,21 @@ class DigestScheduler:
         else:
             await self._store.release(s.guild_id, slot, self._now(), detail)
         return PostOutcome(s.guild_id, slot, "retrying", issue.id, detail=detail)
+
+    async def _open_thread(self, s: DigestSettings, channel_id: int, message_id: int, issue: Issue) -> None:
+        """The discussion thread, after the digest is recorded: its failure never costs the digest."""
+        if not s.thread:
+            return
+        try:
+            await self._poster.start_thread(channel_id, message_id, thread_name(issue))
+        except PostError as err:
+            reason = THREAD_FORBIDDEN if isinstance(err, PostForbidden) else f"the digest was posted, but its thread " \
+                f"could not be opened ({err})"
+            log.warning("digest for guild %s: %s", s.guild_id, reason)
+            await self._store.set_thread_error(s.guild_id, reason)
+            return
+        if s.thread_error is not None:
+            await self._store.set_thread_error(s.guild_id, None)
 
     async def _disable_for(self, s: DigestSettings, slot: str, issue_id: str | None,
                            err: PostForbidden | PostNotFound) -> PostOutcome:
@@ -341,8 +388,23 @@ class DigestScheduler:
         assert outcome is not None  # manual calls always report
         return outcome
 
-    async def run_forever(self, interval: float = 60.0) -> None:
-        """Tick every ``interval`` seconds until cancelled. Nothing but cancellation ends it: a failed tick is
+    async def next_wakeup(self) -> dt.datetime | None:
+        """The earliest instant a tick could have work: a guild's next due slot, a claim's lease running out,
+        or a left-for-retry claim's next try. None when no guild this process owns has the digest on."""
+        now = self._now()
+        wake: list[dt.datetime] = []
+        for s in await self._store.enabled_guilds():
+            if s.channel_id is None or not self._owns(s.guild_id):
+                continue
+            wake.append(next_due_at(now, s))
+            for row in await self._store.claimed_rows(s.guild_id):
+                lease = row.lease_until or now
+                wake.append(lease if lease > now else now + RETRY_FLOOR)
+        return min(wake) if wake else None
+
+    async def run_forever(self, interval: float = 900.0) -> None:
+        """Tick, then sleep until the next due slot (at most ``interval`` seconds, a safety net; a settings change
+        wakes it at once), so a 09:00 digest goes out at 09:00. Nothing but cancellation ends it: a failed tick is
         logged and the next one runs (an exception must not silently stop the weekly digest)."""
         if self._running:
             log.warning("digest loop already running; not starting a second one")
@@ -350,15 +412,20 @@ class DigestScheduler:
         self._running = True
         try:
             while True:
+                self._wake.clear()
+                delay = interval
                 try:
                     await self.tick()
+                    wake = await self.next_wakeup()
+                    if wake is not None:
+                        delay = min(interval, max(0.0, (wake - self._now()).total_seconds()))
                 except StoreUnavailable as err:
                     self._store_lost(err)
                 except Exception:  # the loop's boundary: logged, and the next tick runs
                     log.exception("digest tick failed; next try in %s s", interval)
                 else:
                     self._store_back()
-                await self._sleep(interval)
+                await self._nap(delay)
         finally:
             self._running = False
 
@@ -383,3 +450,18 @@ class DigestScheduler:
             log.info("the shared state store answers again (down since %s); digests resume",
                      f"{self._store_down_since:%H:%M:%S} UTC")
             self._store_down_since = None
+
+    async def _nap(self, seconds: float) -> None:
+        """Sleep ``seconds`` (with the injected sleep), or less if settings change meanwhile."""
+        if self._wake.is_set():
+            return
+        sleeper = asyncio.ensure_future(self._sleep(seconds))
+        waker = asyncio.ensure_future(self._wake.wait())
+        try:
+            done, _ = await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+            if sleeper in done:
+                await sleeper  # its exception, cancellation included, is the loop's
+        finally:
+            for task in (sleeper, waker):
+                task.cancel()
+            await asyncio.gather(sleeper, waker, return_exceptions=True)

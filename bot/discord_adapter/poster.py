@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import aiohttp
 import discord
@@ -21,6 +21,27 @@ log = logging.getLogger(__name__)
 DIGEST_MARK = "newsbot weekly digest ·"
 HISTORY_LIMIT = 50
 """How far back the channel is read to find a digest that was sent but not recorded."""
+THREAD_EXISTS = 160004
+"""Discord's "a thread has already been created for this message" (a retry after a crash)."""
+THREAD_ARCHIVE_MINUTES: Literal[10080] = 10080
+"""A week: the discussion stays open until the next digest."""
+
+
+def role_ping(role_id: int | None) -> tuple[str | None, discord.AllowedMentions]:
+    """The content and ``allowed_mentions`` of a digest: the role's mention, and permission to ping that role
+    and nothing else, so a role mention or ``@everyone`` inside an item's text (embeds never ping, but the
+    rule holds for the content too) pings no one.
+
+    >>> content, allowed = role_ping(42)
+    >>> content, allowed.to_dict()
+    ('<@&42>', {'roles': [42], 'parse': []})
+    >>> role_ping(None)[0], role_ping(None)[1].to_dict()
+    (None, {'parse': []})
+    """
+    if role_id is None:
+        return None, discord.AllowedMentions.none()
+    return f"<@&{role_id}>", discord.AllowedMentions(everyone=False, users=False, roles=[discord.Object(role_id)],
+                                                     replied_user=False)
 
 
 def digest_nonce(guild_id: int, slot: str) -> str:
@@ -72,17 +93,33 @@ class DiscordPoster:
             raise PostNotFound(f"channel {channel_id} cannot hold messages")
         return channel
 
-    async def post(self, channel_id: int, guild_id: int, slot: str, content: FeaturesResult) -> int:
+    async def post(self, channel_id: int, guild_id: int, slot: str, content: FeaturesResult, *,
+                   role_id: int | None = None) -> int:
         channel = await self._channel(channel_id)
         embeds = features_embeds(content, heading="Weekly digest", footer=digest_footer(slot))
+        text, allowed = role_ping(role_id)
         try:
-            message = await channel.send(embeds=embeds, allowed_mentions=discord.AllowedMentions.none(),
+            message = await channel.send(text, embeds=embeds, allowed_mentions=allowed,
                                          nonce=digest_nonce(guild_id, slot))
         except discord.HTTPException as err:
             raise _map(err) from err
         except (TimeoutError, aiohttp.ClientError, OSError) as err:
             raise PostTransient(f"network error: {err}") from err
         return message.id
+
+    async def start_thread(self, channel_id: int, message_id: int, name: str) -> None:
+        channel = await self._channel(channel_id)
+        if not isinstance(channel, discord.TextChannel):
+            raise PostForbidden(f"channel {channel_id} cannot hold threads")
+        try:
+            await channel.get_partial_message(message_id).create_thread(
+                name=name, auto_archive_duration=THREAD_ARCHIVE_MINUTES)
+        except discord.HTTPException as err:
+            if err.code == THREAD_EXISTS:
+                return  # opened before a crash or a retry: that is the thread we wanted
+            raise _map(err) from err
+        except (TimeoutError, aiohttp.ClientError, OSError) as err:
+            raise PostTransient(f"network error: {err}") from err
 
     async def find_existing(self, channel_id: int, slot: str) -> int | None:
         channel = await self._channel(channel_id)
