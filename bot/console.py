@@ -200,10 +200,27 @@ def _interactive(console: Console, runner: asyncio.Runner) -> None:
             readline.write_history_file(history)
 
 
+async def attach_feeds(bot: Newsbot, config: Config) -> Any:
+    """With feeds configured, /stats shows their state (and /feed-retry resets it) from the shared store; the
+    console itself never polls (`newsbot run` and `newsbot ingest` do). Returns the store to close, or None."""
+    if not (config.archive.feeds and config.archive.path):
+        return None
+    from bot.digest.store import open_store
+    from bot.feeds.service import FeedService
+
+    store = await open_store(config.storage_url, create=True)
+    bot.feeds = FeedService(config.archive, store, config.archive.resolved, archive=lambda: bot.archive,
+                            reindex=bot.reindex_tokenized, fetch=False)
+    await bot.feeds.setup()
+    return store
+
+
 async def run_console_async(config: Config, *, json_mode: bool, stdin: TextIO, stdout: TextIO) -> int:
     """One command per line of ``stdin`` until its end (the non-interactive console)."""
     bot = await Newsbot.create(config, progress=False)
+    store = None
     try:
+        store = await attach_feeds(bot, config)
         console = Console(bot, stdout, json_mode=json_mode, color=False)
         for line in _lines(stdin):
             # --json answers every line (one object per line); text mode skips blank lines.
@@ -211,6 +228,8 @@ async def run_console_async(config: Config, *, json_mode: bool, stdin: TextIO, s
                 await console.handle(line)
     finally:
         await bot.close()
+        if store is not None:
+            await store.close()
     return 0
 
 
@@ -219,9 +238,13 @@ def run_console(config: Config, *, json_mode: bool) -> int:
         return asyncio.run(run_console_async(config, json_mode=json_mode, stdin=sys.stdin, stdout=sys.stdout))
     with asyncio.Runner() as runner:
         bot = runner.run(Newsbot.create(config, progress=True))
+        store = None
         try:
+            store = runner.run(attach_feeds(bot, config))
             color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
             _interactive(Console(bot, sys.stdout, json_mode=False, color=color), runner)
         finally:
             runner.run(bot.close())
+            if store is not None:
+                runner.run(store.close())
     return 0

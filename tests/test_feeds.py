@@ -399,3 +399,23 @@ async def test_ingest_command_from_url_then_304_and_from_file(server: FeedServer
     code, out, err = await _cli("ingest", server.url("/rss"), "--db", str(tmp_path / "s.db"), cwd=tmp_path)
     assert code == 2
     assert "give --archive DIR" in err
+
+
+async def test_console_stats_show_the_feeds(server: FeedServer, sample_config: Config, archive: Path,
+                                            tmp_path: Path) -> None:
+    import io
+
+    from bot.console import run_console_async
+
+    server.fail("/gone", "status", status=410)
+    feeds = [FeedConfig(server.url("/gone"), "gone"), FeedConfig(server.url("/new"), "new")]
+    async with rig(server, sample_config, archive, feeds) as r:
+        await r.service.poll()
+    config = _config(sample_config, archive, feeds)
+    out = io.StringIO()
+    await run_console_async(config, json_mode=False, stdin=io.StringIO("/stats\n/feed-retry gone\n"), stdout=out)
+    text = out.getvalue()
+    assert "feeds:    gone: off, 0 items, never succeeded — HTTP 410 Gone (1 failure in a row)" in text
+    assert "new: failing, 0 items, never succeeded, 1 failures in a row, next poll" in text
+    assert "Feeds enabled again" in text
+    assert "  - gone: new, 0 items, never succeeded" in text

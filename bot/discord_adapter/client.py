@@ -24,6 +24,7 @@ from bot.digest.store import Store
 from bot.discord_adapter import embeds
 from bot.discord_adapter.replies import EXPIRED_AUTOCOMPLETE, expired, send_private
 from bot.discord_adapter.views import Paginator
+from bot.feeds.service import FeedService
 from retrieval.errors import ConfigError, NewsbotError, UnknownIssueError
 
 log = logging.getLogger(__name__)
@@ -110,7 +111,8 @@ class NewsbotClient(commands.AutoShardedBot):
 
     def __init__(self, newsbot: Newsbot, store: Store, scheduler: DigestScheduler, *,
                  shard_ids: Sequence[int] | None = None, shard_count: int | None = None,
-                 digest_interval: float = 60.0, sync_commands: bool = True, identify_queue_url: str = "",
+                 digest_interval: float = 900.0, sync_commands: bool = True, identify_queue_url: str = "",
+                 feeds: FeedService | None = None,
                  **options: Any) -> None:
         options.setdefault("intents", discord.Intents.default())
         if shard_ids is not None:
@@ -133,6 +135,9 @@ class NewsbotClient(commands.AutoShardedBot):
         self._digest_task: asyncio.Task[None] | None = None
         self.paginators: weakref.WeakSet[Paginator] = weakref.WeakSet()
         """Live page buttons; :meth:`close` disables them."""
+        self.feeds = feeds
+        """Polls the feeds and watches the archive folder (reindexing on change); None: no feed loop."""
+        self._feed_task: asyncio.Task[None] | None = None
         # discord.py answers autocomplete itself and logs a late answer's 10062 as an ERROR traceback.
         logging.getLogger("discord.app_commands.tree").addFilter(EXPIRED_AUTOCOMPLETE)
         self.identify_queue_url = identify_queue_url
@@ -148,6 +153,9 @@ class NewsbotClient(commands.AutoShardedBot):
             return  # every claim would fail; the launcher has said so once at start
         # Started here, not in on_ready: on_ready fires again after every failed RESUME.
         self._digest_task = asyncio.create_task(self._digest_loop(), name="newsbot-digest")
+        if self.feeds is not None:
+            # Independent of the gateway: new issues become searchable even while Discord reconnects.
+            self._feed_task = asyncio.create_task(self.feeds.run_forever(), name="newsbot-feeds")
 
     async def _digest_loop(self) -> None:
         await self.wait_until_ready()
@@ -179,11 +187,14 @@ class NewsbotClient(commands.AutoShardedBot):
         for view in views:
             with contextlib.suppress(discord.HTTPException):
                 await view.shut_down()
-        task, self._digest_task = self._digest_task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        for task in (self._digest_task, self._feed_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._digest_task = self._feed_task = None
+        if self.feeds is not None:
+            await self.feeds.close()
         await super().close()
 
     def command_payload(self) -> list[dict[str, Any]]:

@@ -204,6 +204,27 @@ class AdminCog(commands.GroupCog, group_name="newsbot", group_description="newsb
         settings = await self.client.scheduler.disable(_guild(interaction))
         await self._settings_reply(interaction, "Weekly digest off", settings)
 
+    @app_commands.command(name="digest-role", description=_desc("digest-role"))
+    @app_commands.describe(**_describe("digest-role"))
+    async def digest_role(self, interaction: discord.Interaction[NewsbotClient],
+                          role: discord.Role | None = None) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        settings = await self.client.scheduler.set_role(_guild(interaction), role.id if role else None)
+        title = "Digest role set" if role else "Digest role cleared: digests ping no one"
+        if role is not None and not role.mentionable and not (
+                interaction.app_permissions.mention_everyone or interaction.app_permissions.administrator):
+            title += " (the role is not mentionable: make it mentionable, or the ping will not notify anyone)"
+        await self._settings_reply(interaction, title, settings)
+
+    @app_commands.command(name="digest-thread", description=_desc("digest-thread"))
+    @app_commands.describe(**_describe("digest-thread"))
+    @app_commands.choices(mode=[app_commands.Choice(name="on", value="on"),
+                                app_commands.Choice(name="off", value="off")])
+    async def digest_thread(self, interaction: discord.Interaction[NewsbotClient], mode: str) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        settings = await self.client.scheduler.set_thread(_guild(interaction), mode == "on")
+        await self._settings_reply(interaction, f"Digest threads {'on' if mode == 'on' else 'off'}", settings)
+
     @app_commands.command(name="digest-now", description=_desc("digest-now"))
     async def digest_now(self, interaction: discord.Interaction[NewsbotClient]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)

@@ -25,6 +25,7 @@ from bot.digest.scheduler import DigestScheduler
 from bot.digest.store import Store, describe_url, open_store
 from bot.discord_adapter.client import NewsbotClient, point_at
 from bot.discord_adapter.poster import DiscordPoster
+from bot.feeds.service import FeedService
 from retrieval.errors import ConfigError
 
 log = logging.getLogger("newsbot.run")
@@ -133,7 +134,7 @@ def _owns_all(guild_id: int) -> bool:
 
 
 async def assemble(config: Config, store: Store, *, shards: Shards | None = None,
-                   clock: Callable[[], dt.datetime] | None = None, digest_interval: float = 60.0,
+                   clock: Callable[[], dt.datetime] | None = None, digest_interval: float = 900.0,
                    client_cls: type[NewsbotClient] = NewsbotClient, **options: Any) -> NewsbotClient:
     """Build the scheduler, the service and the client on an open store. The caller closes the client and
     ``client.newsbot``; the store stays the caller's.
@@ -150,13 +151,25 @@ async def assemble(config: Config, store: Store, *, shards: Shards | None = None
     scheduler = DigestScheduler(store, archive, poster, clock=clock or _utcnow,
                                 owns_guild=owned_by(shards[0], shards[1]) if shards else _owns_all,
                                 defaults=config.digest)
+    if config.archive.feeds and not config.archive.path:
+        raise ConfigError("archive.feeds: feed items are written into the archive folder; set archive.path "
+                          "(the bundled sample archive is read-only)")
     newsbot = await Newsbot.create(config, scheduler=scheduler)
+    feeds: FeedService | None = None
     try:
+        if config.archive.path:
+            # Shard 0's process fetches and writes; every process watches the folder and reindexes.
+            feeds = FeedService(config.archive, store, config.archive.resolved, archive=lambda: newsbot.archive,
+                                reindex=newsbot.reindex_tokenized, fetch=shards is None or 0 in shards[0])
+            await feeds.setup()
+            newsbot.feeds = feeds
         client = client_cls(newsbot, store, scheduler, shard_ids=shards[0] if shards else None,
                             shard_count=shards[1] if shards else None, digest_interval=digest_interval,
                             sync_commands=shards is None or 0 in shards[0],
-                            identify_queue_url=config.discord.identify_queue_url, **options)
+                            identify_queue_url=config.discord.identify_queue_url, feeds=feeds, **options)
     except BaseException:
+        if feeds is not None:
+            await feeds.close()
         await newsbot.close()
         raise
     poster.bind(client)

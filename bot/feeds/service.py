@@ -135,7 +135,7 @@ class FeedService:
     def __init__(self, config: ArchiveConfig, store: FeedStore, archive_dir: Path, *,
                  archive: Callable[[], Archive], reindex: Callable[[], Awaitable[int | None]],
                  clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
-                 sleep: Callable[[float], Awaitable[None]] | None = None) -> None:
+                 sleep: Callable[[float], Awaitable[None]] | None = None, fetch: bool = True) -> None:
         self.config = config
         self.feeds: tuple[FeedConfig, ...] = config.feeds
         self.store = store
@@ -149,6 +149,9 @@ class FeedService:
         self._wake = asyncio.Event()
         self._sleep = sleep
         self.last_report: CycleReport | None = None
+        self.fetch = fetch
+        """False in a shard process other than shard 0's: one process fetches and writes, every process
+        watches the folder and reindexes."""
 
     async def setup(self) -> None:
         """Register the configured feeds (a changed entry re-enables its feed), and note the
@@ -178,7 +181,7 @@ class FeedService:
             states = {s.url: s for s in await self.store.feed_all()}
             cycle = _Cycle()
             outcomes = []
-            for feed in self.feeds:
+            for feed in self.feeds if self.fetch else ():
                 state = states.get(feed.url) or FeedState(feed.url, feed.name)
                 if state.disabled_reason is not None:
                     continue
