@@ -1505,9 +1505,11 @@ class FakeDiscord:
         if command is not None and "guild_id" in command:
             data["guild_id"] = command["guild_id"]
         channels = self._resolved_channels(data["options"], guild_id)
-        if channels:
-            # Discord resolves snowflake options; discord.py then uses its cached channel for the id.
-            data["resolved"] = {"channels": channels}
+        roles = self._resolved_roles(data["options"], guild_id)
+        if channels or roles:
+            # Discord resolves snowflake options; discord.py then uses its cached channel for the id, and builds
+            # the Role from the resolved data.
+            data["resolved"] = {k: v for k, v in (("channels", channels), ("roles", roles)) if v}
         return data
 
     def _resolved_channels(self, options: Sequence[JSON], guild_id: int) -> JSON:
@@ -1519,6 +1521,17 @@ class FakeDiscord:
                 if channel is not None:
                     found[str(channel.id)] = {**channel.payload(guild_id), "permissions": str(MEMBER_PERMISSIONS)}
             found |= self._resolved_channels(option.get("options") or [], guild_id)
+        return found
+
+    def _resolved_roles(self, options: Sequence[JSON], guild_id: int) -> JSON:
+        found: JSON = {}
+        guild = next(g for g in self.guilds if g.id == guild_id)
+        for option in options:
+            if option.get("type") == 8:
+                role = next((r for r in guild.roles if r.id == int(str(option["value"]))), None)
+                if role is not None:
+                    found[str(role.id)] = role.payload()
+            found |= self._resolved_roles(option.get("options") or [], guild_id)
         return found
 
     def _synced_names(self) -> dict[str, list[str]]:
