@@ -359,6 +359,9 @@ def _validate(config: Config) -> None:
         (config.archive.feed_max_mb > 0, "archive.feed_max_mb: must be > 0"),
         (config.archive.feed_max_redirects >= 0, "archive.feed_max_redirects: must be >= 0"),
         (config.archive.feed_max_failures >= 1, "archive.feed_max_failures: must be >= 1"),
+        (not config.archive.feeds or bool(config.archive.path),
+         "archive.feeds: feed items are written into the archive folder; set archive.path (the bundled sample "
+         "archive is read-only)"),
         (config.cache.ttl_seconds > 0, "cache.ttl_seconds: must be > 0"),
         (config.cache.max_entries > 0, "cache.max_entries: must be > 0"),
         (config.digest.weekday in WEEKDAYS, f"digest.weekday: must be one of {', '.join(WEEKDAYS)}"),

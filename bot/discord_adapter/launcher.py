@@ -151,9 +151,6 @@ async def assemble(config: Config, store: Store, *, shards: Shards | None = None
     scheduler = DigestScheduler(store, archive, poster, clock=clock or _utcnow,
                                 owns_guild=owned_by(shards[0], shards[1]) if shards else _owns_all,
                                 defaults=config.digest)
-    if config.archive.feeds and not config.archive.path:
-        raise ConfigError("archive.feeds: feed items are written into the archive folder; set archive.path "
-                          "(the bundled sample archive is read-only)")
     newsbot = await Newsbot.create(config, scheduler=scheduler)
     feeds: FeedService | None = None
     try:
