@@ -277,6 +277,11 @@ def main() -> int:
         print(f"content: {m['content']!r}; mention_roles: {m['mention_roles']}; mentions: {m['mentions']}; "
               f"mention_everyone: {m['mention_everyone']}")
         print(render_embeds(m["embeds"]))
+    print("\n== the bots' feed and digest log lines ==")
+    for n, log in enumerate(result.bot_logs, 1):
+        for line in log.splitlines():
+            if ("bot.feeds" in line and "not modified" not in line) or "bot.digest" in line or "reindexed" in line:
+                print(f"bot {n}: {line}")
     print("\n== threads ==")
     for t in result.threads:
         print(f"thread {t['id']} on message {t['id']} in channel {t['parent_id']}: {t['name']!r}")
