@@ -352,11 +352,22 @@ def digest_settings_text(settings: DigestSettings) -> str:
 
     >>> digest_settings_text(DigestSettings(1, 5, weekday=2, timezone="America/Los_Angeles", enabled=True))
     '<#5> · Wednesday at 09:00 America/Los\\\\_Angeles · policy “next” · **on**'
+    >>> print(digest_settings_text(DigestSettings(1, 5, enabled=True, role_id=7, thread=True,
+    ...                                           thread_error="no thread (403)")))
+    <#5> · Monday at 09:00 UTC · policy “next” · **on** · pings <@&7> · opens a thread
+    last digest: no thread (403)
     """
     channel = f"<#{int(settings.channel_id)}>" if settings.channel_id is not None else "no channel yet"
     state = "**on**" if settings.enabled else (
         f"**off** ({escape(settings.disabled_reason)})" if settings.disabled_reason else "**off**")
-    return f"{channel} · {escape(when(settings))} · policy “{escape(settings.policy)}” · {state}"
+    text = f"{channel} · {escape(when(settings))} · policy “{escape(settings.policy)}” · {state}"
+    if settings.role_id is not None:
+        text += f" · pings <@&{int(settings.role_id)}>"  # our own id; an embed never pings
+    if settings.thread:
+        text += " · opens a thread"
+    if settings.thread_error:
+        text += f"\nlast digest: {escape(settings.thread_error)}"
+    return text
 
 
 def digest_settings_embed(title: str, settings: DigestSettings,
