@@ -240,7 +240,7 @@ def run_console(config: Config, *, json_mode: bool) -> int:
         bot = runner.run(Newsbot.create(config, progress=True))
         store = None
         try:
-            store = runner.run(attach_feeds(bot, config))
+            store = runner.run(attach_feeds(bot, config)) if config.archive.feeds else None
             color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
             _interactive(Console(bot, sys.stdout, json_mode=False, color=color), runner)
         finally:

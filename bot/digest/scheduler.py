@@ -41,7 +41,7 @@ from bot.digest.schedule import (
     thread_name,
 )
 from bot.digest.store import PostRecord, Store
-from bot.errors import DigestError, PostForbidden, PostNotFound, PostTransient, StoreUnavailable
+from bot.errors import DigestError, PostError, PostForbidden, PostNotFound, PostTransient, StoreUnavailable
 from bot.results import FeaturesResult, features_of
 from retrieval.models import Archive, Issue
 
