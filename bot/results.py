@@ -64,7 +64,7 @@ class CommandSpec:
         return " ".join(parts)
 
 
-ISSUE_HELP = "34, #18, 第 34 期, 2021-W13, week 13 2021 or 2020 年 9 月"
+ISSUE_HELP = "34, #18, 第 34 期, 34期, 2021-W13, week 13 2021, week 13, 2020 年 9 月, 2021-03 or March 2021"
 
 COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("ask", "Ask a question about the archive, in Chinese or English.", (

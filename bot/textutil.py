@@ -7,8 +7,17 @@ import re
 
 from retrieval.models import Issue
 
-# C0 controls but tab, DEL, and C1 controls (0x9b is an 8-bit CSI): what a terminal would act on.
-_TERMINAL_CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+# C0 controls but tab, DEL, and C1 controls (0x9b is an 8-bit CSI): what a terminal would act on. Also the
+# invisible format and bidi controls (U+202E turns the rest of a line around) and the lone surrogates that
+# surrogateescape makes of undecodable input bytes (printing one raw writes that byte to the terminal).
+_TERMINAL_CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\udc80-\udcff]")
+
+
+def _written_out(m: re.Match[str]) -> str:
+    code = ord(m.group())
+    if code >= 0xDC80:
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
 def escape_controls(text: str) -> str:
@@ -19,8 +28,10 @@ def escape_controls(text: str) -> str:
     '/nope\\x1b[2J'
     >>> escape_controls("变压器\tok\x9b31m")
     '变压器\tok\\x9b31m'
+    >>> escape_controls("/issue \u202e21"), escape_controls(b"/issue \xff".decode("utf-8", "surrogateescape"))
+    ('/issue \\u202e21', '/issue \\xff')
     """
-    return _TERMINAL_CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return _TERMINAL_CONTROLS.sub(_written_out, text)
 
 
 def shorten(text: str, limit: int) -> str:

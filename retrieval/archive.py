@@ -186,8 +186,10 @@ def load_archive(root: Path, options: LoadOptions = LoadOptions(), *,
     it is only called when a file needs repair.
     """
     root = root.expanduser()
+    if root.is_file():
+        raise ArchiveError(f"{root}: is a file, not an archive folder")
     if not root.is_dir():
-        raise ArchiveError(f"archive folder not found: {root}")
+        raise ArchiveError(f"{root}: archive folder not found")
     files = list(iter_archive_files(root))
     if not files:
         raise ArchiveError(f"no .md, .markdown or .txt files in {root}")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -133,7 +135,9 @@ def test_installed_console_script_from_any_directory(tmp_path: Path, shared_cach
 
 
 HOSTILE_LINES = ["/nope\x1b[2J\x1b]0;pwned\x07", "/features \x1b[31mred\x9b32m", "/ask 变压器 count:\x1b[5m",
-                 "/issue \x00\x08\x7f week 99"]
+                 "/issue \x00\x08\x7f week 99", "/issue \u202e12 \u200b\u2066x"]
+# Bytes that are not UTF-8 reach Python as lone surrogates; printed raw they would be raw bytes again.
+UNDECODABLE_LINE = b"/issue \xff\xfe\n"
 
 
 @pytest.mark.parametrize("json_mode", [False, True])
@@ -143,14 +147,15 @@ def test_control_sequences_in_input_are_never_echoed_raw(tmp_path: Path, shared_
     env = {**os.environ, "NEWSBOT_STORAGE_CACHE_DIR": str(shared_cache_dir),
            "NEWSBOT_DB": str(tmp_path / "state.sqlite3"), "NEWSBOT_LOG_LEVEL": "WARNING"}
     proc = subprocess.run([sys.executable, "-m", "bot.cli", "console", *(["--json"] if json_mode else [])],
-                          input="".join(line + "\n" for line in HOSTILE_LINES).encode(), capture_output=True,
-                          cwd=tmp_path, env=env, timeout=120)
+                          input="".join(line + "\n" for line in HOSTILE_LINES).encode() + UNDECODABLE_LINE,
+                          capture_output=True, cwd=tmp_path, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    out = proc.stdout.decode("utf-8")
+    out = proc.stdout.decode("utf-8")  # strict: a raw \xff would fail here
     assert not [c for c in out if (ord(c) < 0x20 and c not in "\n\t") or 0x7f <= ord(c) <= 0x9f], out
+    assert not [c for c in out if unicodedata.category(c) == "Cf"], out  # bidi and zero-width controls
     if json_mode:
         objs = [json.loads(line) for line in out.splitlines()]
-        assert len(objs) == len(HOSTILE_LINES)
+        assert len(objs) == len(HOSTILE_LINES) + 1
         assert all("error" in o for o in objs), objs
         assert "nope\\x1b[" in objs[0]["error"]  # shown, so the person sees what was wrong
     else:
@@ -200,8 +205,18 @@ def test_ctrl_c_at_the_prompt_cancels_the_line_and_keeps_the_session(tmp_path: P
         os.write(fd, b"/features 31\r")
         read_until(b"https://arxiv.org/abs/2106.10860")
         read_until(b"newsbot> ")
-        os.write(fd, b"\x04")
-        _, status = os.waitpid(pid, 0)
+        # A ^D that lands while readline is still switching the terminal mode can be swallowed: repeat it
+        # (on an empty line each one means end of input) until the console exits.
+        end = time.monotonic() + 120
+        while True:
+            os.write(fd, b"\x04")
+            with contextlib.suppress(OSError):  # keep draining, so the child never blocks on a full terminal
+                if select.select([fd], [], [], 1.0)[0]:
+                    seen.extend(os.read(fd, 65536))
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            assert time.monotonic() < end, seen.decode("utf-8", "replace")[-2000:]
         pid = 0
     finally:
         if pid:

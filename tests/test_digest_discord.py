@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
+import re
 import sqlite3
 from collections.abc import Callable
 from typing import Any
@@ -162,6 +163,8 @@ async def test_admin_digest_commands_and_digest_now(fake: FakeDiscord, sample_co
         [done] = await now.followups(1)
         assert done.data["content"].startswith("Posted the digest")
         assert len(digests(fake)) == 1
+        # Named by its label, as everywhere a person reads it, not by its file slug.
+        assert re.search(r"Posted the digest \((#\d+|\d{4}-W\d{2}|\d{4}-\d{2})\)", done.data["content"]), done.data
 
 
 def _guilds_for_two_shards() -> tuple[FakeGuild, FakeGuild]:

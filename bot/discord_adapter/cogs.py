@@ -229,7 +229,9 @@ class AdminCog(commands.GroupCog, group_name="newsbot", group_description="newsb
     async def digest_now(self, interaction: discord.Interaction[NewsbotClient]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         outcome = await self.client.scheduler.post_now(_guild(interaction))
-        text = {"posted": f"Posted the digest ({outcome.issue_id}).",
+        issue = self.client.newsbot.archive.get(outcome.issue_id or "")
+        # The issue's label (2020-10, #34) as everywhere else, not its internal id.
+        text = {"posted": f"Posted the digest ({issue.label if issue else outcome.issue_id}).",
                 "recovered": "That digest was already in the channel.",
                 "nothing": outcome.detail,
                 "busy": "A digest is being posted right now; nothing more was posted.",
