@@ -333,6 +333,7 @@ def test_seed_000_repaired_in_archive_reaches_target(seed_metrics: dict[str, flo
 
 @pytest.mark.corpus
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # 46 leave-one-out repairs: about 4 minutes on a busy 2-core machine
 def test_cross_validation_on_the_real_archive(corpus_dir: Path) -> None:
     # About 17,000 damaged characters across 46 issues: a steadier figure than the 496 of seed 000.
     metrics = evaluate_seed_repair(corpus_dir, USERDICT, cross_validation=True)
