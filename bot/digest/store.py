@@ -26,7 +26,7 @@ import aiosqlite
 
 from bot.digest.schedule import DigestSettings, parse_policy
 from bot.errors import SchemaMismatch, StoreError, StoreReadOnly, StoreUnavailable
-from bot.feeds.store import FeedState, ItemRecord
+from bot.feeds.store import FeedState, FeedStore, ItemRecord
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class PostRecord(NamedTuple):
     """``host:pid`` of the process that claimed (or last took over) the slot."""
 
 
-class Store(Protocol):
+class Store(FeedStore, Protocol):
     """What the scheduler and the client need from the shared state. Every write is one transaction; the two
     that decide who posts (:meth:`claim`, :meth:`take_lease`) are each one statement only one caller can win."""
 
@@ -93,22 +93,6 @@ class Store(Protocol):
     async def mark_posted(self, guild_id: int, slot: str, issue_id: str, message_id: int,
                           now: dt.datetime) -> None: ...
     async def finish(self, guild_id: int, slot: str, status: Literal["failed", "missed"], detail: str) -> None: ...
-
-    # feeds (bot.feeds.store.FeedStore)
-    async def feed_sync_config(self, feeds: Iterable[tuple[str, str, str]], now: dt.datetime) -> list[str]: ...
-    async def feed_get(self, url: str) -> FeedState | None: ...
-    async def feed_all(self) -> list[FeedState]: ...
-    async def feed_success(self, url: str, *, etag: str | None, last_modified: str | None, now: dt.datetime,
-                           next_poll: dt.datetime, notes: str | None) -> None: ...
-    async def feed_failure(self, url: str, *, error: str, now: dt.datetime, next_poll: dt.datetime,
-                           disabled_reason: str | None) -> None: ...
-    async def feed_retry(self, url: str | None, now: dt.datetime) -> list[str]: ...
-    async def feed_items(self, url: str) -> dict[str, ItemRecord]: ...
-    async def feed_put_item(self, url: str, record: ItemRecord, now: dt.datetime) -> None: ...
-    async def feed_add_quiet(self, issue_ids: Collection[str], now: dt.datetime) -> None: ...
-    async def quiet_issues(self) -> frozenset[str]:
-        """Issues stored without an announcement (a feed's first poll): no digest posts them."""
-        ...
 
 
 # -- schema ----------------------------------------------------------------------------------------
