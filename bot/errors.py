@@ -45,3 +45,19 @@ class PostNotFound(PostError):
 
 class PostTransient(PostError):
     """5xx or a network error: worth trying again."""
+
+
+class FeedParseError(NewsbotError):
+    """The bytes are not a usable RSS or Atom feed (malformed XML, or no feed at all)."""
+
+
+class FetchError(NewsbotError):
+    """The feed could not be fetched."""
+
+    def __init__(self, reason: str, *, permanent: bool = False, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+        """Retrying on a schedule cannot help (410 Gone, an invalid URL): the feed is disabled at once."""
+        self.retry_after = retry_after
+        """Seconds the server asked us to wait (Retry-After), if it said."""

@@ -14,6 +14,8 @@ The whole tree, drawn once. Each class lives in its layer's error module: this o
     │       └── AmbiguousIssueError  it matched several where one is wanted; suggestions lists them all
     ├── ConfigError              a configuration file or override is invalid; names the bad key
     ├── DigestError              (bot.errors) a digest request cannot be done as asked
+    ├── FeedParseError           (bot.errors) fetched bytes are not a usable RSS or Atom feed
+    ├── FetchError               (bot.errors) a feed could not be fetched; permanent (410) or worth a retry
     └── StoreError               (bot.errors) the state store cannot be used as it is; says what to do
         ├── SchemaMismatch       the database schema is older or newer than this code: run `newsbot migrate`
         ├── StoreReadOnly        the state database is read-only: settings cannot be saved

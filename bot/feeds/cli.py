@@ -9,7 +9,7 @@ from pathlib import Path
 from bot.commands import load_options
 from bot.config import Config, FeedConfig
 from bot.digest.store import open_store
-from bot.feeds.convert import FeedParseError
+from bot.errors import FeedParseError
 from bot.feeds.service import FeedService, PollOutcome
 from retrieval.archive import load_archive
 from retrieval.errors import ArchiveError

@@ -26,15 +26,13 @@ from xml.sax import SAXException
 import feedparser
 import markdownify
 
-from retrieval.errors import NewsbotError
+from bot.errors import FeedParseError
 from retrieval.parse import slug_of
 
 __all__ = ["FeedItem", "FeedParseError", "ParsedFeed", "file_stem", "html_to_markdown", "item_markdown",
            "parse_feed"]
 
 
-class FeedParseError(NewsbotError):
-    """The bytes are not a usable RSS or Atom feed (malformed XML, or no feed at all)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,11 +147,11 @@ def parse_feed(data: bytes, url: str = "") -> ParsedFeed:
     >>> parse_feed(b"<rss><channel><item><title>broken</ti")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    bot.feeds.convert.FeedParseError: malformed XML: ...
+    bot.errors.FeedParseError: malformed XML: ...
     >>> parse_feed(b"<html><body>hello</body></html>")
     Traceback (most recent call last):
     ...
-    bot.feeds.convert.FeedParseError: not an RSS or Atom feed
+    bot.errors.FeedParseError: not an RSS or Atom feed
     """
     # Relative links stay relative: the archive parser resolves them against the item's 原文 URL, as it does
     # for a hand-saved file (feedparser would resolve them against the feed's URL).

@@ -1,12 +1,8 @@
 """Fetch a feed with aiohttp: conditional GET, a timeout, a size cap, bounded redirects.
 
 A 304 costs one round trip and no parsing. Every failure is a :class:`FetchError` carrying a reason a
-person can read, whether it is worth retrying, and how long the server asked us to wait.
-
-Errors, as a tree::
-
-    NewsbotError (retrieval.errors)
-    └── FetchError         the feed could not be fetched; ``permanent`` (410, an invalid URL) or not
+person can read, whether it is worth retrying, and how long the server asked us to wait (it lives in
+:mod:`bot.errors`, and the one error tree is drawn in :mod:`retrieval.errors`).
 """
 
 from __future__ import annotations
@@ -18,7 +14,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from retrieval.errors import NewsbotError
+from bot.errors import FetchError
 
 USER_AGENT = "newsbot/0.1 (feed poller; +https://github.com/)"
 MAX_SERVER_DELAY = 24 * 3600.0
@@ -26,18 +22,6 @@ MAX_SERVER_DELAY = 24 * 3600.0
 silence a feed for a year."""
 _FEED_TYPES = ("xml", "rss", "atom")
 _NEUTRAL_TYPES = ("", "text/plain", "application/octet-stream")
-
-
-class FetchError(NewsbotError):
-    """The feed could not be fetched."""
-
-    def __init__(self, reason: str, *, permanent: bool = False, retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.permanent = permanent
-        """Retrying on a schedule cannot help (410 Gone, an invalid URL): the feed is disabled at once."""
-        self.retry_after = retry_after
-        """Seconds the server asked us to wait (Retry-After), if it said."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +86,7 @@ def check_content_type(header: str | None) -> None:
     >>> check_content_type("text/html; charset=utf-8")
     Traceback (most recent call last):
     ...
-    bot.feeds.fetch.FetchError: wrong content type text/html (expected an RSS or Atom feed)
+    bot.errors.FetchError: wrong content type text/html (expected an RSS or Atom feed)
     """
     mime = (header or "").split(";", 1)[0].strip().lower()
     if mime in _NEUTRAL_TYPES or any(t in mime for t in _FEED_TYPES):

@@ -22,8 +22,9 @@ from typing import Literal
 import aiohttp
 
 from bot.config import ArchiveConfig, FeedConfig
-from bot.feeds.convert import FeedItem, FeedParseError, file_stem, item_markdown, parse_feed
-from bot.feeds.fetch import FetchError, fetch_feed
+from bot.errors import FeedParseError, FetchError
+from bot.feeds.convert import FeedItem, file_stem, item_markdown, parse_feed
+from bot.feeds.fetch import fetch_feed
 from bot.feeds.store import FeedState, FeedStore, ItemRecord
 from bot.results import FeedStatus
 from retrieval.archive import iter_archive_files
