@@ -351,7 +351,7 @@ def _cmd_eval(args: argparse.Namespace, config: Config) -> int:
     print(f"{', '.join(f'{len(q)} {n} questions' for n, q in sets.items())} over {archive.root}; "
           "baseline = jieba.lcut + BM25Okapi over raw paragraphs")
     # The shipped questions are about the real archive: on another one, say why the scores collapse.
-    known = {link_key(u) for e in archive.entries for u in (e.links or ((e.url,) if e.url else ()))}
+    known = {link_key(u) for e in archive.entries for u in e.all_links}
     for name, questions in sets.items():
         absent = sum(1 for q in questions if not any(link_key(u) in known for u in q.expected))
         if absent:

@@ -81,6 +81,17 @@ class Entry:
     page, often in the words a reader uses. Indexed for search, never shown."""
 
     @property
+    def all_links(self) -> tuple[str, ...]:
+        """:attr:`links`, or just :attr:`url` for an entry built without them.
+
+        >>> Entry("w13", 0, Section.PAPERS, "t", "https://x.org/a", "s").all_links
+        ('https://x.org/a',)
+        >>> Entry("w13", 0, Section.PAPERS, "t", None, "s").all_links
+        ()
+        """
+        return self.links or ((self.url,) if self.url else ())
+
+    @property
     def key(self) -> str:
         """A stable key for this entry, unique within an archive.
 

@@ -170,7 +170,7 @@ def newsbot_ranker(engine: SearchEngine, k: int = K, *, all_links: bool = True) 
     def rank(query: str) -> list[list[str]]:
         hits = engine.search(query, k=k).hits
         if all_links:
-            return [list(h.entry.links) or ([h.entry.url] if h.entry.url else []) for h in hits]
+            return [list(h.entry.all_links) for h in hits]
         return [[h.entry.url] if h.entry.url else [] for h in hits]
 
     return rank
