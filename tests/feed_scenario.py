@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import shutil
-import signal
 import sys
 import tempfile
 from collections.abc import Callable
@@ -31,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from botkit import bot_env
+from botkit import BotProcess, bot_env
 from fake_discord import DIGEST_CHANNEL_ID, DIGEST_ROLE_ID, GUILD_ID, FakeDiscord, FakeUser
 from fake_discord.payloads import MEMBER_PERMISSIONS
 from feed_server import SAMPLE, FeedServer, item_from_markdown, rss, sample_items
@@ -63,47 +62,6 @@ def _slot(now: dt.datetime, margin: float) -> dt.datetime:
     return at
 
 
-class Bot:
-    """``newsbot run`` as a subprocess; its log is kept."""
-
-    def __init__(self, env: dict[str, str], config: Path, cwd: Path) -> None:
-        self.env, self.config, self.cwd = env, config, cwd
-        self.output = bytearray()
-        self.proc: asyncio.subprocess.Process | None = None
-        self._reader: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "run", "--config", str(self.config), env=self.env, cwd=self.cwd,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
-
-        async def drain() -> None:
-            assert self.proc is not None
-            assert self.proc.stdout is not None
-            while chunk := await self.proc.stdout.read(65536):
-                self.output.extend(chunk)
-
-        self._reader = asyncio.create_task(drain())
-
-    async def stop(self) -> int:
-        assert self.proc is not None
-        if self.proc.returncode is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            code = await asyncio.wait_for(self.proc.wait(), timeout=30)
-        finally:
-            if self.proc.returncode is None:
-                self.proc.kill()
-                await self.proc.wait()
-            if self._reader is not None:
-                await self._reader
-        return code
-
-    @property
-    def log(self) -> str:
-        return self.output.decode("utf-8", "replace")
-
-
 async def _until(predicate: Callable[[], bool], limit: float, what: str) -> None:
     async with asyncio.timeout(limit):
         while not predicate():  # noqa: ASYNC110 - the state is the fake servers', no event to wait on
@@ -111,7 +69,7 @@ async def _until(predicate: Callable[[], bool], limit: float, what: str) -> None
     del what
 
 
-async def _ready(fake: FakeDiscord, bot: Bot, sessions: int) -> None:
+async def _ready(fake: FakeDiscord, bot: BotProcess, sessions: int) -> None:
     await fake.wait_until(lambda: GUILD_ID in fake.commands and len(fake.gateway_connections) >= sessions,
                           timeout=90, what="command sync and a gateway connection")
     await fake.wait_for_session(timeout=60)
@@ -168,7 +126,8 @@ async def run_scenario(work: Path, cache_dir: Path, say: Callable[[str], None] =
             f'url = "{feeds.url("/akira.rss")}"\n'
             'name = "akira"\n', encoding="utf-8")
         env = {**bot_env(fake, work / "state.sqlite3", cache_dir), "NEWSBOT_DISCORD_ASK_COOLDOWN_SECONDS": "0"}
-        first = Bot(env, config, work)
+        args = ("run", "--config", str(config))
+        first = BotProcess(env, work, args=args)
         await first.start()
         try:
             await _ready(fake, first, 1)
@@ -205,7 +164,7 @@ async def run_scenario(work: Path, cache_dir: Path, say: Callable[[str], None] =
             result.bot_logs.append(first.log)
         say("bot 1 stopped (between the poll and the slot)")
         result.restart_at = len(feeds.log)
-        second = Bot(env, config, work)
+        second = BotProcess(env, work, args=args)
         await second.start()
         try:
             await _ready(fake, second, 2)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from botkit import bot_env, bot_running, guild_config
+from botkit import BotProcess, bot_env, bot_running, guild_config
 from fake_discord import (
     DIGEST_CHANNEL_ID,
     GENERAL_CHANNEL_ID,
@@ -437,55 +437,13 @@ def _post_rows(db_path: Path) -> list[tuple[Any, ...]]:
                           (GUILD_ID,)).fetchall()
 
 
-class BotProcess:
-    def __init__(self, fake: FakeDiscord, tmp_path: Path, cache: Path) -> None:
-        self.env = bot_env(fake, tmp_path / "state.sqlite3", cache)
-        self.cwd = tmp_path
-        self.output = bytearray()
-        self.proc: asyncio.subprocess.Process | None = None
-        self._reader: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self.proc = proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "run", env=self.env, cwd=self.cwd,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        )
-
-        async def drain() -> None:
-            assert proc.stdout is not None
-            while chunk := await proc.stdout.read(65536):
-                self.output.extend(chunk)
-
-        self._reader = asyncio.create_task(drain())
-
-    async def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
-        proc = self.proc
-        assert proc is not None
-        if proc.returncode is None:
-            proc.send_signal(sig)
-        try:
-            async with asyncio.timeout(30):
-                code = await proc.wait()
-        finally:
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
-            if self._reader is not None:
-                await self._reader
-        return code
-
-    @property
-    def log(self) -> str:
-        return self.output.decode("utf-8", "replace")
-
-
 async def poll(predicate: Callable[[], bool], limit: float, what: str, bot: BotProcess) -> None:
     try:
         async with asyncio.timeout(limit):
             while not predicate():  # noqa: ASYNC110 - the state is another process's database
                 await asyncio.sleep(0.1)
     except TimeoutError:
-        raise AssertionError(f"{what} not within {limit}s; log tail:\n{bot.log[-3000:]}") from None
+        raise bot.failure(f"{what} not within {limit}s") from None
 
 
 async def test_sigkill_during_digest_post_then_restart_posts_once(tmp_path: Path, shared_cache_dir: Path) -> None:
@@ -494,20 +452,20 @@ async def test_sigkill_during_digest_post_then_restart_posts_once(tmp_path: Path
     path = rf"/channels/{DIGEST_CHANNEL_ID}/messages"
     async with HoldingFakeDiscord() as fake:
         hold = fake.hold_next("POST", path)
-        bot = BotProcess(fake, tmp_path, shared_cache_dir)
-        try:
-            await bot.start()
+        env = bot_env(fake, db_path, shared_cache_dir)
+        async with BotProcess(env, tmp_path) as bot:
             try:
-                async with asyncio.timeout(60):
-                    await hold.arrived.wait()
-            except TimeoutError:
-                raise AssertionError(f"no digest POST; log tail:\n{bot.log[-3000:]}") from None
-            # The nasty case: Discord created the message, the bot dies before it learns (and records) the id.
-            [stored] = [m for m in fake.channel_messages[DIGEST_CHANNEL_ID] if m.get("embeds")]
-            assert stored["embeds"][0]["footer"]["text"] == digest_footer(slot)
-            assert await bot.stop(signal.SIGKILL) == -signal.SIGKILL
-        finally:
-            fake.release_all()
+                try:
+                    async with asyncio.timeout(60):
+                        await hold.arrived.wait()
+                except TimeoutError:
+                    raise bot.failure("no digest POST") from None
+                # The nasty case: Discord created the message, the bot dies before it learns (and records) the id.
+                [stored] = [m for m in fake.channel_messages[DIGEST_CHANNEL_ID] if m.get("embeds")]
+                assert stored["embeds"][0]["footer"]["text"] == digest_footer(slot)
+                assert await bot.stop(signal.SIGKILL) == -signal.SIGKILL
+            finally:
+                fake.release_all()
         assert _post_rows(db_path) == [(slot, "claimed", None)]
 
         # The dead sender's lease (10 min) would keep a restart from touching the claim until it runs out;
@@ -515,14 +473,9 @@ async def test_sigkill_during_digest_post_then_restart_posts_once(tmp_path: Path
         with contextlib.closing(sqlite3.connect(db_path)) as db, db:
             db.execute("UPDATE digest_posts SET lease_until = ?", ("2000-01-01T00:00:00.000000+00:00",))
 
-        bot = BotProcess(fake, tmp_path, shared_cache_dir)
-        await bot.start()
-        try:
+        async with BotProcess(env, tmp_path) as bot:
             await poll(lambda: _post_rows(db_path)[0][1] == "posted", 60, "claim recorded as posted", bot)
             assert await bot.stop() == 0, bot.log[-3000:]
-        finally:
-            if bot.proc is not None and bot.proc.returncode is None:
-                await bot.stop(signal.SIGKILL)
         digests = [m for m in fake.channel_messages[DIGEST_CHANNEL_ID] if m.get("embeds")]
         assert len(digests) == 1
         assert _post_rows(db_path) == [(slot, "posted", int(stored["id"]))]

@@ -34,12 +34,12 @@ import re
 import shutil
 import signal
 import statistics
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from botkit import BotProcess
 from fake_discord import FakeChannel, FakeDiscord, FakeGuild, FakeRole, FakeUser, InteractionHandle
 from fake_discord.payloads import MEMBER_PERMISSIONS
 from load_discord import build_asks
@@ -74,70 +74,17 @@ def _guilds() -> list[FakeGuild]:
     return guilds
 
 
-class Host:
-    """One ``newsbot run`` process with a cache directory of its own."""
+class Host(BotProcess):
+    """One ``newsbot run`` process for one shard of 2, with a folder and a cache directory of its own (as on a
+    separate host)."""
 
     def __init__(self, name: str, shard: int, root: Path, env: dict[str, str], seed_cache: Path) -> None:
-        self.name, self.shard = name, shard
-        self.dir = root / name
-        cache = self.dir / "cache"
+        folder = root / name
+        cache = folder / "cache"
         shutil.copytree(seed_cache, cache)  # a warm jieba/CC-CEDICT cache, but this host's own copy
-        self.env = {**env, "NEWSBOT_DB": str(self.dir / "local.sqlite3"), "NEWSBOT_STORAGE_CACHE_DIR": str(cache)}
-        self.output = bytearray()
-        self.proc: asyncio.subprocess.Process | None = None
-        self._reader: asyncio.Task[None] | None = None
-        self.starts = 0
-
-    async def start(self) -> None:
-        self.output.clear()
-        self.starts += 1
-        self.proc = proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "run", "--shard-ids", str(self.shard), "--shard-count", "2",
-            env=self.env, cwd=self.dir, stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
-
-        async def drain() -> None:
-            assert proc.stdout is not None
-            while chunk := await proc.stdout.read(65536):
-                self.output.extend(chunk)
-
-        self._reader = asyncio.create_task(drain())
-
-    @property
-    def log(self) -> str:
-        return self.output.decode("utf-8", "replace")
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    async def wait_for_log(self, text: str, limit: float = 120) -> None:
-        try:
-            async with asyncio.timeout(limit):
-                while text not in self.log:
-                    if self.proc is not None and self.proc.returncode is not None:
-                        raise AssertionError(f"{self.name} exited {self.proc.returncode}:\n{self.log[-3000:]}")
-                    await asyncio.sleep(0.1)
-        except TimeoutError:
-            raise AssertionError(f"{self.name}: no {text!r} within {limit}s:\n{self.log[-3000:]}") from None
-
-    async def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
-        proc = self.proc
-        if proc is None:
-            return 0
-        if proc.returncode is None:
-            proc.send_signal(sig)
-        try:
-            async with asyncio.timeout(60):
-                code = await proc.wait()
-        finally:
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
-            if self._reader is not None:
-                await self._reader
-        return code
+        super().__init__({**env, "NEWSBOT_DB": str(folder / "local.sqlite3"), "NEWSBOT_STORAGE_CACHE_DIR": str(cache)},
+                         folder, args=("run", "--shard-ids", str(shard), "--shard-count", "2"), name=name,
+                         stop_deadline=60)
 
 
 def _write_clock(path: Path, now: dt.datetime) -> None:
@@ -244,7 +191,7 @@ async def _run_deployment(url: str, guilds: list[FakeGuild], by_shard: dict[int,
         try:
             for h in hosts:  # the zombie first: A's session is the newer one, which Discord routes events to
                 await h.start()
-                await h.wait_for_log("digest loop running")
+                await h.wait_for_line("digest loop running", deadline=120)
             assert fake.shard_sessions_connected(0) == 2
             assert fake.shard_sessions_connected(1) == 1
 
@@ -278,14 +225,14 @@ async def _run_deployment(url: str, guilds: list[FakeGuild], by_shard: dict[int,
             _write_clock(clock, WEEKS[1] + dt.timedelta(minutes=11))  # the dead sender's 10-minute lease is over
             await _poll(lambda: week_done(1), 120, "the takeover of the killed process's claim", hosts)
             await victim.start()
-            await victim.wait_for_log("digest loop running")
+            await victim.wait_for_line("digest loop running", deadline=120)
 
             # -- week 3: PostgreSQL is down when the digests fall due
             pg_server.stop()
             try:
                 _write_clock(clock, WEEKS[2])
                 for h in hosts:
-                    await h.wait_for_log("digests wait: PostgreSQL at")
+                    await h.wait_for_line("digests wait: PostgreSQL at", deadline=120)
                 for shard, gs in by_shard.items():
                     elapsed, text = await _ask(fake, gs[0], "CutMix 数据增强", 8_000_000 + shard)
                     assert elapsed < DEADLINE
@@ -297,7 +244,7 @@ async def _run_deployment(url: str, guilds: list[FakeGuild], by_shard: dict[int,
                 pg_server.start()
             await _poll(lambda: week_done(2), 180, "week 3's digests after PostgreSQL is back", hosts)
             for h in hosts:
-                await h.wait_for_log("digests resume")
+                await h.wait_for_line("digests resume", deadline=120)
 
             # -- the load: 1,000 /ask across both shards, 50 at a time
             report["load"] = await _load(fake, by_shard)
@@ -306,8 +253,7 @@ async def _run_deployment(url: str, guilds: list[FakeGuild], by_shard: dict[int,
                 assert await h.stop() == 0, h.log[-3000:]
         finally:
             for h in hosts:
-                if h.proc is not None and h.proc.returncode is None:
-                    await h.stop(signal.SIGKILL)
+                await h.close()
 
         # -- the counts
         rows = await _rows(store, guilds)

@@ -7,16 +7,15 @@ import asyncio
 import contextlib
 import os
 import re
-import signal
 import socket
 import sqlite3
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from botkit import bot_env
+from botkit import BotProcess, bot_env
 from fake_discord import FakeDiscord
 from fake_discord.payloads import MEMBER_PERMISSIONS
 
@@ -163,55 +162,6 @@ def test_piping_into_head_exits_quietly(tmp_path: Path, shared_cache_dir: Path, 
 # --- newsbot run against the fake Discord -------------------------------------------------------------------
 
 ADMIN = MEMBER_PERMISSIONS | 1 << 5  # Manage Server
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-class BotProcess:
-    """``newsbot run`` as a subprocess; its merged output is collected line by line as it comes."""
-
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
-        self.proc = proc
-        self.lines: list[str] = []
-        self._reader = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        assert self.proc.stdout is not None
-        while raw := await self.proc.stdout.readline():
-            self.lines.append(_ANSI.sub("", raw.decode("utf-8", "replace").rstrip("\n")))
-
-    @property
-    def log(self) -> str:
-        return "\n".join(self.lines)
-
-    async def wait_for_line(self, needle: str, deadline: float = 60) -> str:
-        async with asyncio.timeout(deadline):
-            while True:
-                for line in self.lines:
-                    if needle in line:
-                        return line
-                if self.proc.returncode is not None and self._reader.done():
-                    raise AssertionError(f"exited {self.proc.returncode} before {needle!r}:\n{self.log[-3000:]}")
-                await asyncio.sleep(0.05)
-
-    async def wait(self, deadline: float = 60) -> int:
-        code = await asyncio.wait_for(self.proc.wait(), timeout=deadline)
-        await self._reader
-        return code
-
-
-@contextlib.asynccontextmanager
-async def newsbot_run(env: dict[str, str], cwd: Path, *, prefix: tuple[str, ...] = ()) -> AsyncIterator[BotProcess]:
-    proc = await asyncio.create_subprocess_exec(
-        *prefix, sys.executable, "-m", "bot.cli", "run", env=env, cwd=cwd,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
-    bot = BotProcess(proc)
-    try:
-        yield bot
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-        await proc.wait()
-        await bot._reader
 
 
 async def _ready(fake: FakeDiscord, bot: BotProcess) -> None:
@@ -237,7 +187,7 @@ def _only_one_line_records(lines: list[str]) -> None:
 async def test_a_guild_the_bot_is_not_in_is_one_clear_line(fake: FakeDiscord, tmp_path: Path,
                                                           shared_cache_dir: Path) -> None:
     env = bot_env(fake, tmp_path / "state.sqlite3", shared_cache_dir) | {"NEWSBOT_DISCORD_GUILD_IDS": "123456789"}
-    async with newsbot_run(env, tmp_path) as bot:
+    async with BotProcess(env, tmp_path) as bot:
         code = await bot.wait(deadline=120)
     assert code == 1, bot.log[-3000:]
     assert "Traceback" not in bot.log
@@ -265,15 +215,14 @@ async def test_discord_unreachable_at_start_is_retried_then_served(fake: FakeDis
         up_r, up_w = await asyncio.open_connection("127.0.0.1", fake.port)
         await asyncio.gather(pipe(client_r, up_w), pipe(up_r, client_w))
 
-    async with newsbot_run(env, tmp_path) as bot:
+    async with BotProcess(env, tmp_path) as bot:
         first = await bot.wait_for_line("cannot reach Discord", deadline=120)
         await bot.wait_for_line("retrying in 2 s", deadline=60)  # a second try, after a longer wait
         proxy = await asyncio.start_server(forward, sock=closed)
         try:
             await _ready(fake, bot)
             await _ask(fake)
-            bot.proc.send_signal(signal.SIGTERM)
-            code = await bot.wait()
+            code = await bot.stop(deadline=60)
         finally:
             proxy.close()
     assert code == 0, bot.log[-3000:]
@@ -290,7 +239,7 @@ async def test_discord_unreachable_for_too_long_gives_up_with_one_line(tmp_path:
         "NEWSBOT_API_BASE": f"http://127.0.0.1:{port}/api/v10", "NEWSBOT_GATEWAY_URL": f"ws://127.0.0.1:{port}/",
         "NEWSBOT_DISCORD_START_RETRY_SECONDS": "3"}
     try:
-        async with newsbot_run(env, tmp_path) as bot:
+        async with BotProcess(env, tmp_path) as bot:
             code = await bot.wait(deadline=120)
     finally:
         closed.close()
@@ -310,10 +259,9 @@ async def test_sigterm_while_waiting_for_discord_exits_cleanly(tmp_path: Path, s
     env = base_env(tmp_path, shared_cache_dir) | {
         "NEWSBOT_API_BASE": f"http://127.0.0.1:{port}/api/v10", "NEWSBOT_GATEWAY_URL": f"ws://127.0.0.1:{port}/"}
     try:
-        async with newsbot_run(env, tmp_path) as bot:
+        async with BotProcess(env, tmp_path) as bot:
             await bot.wait_for_line("cannot reach Discord", deadline=120)
-            bot.proc.send_signal(signal.SIGTERM)
-            code = await bot.wait(deadline=60)
+            code = await bot.stop(deadline=60)
     finally:
         closed.close()
     assert code == 0, bot.log[-3000:]
@@ -344,7 +292,7 @@ async def test_read_only_state_database_is_reported_and_settings_say_they_cannot
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.chmod(0o444)
     env = bot_env(fake, db, shared_cache_dir)
-    async with newsbot_run(env, tmp_path, prefix=_drop_root_override()) as bot:
+    async with BotProcess(env, tmp_path, prefix=_drop_root_override()) as bot:
         warning = await bot.wait_for_line("is read-only", deadline=120)
         await _ready(fake, bot)
         await _ask(fake)  # answering questions does not need to write
@@ -352,8 +300,7 @@ async def test_read_only_state_database_is_reported_and_settings_say_they_cannot
                                      permissions=ADMIN)
         await handle.response(timeout=10)
         replies = await handle.followups(1, timeout=10)
-        bot.proc.send_signal(signal.SIGTERM)
-        code = await bot.wait()
+        code = await bot.stop(deadline=60)
     assert code == 0, bot.log[-3000:]
     assert "WARNING  newsbot.run sqlite:" in warning
     assert "digest settings cannot be saved" in warning
@@ -375,7 +322,7 @@ async def test_sigterm_during_a_reindex_exits_at_once_and_abandons_it(fake: Fake
     archive = tmp_path / "archive"
     shutil.copytree(sample_archive_dir(), archive)
     env = bot_env(fake, tmp_path / "state.sqlite3", shared_cache_dir) | {"NEWSBOT_ARCHIVE": str(archive)}
-    async with newsbot_run(env, tmp_path) as bot:
+    async with BotProcess(env, tmp_path) as bot:
         await _ready(fake, bot)
         await _ask(fake)
         # Our own sample text, many times over, damaged as seed 000 is: minutes of repair work.
@@ -384,8 +331,7 @@ async def test_sigterm_during_a_reindex_exits_at_once_and_abandons_it(fake: Fake
         (archive / "zz_damaged.txt").write_text(damaged, encoding="utf-8")
         handle = await fake.interact("newsbot reindex", permissions=ADMIN)
         await handle.response(timeout=10)  # deferred: the reindex is running
-        bot.proc.send_signal(signal.SIGTERM)
-        code = await bot.wait(deadline=300)
+        code = await bot.stop(deadline=300)
     assert code == 0, bot.log[-3000:]
     assert "received SIGTERM; shutting down" in bot.log
     assert "repaired zz_damaged.txt" not in bot.log, "the reindex was finished before the process exited"
