@@ -318,6 +318,22 @@ def test_own_tokenizer_quiet_log_and_cache_dir(tmp_path: Path) -> None:
     assert list(cache_dir.glob("jieba-*.cache"))
 
 
+@pytest.mark.parametrize("damage", [b"", b"not marshal data", b"\xe9\x00\x00\x00"])
+def test_dictionary_cache_read_whole_or_rebuilt(tmp_path: Path, damage: bytes) -> None:
+    # The first analyzer builds jieba's cache; the second reads it in one piece; a damaged one is rebuilt by jieba.
+    text = "自监督学习与对比学习，GPT-3 和 ResNet-50"
+    built = Analyzer(_config(tmp_path))
+    (cache,) = tmp_path.glob("jieba-*.cache")
+    good = cache.read_bytes()
+    read = Analyzer(_config(tmp_path))
+    cache.write_bytes(damage)
+    rebuilt = Analyzer(_config(tmp_path))
+    assert read.index_tokens(text) == built.index_tokens(text) == rebuilt.index_tokens(text)
+    assert read.word_frequency("学习") == built.word_frequency("学习") == rebuilt.word_frequency("学习") > 0
+    assert read.fingerprint == built.fingerprint == rebuilt.fingerprint
+    assert cache.read_bytes() == good
+
+
 # --- the real archive ------------------------------------------------------------------------------
 
 
