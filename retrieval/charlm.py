@@ -25,8 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-import jieba
-
+from retrieval._jieba import jieba
 from retrieval.text import is_cjk_word, parse_userdict
 
 __all__ = ["CharLM", "LMState", "jieba_dict_path"]

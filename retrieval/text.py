@@ -40,9 +40,9 @@ from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
-import jieba
 import opencc
 
+from retrieval._jieba import jieba
 from retrieval.errors import DataFileError
 
 __all__ = [

@@ -23,9 +23,9 @@ from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
-import jieba
 from rank_bm25 import BM25Okapi
 
+from retrieval._jieba import jieba
 from retrieval.archive import iter_archive_files, read_archive_file
 from retrieval.errors import BadFileError
 from retrieval.links import link_key, strip_tracking
