@@ -25,8 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from tqdm import tqdm
-
 from retrieval.charlm import CharLM
 from retrieval.errors import ArchiveError, BadFileError
 from retrieval.models import Archive, Issue, RepairReport, SkippedFile
@@ -342,6 +340,8 @@ def sort_issues(issues: Iterable[Issue]) -> list[Issue]:
 def _progress_iter(items: Iterable[T], total: int, desc: str, show: bool) -> Iterable[T]:
     if not show:
         return items
+    from tqdm import tqdm  # only with a bar to show: importing it is ~0.03 s of every start-up
+
     bar: Iterable[T] = tqdm(items, total=total, desc=desc, unit="file", file=sys.stderr, leave=False)
     return bar
 
@@ -349,5 +349,7 @@ def _progress_iter(items: Iterable[T], total: int, desc: str, show: bool) -> Ite
 def _progress(items: list[T], desc: str, show: bool) -> Iterable[T]:
     if not show:
         return items
+    from tqdm import tqdm
+
     bar: Iterable[T] = tqdm(items, desc=desc, unit="file", file=sys.stderr, leave=False)
     return bar

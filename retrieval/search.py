@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from rapidfuzz import fuzz, process
-from tqdm import tqdm
 
 from retrieval.bm25 import BM25Index
 from retrieval.cedict import Cedict
@@ -301,6 +300,8 @@ def _intern(tokens: list[str]) -> list[str]:
 
 def tokenize_all(analyzer: Analyzer, texts: list[str], *, workers: int, progress: bool) -> list[list[str]]:
     """Tokenize many texts, in ``workers`` processes when there are enough to pay for their start-up."""
+    from tqdm import tqdm  # here, not at the top: a start-up that finds every entry in the token store needs none
+
     bar = tqdm(total=len(texts), desc="tokenizing", unit="entry", file=sys.stderr, disable=not progress,
                leave=False)
     try:
