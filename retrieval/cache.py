@@ -131,6 +131,7 @@ class QueryCache:
             # to aiosqlite's thread and back costs 0.1-0.3 ms once the machine is idle enough for that thread to
             # sleep. WAL lets this connection read while the other writes; it never waits (timeout 0), as a busy
             # file is only a miss. Writes, and the deletes of expired or damaged rows, stay on aiosqlite's thread.
+            # Used only under self._lock, so it need not stay on the thread that opened it.
             reader = sqlite3.connect(self.path, timeout=0, isolation_level=None, check_same_thread=False)
         except BaseException:
             await db.close()

@@ -87,18 +87,18 @@ def _initialize_jieba(tk: Any) -> None:
 
     jieba's own ``marshal.load(file)`` reads its 9 MB cache object by object, one buffered read each: about
     0.7 s of every start-up, where ``marshal.loads`` on the file's bytes takes about 0.25 s. Same file, same
-    dictionary; a missing or unreadable cache is left to jieba, which rebuilds and rewrites it.
+    dictionary (for the default dictionary, which ours is, jieba too reads the cache whenever it exists); a
+    missing or unreadable cache is left to jieba, which rebuilds and rewrites it.
     """
     try:
         freq, total = marshal.loads((Path(tk.tmp_dir) / tk.cache_file).read_bytes())
     except (OSError, EOFError, ValueError, TypeError):
+        freq = total = None
+    if isinstance(freq, dict) and isinstance(total, int):
+        tk.FREQ, tk.total = freq, total
+        tk.initialized = True
+    else:
         tk.initialize()
-        return
-    if not isinstance(freq, dict) or not isinstance(total, int):
-        tk.initialize()
-        return
-    tk.FREQ, tk.total = freq, total
-    tk.initialized = True
 
 
 @functools.cache
