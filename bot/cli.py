@@ -81,10 +81,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--explain", metavar="ID", help="explain one question: concepts, expansions, per-term scores")
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("bench", help="index build, query latency vs rank-bm25's full scan, cache, memory")
+    p = sub.add_parser("bench", help="cold start to first answer, index build, query latency vs rank-bm25's "
+                                     "full scan, cache, memory")
     p.add_argument("--stress", type=Path, default=Path("../shared/corpus/stress"), help="a large markdown folder")
     p.add_argument("--sizes", default="1000,10000,100000", help="comma-separated index sizes (entries)")
     p.add_argument("--queries", type=int, default=200)
+    p.add_argument("--archive", type=Path,
+                   help="archive for the cold-start figure (default: the configured one, else ../shared/corpus/akira "
+                        "when present, else the bundled sample archive)")
+    p.add_argument("--config", type=Path, help="TOML file overriding config/newsbot.toml (also for the console)")
+    p.add_argument("--cold-start-runs", type=int, default=3, metavar="N",
+                   help="restarts of a fresh `newsbot console` to time to its first answer (0: skip)")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("migrate", help="bring the state store's schema up to this version (one deploy step)")
@@ -374,10 +381,27 @@ def _cmd_bench(args: argparse.Namespace, config: Config) -> int:
         return EXIT_USAGE
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     say = (lambda _line: None) if args.json else print
+    cold_start = None
+    if args.cold_start_runs > 0:
+        from bot.measure_start import measure_cold_start
+
+        # First, while no index build of this run holds the cores or the page cache.
+        cold_start = measure_cold_start(_bench_archive(config), runs=args.cold_start_runs, config=args.config, say=say)
     report = run_benchmark(args.stress, search_settings(config), sizes=sizes, queries=args.queries, say=say)
+    if cold_start is not None:
+        report["cold_start"] = cold_start
     if args.json:
         print(json.dumps(report, default=str, indent=2))
     return EXIT_OK
+
+
+def _bench_archive(config: Config) -> Path:
+    """The archive the cold-start figure is about: --archive (or the configured one), else the real archive
+    beside the repository, as --stress defaults to ../shared/corpus/stress, else the bundled sample."""
+    if config.archive.path:
+        return config.archive.resolved
+    real = Path("../shared/corpus/akira")
+    return real if real.is_dir() else config.archive.resolved
 
 
 def _cmd_ingest(args: argparse.Namespace, config: Config) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -145,3 +146,18 @@ def test_benchmark_runs_on_a_small_archive(sample_config: Config) -> None:
         assert row["natural"]["identical_top_k"]
     assert report["cache"]["hit_p50_ms"] > 0
     assert any("peak memory" in line for line in lines)
+
+
+def test_bench_prints_the_cold_start_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    # Numbers, not their size: timing assertions would fail on a busy machine. One restart keeps it cheap.
+    sample = str(sample_archive_dir())
+    assert main(["bench", "--stress", sample, "--sizes", "20", "--queries", "3", "--archive", sample,
+                 "--cold-start-runs", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    warm = next(line for line in lines if line.startswith("cold start to first answer (warm token store"))
+    assert re.search(r"median \d+\.\d+ s, max \d+\.\d+ s over 1 runs \(target ≤ 2 s: (met|MISSED)\); \d+x a bare "
+                     r"interpreter start$", warm)
+    assert any(re.fullmatch(r"first start after install \(empty cache folder\): \d+\.\d+ s; \d+x a bare "
+                            r"interpreter start", line) for line in lines)
+    assert any(re.fullmatch(r"bare interpreter start .*: median \d+ ms over 1 runs", line) for line in lines)
+    assert lines.index(warm) < next(i for i, line in enumerate(lines) if line.startswith("loaded "))

@@ -116,6 +116,24 @@ def test_installed_eval_runs_with_its_shipped_questions(installed: Installed) ->
     assert "Traceback" not in done.stderr
 
 
+def test_installed_bench_times_a_cold_start_from_outside_the_repository(installed: Installed) -> None:
+    # The console it starts must be the installed one, and without --archive (no ../shared here) it falls back
+    # to the bundled sample. The stress part runs on the sample too, tiny, to keep this cheap.
+    sample = subprocess.run([str(installed.venv / "bin" / "python"), "-c",
+                             "from bot.config import sample_archive_dir; print(sample_archive_dir())"],
+                            capture_output=True, text=True, cwd=installed.outside, env=installed.env,
+                            check=True).stdout.strip()
+    done = installed.newsbot("bench", "--json", "--stress", sample,
+                             "--sizes", "20", "--queries", "3", "--cold-start-runs", "1")
+    assert done.returncode == 0, done.stderr
+    cold = json.loads(done.stdout)["cold_start"]
+    assert Path(cold["archive"]).is_relative_to(installed.venv)
+    assert len(cold["warm_s"]) == 1
+    assert cold["warm_median_s"] > 0
+    assert cold["empty_cache_s"] > 0
+    assert cold["bare_median_s"] > 0
+
+
 async def test_installed_run_answers_an_ask_on_the_fake_discord(installed: Installed, fake: FakeDiscord) -> None:
     env = installed.env | {"DISCORD_TOKEN": fake.token, "NEWSBOT_API_BASE": fake.api_base,
                            "NEWSBOT_GATEWAY_URL": fake.gateway_url, "NEWSBOT_DISCORD_GUILD_IDS": str(GUILD_ID)}
