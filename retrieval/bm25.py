@@ -444,6 +444,7 @@ class BM25Index:
         k: int,
         *,
         tie: float = 0.0,
+        coord: float = 0.0,
         allowed: npt.NDArray[Any] | None = None,
         boost: Mapping[int, float] | None = None,
     ) -> list[tuple[int, float]]:
@@ -457,6 +458,10 @@ class BM25Index:
         query whose concepts each have one term scores bit-identically to ``BM25Plus.get_scores`` (with unit
         weights). Duplicate terms inside a concept are merged by summing their weights.
 
+        ``coord`` > 0 scales each score by ``coverage ** coord``, where coverage is the share of the query's
+        concepts (weighted by their best ``w·idf``) the document matches: an entry that matches one rare word of
+        a long question ranks below one that matches most of it (Lucene's classic coordination factor).
+
         >>> index = BM25Index.build([["a"], ["a", "b"], ["b"], ["c"]])
         >>> flat = index.top_k([("a", 1.0), ("b", 1.0)], 10)
         >>> dismax = index.top_k_concepts([[("a", 1.0), ("b", 1.0)]], 10)
@@ -467,6 +472,8 @@ class BM25Index:
             raise ValueError(f"k must be >= 0, got {k}")
         if not 0.0 <= tie <= 1.0:
             raise ValueError(f"tie must lie in [0, 1], got {tie!r}")
+        if coord < 0.0:
+            raise ValueError(f"coord must be >= 0, got {coord!r}")
         mask = None if allowed is None else _as_mask(np.asarray(allowed), self.n_docs)
         boost_ids, boost_factors = _boost_arrays(boost, self.n_docs)
         groups = [g for g in (self._resolve(c, mask) for c in concepts) if g]
@@ -480,18 +487,18 @@ class BM25Index:
         cands: npt.NDArray[np.integer[Any]]
         if len(flat) == 1:
             cands = flat[0].doc_ids
-            cand_scores = self._accumulate(groups, [None], len(cands), tie)
+            cand_scores = self._accumulate(groups, [None], len(cands), tie, coord)
         elif total <= self.n_docs * _SPARSE_MAX_FRACTION:
             # Few postings: sort them into a candidate list and score only those.
             cands, slots = union_slots([t.doc_ids for t in flat])
-            cand_scores = self._accumulate(groups, list(slots), len(cands), tie)
+            cand_scores = self._accumulate(groups, list(slots), len(cands), tie, coord)
         else:
             # Many postings (frequent terms): one dense pass over N is cheaper than sorting them.
             matched = np.zeros(self.n_docs, dtype=np.bool_)
             for t in flat:
                 matched[t.doc_ids] = True
             cands = np.flatnonzero(matched)
-            cand_scores = self._accumulate(groups, None, self.n_docs, tie)[cands]
+            cand_scores = self._accumulate(groups, None, self.n_docs, tie, coord)[cands]
 
         if len(boost_ids):
             pos = np.searchsorted(cands, boost_ids)
@@ -576,6 +583,7 @@ class BM25Index:
         positions: Sequence[npt.NDArray[np.intp] | None] | None,
         size: int,
         tie: float = 0.0,
+        coord: float = 0.0,
     ) -> FloatArray:
         """Sum the BM25+ term weights over ``size`` slots, concept by concept, in query order.
 
@@ -595,6 +603,8 @@ class BM25Index:
         "the identity" (a one-term query whose candidates are its postings).
         """
         acc: FloatArray | None = None
+        covered: FloatArray | None = np.zeros(size, dtype=np.float64) if coord else None
+        importance = 0.0
         j = 0
         for group in groups:
             cols = []
@@ -612,11 +622,17 @@ class BM25Index:
                 best = gains.max(axis=0)
                 col = best + tie * (gains.sum(axis=0) - best) if tie else best
                 col += consts.max()
+            if covered is not None:
+                top = max(t.weight * t.idf for t in group)
+                importance += top
+                covered += top * (col > max(t.weight * (t.idf * self._delta) for t in group))
             if acc is None:
                 acc = col  # rank-bm25 starts from zeros; 0.0 + x == x exactly
             else:
                 acc += col
         assert acc is not None
+        if covered is not None and importance > 0:
+            acc *= (covered / importance) ** coord
         return acc
 
     def __repr__(self) -> str:

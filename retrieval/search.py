@@ -63,6 +63,8 @@ class SearchSettings:
     """Score each query concept once (its best term + ``tie`` × the rest) instead of summing every term."""
     tie: float = 0.1
     """DisMax tie-break: a concept scores its best term plus this share of its other terms."""
+    coord: float = 0.0
+    """Scale scores by (share of the query's concepts matched) ** coord; 0 = plain BM25+ sums."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -383,7 +385,7 @@ class SearchEngine:
         digest = hashlib.sha256()
         for part in (INDEX_FORMAT, analyzer.fingerprint, glossary.fingerprint,
                      f"{settings.k1}/{settings.b}/{settings.delta}/{settings.glossary_weight}/"
-                     f"{settings.cedict_weight}/{settings.use_glossary}/{settings.use_cedict}/{settings.dismax}/{settings.tie}/"
+                     f"{settings.cedict_weight}/{settings.use_glossary}/{settings.use_cedict}/{settings.dismax}/{settings.tie}/{settings.coord}/"
                      f"{settings.cedict_in_vocabulary}"):
             digest.update(part.encode())
         for d in docs:
@@ -487,7 +489,8 @@ class SearchEngine:
     def _rank(self, concepts: Sequence[Concept], n: int,
               allowed: npt.NDArray[np.bool_] | None) -> list[tuple[int, float]]:
         return self._index.top_k_concepts(
-            [[(t.token, t.weight) for t in c.terms] for c in concepts], n, tie=self.settings.tie, allowed=allowed)
+            [[(t.token, t.weight) for t in c.terms] for c in concepts], n, tie=self.settings.tie,
+            coord=self.settings.coord, allowed=allowed)
 
     def search(self, query: str, *, k: int = 5, issue: Issue | None = None) -> SearchResult:
         """Search, never raising on odd input: odd input gets a ``notice`` instead."""

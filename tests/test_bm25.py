@@ -293,6 +293,39 @@ def test_dismax_scores_each_concept_by_its_best_term(docs: list[list[str]], conc
         assert score == pytest.approx(float(want[d]), rel=1e-9, abs=1e-9)
 
 
+@settings(deadline=None, database=None, max_examples=200)
+@given(
+    docs=corpora,
+    concepts=st.lists(st.lists(st.tuples(st.sampled_from(VOCAB), st.sampled_from([0.3, 0.6, 1.0])), min_size=1,
+                               max_size=3, unique_by=lambda t: t[0]), min_size=1, max_size=4),
+    coord=st.sampled_from([0.5, 1.0, 2.0]),
+)
+def test_coord_scales_by_the_share_of_concepts_matched(docs: list[list[str]],
+                                                       concepts: list[list[tuple[str, float]]], coord: float) -> None:
+    index = BM25Index.build(docs)
+    bm = BM25Plus(docs)
+    plain = dict(index.top_k_concepts(concepts, len(docs), tie=0.1))
+    scaled = dict(index.top_k_concepts(concepts, len(docs), tie=0.1, coord=coord))
+    assert set(scaled) == set(plain)
+    known = [[(t, w) for t, w in c if t in bm.idf] for c in concepts]
+    importance = [max(w * bm.idf[t] for t, w in c) for c in known if c]
+    for d, score in scaled.items():
+        matched = [max(w * bm.idf[t] for t, w in c) for c in known if c and any(t in docs[d] for t, _ in c)]
+        share = sum(matched) / sum(importance)
+        assert score == pytest.approx(plain[d] * share ** coord, rel=1e-9, abs=1e-12)
+
+
+def test_coord_ranks_an_entry_matching_more_of_the_question_above_one_rare_word() -> None:
+    # Doc 0 has only the rarest word of the question; doc 1 has the two others.
+    docs = [["稀有"], ["模型", "压缩", "填充", "模型"], ["模型"], ["压缩"]]
+    index = BM25Index.build(docs)
+    concepts = [[("模型", 1.0)], [("稀有", 1.0)], [("压缩", 1.0)]]
+    assert index.top_k_concepts(concepts, 1)[0][0] == 0  # a plain sum: the rare word wins
+    assert index.top_k_concepts(concepts, 1, coord=1.0)[0][0] == 1
+    with pytest.raises(ValueError, match="coord"):
+        index.top_k_concepts(concepts, 1, coord=-1.0)
+
+
 def test_a_concept_with_many_renderings_counts_once() -> None:
     # Doc 0 has the rare word the question is about; doc 1 has three renderings of a common concept.
     docs = [["稀有", "填充"], ["自监督", "自我监督", "自主监督", "填充"], ["其他"], ["其他", "填充"]]
