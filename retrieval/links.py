@@ -3,7 +3,7 @@
 Two functions, used everywhere a link is compared or stored (the parser, "also in", the evaluation):
 
 * :func:`strip_tracking` removes what only says how a reader arrived: Revue's ``utm_*`` parameters and
-  Medium's ``source=collection_archive…`` suffix. Every other parameter is kept as written.
+  Medium's ``source=collection_archive…`` and ``gi=<hash>`` suffixes. Every other parameter is kept as written.
 * :func:`link_key` is the identity of the page a link points at: an arXiv id without version, otherwise the
   tracking-free link without scheme, ``www.``, fragment or trailing ``/`` and ``?``, host in lower case.
   Two links are the same link exactly when their keys are equal.
@@ -18,15 +18,17 @@ __all__ = ["link_key", "same_link", "strip_tracking"]
 _ARXIV = re.compile(r"arxiv\.org/(?:abs|pdf)/(\d{4}\.\d{4,5})", re.IGNORECASE)
 # Medium appends "?source=collection_archive---------3-----------------------" (and similar) to post links.
 _MEDIUM_SOURCE = re.compile(r"^source=", re.IGNORECASE)
+# Medium-hosted publications (towardsdatascience.com …) add a per-visit "?gi=5e36973da6db".
+_MEDIUM_GI = re.compile(r"^gi=[0-9a-f]{8,16}$", re.IGNORECASE)
 
 
 def _tracking(param: str) -> bool:
     low = param.lower()
-    return low.startswith("utm_") or bool(_MEDIUM_SOURCE.match(low))
+    return low.startswith("utm_") or bool(_MEDIUM_SOURCE.match(low)) or bool(_MEDIUM_GI.match(low))
 
 
 def strip_tracking(url: str) -> str:
-    """``url`` without ``utm_*`` and Medium ``source=…`` parameters; everything else kept as written.
+    """``url`` without ``utm_*``, Medium ``source=…`` and ``gi=<hash>`` parameters; everything else kept as written.
 
     >>> strip_tracking("https://arxiv.org/abs/2101.00001?utm_campaign=News%27s&utm_medium=email")
     'https://arxiv.org/abs/2101.00001'
@@ -34,6 +36,8 @@ def strip_tracking(url: str) -> str:
     'https://x.io/a?gi=c9&amp=1#frag'
     >>> strip_tracking("https://medium.com/p/tabnet-5a3e0c000041?source=collection_archive---------3-----")
     'https://medium.com/p/tabnet-5a3e0c000041'
+    >>> strip_tracking("https://towardsdatascience.com/recent-x-transformer-ed32a2c72654?gi=5e36973da6db")
+    'https://towardsdatascience.com/recent-x-transformer-ed32a2c72654'
     >>> strip_tracking("https://example.com/search?q=source%3Dx")
     'https://example.com/search?q=source%3Dx'
     """

@@ -349,6 +349,22 @@ def _line_kinds(lines: Sequence[str], start: int) -> list[str]:
     return kinds
 
 
+_LEADING_CARD = re.compile(r"\[\]\([^()\s]*\)\s*(?=\[##)")
+
+
+def _split_cards(block: str) -> list[str]:
+    """A run of chained embed cards, one string per card (its ``[](url)`` opener included).
+
+    >>> _split_cards("[](https://a.io/1) [## 一\\n\\n### x\\n\\na.io](https://a.io/1) [](https://b.io/2) [## 二\\n\\nb.io](https://b.io/2)")
+    ['[](https://a.io/1) [## 一\\n\\n### x\\n\\na.io](https://a.io/1)', '[](https://b.io/2) [## 二\\n\\nb.io](https://b.io/2)']
+    """
+    starts = [m.start() for m in _LEADING_CARD.finditer(block)] or [0]
+    if starts[0] != 0 and not block[: starts[0]].strip():
+        starts[0] = 0
+    bounds = [*starts[1:], len(block)]
+    return [block[a:b].strip() for a, b in zip(starts, bounds, strict=True) if block[a:b].strip()]
+
+
 def _card_end(lines: Sequence[str], i: int, col: int) -> int:
     """The line closing the card opened at ``lines[i][col:]``, following chained cards; -1 if none."""
     end = -1
@@ -415,12 +431,22 @@ def _segment(
     # a section whose items are link lines (week 7 2021) shows it by starting with one.
     heading_items = False
     prev_blank = True
+    skip_to = start
     for i in range(start, len(lines)):
+        if i < skip_to:
+            continue
         line = lines[i]
         blank = not line.strip()
         if kinds[i]:
             if current is not None:
                 current.body.append(line)
+            elif section is not None and kinds[i] == "card":
+                # Cards with no item above them (the 其他博客 list is only cards) are items of their own.
+                skip_to = i
+                while skip_to < len(lines) and kinds[skip_to] == "card":
+                    skip_to += 1
+                items.extend(_Item(section, i, "", heading=False, body=card.split("\n"))
+                             for card in _split_cards("\n".join(lines[i:skip_to])))
             prev_blank = False
             continue
         m = _HEADING.match(line)
@@ -518,6 +544,9 @@ def _build_entries(issue_id: str, items: list[_Item], picks: list[_Pick], base: 
         summary = clean_block("\n".join(item.body))
         feature = item.feature or item.section is Section.FEATURES
         cards = card_text("\n".join([item.header, *item.body]))
+        if not summary and cards:
+            # An item that is only a card: its snippet is the summary a reader sees.
+            summary = cards.removeprefix(title).strip() or cards
         links = tuple({link_key(u): u for u in reversed(urls)}.values())[::-1]
         rows.append((item.line, item.section, title, urls[0] if urls else None, summary, feature, links, cards))
     for pick in unmatched:

@@ -127,7 +127,7 @@ def test_index_command_json(archive_dir: Path, capsys: pytest.CaptureFixture[str
     summary = json.loads(capsys.readouterr().out)
     assert {"issues", "entries", "features", "repaired", "skipped"} <= set(summary)
     assert summary["issues"] == 8
-    assert summary["entries"] == 56
+    assert summary["entries"] == 57
     assert summary["features"] == 19
     [skipped] = summary["skipped"]
     assert skipped["path"] == "broken.md"
@@ -138,7 +138,7 @@ def test_index_command_text(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["index", "--archive", str(SAMPLE)]) == 0
     out = capsys.readouterr().out
     assert "8 newsletter issues" in out
-    assert "56 (19 features" in out
+    assert "57 (19 features" in out
 
 
 def test_index_command_on_a_missing_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
