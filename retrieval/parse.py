@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 
 from retrieval.errors import ParseError
-from retrieval.links import link_key
+from retrieval.links import link_key, same_link
 from retrieval.markdown import (
     card_text,
     clean_block,
@@ -352,6 +352,21 @@ def _line_kinds(lines: Sequence[str], start: int) -> list[str]:
 _LEADING_CARD = re.compile(r"\[\]\([^()\s]*\)\s*(?=\[##)")
 
 
+def _starts_other_post(line: str, current: _Item | None, base: str) -> bool:
+    """In the 其他博客 list, a paragraph opening with a link elsewhere than the current post is the next post
+    (there its link text is often only the domain, ``[**medium.com**](/analytics-vidhya/…)``)."""
+    m = _LINK_START.match(strip_asterisks(line).strip())
+    if not m or not m.group(2):
+        return False
+    return current is None or not _same_item(current, line, base)
+
+
+def _same_item(item: _Item, card: str, base: str) -> bool:
+    """Whether ``card`` links where ``item``'s header does (a post's own card under its link line)."""
+    card_urls = find_urls(card, base)[:1]
+    return bool(card_urls) and any(same_link(card_urls[0], u) for u in find_urls(item.header, base))
+
+
 def _split_cards(block: str) -> list[str]:
     """A run of chained embed cards, one string per card (its ``[](url)`` opener included).
 
@@ -430,6 +445,7 @@ def _segment(
     # Era A items are headings, so there a link opening a paragraph is body text ("[相关代码](url) 可以下载");
     # a section whose items are link lines (week 7 2021) shows it by starting with one.
     heading_items = False
+    other_posts = False
     prev_blank = True
     skip_to = start
     for i in range(start, len(lines)):
@@ -438,15 +454,20 @@ def _segment(
         line = lines[i]
         blank = not line.strip()
         if kinds[i]:
-            if current is not None:
-                current.body.append(line)
-            elif section is not None and kinds[i] == "card":
-                # Cards with no item above them (the 其他博客 list is only cards) are items of their own.
+            if section is not None and kinds[i] == "card" and (
+                    current is None or (other_posts and not _same_item(current, line, base))):
+                # Cards with no item above them, and cards of other posts in the 其他博客 list (one post per
+                # card), are items of their own.
                 skip_to = i
                 while skip_to < len(lines) and kinds[skip_to] == "card":
                     skip_to += 1
-                items.extend(_Item(section, i, "", heading=False, body=card.split("\n"))
-                             for card in _split_cards("\n".join(lines[i:skip_to])))
+                cards = _split_cards("\n".join(lines[i:skip_to]))
+                if current is not None and cards and _same_item(current, cards[0], base):
+                    current.body.append(cards.pop(0))
+                items.extend(_Item(section, i, "", heading=False, body=card.split("\n")) for card in cards)
+                current = items[-1] if cards else current
+            elif current is not None:
+                current.body.append(line)
             prev_blank = False
             continue
         m = _HEADING.match(line)
@@ -459,8 +480,9 @@ def _segment(
             if _PICKS.search(plain):
                 section, in_picks, current = None, True, None
                 continue
+            other_posts = False
             if _OTHER_POSTS.search(plain):
-                section, in_picks, current, heading_items = Section.OTHER, False, None, False
+                section, in_picks, current, heading_items, other_posts = Section.OTHER, False, None, False, True
                 continue
             if _TAIL.search(plain):
                 section, in_picks, current = None, False, None
@@ -485,7 +507,9 @@ def _segment(
         elif section is not None:
             if _TAIL_PARAGRAPH.match(strip_asterisks(line)):
                 section, current = None, None
-            elif (era_b or not heading_items) and prev_blank and not blank and _is_link_header(line):
+            elif prev_blank and not blank and (
+                    ((era_b or not heading_items) and _is_link_header(line))
+                    or (other_posts and _starts_other_post(line, current, base))):
                 current = _Item(section, i, line, heading=False)
                 items.append(current)
             elif current is not None:

@@ -65,6 +65,8 @@ class SearchSettings:
     """DisMax tie-break: a concept scores its best term plus this share of its other terms."""
     coord: float = 0.0
     """Scale scores by (share of the query's concepts matched) ** coord; 0 = plain BM25+ sums."""
+    bridge_floor: float = 0.5
+    """When no typed term of a concept is in the index, its renderings are scaled up so the best weighs this."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,7 +387,7 @@ class SearchEngine:
         digest = hashlib.sha256()
         for part in (INDEX_FORMAT, analyzer.fingerprint, glossary.fingerprint,
                      f"{settings.k1}/{settings.b}/{settings.delta}/{settings.glossary_weight}/"
-                     f"{settings.cedict_weight}/{settings.use_glossary}/{settings.use_cedict}/{settings.dismax}/{settings.tie}/{settings.coord}/"
+                     f"{settings.cedict_weight}/{settings.use_glossary}/{settings.use_cedict}/{settings.dismax}/{settings.tie}/{settings.coord}/{settings.bridge_floor}/"
                      f"{settings.cedict_in_vocabulary}"):
             digest.update(part.encode())
         for d in docs:
@@ -458,7 +460,18 @@ class SearchEngine:
             glossary_weight=self.settings.glossary_weight if self.settings.use_glossary else 0.0,
             cedict_weight=self.settings.cedict_weight,
         )
-        return [Concept(label, tuple(terms)) for label, terms in found]
+        return [Concept(label, self._floor(tuple(terms))) for label, terms in found]
+
+    def _floor(self, terms: tuple[WeightedTerm, ...]) -> tuple[WeightedTerm, ...]:
+        floor = self.settings.bridge_floor
+        if not floor or any(t.source == "query" and self._index.idf(t.token) > 0 for t in terms):
+            return terms
+        best = max((t.weight for t in terms if t.source != "query"), default=0.0)
+        if not 0 < best < floor:
+            return terms
+        scale = floor / best
+        return tuple(t if t.source == "query" else WeightedTerm(t.token, round(t.weight * scale, 4), t.source)
+                     for t in terms)
 
     def _prepare(self, query: str, issue: Issue | None) -> _Prepared:
         original = query

@@ -176,10 +176,25 @@ example.com](https://example.com/blog/deploy)
 [**机器学习 2020 总结:84 篇有趣的论文**](https://towardsdatascience.com/machine-learning-2020-summary-45bd45c0d35b)
 在这篇文章中，我介绍了 2020 年发表的有趣论文。
 
+[](https://towardsdatascience.com/pruning-in-practice-1a2b3c4d5e6f) [## 剪枝的实践与误区
+
+### 为什么稀疏网络在手机上不一定更快…
+
+@CHAINED@
+
+### 梯度提升树为什么仍然难以超越…
+
+medium.com](https://medium.com/@akira/tabular-notes-9f8e7d6c5b4a)
+
+****[**medium.com**](/analytics-vidhya/few-shot-notes-0a0b0c0d0e0f?utm_source=Revue%20newsletter)
+少样本学习读书笔记|藤井昭弘|Medium**——**[**从元学习到提示，一篇笔记串起来..**](/analytics-vidhya/few-shot-notes-0a0b0c0d0e0f)
+
 # 关于我
 
 制造工程师。
-"""
+""".replace("@CHAINED@",  # two cards chained on one line, as Medium exports them
+            "towardsdatascience.com](https://towardsdatascience.com/pruning-in-practice-1a2b3c4d5e6f?gi=5e36973da6db)"
+            " [](https://medium.com/@akira/tabular-notes-9f8e7d6c5b4a) [## 表格数据的深度学习笔记")
 
 
 @pytest.fixture(scope="module")
@@ -202,6 +217,19 @@ def test_the_other_posts_list_yields_entries(card_engine: SearchEngine) -> None:
     assert all("制造工程师" not in e.summary for e in card_engine.archive.entries)  # 关于我 is still no item
 
 
+def test_bare_cards_in_the_other_posts_list_are_entries_of_their_own(card_engine: SearchEngine) -> None:
+    cards = {e.url: e for e in card_engine.archive.entries
+             if e.url in ("https://towardsdatascience.com/pruning-in-practice-1a2b3c4d5e6f",
+                          "https://medium.com/@akira/tabular-notes-9f8e7d6c5b4a")}
+    assert [e.title for e in cards.values()] == ["剪枝的实践与误区", "表格数据的深度学习笔记"]
+    assert all(len(e.links) == 1 for e in cards.values())  # the card's ?gi= link is the same link
+    assert cards["https://medium.com/@akira/tabular-notes-9f8e7d6c5b4a"].summary == "梯度提升树为什么仍然难以超越…"
+    (domain_led,) = [e for e in card_engine.archive.entries if "few-shot-notes" in (e.url or "")]
+    assert domain_led.title.startswith("少样本学习读书笔记")  # its link text is only the domain
+    hit = card_engine.search("稀疏网络 手机上为什么不快", k=1).hits[0]
+    assert hit.entry.url == "https://towardsdatascience.com/pruning-in-practice-1a2b3c4d5e6f"
+
+
 @pytest.mark.parametrize("query", ["Scaled-YOLOv4", "yolov4", "YOLO"])
 def test_version_names_are_found_by_their_parts(card_engine: SearchEngine, query: str) -> None:
     assert card_engine.search(query, k=1).hits[0].entry.url == "https://arxiv.org/abs/2011.08036"
@@ -220,3 +248,21 @@ def test_a_link_inside_an_item_finds_that_item(card_engine: SearchEngine) -> Non
     hits = card_engine.search("https://github.com/x/deploy", k=3).hits
     assert hits[0].entry.url == "https://example.com/blog/deploy"
     assert "https://github.com/x/deploy" in hits[0].entry.links
+
+
+def test_a_concept_only_renderings_can_match_gets_the_bridge_floor(engine: SearchEngine) -> None:
+    unfloored = SearchEngine.build(engine.archive, dataclasses.replace(engine.settings, bridge_floor=0.0),
+                                   analyzer=engine.analyzer)
+    query = "heartbeat camera lookup table"
+    checked = 0
+    for low, high in zip(unfloored.concepts(query), engine.concepts(query), strict=True):
+        typed_known = any(t.source == "query" and engine._index.idf(t.token) > 0 for t in high.terms)
+        renderings = [(a.weight, b.weight) for a, b in zip(low.terms, high.terms, strict=True) if a.source != "query"]
+        if typed_known or not renderings:
+            assert low == high  # a typed word the archive has keeps its renderings as they were
+            continue
+        checked += 1
+        best_low = max(w for w, _ in renderings)
+        assert max(w for _, w in renderings) == pytest.approx(max(best_low, engine.settings.bridge_floor), abs=1e-3)
+        assert all(b == pytest.approx(a * max(w for _, w in renderings) / best_low, abs=1e-3) for a, b in renderings)
+    assert checked
