@@ -187,6 +187,7 @@ def _interactive(console: Console, runner: asyncio.Runner) -> None:
                 break
             except KeyboardInterrupt:
                 console.out.write("^C\n")  # the line is dropped; the session goes on
+                console.out.flush()  # before the next prompt: readline writes it on its own stream
                 continue
             if not line.strip():
                 continue

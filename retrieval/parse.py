@@ -141,6 +141,8 @@ class _Item:
     heading: bool
     body: list[str] = field(default_factory=list)
     feature: bool = False
+    bullet: bool = False
+    """One line of a bulleted list, not a headed item."""
 
 
 @dataclass(frozen=True)
@@ -216,6 +218,23 @@ def slug_of(url: str) -> str:
     rest = rest.split("?", 1)[0].split("#", 1)[0]
     parts = [p for p in rest.split("/")[1:] if p]
     return parts[-1] if parts else ""
+
+
+def _highlights_section(plain: str) -> Section | None:
+    """The section a short un-numbered heading names (the highlights atop an issue), else None.
+
+    >>> _highlights_section("本周特稿/新闻。"), _highlights_section("报纸")
+    (<Section.FEATURES: 'features'>, <Section.PAPERS: 'papers'>)
+    >>> _highlights_section("用图网络预测天气的论文集合与讨论"), _highlights_section("关于我")
+    (None, None)
+    """
+    name = plain.strip().rstrip("。.：:")
+    if not name or len(name) > _HIGHLIGHT_HEADING:
+        return None
+    return next((section for section, pattern in _SECTION_SYNONYMS if pattern.search(name)), None)
+
+
+_HIGHLIGHT_HEADING = 10
 
 
 def section_for(heading: str) -> Section | None:
@@ -446,6 +465,9 @@ def _segment(
     # a section whose items are link lines (week 7 2021) shows it by starting with one.
     heading_items = False
     other_posts = False
+    # Linked bullets under un-numbered section headings before the first numbered one are items too, unless
+    # their links are items of the issue already (_build_entries drops those).
+    highlights = numbered_seen = False
     prev_blank = True
     skip_to = start
     for i in range(start, len(lines)):
@@ -489,7 +511,12 @@ def _segment(
                 continue
             named = section_for(text)
             if named is not None:
-                section, in_picks, current, heading_items = named, False, None, False
+                section, in_picks, current, heading_items, highlights = named, False, None, False, False
+                numbered_seen = True
+                continue
+            if not numbered_seen and len(m.group(1)) == 2 and (named := _highlights_section(plain)) is not None:
+                # "## 本周特稿/新闻。" atop the issue: a digest of the sections below, in bullets.
+                section, in_picks, current, highlights = named, False, None, True
                 continue
             if section is not None:
                 current = _Item(section, i, text, heading=True)
@@ -504,6 +531,9 @@ def _segment(
                 pick = _make_pick(i, bm.group(1), base)
                 if pick is not None:
                     picks.append(pick)
+        elif section is not None and highlights:
+            if (bullet := _BULLET.match(line)) and _HAS_LINK.search(line):
+                items.append(_Item(section, i, bullet.group(1), heading=False, bullet=True))
         elif section is not None:
             if _TAIL_PARAGRAPH.match(strip_asterisks(line)):
                 section, current = None, None
@@ -556,6 +586,7 @@ def _build_entries(issue_id: str, items: list[_Item], picks: list[_Pick], base: 
     rows: list[tuple[int, Section, str, str | None, str, bool, tuple[str, ...], str]] = []
     item_urls: list[list[str]] = []
     item_titles: list[str] = []
+    items = _without_repeated_bullets(items, base)
     for item in items:
         header_urls = find_urls(item.header, base)
         body_text = "\n".join(item.body)
@@ -565,7 +596,7 @@ def _build_entries(issue_id: str, items: list[_Item], picks: list[_Pick], base: 
         item_titles.append(_item_title(item, body_text))
     unmatched = _mark_features(items, item_urls, item_titles, picks)
     for item, urls, title in zip(items, item_urls, item_titles, strict=True):
-        summary = clean_block("\n".join(item.body))
+        summary = clean_block(item.header if item.bullet else "\n".join(item.body))
         feature = item.feature or item.section is Section.FEATURES
         cards = card_text("\n".join([item.header, *item.body]))
         if not summary and cards:
@@ -583,9 +614,27 @@ def _build_entries(issue_id: str, items: list[_Item], picks: list[_Pick], base: 
     )
 
 
+def _without_repeated_bullets(items: list[_Item], base: str | None) -> list[_Item]:
+    """Drop bullet items that only point at items the issue has anyway (the highlights repeat its features)."""
+    known = {link_key(u) for item in items if not item.bullet
+             for u in find_urls("\n".join([item.header, *item.body]), base)}
+    out = []
+    for item in items:
+        if item.bullet:
+            keys = {link_key(u) for u in find_urls(item.header, base)}
+            if not keys or keys <= known:
+                continue
+            known |= keys
+        out.append(item)
+    return out
+
+
 def _item_title(item: _Item, body: str) -> str:
     # A leading 的 is what is left when the translation split the title around a lost link.
     title = clean_inline(item.header).removeprefix("的").strip()
+    if item.bullet:
+        # A bullet is a sentence or two; its first clause names the item.
+        title = _CLAUSE_END.split(title, maxsplit=1)[0][:_BULLET_TITLE] or title[:_BULLET_TITLE]
     if len(title) > _WEAK_TITLE and not is_domain(title):
         return title
     # The header was only decoration ("[](url)——[arxiv.org](url)"): use the embed card's title,
@@ -610,7 +659,8 @@ def _item_title(item: _Item, body: str) -> str:
 def _mark_features(
     items: list[_Item], item_urls: list[list[str]], item_titles: list[str], picks: list[_Pick]
 ) -> list[_Pick]:
-    """Flag the items each 编辑精选 bullet points at (by link, else by title); return the rest."""
+    """Flag the items each 编辑精选 bullet points at (by link, else by title), giving a linkless item the pick's
+    link; return the picks that match no item."""
     keys = [{link_key(u) for u in urls} for urls in item_urls]
     unmatched: list[_Pick] = []
     for pick in picks:
@@ -622,11 +672,17 @@ def _mark_features(
             hit = _best_title_match(pick.title, item_titles, items)
         if hit >= 0:
             items[hit].feature = True
+            if pick.url and not item_urls[hit]:
+                # The item lost its link in translation; the pick that names it still has it.
+                item_urls[hit].append(pick.url)
+                keys[hit].add(link_key(pick.url))
         else:
             unmatched.append(pick)
     return unmatched
 
 
+_CLAUSE_END = re.compile(r"[。！？!?]|[.;；]\s")
+_BULLET_TITLE = 80
 # Two characters or fewer ("融合" once "arxiv.org" is gone) is what the MT left of a lost title.
 _WEAK_TITLE = 2
 _TITLE_NOISE = re.compile(r"[\W_]+")

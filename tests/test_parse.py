@@ -97,7 +97,8 @@ ERA_B = """# Akira 的机器学习新闻— #7
 
 ## 本周特稿/新闻。
 
-*   [介绍段落里的链接不是条目](https://arxiv.org/abs/2103.00009)。
+*   [只在开头的要点里出现的论文](https://arxiv.org/abs/2103.00009)。简短的介绍。
+*   [把卷积放进变压器](https://arxiv.org/abs/2103.00011)，下面还会讲到。
 
 — — — — — — — — — — — — — — — — — — –
 
@@ -258,6 +259,8 @@ def test_era_b_metadata_from_slug_and_intro() -> None:
 def test_era_b_items_titles_and_sections() -> None:
     got = [(e.section, e.title, e.feature) for e in parse_markdown(ERA_B).entries]
     assert got == [
+        # a highlight bullet whose link no item below has is an item; one that repeats an item is not
+        (Section.FEATURES, "只在开头的要点里出现的论文", True),
         (Section.FEATURES, "把卷积放进变压器", True),
         (Section.FEATURES, "用哈希代替乘法", True),  # title after 【domain】 and an empty link
         (Section.USE_CASES, "工厂开始用人工智能排班", False),  # truncated "使用 cas"; title from the card
@@ -269,6 +272,7 @@ def test_era_b_items_titles_and_sections() -> None:
 
 def test_era_b_urls() -> None:
     assert [e.url for e in parse_markdown(ERA_B).entries] == [
+        "https://arxiv.org/abs/2103.00009",
         "https://arxiv.org/abs/2103.00011",
         "https://arxiv.org/abs/2103.00012",
         "https://news.example.org/factory-ai",
@@ -280,9 +284,10 @@ def test_era_b_urls() -> None:
 
 def test_era_b_summaries_keep_citation_and_drop_debris() -> None:
     entries = parse_markdown(ERA_B).entries
-    assert entries[0].summary == "【2103.00011】Convolutions Inside Transformers 一个虚构的研究摘要。"
-    assert entries[2].summary == "一篇关于排班系统的虚构报道。"
-    assert entries[4].summary == "一本虚构的在线教材。"
+    assert entries[0].summary == "只在开头的要点里出现的论文。简短的介绍。"  # a highlight bullet: its own text
+    assert entries[1].summary == "【2103.00011】Convolutions Inside Transformers 一个虚构的研究摘要。"
+    assert entries[3].summary == "一篇关于排班系统的虚构报道。"
+    assert entries[5].summary == "一本虚构的在线教材。"
 
 
 def test_issue_33_layout_bare_feature_paragraph_and_renamed_sections() -> None:
