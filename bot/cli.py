@@ -73,10 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.add_argument("--json", action="store_true", help="one JSON object per input line")
 
-    p = sub.add_parser("eval", help="MRR@5 and Recall@5 of newsbot and a naive baseline, held-out and dev sets")
+    p = sub.add_parser("eval", help="MRR@5 and Recall@5 of newsbot and a naive baseline: held-out, dev and dev-blind")
     common(p, db=False)
     p.add_argument("--questions", type=Path, action="append",
-                   help="a question file instead of the shipped held-out and dev sets (repeatable)")
+                   help="a question file instead of the shipped held-out, dev and dev-blind sets (repeatable)")
     p.add_argument("--ablations", action="store_true", help="also measure each bilingual bridge on its own")
     p.add_argument("--explain", metavar="ID", help="explain one question: concepts, expansions, per-term scores")
     p.add_argument("--json", action="store_true")

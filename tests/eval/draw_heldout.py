@@ -5,7 +5,9 @@ as the ones it indexes. A pair is an issue file and one distinct outbound link i
 links to the newsletter's own pages are left out). Links of the dev set
 (``retrieval/measure/questions/dev.toml``) are left out so the two sets never share a target. The writer of
 ``heldout.toml`` walks the list in order and skips only links that are not items (an author's profile, a
-subscribe page), saying so in the file's header.
+subscribe page), saying so in the file's header. ``heldout.toml`` took targets 1-67; ``dev_blind.toml`` was written
+the same way from targets 68-222, leaving out questions whose link is also a held-out or dev target (one link can be
+drawn once per issue that carries it).
 
     python tests/eval/draw_heldout.py ../shared/corpus/akira > /tmp/targets.tsv
 """
