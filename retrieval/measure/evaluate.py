@@ -1,6 +1,9 @@
-"""Retrieval quality: MRR@5 and Recall@5 of newsbot against a naive baseline, on three question sets.
+"""Retrieval quality: MRR@5 and Recall@5 of newsbot against a naive baseline, on four question sets.
 
 * the **dev** set (``questions/dev.toml``, 53 questions) was written while the ranking was tuned: tune on it;
+* the **held-out-2** set (``questions/heldout2.toml``, 58 questions) was written blind in the same way, from targets
+  223-292, after the ranking changes of session 4 were made and before they were measured on it: a second
+  reading of the number a reader meets, never tuned on either;
 * the **dev-blind** set (``questions/dev_blind.toml``, 134 questions) was written blind like the held-out set, from
   the targets drawn after the held-out set's: it is what to tune on once the dev set is saturated, because a
   change that helps only on questions written by the tuner does not help readers;
@@ -41,9 +44,9 @@ KINDS = ("named", "idea", "issue")
 GROUPS = ("all", *LANGS, *KINDS)
 """The columns of every report: all questions, then each language, then each kind."""
 QUESTIONS_DIR = Path(str(resources.files("retrieval.measure").joinpath("questions")))
-QUESTION_SETS = {"held-out": QUESTIONS_DIR / "heldout.toml", "dev": QUESTIONS_DIR / "dev.toml",
-                 "dev-blind": QUESTIONS_DIR / "dev_blind.toml"}
-"""The shipped question sets, held-out first (the figure a reader meets), then the two to tune on."""
+QUESTION_SETS = {"held-out": QUESTIONS_DIR / "heldout.toml", "held-out-2": QUESTIONS_DIR / "heldout2.toml",
+                 "dev": QUESTIONS_DIR / "dev.toml", "dev-blind": QUESTIONS_DIR / "dev_blind.toml"}
+"""The shipped question sets, the two held-out ones first (the figure a reader meets), then the two to tune on."""
 
 
 @dataclass(frozen=True, slots=True)
