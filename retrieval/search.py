@@ -549,7 +549,7 @@ class SearchEngine:
                 group_rank[group] = (len(group_rank) + 1, doc, score)
         out: list[LinkExplanation] = []
         for url in links:
-            key = link_key(url)
+            key = self._link_groups.get(link_key(url), link_key(url))  # a second link of an entry finds it too
             members = self._groups.get(key, [])
             if key in group_rank:
                 rank, doc, score = group_rank[key]

@@ -266,3 +266,9 @@ def test_a_concept_only_renderings_can_match_gets_the_bridge_floor(engine: Searc
         assert max(w for _, w in renderings) == pytest.approx(max(best_low, engine.settings.bridge_floor), abs=1e-3)
         assert all(b == pytest.approx(a * max(w for _, w in renderings) / best_low, abs=1e-3) for a, b in renderings)
     assert checked
+
+
+def test_explain_finds_an_entry_by_its_second_link(card_engine: SearchEngine) -> None:
+    (link,) = card_engine.explain("部署的经验", ["https://github.com/x/deploy"]).links
+    assert link.entry is not None and link.entry.url == "https://example.com/blog/deploy"
+    assert link.rank == 1
