@@ -79,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a question file instead of the shipped held-out and dev sets (repeatable)")
     p.add_argument("--ablations", action="store_true", help="also measure each bilingual bridge on its own")
     p.add_argument("--explain", metavar="ID", help="explain one question: concepts, expansions, per-term scores")
+    p.add_argument("--set", metavar="NAME=VALUE", action="append", default=[], dest="overrides",
+                   help="measure a ranking variant, e.g. --set coord=0.5 --set bridge_floor=0 (repeatable)")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("bench", help="cold start to first answer, index build, query latency vs rank-bm25's "
@@ -307,6 +309,7 @@ def _cmd_eval(args: argparse.Namespace, config: Config) -> int:
         load_questions,
         newsbot_ranker,
         outcomes,
+        override_settings,
     )
     from retrieval.search import SearchEngine
 
@@ -327,8 +330,12 @@ def _cmd_eval(args: argparse.Namespace, config: Config) -> int:
     if not args.explain and not sets:
         print(f"newsbot: no question file found ({', '.join(files)})", file=sys.stderr)
         return EXIT_USAGE
+    try:
+        settings = override_settings(search_settings(config), args.overrides)
+    except ValueError as err:
+        print(f"newsbot: {err}", file=sys.stderr)
+        return EXIT_USAGE
     archive = _load(config, progress=False)
-    settings = search_settings(config)
     engine = SearchEngine.build(archive, settings)
     if args.explain:
         assert question is not None

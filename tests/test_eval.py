@@ -171,3 +171,16 @@ def test_bench_prints_the_cold_start_figures(capsys: pytest.CaptureFixture[str])
                             r"interpreter start", line) for line in lines)
     assert any(re.fullmatch(r"bare interpreter start .*: median \d+ ms over 1 runs", line) for line in lines)
     assert lines.index(warm) < next(i for i, line in enumerate(lines) if line.startswith("loaded "))
+
+
+def test_eval_set_measures_a_variant_and_refuses_unknown_settings(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    questions = tmp_path / "q.toml"
+    questions.write_text('[[question]]\nid = "s1"\nlang = "zh"\nquery = "不用乘法的矩阵乘积"\n'
+                         'expected = ["https://arxiv.org/abs/2106.10860"]\n', encoding="utf-8")
+    assert main(["eval", "--questions", str(questions), "--set", "coord=0.5", "--set", "dismax=false"]) == 0
+    assert "newsbot " in capsys.readouterr().out
+    assert main(["eval", "--questions", str(questions), "--set", "k2=1"]) == 2
+    assert "--set k2=1: unknown setting; one of k1, b, delta" in capsys.readouterr().err
+    assert main(["eval", "--questions", str(questions), "--set", "tie=lots"]) == 2
+    assert "tie is a number" in capsys.readouterr().err

@@ -270,5 +270,6 @@ def test_a_concept_only_renderings_can_match_gets_the_bridge_floor(engine: Searc
 
 def test_explain_finds_an_entry_by_its_second_link(card_engine: SearchEngine) -> None:
     (link,) = card_engine.explain("部署的经验", ["https://github.com/x/deploy"]).links
-    assert link.entry is not None and link.entry.url == "https://example.com/blog/deploy"
+    assert link.entry is not None
+    assert link.entry.url == "https://example.com/blog/deploy"
     assert link.rank == 1

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from importlib import resources
 from pathlib import Path
 
@@ -232,6 +232,40 @@ def ablations(archive: Archive, settings: SearchSettings, questions: Sequence[Qu
         out[name] = score(questions, newsbot_ranker(variant))
     out["glossary + cc-cedict"] = score(questions, newsbot_ranker(engine))
     return out
+
+
+TUNABLE = tuple(f.name for f in fields(SearchSettings) if f.type in ("float", "bool"))
+"""The ranking settings ``newsbot eval --set NAME=VALUE`` may change (to measure a variant without editing code)."""
+
+
+def override_settings(settings: SearchSettings, assignments: Sequence[str]) -> SearchSettings:
+    """``settings`` with ``NAME=VALUE`` assignments applied; a bad one raises ``ValueError`` saying why.
+
+    >>> base = SearchSettings(analyzer=None, glossary_path=Path())  # type: ignore[arg-type]
+    >>> s = override_settings(base, ["coord=0.5", "dismax=false"])
+    >>> s.coord, s.dismax
+    (0.5, False)
+    >>> override_settings(s, ["k2=1"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: --set k2=1: unknown setting; one of k1, b, delta, ..., coord, bridge_floor
+    """
+    changes: dict[str, float | bool] = {}
+    for item in assignments:
+        name, sep, value = item.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or name not in TUNABLE:
+            raise ValueError(f"--set {item}: unknown setting; one of {', '.join(TUNABLE)}")
+        if isinstance(getattr(settings, name), bool):
+            if value.lower() not in ("true", "false", "1", "0"):
+                raise ValueError(f"--set {item}: {name} is true or false")
+            changes[name] = value.lower() in ("true", "1")
+        else:
+            try:
+                changes[name] = float(value)
+            except ValueError:
+                raise ValueError(f"--set {item}: {name} is a number") from None
+    return replace(settings, **changes)  # type: ignore[arg-type]
 
 
 def find_question(question_id: str, paths: Sequence[Path]) -> Question | None:
