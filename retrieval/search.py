@@ -61,7 +61,7 @@ class SearchSettings:
     """Keep only CC-CEDICT translations the index contains before taking the top few."""
     dismax: bool = True
     """Score each query concept once (its best term + ``tie`` × the rest) instead of summing every term."""
-    tie: float = 0.1
+    tie: float = 0.2
     """DisMax tie-break: a concept scores its best term plus this share of its other terms."""
     coord: float = 0.0
     """Scale scores by (share of the query's concepts matched) ** coord; 0 = plain BM25+ sums."""
