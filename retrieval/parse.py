@@ -672,8 +672,9 @@ def _mark_features(
             hit = _best_title_match(pick.title, item_titles, items)
         if hit >= 0:
             items[hit].feature = True
-            if pick.url and not item_urls[hit]:
-                # The item lost its link in translation; the pick that names it still has it.
+            if pick.url and link_key(pick.url) not in keys[hit]:
+                # Matched by title: the pick's link is the item's too (the translation lost the item's own, or the
+                # pick points at another copy of the same post), so a question naming it finds the item.
                 item_urls[hit].append(pick.url)
                 keys[hit].add(link_key(pick.url))
         else:

@@ -220,6 +220,15 @@ def test_era_a_picks_mark_items_by_link_and_by_title() -> None:
     assert [e.title for e in issue.features] == ["一个用于测试的示例论文标题", "用图网络预测天气"]
 
 
+def test_a_pick_that_names_an_item_by_title_lends_it_its_link() -> None:
+    text = ERA_A.replace("*   没有链接的精选：用图网络预测天气",
+                         "*   [用图网络预测天气](https://weather.example.org/graphs)")
+    (weather,) = [e for e in parse_markdown(text).entries if e.title == "用图网络预测天气"]
+    assert weather.feature
+    assert weather.url == "https://arxiv.org/abs/2010.00002"  # the item's own link stays first
+    assert "https://weather.example.org/graphs" in weather.links
+
+
 def test_era_a_urls_first_link_bare_relative_and_utm() -> None:
     urls = [e.url for e in parse_markdown(ERA_A).entries]
     assert urls == [
