@@ -266,11 +266,17 @@ def test_concepts_of_one_term_each_are_bit_identical_to_rank_bm25(docs: list[lis
     assert all(score == float(full[d]) for d, score in got)  # exactly, not approximately
 
 
+def concept_lists(*, terms_per_concept: int, concepts: int) -> st.SearchStrategy[list[list[tuple[str, float]]]]:
+    """Queries as concepts: lists of distinct (term, weight) alternatives."""
+    concept = st.lists(st.tuples(st.sampled_from(VOCAB), st.sampled_from([0.3, 0.6, 1.0])), min_size=1,
+                       max_size=terms_per_concept, unique_by=lambda t: t[0])
+    return st.lists(concept, min_size=1, max_size=concepts)
+
+
 @settings(deadline=None, database=None, max_examples=200)
 @given(
     docs=corpora,
-    concepts=st.lists(st.lists(st.tuples(st.sampled_from(VOCAB), st.sampled_from([0.3, 0.6, 1.0])), min_size=1,
-                               max_size=4, unique_by=lambda t: t[0]), min_size=1, max_size=3),
+    concepts=concept_lists(terms_per_concept=4, concepts=3),
     tie=st.sampled_from([0.0, 0.1, 0.5]),
 )
 def test_dismax_scores_each_concept_by_its_best_term(docs: list[list[str]], concepts: list[list[tuple[str, float]]],
@@ -296,8 +302,7 @@ def test_dismax_scores_each_concept_by_its_best_term(docs: list[list[str]], conc
 @settings(deadline=None, database=None, max_examples=200)
 @given(
     docs=corpora,
-    concepts=st.lists(st.lists(st.tuples(st.sampled_from(VOCAB), st.sampled_from([0.3, 0.6, 1.0])), min_size=1,
-                               max_size=3, unique_by=lambda t: t[0]), min_size=1, max_size=4),
+    concepts=concept_lists(terms_per_concept=3, concepts=4),
     coord=st.sampled_from([0.5, 1.0, 2.0]),
 )
 def test_coord_scales_by_the_share_of_concepts_matched(docs: list[list[str]],
