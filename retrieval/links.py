@@ -16,8 +16,9 @@ import re
 __all__ = ["link_key", "same_link", "strip_tracking"]
 
 _ARXIV = re.compile(r"arxiv\.org/(?:abs|pdf)/(\d{4}\.\d{4,5})", re.IGNORECASE)
-# Medium appends "?source=collection_archive---------3-----------------------" (and similar) to post links.
-_MEDIUM_SOURCE = re.compile(r"^source=", re.IGNORECASE)
+# Medium appends "?source=collection_archive---------3-----------------------" (post_page---…, rss----…) to post
+# links; its runs of dashes tell it from a site's own source= parameter (GitHub's search?source=code).
+_MEDIUM_SOURCE = re.compile(r"^source=[^&]*---", re.IGNORECASE)
 # Medium-hosted publications (towardsdatascience.com …) add a per-visit "?gi=5e36973da6db".
 _MEDIUM_GI = re.compile(r"^gi=[0-9a-f]{8,16}$", re.IGNORECASE)
 
@@ -38,6 +39,8 @@ def strip_tracking(url: str) -> str:
     'https://medium.com/p/tabnet-5a3e0c000041'
     >>> strip_tracking("https://towardsdatascience.com/recent-x-transformer-ed32a2c72654?gi=5e36973da6db")
     'https://towardsdatascience.com/recent-x-transformer-ed32a2c72654'
+    >>> strip_tracking("https://github.com/foo/bar/search?source=code&q=x")
+    'https://github.com/foo/bar/search?source=code&q=x'
     >>> strip_tracking("https://example.com/search?q=source%3Dx")
     'https://example.com/search?q=source%3Dx'
     """

@@ -79,6 +79,9 @@ class Entry:
     cards: str = ""
     """Title and snippet of the item's Medium/Revue embed cards: a second, independent translation of the linked
     page, often in the words a reader uses. Indexed for search, never shown."""
+    byline: str = ""
+    """What followed the title on its line (``|作者藤井昭弘|走向数据科学``: Medium's author and publication): indexed
+    with the title, not shown in it."""
 
     @property
     def all_links(self) -> tuple[str, ...]:

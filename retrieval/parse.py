@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 
 from retrieval.errors import ParseError
-from retrieval.links import link_key, same_link
+from retrieval.links import link_key, same_link, strip_tracking
 from retrieval.markdown import (
     card_text,
     clean_block,
@@ -143,6 +143,10 @@ class _Item:
     feature: bool = False
     bullet: bool = False
     """One line of a bulleted list, not a headed item."""
+    post: bool = False
+    """A post of the author's 其他博客 list."""
+    new_links: tuple[str, ...] = ()
+    """For a bullet: its links that no other item of the issue has (the first becomes its main link)."""
 
 
 @dataclass(frozen=True)
@@ -283,6 +287,9 @@ def _read_head(lines: Sequence[str]) -> _Head:
             title = clean_inline(m.group(2) or "")
             body_start = i + 1
     source_url, source_line = _find_source(lines, body_start)
+    if source_url:
+        # The issue link readers are shown: without Medium's ?source=collection_archive… tracking suffix.
+        source_url = strip_tracking(source_url)
     if source_line >= 0:
         body_start = source_line + 1
     return _Head(title, source_url, body_start)
@@ -381,9 +388,10 @@ def _starts_other_post(line: str, current: _Item | None, base: str) -> bool:
 
 
 def _same_item(item: _Item, card: str, base: str) -> bool:
-    """Whether ``card`` links where ``item``'s header does (a post's own card under its link line)."""
+    """Whether ``card`` (or a line) first links where ``item`` does (a post's own card under its link line)."""
     card_urls = find_urls(card, base)[:1]
-    return bool(card_urls) and any(same_link(card_urls[0], u) for u in find_urls(item.header, base))
+    own = find_urls(item.header, base)[:1] or find_urls("\n".join(item.body), base)[:1]
+    return bool(card_urls) and bool(own) and same_link(card_urls[0], own[0])
 
 
 def _split_cards(block: str) -> list[str]:
@@ -483,11 +491,13 @@ def _segment(
                 skip_to = i
                 while skip_to < len(lines) and kinds[skip_to] == "card":
                     skip_to += 1
-                cards = _split_cards("\n".join(lines[i:skip_to]))
-                if current is not None and cards and _same_item(current, cards[0], base):
-                    current.body.append(cards.pop(0))
-                items.extend(_Item(section, i, "", heading=False, body=card.split("\n")) for card in cards)
-                current = items[-1] if cards else current
+                for card in _split_cards("\n".join(lines[i:skip_to])):
+                    # A card of the post above (its link line's card, or the same link chained twice) is part of it.
+                    if current is not None and (current.post or not other_posts) and _same_item(current, card, base):
+                        current.body.append(card)
+                        continue
+                    current = _Item(section, i, "", heading=False, body=card.split("\n"), post=other_posts)
+                    items.append(current)
             elif current is not None:
                 current.body.append(line)
             prev_blank = False
@@ -540,7 +550,7 @@ def _segment(
             elif prev_blank and not blank and (
                     ((era_b or not heading_items) and _is_link_header(line))
                     or (other_posts and _starts_other_post(line, current, base))):
-                current = _Item(section, i, line, heading=False)
+                current = _Item(section, i, line, heading=False, post=other_posts)
                 items.append(current)
             elif current is not None:
                 current.body.append(line)
@@ -583,19 +593,25 @@ def _make_pick(line: int, text: str, base: str) -> _Pick | None:
 
 
 def _build_entries(issue_id: str, items: list[_Item], picks: list[_Pick], base: str | None) -> tuple[Entry, ...]:
-    rows: list[tuple[int, Section, str, str | None, str, bool, tuple[str, ...], str]] = []
+    rows: list[tuple[int, Section, str, str | None, str, bool, tuple[str, ...], str, str]] = []
     item_urls: list[list[str]] = []
     item_titles: list[str] = []
+    bylines: list[str] = []
     items = _without_repeated_bullets(items, base)
     for item in items:
         header_urls = find_urls(item.header, base)
+        if item.bullet:
+            # Its main link is one no other item has, so the issue lists each link once; it keeps the rest.
+            header_urls = [*item.new_links, *(u for u in header_urls if u not in item.new_links)]
         body_text = "\n".join(item.body)
         body_urls = find_urls(body_text, base)
         urls = header_urls + body_urls
         item_urls.append(urls)
-        item_titles.append(_item_title(item, body_text))
+        title, byline = _item_title(item, body_text)
+        item_titles.append(title)
+        bylines.append(byline)
     unmatched = _mark_features(items, item_urls, item_titles, picks)
-    for item, urls, title in zip(items, item_urls, item_titles, strict=True):
+    for item, urls, title, byline in zip(items, item_urls, item_titles, bylines, strict=True):
         summary = clean_block(item.header if item.bullet else "\n".join(item.body))
         feature = item.feature or item.section is Section.FEATURES
         cards = card_text("\n".join([item.header, *item.body]))
@@ -603,14 +619,15 @@ def _build_entries(issue_id: str, items: list[_Item], picks: list[_Pick], base: 
             # An item that is only a card: its snippet is the summary a reader sees.
             summary = cards.removeprefix(title).strip() or cards
         links = tuple({link_key(u): u for u in reversed(urls)}.values())[::-1]
-        rows.append((item.line, item.section, title, urls[0] if urls else None, summary, feature, links, cards))
+        rows.append((item.line, item.section, title, urls[0] if urls else None, summary, feature, links, cards,
+                     byline))
     for pick in unmatched:
         rows.append((pick.line, Section.FEATURES, pick.title, pick.url, pick.title, True,
-                     (pick.url,) if pick.url else (), ""))
+                     (pick.url,) if pick.url else (), "", ""))
     rows.sort(key=lambda r: r[0])
     return tuple(
-        Entry(issue_id, pos, section, title, url, summary, feature, links, cards)
-        for pos, (_, section, title, url, summary, feature, links, cards) in enumerate(rows)
+        Entry(issue_id, pos, section, title, url, summary, feature, links, cards, byline)
+        for pos, (_, section, title, url, summary, feature, links, cards, byline) in enumerate(rows)
     )
 
 
@@ -621,15 +638,27 @@ def _without_repeated_bullets(items: list[_Item], base: str | None) -> list[_Ite
     out = []
     for item in items:
         if item.bullet:
-            keys = {link_key(u) for u in find_urls(item.header, base)}
-            if not keys or keys <= known:
+            fresh = {link_key(u): u for u in find_urls(item.header, base) if link_key(u) not in known}
+            if not fresh or not clean_inline(item.header):
                 continue
-            known |= keys
+            item.new_links = tuple(fresh.values())
+            known |= set(fresh)
         out.append(item)
     return out
 
 
-def _item_title(item: _Item, body: str) -> str:
+def _item_title(item: _Item, body: str) -> tuple[str, str]:
+    """The title to show, and the byline that followed it (kept for search)."""
+    title = _raw_title(item, body)
+    if item.post:
+        # Medium's "title | author | publication" once the link text is gone.
+        m = _POST_TITLE_END.search(title)
+        if m and m.start() > 0:
+            return title[: m.start()], title[m.start():]
+    return title, ""
+
+
+def _raw_title(item: _Item, body: str) -> str:
     # A leading 的 is what is left when the translation split the title around a lost link.
     title = clean_inline(item.header).removeprefix("的").strip()
     if item.bullet:
@@ -683,6 +712,7 @@ def _mark_features(
 
 
 _CLAUSE_END = re.compile(r"[。！？!?]|[.;；]\s")
+_POST_TITLE_END = re.compile(r"\s*[|｜]\s*")
 _BULLET_TITLE = 80
 # Two characters or fewer ("融合" once "arxiv.org" is gone) is what the MT left of a lost title.
 _WEAK_TITLE = 2

@@ -149,14 +149,16 @@ class _Doc:
 
 
 def entry_text(entry: Entry, issue: Issue) -> str:
-    """The text indexed for an entry: the title twice (titles are short and say what matters), then the summary.
+    """The text indexed for an entry: the title (with its byline) twice, as titles are short and say what matters,
+    then the summary, the embed cards' text and an arXiv id.
 
     >>> from retrieval.models import Section
     >>> e = Entry("i", 0, Section.PAPERS, "不用乘法的矩阵乘积", "https://arxiv.org/abs/2106.10860", "用查表代替乘法。")
     >>> entry_text(e, Issue("i", "第 31 期", None, "issue", ()))
     '不用乘法的矩阵乘积\\n不用乘法的矩阵乘积\\n用查表代替乘法。\\n2106.10860'
     """
-    parts = [entry.title, entry.title, entry.summary, entry.cards]
+    title = entry.title + entry.byline
+    parts = [title, title, entry.summary, entry.cards]
     if entry.url:
         arxiv = _ARXIV_RE.search(entry.url)
         if arxiv:

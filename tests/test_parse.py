@@ -200,7 +200,8 @@ def test_era_a_metadata() -> None:
     assert issue.date == dt.date(2020, 10, 25)
     assert not issue.date_estimated
     assert issue.source_url is not None
-    assert issue.source_url.endswith("?source=collection_archive---------7" + "-" * 23)
+    # the issue link readers are shown, without Medium's ?source=collection_archive… suffix
+    assert issue.source_url == "https://medium.com/analytics-vidhya/akiras-ml-news-week44-2020-0123456789ab"
 
 
 def test_era_a_items_by_section_and_heading() -> None:
@@ -626,3 +627,55 @@ def test_five_megabytes_of_markdown_debris() -> None:
     issue = parse_markdown("".join(parts))
     assert issue.kind == "issue"
     _check_issue(issue)
+
+
+OTHER_POSTS_AND_HIGHLIGHTS = """# Akira 的机器学习新闻— #41
+
+{src}
+
+## 本周特稿/新闻。
+
+*   [把卷积放进变压器](https://arxiv.org/abs/2103.00011)，以及[只在要点里的另一篇](https://arxiv.org/abs/2103.00019)。
+*   [](https://arxiv.org/abs/2103.00018)
+
+# 1.本周特稿/新闻
+
+[**把卷积放进变压器**](https://arxiv.org/abs/2103.00011)**——**[**arxiv.org**](https://arxiv.org/abs/2103.00011)
+
+一个虚构的研究摘要。
+
+# 其他博客
+
+[](https://a.example.com/one) [## 卡片一
+
+### 第一张卡片的摘要…
+
+a.example.com](https://a.example.com/one) [](https://a.example.com/one) [## 卡片一的重复
+
+a.example.com](https://a.example.com/one)
+
+****[**medium.com**](/analytics-vidhya/zebra-notes-0a0b0c0d0e0f)
+斑马的条纹笔记|某作者|分析 vid hya | Medium**——**[**为什么斑马有条纹..**](/analytics-vidhya/zebra-notes-0a0b0c0d0e0f)
+
+# 关于我
+
+虚构的工程师。
+""".format(src=SRC.format(slug="akiras-machine-learning-news-issue-41-0a1b2c3d4e5f"))
+
+
+def test_highlight_bullets_keep_only_links_no_item_has_and_need_text() -> None:
+    entries = parse_markdown(OTHER_POSTS_AND_HIGHLIGHTS).entries
+    by_url = [e.url for e in entries]
+    assert by_url.count("https://arxiv.org/abs/2103.00011") == 1  # the bullet's first link is an item below
+    (extra,) = [e for e in entries if e.url == "https://arxiv.org/abs/2103.00019"]
+    assert extra.links == ("https://arxiv.org/abs/2103.00019", "https://arxiv.org/abs/2103.00011")  # new one first
+    assert "https://arxiv.org/abs/2103.00018" not in by_url  # a bullet with no text is no item
+
+
+def test_other_posts_merge_a_repeated_card_and_cut_medium_title_suffixes() -> None:
+    posts = [e for e in parse_markdown(OTHER_POSTS_AND_HIGHLIGHTS).entries if e.section is Section.OTHER]
+    assert [(e.title, e.url) for e in posts] == [
+        ("卡片一", "https://a.example.com/one"),
+        ("斑马的条纹笔记", "https://medium.com/analytics-vidhya/zebra-notes-0a0b0c0d0e0f"),
+    ]
+    assert posts[1].byline.startswith("|某作者|分析 vid hya | Medium")  # not shown in the title, still indexed
