@@ -303,6 +303,7 @@ def _cmd_eval(args: argparse.Namespace, config: Config) -> int:
         ablations,
         baseline_ranker,
         breakdown,
+        explanation_json,
         find_question,
         format_explanation,
         format_table,
@@ -339,7 +340,11 @@ def _cmd_eval(args: argparse.Namespace, config: Config) -> int:
     engine = SearchEngine.build(archive, settings)
     if args.explain:
         assert question is not None
-        print(format_explanation(question, engine.explain(question.query, question.expected)))
+        explanation = engine.explain(question.query, question.expected)
+        if args.json:
+            print(json.dumps(explanation_json(question, explanation), ensure_ascii=False, indent=2))
+        else:
+            print(format_explanation(question, explanation))
         return EXIT_OK
     baseline = baseline_ranker(config.archive.resolved)
     table: dict[str, dict[str, dict[str, Any]]] = {}

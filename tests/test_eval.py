@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -143,6 +144,11 @@ def test_eval_explain_shows_concepts_terms_and_ranks(tmp_path: Path, capsys: pyt
     link_line = next(line for line in out.splitlines() if line.startswith("https://arxiv.org/abs/2106.10860"))
     assert "rank 1," in link_line
     assert "https://example.com/none: no entry has this link" in out
+    assert main(["eval", "--questions", str(questions), "--explain", "s1", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["id"] == "s1"
+    assert [link["rank"] for link in data["links"]] == [1, 0]
+    assert any(t["source"] != "query" for c in data["concepts"] for t in c["terms"])
     assert main(["eval", "--questions", str(questions), "--explain", "nope"]) == 2
 
 

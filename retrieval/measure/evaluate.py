@@ -279,6 +279,22 @@ def find_question(question_id: str, paths: Sequence[Path]) -> Question | None:
     return None
 
 
+def explanation_json(question: Question, explanation: Explanation) -> dict[str, object]:
+    """``newsbot eval --explain ID --json``: what :func:`format_explanation` prints, as data."""
+    return {
+        "id": question.id, "lang": question.lang, "kind": question.kind, "query": question.query,
+        "issues": [i.label for i in explanation.issues],
+        "concepts": [{"label": c.label, "terms": [{"token": t.token, "weight": t.weight, "source": t.source}
+                                                  for t in c.terms]} for c in explanation.concepts],
+        "links": [{"url": link.url, "rank": link.rank, "score": link.score,
+                   "entry": link.entry.title if link.entry else None,
+                   "issue": link.issue.label if link.issue else None,
+                   "terms": [{"concept": label, "token": t.token, "score": score if inside else None}
+                             for label, scored in link.concepts for t, score, inside in scored]}
+                  for link in explanation.links],
+    }
+
+
 def format_explanation(question: Question, explanation: Explanation) -> str:
     """``newsbot eval --explain ID``: the concepts, their terms with weights, and each expected link's rank with
     the weighted BM25+ score of each term in its best entry (``-``: the entry does not contain it)."""
