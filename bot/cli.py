@@ -379,7 +379,8 @@ def _cmd_eval(args: argparse.Namespace, config: Config) -> int:
     print(format_table(table))
     for name, missed in misses.items():
         # Held-out misses are only counted here: reading them one by one is how a blind set stops being blind.
-        shown = " ".join(missed) if not name.startswith("held-out") else f"{len(missed)} (ids with --json)"
+        held_out = name.startswith("held-out") or "heldout" in Path(name).name  # also as --questions .../heldout.toml
+        shown = f"{len(missed)} (ids with --json)" if held_out else " ".join(missed)
         print(f"newsbot misses ({name}): {shown or 'none'}")
     return EXIT_OK
 
