@@ -190,3 +190,14 @@ def test_eval_set_measures_a_variant_and_refuses_unknown_settings(tmp_path: Path
     assert "--set k2=1: unknown setting; one of k1, b, delta" in capsys.readouterr().err
     assert main(["eval", "--questions", str(questions), "--set", "tie=lots"]) == 2
     assert "tie is a number" in capsys.readouterr().err
+
+
+def test_held_out_misses_are_counted_not_listed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Reading held-out misses one by one is how a blind set stops being blind, however the file is given.
+    questions = tmp_path / "heldout.toml"
+    questions.write_text('[[question]]\nid = "h99"\nlang = "en"\nquery = "zebra stripes"\n'
+                         'expected = ["https://example.com/nothing-has-this"]\n', encoding="utf-8")
+    assert main(["eval", "--questions", str(questions)]) == 0
+    out = capsys.readouterr().out
+    assert "1 (ids with --json)" in out
+    assert "h99" not in out
