@@ -201,3 +201,25 @@ def test_held_out_misses_are_counted_not_listed(tmp_path: Path, capsys: pytest.C
     out = capsys.readouterr().out
     assert "1 (ids with --json)" in out
     assert "h99" not in out
+
+
+@pytest.mark.parametrize(("assignment", "message"), [
+    ("tie=5", "tie must be between 0 and 1"),
+    ("tie=1e999", "tie must be between 0 and 1"),
+    ("k1=-1", "k1 must be finite and at least 0"),
+    ("b=2", "b must be between 0 and 1"),
+    ("delta=-10", "delta must be finite and at least 0"),
+    ("coord=nan", "coord must be finite and at least 0"),
+    ("coord=inf", "coord must be finite and at least 0"),
+    ("bridge_floor=-3", "bridge_floor must be between 0 and 1"),
+    ("glossary_weight=1", "glossary_weight must be at least 0 and below 1"),
+    ("cedict_weight=nan", "cedict_weight must be at least 0 and below 1"),
+])
+def test_eval_set_refuses_out_of_range_values_before_any_work(
+        assignment: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A value BM25+ or the expansion would reject mid-run is a usage error naming the setting and its range.
+    questions = tmp_path / "q.toml"
+    questions.write_text('[[question]]\nid = "s1"\nlang = "en"\nquery = "x"\nexpected = ["https://e.com/"]\n',
+                         encoding="utf-8")
+    assert main(["eval", "--questions", str(questions), "--set", assignment]) == 2
+    assert capsys.readouterr().err.strip() == f"newsbot: --set {assignment}: {message}"

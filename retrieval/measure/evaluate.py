@@ -22,6 +22,7 @@ unit (an entry, or a paragraph) is relevant when one of its links is among the q
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
@@ -237,6 +238,27 @@ def ablations(archive: Archive, settings: SearchSettings, questions: Sequence[Qu
 TUNABLE = tuple(f.name for f in fields(SearchSettings) if f.type in ("float", "bool"))
 """The ranking settings ``newsbot eval --set NAME=VALUE`` may change (to measure a variant without editing code)."""
 
+_RANGES: dict[str, tuple[float, float | None, bool]] = {
+    "k1": (0.0, None, False), "b": (0.0, 1.0, False), "delta": (0.0, None, False),
+    "tie": (0.0, 1.0, False), "coord": (0.0, None, False), "bridge_floor": (0.0, 1.0, False),
+    "glossary_weight": (0.0, 1.0, True), "cedict_weight": (0.0, 1.0, True),
+}
+"""Each numeric setting's ``(low, high or None, high excluded)``: what BM25+, ``top_k_concepts`` and
+``Glossary.expand`` accept, checked up front so a bad ``--set`` is a usage error, not a traceback mid-run."""
+
+
+def _check_range(name: str, value: float) -> None:
+    low, high, open_high = _RANGES.get(name, (-math.inf, None, False))
+    if high is None:
+        ok = math.isfinite(value) and value >= low
+        allowed = "finite" if low == -math.inf else f"finite and at least {low:g}"
+    elif open_high:
+        ok, allowed = low <= value < high, f"at least {low:g} and below {high:g}"
+    else:
+        ok, allowed = low <= value <= high, f"between {low:g} and {high:g}"
+    if not ok:  # NaN fails every comparison, so it lands here too
+        raise ValueError(f"{name} must be {allowed}")
+
 
 def override_settings(settings: SearchSettings, assignments: Sequence[str]) -> SearchSettings:
     """``settings`` with ``NAME=VALUE`` assignments applied; a bad one raises ``ValueError`` saying why.
@@ -249,6 +271,10 @@ def override_settings(settings: SearchSettings, assignments: Sequence[str]) -> S
     Traceback (most recent call last):
     ...
     ValueError: --set k2=1: unknown setting; one of k1, b, delta, ..., coord, bridge_floor
+    >>> override_settings(s, ["tie=5"])
+    Traceback (most recent call last):
+    ...
+    ValueError: --set tie=5: tie must be between 0 and 1
     """
     changes: dict[str, float | bool] = {}
     for item in assignments:
@@ -262,9 +288,14 @@ def override_settings(settings: SearchSettings, assignments: Sequence[str]) -> S
             changes[name] = value.lower() in ("true", "1")
         else:
             try:
-                changes[name] = float(value)
+                number = float(value)
             except ValueError:
                 raise ValueError(f"--set {item}: {name} is a number") from None
+            try:
+                _check_range(name, number)
+            except ValueError as err:
+                raise ValueError(f"--set {item}: {err}") from None
+            changes[name] = number
     return replace(settings, **changes)  # type: ignore[arg-type]
 
 
