@@ -36,6 +36,25 @@ def package_version() -> str:
         return "unknown (not installed)"
 
 
+def _positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1 (so a bad count is a usage error before any work starts)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def _positive_ints(text: str) -> list[int]:
+    """argparse type: a comma-separated list of whole numbers >= 1 (``1000,10000``)."""
+    values = [_positive_int(part.strip()) for part in text.split(",") if part.strip()]
+    if not values:
+        raise argparse.ArgumentTypeError(f"{text!r}: give at least one size")
+    return values
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsbot",
@@ -86,8 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="cold start to first answer, index build, query latency vs rank-bm25's "
                                      "full scan, cache, memory")
     p.add_argument("--stress", type=Path, default=Path("../shared/corpus/stress"), help="a large markdown folder")
-    p.add_argument("--sizes", default="1000,10000,100000", help="comma-separated index sizes (entries)")
-    p.add_argument("--queries", type=int, default=200)
+    p.add_argument("--sizes", type=_positive_ints, default=[1000, 10000, 100000],
+                   help="comma-separated index sizes (entries)")
+    p.add_argument("--queries", type=_positive_int, default=200)
     p.add_argument("--archive", type=Path,
                    help="archive for the cold-start figure (default: the configured one, else ../shared/corpus/akira "
                         "when present, else the bundled sample archive)")
@@ -392,7 +412,7 @@ def _cmd_bench(args: argparse.Namespace, config: Config) -> int:
     if not args.stress.is_dir():
         print(f"newsbot: no folder {args.stress}", file=sys.stderr)
         return EXIT_USAGE
-    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    sizes: list[int] = args.sizes
     say = (lambda _line: None) if args.json else print
     cold_start = None
     if args.cold_start_runs > 0:

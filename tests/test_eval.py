@@ -223,3 +223,17 @@ def test_eval_set_refuses_out_of_range_values_before_any_work(
                          encoding="utf-8")
     assert main(["eval", "--questions", str(questions), "--set", assignment]) == 2
     assert capsys.readouterr().err.strip() == f"newsbot: --set {assignment}: {message}"
+
+
+@pytest.mark.parametrize("args", [
+    ["--sizes", "abc"], ["--sizes", "0"], ["--sizes", "-5"], ["--sizes", "10,x"], ["--sizes", ","],
+    ["--queries", "0"], ["--queries", "many"],
+])
+def test_bench_refuses_bad_counts_as_a_usage_error(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    # argparse rejects them while parsing, so no stress load or cold-start run happens first.
+    with pytest.raises(SystemExit) as exc:
+        main(["bench", "--cold-start-runs", "0", *args])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert f"newsbot bench: error: argument {args[0]}: " in err
+    assert "Traceback" not in err
