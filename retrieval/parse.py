@@ -632,7 +632,8 @@ def _build_entries(issue_id: str, items: list[_Item], picks: list[_Pick], base: 
 
 
 def _without_repeated_bullets(items: list[_Item], base: str | None) -> list[_Item]:
-    """Drop bullet items that only point at items the issue has anyway (the highlights repeat its features)."""
+    """Drop bullet items that only point at items the issue has anyway (the highlights repeat its features), or
+    that have no text; note on each kept bullet the links that are its own."""
     known = {link_key(u) for item in items if not item.bullet
              for u in find_urls("\n".join([item.header, *item.body]), base)}
     out = []
@@ -688,8 +689,8 @@ def _raw_title(item: _Item, body: str) -> str:
 def _mark_features(
     items: list[_Item], item_urls: list[list[str]], item_titles: list[str], picks: list[_Pick]
 ) -> list[_Pick]:
-    """Flag the items each 编辑精选 bullet points at (by link, else by title), giving a linkless item the pick's
-    link; return the picks that match no item."""
+    """Flag the items each 编辑精选 bullet points at (by link, else by title; a title match also gets the pick's
+    link); return the picks that match no item."""
     keys = [{link_key(u) for u in urls} for urls in item_urls]
     unmatched: list[_Pick] = []
     for pick in picks:
