@@ -465,6 +465,8 @@ class SearchEngine:
         return [Concept(label, self._floor(tuple(terms))) for label, terms in found]
 
     def _floor(self, terms: tuple[WeightedTerm, ...]) -> tuple[WeightedTerm, ...]:
+        # A concept only its renderings can match would otherwise count as little as its loosest dictionary match
+        # (洗牌 for "shuffle" weighed 0.097), however much the question turns on it.
         floor = self.settings.bridge_floor
         if not floor or any(t.source == "query" and self._index.idf(t.token) > 0 for t in terms):
             return terms
