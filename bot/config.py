@@ -351,8 +351,9 @@ def _validate(config: Config) -> None:
         (0 <= s.b <= 1, "search.b: must be between 0 and 1"),
         (s.delta >= 0, "search.delta: must be >= 0"),
         (1 <= s.top_k <= s.max_top_k <= 25, "search.top_k: must be between 1 and search.max_top_k (<= 25)"),
-        (0 <= s.glossary_weight <= 1, "search.glossary_weight: must be between 0 and 1"),
-        (0 <= s.cedict_weight <= 1, "search.cedict_weight: must be between 0 and 1"),
+        # Below 1: a rendering must weigh less than what was typed (Glossary.expand refuses 1 on every query).
+        (0 <= s.glossary_weight < 1, "search.glossary_weight: must be at least 0 and below 1"),
+        (0 <= s.cedict_weight < 1, "search.cedict_weight: must be at least 0 and below 1"),
         (config.archive.max_file_mb > 0, "archive.max_file_mb: must be > 0"),
         (config.archive.feed_poll_seconds > 0, "archive.feed_poll_seconds: must be > 0"),
         (config.archive.feed_timeout_seconds > 0, "archive.feed_timeout_seconds: must be > 0"),

@@ -42,6 +42,9 @@ def test_file_then_environment_then_flags(tmp_path: Path) -> None:
     ("not toml = = =", {}, "not valid TOML"),
     ("", {"NEWSBOT_SEARCH_B": "lots"}, "NEWSBOT_SEARCH_B: search.b: 'lots' is not a valid float"),
     ("", {"NEWSBOT_NOPE": "1"}, "NEWSBOT_NOPE: expected NEWSBOT_<SECTION>_<KEY>"),
+    # 1 passed this check once, and then every query failed inside Glossary.expand
+    ("[search]\nglossary_weight = 1.0\n", {}, "search.glossary_weight: must be at least 0 and below 1"),
+    ("", {"NEWSBOT_SEARCH_CEDICT_WEIGHT": "1"}, "search.cedict_weight: must be at least 0 and below 1"),
 ])
 def test_bad_configuration_names_the_problem(tmp_path: Path, toml: str, env: dict[str, str], message: str) -> None:
     path = tmp_path / "bad.toml"
