@@ -9,13 +9,14 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from bot.config import Config, load_config
+from bot.errors import UsageError
 from retrieval.archive import load_archive, read_archive_file
 from retrieval.errors import ConfigError, NewsbotError
+from retrieval.inventory import format_summary, index_summary
 from retrieval.models import Archive
 
 log = logging.getLogger("newsbot")
@@ -71,15 +72,18 @@ def build_parser() -> argparse.ArgumentParser:
                            help="SQLite state database (when storage.url is empty); the query cache sits beside it")
 
     p = sub.add_parser("index", help="load an archive and print what was found")
+    p.set_defaults(handler=_cmd_index)
     common(p, db=False)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
 
     p = sub.add_parser("repair", help="repair a mojibake file: text to stdout, summary to stderr")
+    p.set_defaults(handler=_cmd_repair)
     p.add_argument("file", type=Path)
     p.add_argument("--context", type=Path, help="an archive whose clean text trains the repair model")
 
     p = sub.add_parser("eval-repair", help="measure repair accuracy on the seed documents of ../shared/corpus")
+    p.set_defaults(handler=_cmd_eval_repair)
     p.add_argument("--corpus", type=Path, default=Path("../shared/corpus"), help="the shared corpus folder")
     p.add_argument("--cross-validate", action="store_true",
                    help="also corrupt every other archive issue and repair it with the rest (leave one out)")
@@ -89,10 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=2, help="processes for --cross-validate and --stress")
 
     p = sub.add_parser("console", help="the same commands as the Discord bot, in a terminal")
+    p.set_defaults(handler=_cmd_console)
     common(p)
     p.add_argument("--json", action="store_true", help="one JSON object per input line")
 
     p = sub.add_parser("eval", help="MRR@5 and Recall@5 of newsbot and a naive baseline on the held-out and dev sets")
+    p.set_defaults(handler=_cmd_eval)
     common(p, db=False)
     p.add_argument("--questions", type=Path, action="append",
                    help="a question file instead of the shipped held-out and dev sets (repeatable)")
@@ -104,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="cold start to first answer, index build, query latency vs rank-bm25's "
                                      "full scan, cache, memory")
+    p.set_defaults(handler=_cmd_bench)
     p.add_argument("--stress", type=Path, default=Path("../shared/corpus/stress"), help="a large markdown folder")
     p.add_argument("--sizes", type=_positive_ints, default=[1000, 10000, 100000],
                    help="comma-separated index sizes (entries)")
@@ -117,15 +124,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("migrate", help="bring the state store's schema up to this version (one deploy step)")
+    p.set_defaults(handler=_cmd_migrate)
     p.add_argument("--config", type=Path, help="TOML file overriding config/newsbot.toml")
     p.add_argument("--db", type=Path, help="SQLite state database (when storage.url is empty)")
 
     p = sub.add_parser("ingest", help="import an RSS/Atom feed (URL or file) into the archive folder once")
+    p.set_defaults(handler=_cmd_ingest)
     p.add_argument("source", metavar="URL_OR_FILE", help="a feed URL (http/https) or a feed file")
     common(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
     p = sub.add_parser("run", help="run the Discord bot (token from DISCORD_TOKEN)")
+    p.set_defaults(handler=_cmd_run)
     common(p)
     p.add_argument("--shard-ids", help="comma-separated shard ids this process runs (with --shard-count)")
     p.add_argument("--shard-count", type=int, help="total shards across all processes")
@@ -147,8 +157,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 level = "WARNING"  # progress chatter would interleave with answers; warnings still show
             logging.basicConfig(level=level, stream=sys.stderr,
                                 format="%(asctime)s %(levelname)-8s %(name)s %(message)s")
-        handler = _HANDLERS[args.command]
+        handler: Callable[[argparse.Namespace, Config], int] = args.handler
         return handler(args, config)
+    except UsageError as err:
+        print(f"newsbot: {err}", file=sys.stderr)
+        return EXIT_USAGE
     except NewsbotError as err:
         print(f"newsbot: {err}", file=sys.stderr)
         return EXIT_ERROR
@@ -195,59 +208,18 @@ def _str(path: Path | None) -> str | None:
 
 
 def _load(config: Config, *, progress: bool = True) -> Archive:
-    from bot.commands import load_options
+    from bot.library import load_options
 
     return load_archive(config.archive.resolved, load_options(config, progress=progress))
-
-
-def index_summary(archive: Archive) -> dict[str, object]:
-    """The ``newsbot index --json`` object."""
-    entries = archive.entries
-    newsletter = archive.newsletter_issues
-    return {
-        "archive": archive.root,
-        "issues": len(newsletter),
-        "documents": len(archive.issues) - len(newsletter),
-        "entries": len(entries),
-        "features": sum(e.feature for e in entries),
-        "with_url": sum(e.url is not None for e in entries),
-        "repaired": len(archive.repairs),
-        "repairs": [
-            {"path": r.path, "codepage": r.codepage, "damaged": r.damaged, "filled": r.filled,
-             "uncertain": r.uncertain}
-            for r in archive.repairs
-        ],
-        "duplicates": [{"path": d.path, "reason": d.reason} for d in archive.duplicates],
-        "skipped": [{"path": s.path, "reason": s.reason} for s in archive.skipped],
-    }
 
 
 def _cmd_index(args: argparse.Namespace, config: Config) -> int:
     started = time.perf_counter()
     archive = _load(config, progress=not args.no_progress)
-    summary = index_summary(archive)
     if args.json:
-        print(json.dumps(summary, ensure_ascii=False))
-        return EXIT_OK
-    entries = int(summary["entries"])  # type: ignore[call-overload]
-    with_url = int(summary["with_url"])  # type: ignore[call-overload]
-    share = f"{100 * with_url / entries:.1f} %" if entries else "n/a"
-    lines = [
-        f"archive:    {archive.root}",
-        f"issues:     {summary['issues']} newsletter issues, {summary['documents']} other documents",
-        f"entries:    {entries} ({summary['features']} features, {share} with a link)",
-        f"repaired:   {summary['repaired']} documents",
-    ]
-    lines += [
-        f"            {r.path}: {r.codepage}, {r.damaged} damaged, {r.filled} filled, {r.uncertain} uncertain"
-        for r in archive.repairs
-    ]
-    lines.append(f"duplicates: {len(archive.duplicates)} files")
-    lines += [f"            {d.path}: {d.reason}" for d in archive.duplicates]
-    lines.append(f"skipped:    {len(archive.skipped)} files")
-    lines += [f"            {s.path}: {s.reason}" for s in archive.skipped]
-    lines.append(f"loaded in {time.perf_counter() - started:.2f} s")
-    print("\n".join(lines))
+        print(json.dumps(index_summary(archive), ensure_ascii=False))
+    else:
+        print(format_summary(archive, time.perf_counter() - started))
     return EXIT_OK
 
 
@@ -259,8 +231,7 @@ def _cmd_repair(args: argparse.Namespace, config: Config) -> int:
     try:
         text, _ = read_archive_file(args.file, max_bytes=int(config.archive.max_file_mb * 1_048_576))
     except NewsbotError as err:
-        print(f"newsbot: {args.file}: {err}", file=sys.stderr)
-        return EXIT_USAGE
+        raise UsageError(f"{args.file}: {err}") from None
     started = time.perf_counter()
     lm = CharLM.from_jieba(config.search.file("userdict"))
     if args.context is not None:
@@ -294,9 +265,8 @@ def _cmd_eval_repair(args: argparse.Namespace, config: Config) -> int:
     from retrieval.measure.repair_eval import evaluate_seed_repair
 
     if not (args.corpus / "seeds").is_dir():
-        print(f"newsbot: {args.corpus}: no seeds/ folder here (pass --corpus DIR, the folder holding seeds/ and "
-              "akira/)", file=sys.stderr)
-        return EXIT_USAGE
+        raise UsageError(f"{args.corpus}: no seeds/ folder here (pass --corpus DIR, the folder holding seeds/ and "
+                         "akira/)")
     # The same model the product repairs with: jieba's dictionary plus our ML user dictionary.
     report = evaluate_seed_repair(
         args.corpus,
@@ -316,22 +286,16 @@ def _cmd_console(args: argparse.Namespace, config: Config) -> int:
 
 
 def _cmd_eval(args: argparse.Namespace, config: Config) -> int:
-    from bot.commands import search_settings
-    from retrieval.links import link_key
+    from bot.library import search_settings
     from retrieval.measure.evaluate import (
         QUESTION_SETS,
-        ablations,
-        baseline_ranker,
-        breakdown,
         explanation_json,
         find_question,
         format_explanation,
-        format_table,
         load_questions,
-        newsbot_ranker,
-        outcomes,
         override_settings,
     )
+    from retrieval.measure.report import evaluate_sets, report_json, report_text
     from retrieval.search import SearchEngine
 
     files = {str(p): p for p in args.questions} if args.questions else dict(QUESTION_SETS)
@@ -340,22 +304,18 @@ def _cmd_eval(args: argparse.Namespace, config: Config) -> int:
         if args.explain:
             question = find_question(args.explain, list(files.values()))
             if question is None:
-                print(f"newsbot: no question {args.explain!r} in {', '.join(files)}", file=sys.stderr)
-                return EXIT_USAGE
+                raise UsageError(f"no question {args.explain!r} in {', '.join(files)}")
             sets = {}
         else:
             sets = {name: load_questions(path) for name, path in files.items() if path.is_file()}
     except (OSError, ValueError) as err:
-        print(f"newsbot: {err}", file=sys.stderr)
-        return EXIT_USAGE
+        raise UsageError(str(err)) from None
     if not args.explain and not sets:
-        print(f"newsbot: no question file found ({', '.join(files)})", file=sys.stderr)
-        return EXIT_USAGE
+        raise UsageError(f"no question file found ({', '.join(files)})")
     try:
         settings = override_settings(search_settings(config), args.overrides)
     except ValueError as err:
-        print(f"newsbot: {err}", file=sys.stderr)
-        return EXIT_USAGE
+        raise UsageError(str(err)) from None
     archive = _load(config, progress=False)
     engine = SearchEngine.build(archive, settings)
     if args.explain:
@@ -366,52 +326,17 @@ def _cmd_eval(args: argparse.Namespace, config: Config) -> int:
         else:
             print(format_explanation(question, explanation))
         return EXIT_OK
-    baseline = baseline_ranker(config.archive.resolved)
-    table: dict[str, dict[str, dict[str, Any]]] = {}
-    misses: dict[str, list[str]] = {}
-    for name, questions in sets.items():
-        ours = breakdown(outcomes(questions, newsbot_ranker(engine)))
-        # An entry answers when any of its links is expected (as a baseline paragraph does); the second row counts
-        # only the link each answer leads with.
-        table[name] = {"newsbot": ours,
-                       "newsbot, main link only": breakdown(outcomes(questions, newsbot_ranker(engine,
-                                                                                           all_links=False))),
-                       "baseline": breakdown(outcomes(questions, baseline))}
-        misses[name] = list(ours["all"].misses)
-        if args.ablations:
-            for variant, s in ablations(archive, settings, questions, engine).items():
-                table[name][f"newsbot, {variant}"] = {"all": s}
-    if args.json:
-        print(json.dumps({name: {system: {g: {"mrr@5": s.mrr, "recall@5": s.recall, "n": s.n}
-                                          for g, s in groups.items()} for system, groups in systems.items()}
-                          | {"misses": misses[name]} for name, systems in table.items()},
-                         ensure_ascii=False, indent=2))
-        return EXIT_OK
-    print(f"{', '.join(f'{len(q)} {n} questions' for n, q in sets.items())} over {archive.root}; "
-          "baseline = jieba.lcut + BM25Okapi over raw paragraphs")
-    # The shipped questions are about the real archive: on another one, say why the scores collapse.
-    known = {link_key(u) for e in archive.entries for u in e.all_links}
-    for name, questions in sets.items():
-        absent = sum(1 for q in questions if not any(link_key(u) in known for u in q.expected))
-        if absent:
-            print(f"note: {absent} of {len(questions)} {name} questions expect links that no entry of this archive "
-                  "has, so they count as misses; the shipped sets are written for --archive ../shared/corpus/akira")
-    print(format_table(table))
-    for name, missed in misses.items():
-        # Held-out misses are only counted here: reading them one by one is how a blind set stops being blind.
-        held_out = name.startswith("held-out") or "heldout" in Path(name).name  # also as --questions .../heldout.toml
-        shown = f"{len(missed)} (ids with --json)" if held_out else " ".join(missed)
-        print(f"newsbot misses ({name}): {shown or 'none'}")
+    report = evaluate_sets(archive, engine, settings, config.archive.resolved, sets, with_ablations=args.ablations)
+    print(report_json(report) if args.json else report_text(report))
     return EXIT_OK
 
 
 def _cmd_bench(args: argparse.Namespace, config: Config) -> int:
-    from bot.commands import search_settings
+    from bot.library import search_settings
     from retrieval.measure.bench import run_benchmark
 
     if not args.stress.is_dir():
-        print(f"newsbot: no folder {args.stress}", file=sys.stderr)
-        return EXIT_USAGE
+        raise UsageError(f"no folder {args.stress}")
     sizes: list[int] = args.sizes
     say = (lambda _line: None) if args.json else print
     cold_start = None
@@ -443,9 +368,7 @@ def _cmd_ingest(args: argparse.Namespace, config: Config) -> int:
     from bot.feeds.cli import ingest
 
     if not config.archive.path:
-        print("newsbot: ingest writes into an archive folder: give --archive DIR (or set archive.path)",
-              file=sys.stderr)
-        return EXIT_USAGE
+        raise UsageError("ingest writes into an archive folder: give --archive DIR (or set archive.path)")
     return asyncio.run(ingest(config, args.source, json_mode=args.json))
 
 
@@ -453,18 +376,15 @@ def _cmd_run(args: argparse.Namespace, config: Config) -> int:
     from bot.discord_adapter.launcher import run
 
     if (args.shard_ids is None) != (args.shard_count is None):
-        print("newsbot: --shard-ids and --shard-count go together", file=sys.stderr)
-        return EXIT_USAGE
+        raise UsageError("--shard-ids and --shard-count go together")
     shards = None
     if args.shard_ids is not None:
         try:
             ids = [int(s) for s in args.shard_ids.split(",") if s.strip()]
         except ValueError:
-            print("newsbot: --shard-ids takes numbers, e.g. 0,1", file=sys.stderr)
-            return EXIT_USAGE
+            raise UsageError("--shard-ids takes numbers, e.g. 0,1") from None
         if not ids or args.shard_count < 1 or any(not 0 <= i < args.shard_count for i in ids):
-            print("newsbot: every shard id must be between 0 and --shard-count - 1", file=sys.stderr)
-            return EXIT_USAGE
+            raise UsageError("every shard id must be between 0 and --shard-count - 1")
         shards = (ids, args.shard_count)
     return run(config, shards=shards)
 
@@ -482,17 +402,6 @@ def _cmd_migrate(args: argparse.Namespace, config: Config) -> int:
     return EXIT_OK
 
 
-_HANDLERS = {
-    "migrate": _cmd_migrate,
-    "index": _cmd_index,
-    "repair": _cmd_repair,
-    "eval-repair": _cmd_eval_repair,
-    "console": _cmd_console,
-    "run": _cmd_run,
-    "ingest": _cmd_ingest,
-    "eval": _cmd_eval,
-    "bench": _cmd_bench,
-}
 
 
 if __name__ == "__main__":

@@ -1,33 +1,32 @@
-"""newsbot's commands, written once and free of any transport.
+"""newsbot's commands, written once and free of any transport: the service.
 
-Each command takes plain values and returns a typed, immutable result. The console adapter and the
-Discord adapter parse their input into these calls and render the results their own way; neither
-contains search, SQL or repair code.
+Each command is one method marked with :func:`~bot.registry.command`: it takes plain values and returns a typed,
+immutable result. Its spec (name, parameters, descriptions) is read off the method (:data:`COMMANDS`), so the
+two cannot disagree. The console and the Discord adapter parse their input into these calls and render the
+results their own way; neither contains search, SQL or repair code.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import math
-import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
-from bot.config import Config
+from bot.config import Config, parse_time_of_day
 from bot.digest.schedule import DigestSettings, describe, nothing_to_post
-from bot.digest.scheduler import DigestScheduler
 from bot.errors import StoreUnavailable
+from bot.registry import ChannelId, IssueRef, RoleId, collect, command
 from bot.results import (
-    COMMANDS,
     ISSUE_HELP,
     ISSUES_PER_PAGE,
     AskResult,
+    DigestNowResult,
     DigestPreview,
+    DigestSettingsResult,
     FeaturesResult,
     FeedRetryResult,
     HelpResult,
@@ -37,132 +36,79 @@ from bot.results import (
     StatsResult,
     features_of,
 )
-from retrieval.archive import LoadOptions, load_archive
 from retrieval.cache import QueryCache, cache_key
 from retrieval.errors import QueryError
 from retrieval.models import Archive, Issue
-from retrieval.search import SearchEngine, SearchSettings
-from retrieval.text import Analyzer, AnalyzerConfig
 
 if TYPE_CHECKING:
+    from bot.digest.scheduler import DigestScheduler, Poster
     from bot.feeds.service import FeedService
+    from bot.library import Library
+    from retrieval.search import SearchEngine
 
 log = logging.getLogger(__name__)
 
-# -- the service -----------------------------------------------------------------------------------
-
-def search_settings(config: Config) -> SearchSettings:
-    s = config.search
-    return SearchSettings(
-        analyzer=AnalyzerConfig(userdict=s.file("userdict"), stopwords=s.file("stopwords"),
-                                cache_dir=config.cache_dir),
-        glossary_path=s.file("glossary"),
-        k1=s.k1, b=s.b, delta=s.delta,
-        glossary_weight=s.glossary_weight, cedict_weight=s.cedict_weight,
-    )
-
-
-def load_options(config: Config, *, progress: bool = False) -> LoadOptions:
-    return LoadOptions(max_file_bytes=int(config.archive.max_file_mb * 1_048_576), progress=progress,
-                       userdict=config.search.file("userdict"), cache_dir=config.cache_dir)
-
-
-def cache_path(db_path: Path) -> Path:
-    """The query cache lives beside the state database, so a damaged cache never costs bot state."""
-    return db_path.with_name(f"{db_path.stem}-cache{db_path.suffix or '.sqlite3'}")
-
-
-T = TypeVar("T")
-
-
-async def in_daemon_thread(work: Callable[[], T], name: str = "newsbot-reindex") -> T:
-    """``work()`` in a daemon thread, awaited. Unlike ``asyncio.to_thread``, whose worker threads are joined at
-    exit, a shutdown (SIGTERM) never waits for it: the reindex is abandoned, its result never swapped in, and
-    what it wrote to SQLite (token store, repair cache) is whole transactions or nothing."""
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[T] = loop.create_future()
-
-    def deliver(result: T | None, error: BaseException | None) -> None:
-        if future.done():  # the awaiting task was cancelled
-            return
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(result)  # type: ignore[arg-type]
-
-    def run() -> None:
-        result: T | None = None
-        error: BaseException | None = None
-        try:
-            result = work()
-        except BaseException as err:  # noqa: BLE001 - not handled here: re-raised in the awaiting task
-            error = err
-        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits for this any more
-            loop.call_soon_threadsafe(deliver, result, error)
-
-    threading.Thread(target=run, name=name, daemon=True).start()
-    return await future
+DIGEST_NOW_TEXT = {
+    "recovered": "That digest was already in the channel.",
+    "busy": "A digest is being posted right now; nothing more was posted.",
+    "recent": "A digest was posted less than a minute ago; nothing more was posted. Ask again in a minute for "
+              "another one.",
+}
 
 
 class Newsbot:
-    """The commands. Build with :meth:`create`; close with :meth:`close`."""
+    """The commands, on a :class:`~bot.library.Library` built before it. Everything it uses is passed in; the
+    caller closes the cache (the composition root, :mod:`bot.app`, does)."""
 
-    def __init__(self, config: Config, archive: Archive, engine: SearchEngine, cache: QueryCache,
-                 clock: Callable[[], float] = time.monotonic, *, scheduler: DigestScheduler | None = None) -> None:
+    def __init__(self, config: Config, library: Library, cache: QueryCache, *,
+                 scheduler: DigestScheduler | None = None, feeds: FeedService | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
-        self.archive = archive
-        self.engine = engine
+        self.library = library
         self.cache = cache
+        self.scheduler = scheduler
+        """The digest's state machine, where digests are posted (Discord); the console previews from the config."""
+        self.feeds = feeds
+        """Given when feeds are configured: stats show them and ``feed-retry`` resets them."""
         self._clock = clock
         self._started = clock()
-        self._reindex_lock = asyncio.Lock()
-        self.scheduler = scheduler
-        """Given by a surface that posts digests (the Discord launcher); the console previews from the config."""
-        self.feeds: FeedService | None = None
-        """Set when feeds are configured: stats show them and ``feed-retry`` resets them."""
 
-    @classmethod
-    async def create(cls, config: Config, *, progress: bool = False,
-                     scheduler: DigestScheduler | None = None) -> Newsbot:
-        archive, engine = await asyncio.to_thread(cls._load, config, None, progress)
-        cache = QueryCache(cache_path(config.db_path), ttl_seconds=config.cache.ttl_seconds,
-                           max_entries=config.cache.max_entries)
-        await cache.open()
-        return cls(config, archive, engine, cache, scheduler=scheduler)
+    @property
+    def archive(self) -> Archive:
+        return self.library.archive
 
-    @staticmethod
-    def _load(config: Config, analyzer: Analyzer | None, progress: bool) -> tuple[Archive, SearchEngine]:
-        archive = load_archive(config.archive.resolved, load_options(config, progress=progress))
-        engine = SearchEngine.build(archive, search_settings(config), analyzer=analyzer, progress=progress)
-        return archive, engine
-
-    async def close(self) -> None:
-        await self.cache.close()
+    @property
+    def engine(self) -> SearchEngine:
+        return self.library.engine
 
     # -- reader commands --
 
-    async def ask(self, question: str, issue: str | None = None, count: int | None = None) -> AskResult:
+    @command("Ask a question about the archive, in Chinese or English.",
+             question="What you want to find, e.g. ViT 鲁棒性 or 'matrix multiplication without multiplies'",
+             issue=f"Only search this issue: {ISSUE_HELP}", count="How many results (1-25)")
+    async def ask(self, question: str, issue: IssueRef | None = None, count: int | None = None) -> AskResult:
         k = self._count(count)
-        engine = self.engine
+        engine = self.library.engine
         target = engine.find_issue(issue) if issue else None
         normalized = engine.analyzer.normalize(question.strip())
         key = cache_key(normalized, {"issue": target.id if target else None, "k": k}, engine.fingerprint)
         payload = await self.cache.get(key)
-        if payload is not None:
-            cached = engine.from_cache(question, payload)
-            if cached is not None:
-                return AskResult(question, cached.hits, cached.notice, cached.cached, cached.issues)
-        # Ranking is CPU work; keep it off the event loop so heartbeats and other users are not blocked.
-        result = await asyncio.to_thread(engine.search, question, k=k, issue=target)
-        await self.cache.put(key, engine.cache_payload(result))
-        return AskResult(question, result.hits, result.notice, False, result.issues)
+        cached = engine.from_cache(question, payload) if payload is not None else None
+        if cached is not None:
+            result = AskResult(question, cached.hits, cached.notice, cached.cached, cached.issues)
+        else:
+            # Ranking is CPU work; keep it off the event loop so heartbeats and other users are not blocked.
+            found = await asyncio.to_thread(engine.search, question, k=k, issue=target)
+            await self.cache.put(key, engine.cache_payload(found))
+            result = AskResult(question, found.hits, found.notice, False, found.issues)
+        return result
 
     def check_ask(self, issue: str | None, count: int | None) -> None:
         """Raise at once the errors :meth:`ask` would raise for these options (cheap: no search), so a surface
         can answer them privately before it starts a public answer."""
         self._count(count)
         if issue:
-            self.engine.find_issue(issue)
+            self.library.engine.find_issue(issue)
 
     def _count(self, count: int | None) -> int:
         if count is None:
@@ -173,15 +119,16 @@ class Newsbot:
 
     def _issue(self, ref: str | None) -> Issue:
         if ref is None or not ref.strip():
-            latest = self.archive.latest
+            latest = self.library.archive.latest
             if latest is None:
                 raise QueryError("The archive has no newsletter issues yet.")
             return latest
-        return self.engine.find_issue(ref)
+        return self.library.engine.find_issue(ref)
 
     def issue_choices(self, current: str, limit: int = 25) -> list[tuple[str, str]]:
         """Autocomplete for an issue argument: ``(shown name, value)`` pairs, newest first when empty."""
-        issues = list(reversed(self.archive.newsletter_issues))
+        archive, engine = self.library.archive, self.library.engine
+        issues = list(reversed(archive.newsletter_issues))
 
         def name(i: Issue) -> str:
             return f"{i.label} · {i.title}"
@@ -189,29 +136,31 @@ class Newsbot:
         current = current.strip()
         if not current:
             return [(name(i), i.id) for i in issues[:limit]]
-        picked = self.engine.named_by(current)
+        picked = engine.named_by(current)
         seen = {i.id for i in picked}
-        for issue_id in self.engine.suggest_ids(current, limit):
+        for issue_id in engine.suggest_ids(current, limit):
             if issue_id not in seen:
                 seen.add(issue_id)
-                issue = self.archive.get(issue_id)
+                issue = archive.get(issue_id)
                 if issue is not None:
                     picked.append(issue)
         return [(name(i), i.id) for i in picked[:limit]]
 
-    async def features(self, issue: str | None = None) -> FeaturesResult:
+    @command("An issue's “this week's features” (本周特稿/新闻, 每周编辑精选).",
+             issue=f"Which issue (default: the latest): {ISSUE_HELP}")
+    async def features(self, issue: IssueRef | None = None) -> FeaturesResult:
         return features_of(self._issue(issue))
 
-    async def issue(self, issue: str) -> IssueResult:
+    @command("One issue's overview: title, date, link, sections and their items.",
+             issue=f"Which issue: {ISSUE_HELP}")
+    async def issue(self, issue: IssueRef) -> IssueResult:
         if not issue.strip():
             raise QueryError(f"Name an issue: {ISSUE_HELP}.")
         return IssueResult(self._issue(issue))
 
-    async def latest(self) -> IssueResult:
-        return IssueResult(self._issue(None))
-
+    @command("Browse the archive, newest first.", page="Page number")
     async def issues(self, page: int | None = None) -> IssueListResult:
-        newest_first = tuple(reversed(self.archive.newsletter_issues))
+        newest_first = tuple(reversed(self.library.archive.newsletter_issues))
         pages = max(1, math.ceil(len(newest_first) / ISSUES_PER_PAGE))
         page = 1 if page is None else page
         if not 1 <= page <= pages:
@@ -220,22 +169,30 @@ class Newsbot:
         start = (page - 1) * ISSUES_PER_PAGE
         return IssueListResult(newest_first[start:start + ISSUES_PER_PAGE], page, pages, len(newest_first))
 
-    async def digest(self, guild_id: int | None = None) -> DigestPreview:
+    @command("The newest issue.")
+    async def latest(self) -> IssueResult:
+        return IssueResult(self._issue(None))
+
+    @command("Preview what the weekly digest would post.")
+    async def digest(self, *, guild_id: int | None = None) -> DigestPreview:
         """What the weekly digest would post: this guild's next one, or (no guild) the latest issue."""
         if self.scheduler is not None and guild_id is not None:
             settings = await self.scheduler.settings(guild_id)
             content = await self.scheduler.preview(guild_id)
             if content is None:
                 raise QueryError(f"{nothing_to_post(settings)} Schedule: {describe(settings)}.")
-            schedule = describe(settings)
-            return DigestPreview(content, schedule)
+            return DigestPreview(content, describe(settings))
         defaults = dataclasses.replace(DigestSettings.from_config(0, self.config.digest), enabled=True)
         return DigestPreview(features_of(self._issue(None)), describe(defaults))
 
+    @command("What newsbot can do.")
     async def help(self) -> HelpResult:
         return HelpResult(COMMANDS)
 
-    async def stats(self, guild_id: int | None = None) -> StatsResult:
+    # -- admin commands: the whole deployment's state, or one server's settings --
+
+    @command("Index size, cache hit rate and uptime.", admin=True)
+    async def stats(self, *, guild_id: int | None = None) -> StatsResult:
         settings = None
         waiting = None
         if self.scheduler is not None and guild_id is not None:
@@ -246,7 +203,7 @@ class Newsbot:
                 # Stats need no shared state; say why the digest part is missing instead of failing.
                 waiting = waiting or ("waiting: the shared state store is unreachable just now; digests resume "
                                       "when it is back")
-        archive = self.archive
+        archive = self.library.archive
         entries = archive.entries
         return StatsResult(
             issues=len(archive.newsletter_issues),
@@ -258,15 +215,85 @@ class Newsbot:
             cache=self.cache.stats,
             uptime_seconds=self._clock() - self._started,
             archive=archive.root,
-            index_fingerprint=self.engine.fingerprint[:12],
+            index_fingerprint=self.library.engine.fingerprint[:12],
             digest=describe(settings) if settings is not None else None,
             digest_settings=settings,
             digest_waiting=waiting,
             feeds=await self.feeds.status() if self.feeds is not None else (),
         )
 
-    # -- admin commands --
+    @command("Reload the archive and rebuild the search index.", admin=True)
+    async def reindex(self) -> ReindexResult:
+        return await self.library.reindex()
 
+    @command("Post the weekly digest in this channel.", admin=True, console=False,
+             channel="The channel for the weekly digest")
+    async def digest_channel(self, channel: ChannelId, *, guild_id: int) -> DigestSettingsResult:
+        settings = await self._digests().configure(guild_id, channel_id=channel)
+        return DigestSettingsResult("Digest channel set", settings)
+
+    @command("When the weekly digest is posted.", admin=True, console=False,
+             weekday="Day of the week", time="Local time of day, HH:MM (24-hour)",
+             timezone="IANA time zone, e.g. Europe/Berlin or Asia/Tokyo")
+    async def digest_schedule(self, weekday: int, time: str, timezone: str | None = None, *,
+                              guild_id: int) -> DigestSettingsResult:
+        settings = await self._digests().configure(guild_id, weekday=weekday, time=parse_time_of_day(time),
+                                                   timezone=timezone or "UTC")
+        return DigestSettingsResult("Digest schedule set", settings)
+
+    @command("What the weekly digest posts.", admin=True, console=False,
+             policy="next: replay the archive week by week; latest: only new issues")
+    async def digest_policy(self, policy: str, *, guild_id: int) -> DigestSettingsResult:
+        settings = await self._digests().configure(guild_id, policy=policy)
+        return DigestSettingsResult("Digest policy set", settings)
+
+    @command("Turn the weekly digest on.", admin=True, console=False,
+             channel="The channel for the digest (default: the one already set)")
+    async def digest_on(self, channel: ChannelId | None = None, *, guild_id: int) -> DigestSettingsResult:
+        settings = await self._digests().enable(guild_id, channel)
+        return DigestSettingsResult("Weekly digest on", settings)
+
+    @command("Turn the weekly digest off.", admin=True, console=False)
+    async def digest_off(self, *, guild_id: int) -> DigestSettingsResult:
+        return DigestSettingsResult("Weekly digest off", await self._digests().disable(guild_id))
+
+    @command("Post the next digest right away.", admin=True, console=False)
+    async def digest_now(self, *, guild_id: int, poster: Poster) -> DigestNowResult:
+        outcome = await self._digests().post_now(guild_id, poster)
+        if outcome.status == "posted":
+            issue = self.library.archive.get(outcome.issue_id or "")
+            # The issue's label (2020-10, #34) as everywhere else, not its internal id.
+            text = f"Posted the digest ({issue.label if issue else outcome.issue_id})."
+        elif outcome.status == "nothing":
+            text = outcome.detail
+        else:
+            text = DIGEST_NOW_TEXT.get(outcome.status,
+                                       f"Could not post the digest: {outcome.detail or outcome.status}.")
+        return DigestNowResult(outcome.status, text)
+
+    @command("Ping a role on each digest (leave empty: no ping).", admin=True, console=False,
+             role="The role each digest pings, and the only one it may ping")
+    async def digest_role(self, role: RoleId | None = None, *, guild_id: int,
+                          role_pings: bool = True) -> DigestSettingsResult:
+        """``role_pings``: whether a mention of that role notifies anyone (a surface knows; Discord: the role is
+        mentionable, or the bot may mention every role)."""
+        settings = await self._digests().set_role(guild_id, role)
+        title = "Digest role set" if role else "Digest role cleared: digests ping no one"
+        if role is not None and not role_pings:
+            title += " (the role is not mentionable: make it mentionable, or the ping will not notify anyone)"
+        return DigestSettingsResult(title, settings)
+
+    @command("Open a discussion thread on each digest.", admin=True, console=False,
+             mode="on: a thread on each digest message, named after the issue; off: none")
+    async def digest_thread(self, mode: str, *, guild_id: int) -> DigestSettingsResult:
+        on = mode.strip().lower() == "on"
+        if not on and mode.strip().lower() != "off":
+            raise QueryError("mode is on or off.")
+        settings = await self._digests().set_thread(guild_id, on)
+        return DigestSettingsResult(f"Digest threads {'on' if on else 'off'}", settings)
+
+    @command("Enable a failing or disabled feed again and poll it at the next chance.", admin=True,
+             feed="The feed's name or URL (default: every feed)")
     async def feed_retry(self, feed: str | None = None) -> FeedRetryResult:
         """Clear a feed's failures (by name or URL; all feeds without one) and poll it at the next chance."""
         if self.feeds is None or not self.feeds.feeds:
@@ -282,20 +309,13 @@ class Newsbot:
         await self.feeds.retry(url)
         return FeedRetryResult(await self.feeds.status())
 
-    async def reindex_tokenized(self) -> int:
-        """Reindex, and say how many entries had to be tokenized (only new or changed ones)."""
-        await self.reindex()
-        return self.engine.tokenized_now
+    def _digests(self) -> DigestScheduler:
+        if self.scheduler is None:
+            raise QueryError("Weekly digests are posted by the Discord bot (newsbot run), not here.")
+        return self.scheduler
 
-    async def reindex(self) -> ReindexResult:
-        """Reload the archive and rebuild the index off the event loop, then swap atomically."""
-        async with self._reindex_lock:
-            started = time.perf_counter()
-            old = self.engine.fingerprint
-            archive, engine = await in_daemon_thread(lambda: self._load(self.config, self.engine.analyzer, False))
-            self.archive, self.engine = archive, engine
-            return ReindexResult(
-                issues=len(archive.newsletter_issues), entries=len(archive.entries),
-                skipped=tuple(f"{s.path}: {s.reason}" for s in archive.skipped),
-                seconds=time.perf_counter() - started, changed=engine.fingerprint != old,
-            )
+
+COMMANDS = collect(Newsbot)
+"""The one registry of commands, read off :class:`Newsbot` in the order it defines them."""
+CONSOLE_COMMANDS = tuple(c for c in COMMANDS if c.console)
+COMMANDS_BY_NAME = {c.name: c for c in COMMANDS}

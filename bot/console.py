@@ -17,15 +17,16 @@ import os
 import re
 import shlex
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from bot import render_json, render_text
-from bot.commands import Newsbot
+from bot.app import build_app
+from bot.commands import COMMANDS_BY_NAME, CONSOLE_COMMANDS, Newsbot
 from bot.config import Config
-from bot.results import COMMANDS_BY_NAME, CONSOLE_COMMANDS, Result
+from bot.results import Result
 from bot.textutil import escape_controls
 from retrieval.errors import NewsbotError, QueryError
 
@@ -93,7 +94,7 @@ _TRAILING_OPTION = re.compile(r"(?:^|\s)(?P<name>[a-zA-Z_]+):(?P<value>\"[^\"]*\
 
 
 async def dispatch(bot: Newsbot, inv: Invocation) -> Result:
-    """Run one parsed command against the command layer."""
+    """Run one parsed command: the spec's method, with its options converted to the spec's kinds."""
     spec = COMMANDS_BY_NAME[inv.command]
     missing = [p.name for p in spec.params if p.required and not inv.args.get(p.name, "").strip()]
     if missing:
@@ -110,9 +111,8 @@ async def dispatch(bot: Newsbot, inv: Invocation) -> Result:
                 raise QueryError(f"{p.name} must be a whole number, not “{value}”.") from None
         else:
             kwargs[p.name] = value
-    method: Callable[..., Any] = getattr(bot, spec.name.replace("-", "_"))
-    result: Result = await method(**kwargs)
-    return result
+    method: Callable[..., Awaitable[Result]] = getattr(bot, spec.method)
+    return await method(**kwargs)
 
 
 class Console:
@@ -201,36 +201,14 @@ def _interactive(console: Console, runner: asyncio.Runner) -> None:
             readline.write_history_file(history)
 
 
-async def attach_feeds(bot: Newsbot, config: Config) -> Any:
-    """With feeds configured, /stats shows their state (and /feed-retry resets it) from the shared store; the
-    console itself never polls (`newsbot run` and `newsbot ingest` do). Returns the store to close, or None."""
-    if not (config.archive.feeds and config.archive.path):
-        return None
-    from bot.digest.store import open_store
-    from bot.feeds.service import FeedService
-
-    store = await open_store(config.storage_url, create=True)
-    bot.feeds = FeedService(config.archive, store, config.archive.resolved, archive=lambda: bot.archive,
-                            reindex=bot.reindex_tokenized, fetch=False)
-    await bot.feeds.setup()
-    return store
-
-
 async def run_console_async(config: Config, *, json_mode: bool, stdin: TextIO, stdout: TextIO) -> int:
     """One command per line of ``stdin`` until its end (the non-interactive console)."""
-    bot = await Newsbot.create(config, progress=False)
-    store = None
-    try:
-        store = await attach_feeds(bot, config)
-        console = Console(bot, stdout, json_mode=json_mode, color=False)
+    async with build_app(config, "console") as app:
+        console = Console(app.service, stdout, json_mode=json_mode, color=False)
         for line in _lines(stdin):
             # --json answers every line (one object per line); text mode skips blank lines.
             if json_mode or line.strip():
                 await console.handle(line)
-    finally:
-        await bot.close()
-        if store is not None:
-            await store.close()
     return 0
 
 
@@ -238,14 +216,12 @@ def run_console(config: Config, *, json_mode: bool) -> int:
     if json_mode or not sys.stdin.isatty():
         return asyncio.run(run_console_async(config, json_mode=json_mode, stdin=sys.stdin, stdout=sys.stdout))
     with asyncio.Runner() as runner:
-        bot = runner.run(Newsbot.create(config, progress=True))
-        store = None
+        # The app lives across the prompt's many runner.run() calls, so it is entered and closed by hand.
+        resources = contextlib.AsyncExitStack()
         try:
-            store = runner.run(attach_feeds(bot, config)) if config.archive.feeds else None
+            app = runner.run(resources.enter_async_context(build_app(config, "console", progress=True)))
             color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
-            _interactive(Console(bot, sys.stdout, json_mode=False, color=color), runner)
+            _interactive(Console(app.service, sys.stdout, json_mode=False, color=color), runner)
         finally:
-            runner.run(bot.close())
-            if store is not None:
-                runner.run(store.close())
+            runner.run(resources.aclose())
     return 0

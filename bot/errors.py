@@ -5,6 +5,10 @@ from __future__ import annotations
 from retrieval.errors import NewsbotError
 
 
+class UsageError(NewsbotError):
+    """A command line cannot be run as given (exit status 2); the message says what to give instead."""
+
+
 class DigestError(NewsbotError):
     """A digest request cannot be done as asked; the message is for the admin who asked."""
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, assert_never
 
+from bot.digest.schedule import describe
 from bot.results import (
     AskResult,
+    DigestNowResult,
     DigestPreview,
+    DigestSettingsResult,
     FeaturesResult,
     FeedRetryResult,
     FeedStatus,
@@ -88,6 +91,12 @@ def render(command: str, result: Result) -> dict[str, Any]:
         case ReindexResult():
             out |= {"issues": result.issues, "entries": result.entries, "skipped": list(result.skipped),
                     "seconds": round(result.seconds, 3), "changed": result.changed}
+        case DigestSettingsResult():
+            out |= {"title": result.title, "schedule": describe(result.settings)}
+        case DigestNowResult():
+            out |= {"status": result.status, "text": result.text}
+        case _:
+            assert_never(result)
     return out
 
 

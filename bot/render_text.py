@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import assert_never
+
+from bot.digest.schedule import describe
 from bot.results import (
     AskResult,
+    DigestNowResult,
     DigestPreview,
+    DigestSettingsResult,
     FeaturesResult,
     FeedRetryResult,
     HelpResult,
@@ -18,6 +23,7 @@ from bot.results import (
 from bot.textutil import format_duration, issue_date, shorten
 from retrieval.errors import UnknownIssueError
 from retrieval.models import Issue
+from retrieval.search import Hit
 
 SUMMARY_CHARS = 220
 
@@ -70,90 +76,113 @@ def highlight(snippet: str, spans: tuple[tuple[int, int], ...], st: _Style) -> s
 
 def render(result: Result, *, color: bool = False) -> str:
     st = _Style(color)
-    lines: list[str] = []
+    lines: list[str]
     match result:
         case AskResult():
-            if result.notice:
-                lines.append(st.dim(result.notice))
-            for n, h in enumerate(result.hits, 1):
-                flags = []
-                if h.entry.feature:
-                    flags.append("★ feature")
-                if h.issue.repaired:
-                    flags.append("repaired text")
-                lines.append(f"{n}. {st.bold(h.entry.title)}" + (f"  [{', '.join(flags)}]" if flags else ""))
-                if h.entry.url:
-                    lines.append(f"   {st.link(h.entry.url)}")
-                more = [u for u in h.entry.links if u != h.entry.url][:3]
-                if more:
-                    lines.append("   " + st.dim("also links: ") + " ".join(st.link(u) for u in more))
-                lines.append(f"   {highlight(h.snippet, h.highlights, st)}")
-                lines.append(f"   {st.dim('from')} {_issue_line(h.issue, st)} · {h.entry.section.label_zh}")
-                if h.bridges:
-                    lines.append("   " + st.dim("matched via " + ", ".join(f"{a} ↔ {b}" for a, b in h.bridges)))
-                if h.also_in:
-                    lines.append("   " + st.dim("also in: " + ", ".join(i.label for i in h.also_in)))
-            if result.cached:
-                lines.append(st.dim("(cached)"))
+            lines = _ask(result, st)
         case FeaturesResult():
-            lines += _features(result, st)
+            lines = _features(result, st)
         case DigestPreview():
-            lines.append(st.dim(f"Weekly digest preview ({result.schedule}):"))
-            lines += _features(result.features, st)
+            lines = [st.dim(f"Weekly digest preview ({result.schedule}):"), *_features(result.features, st)]
         case IssueResult():
-            issue = result.issue
-            lines.append(_issue_line(issue, st))
-            if issue.source_url:
-                lines.append(st.link(issue.source_url))
-            if issue.repaired:
-                lines.append(st.dim(f"(repaired from mojibake; {issue.uncertain_chars} uncertain characters)"))
-            for section in issue.sections:
-                lines.append("")
-                lines.append(st.bold(f"{section.label_zh} / {section.label_en}"))
-                for e in issue.entries:
-                    if e.section is section:
-                        star = "★ " if e.feature else ""
-                        lines.append(f"  - {star}{e.title}" + (f"  {st.link(e.url)}" if e.url else ""))
+            lines = _issue(result.issue, st)
         case IssueListResult():
-            lines.append(st.dim(f"page {result.page}/{result.pages} · {result.total} issues, newest first"))
-            for issue in result.issues:
-                lines.append(f"  {_issue_line(issue, st)}  {st.dim(f'({len(issue.entries)} items)')}")
+            lines = [st.dim(f"page {result.page}/{result.pages} · {result.total} issues, newest first")]
+            lines += [f"  {_issue_line(i, st)}  {st.dim(f'({len(i.entries)} items)')}" for i in result.issues]
         case HelpResult():
-            lines.append(st.bold("newsbot: ask the newsletter archive"))
-            shown = [c for c in result.commands if c.console]
-            width = max(len(c.usage) for c in shown)
-            for c in shown:
-                admin = st.dim(" (admin)") if c.admin else ""
-                lines.append(f"  {c.usage.ljust(width)}  {c.description}{admin}")
-            lines.append(f"Issues can be named as {result.issue_forms}.")
-            lines.append("Options use name:value, e.g. /ask 变压器 issue:34 count:3")
+            lines = _help(result, st)
         case StatsResult():
-            cache = result.cache
-            lines += [
-                f"archive:  {result.archive}",
-                f"index:    {result.issues} issues, {result.documents} documents, {result.entries} entries "
-                f"({result.features} features), fingerprint {result.index_fingerprint}",
-                f"files:    {result.repaired} repaired, {result.skipped} skipped",
-                f"cache:    {cache.hits} hits, {cache.misses} misses ({100 * cache.hit_rate:.1f} % hit rate), "
-                f"{cache.entries} stored, status: {cache.status}",
-                f"uptime:   {format_duration(result.uptime_seconds)}",
-            ]
-            if result.digest:
-                lines.append(f"digest:   {result.digest}")
-            if result.digest_waiting:
-                lines.append(f"digest:   {result.digest_waiting}")
-            for n, feed in enumerate(result.feeds):
-                lines.append(f"{'feeds:' if n == 0 else '':<10}{feed_line(feed)}")
+            lines = _stats(result)
         case FeedRetryResult():
-            lines.append("Feeds enabled again; they are polled at the next chance:")
+            lines = ["Feeds enabled again; they are polled at the next chance:"]
             lines += [f"  - {feed_line(f)}" for f in result.feeds]
         case ReindexResult():
-            lines.append(f"Reindexed: {result.issues} issues, {result.entries} entries in {result.seconds:.1f} s"
-                         + ("" if result.changed else " (nothing changed)"))
-            if result.skipped:
-                lines.append(f"{len(result.skipped)} files skipped:")
-                lines += [f"  - {s}" for s in result.skipped]
+            lines = _reindex(result)
+        case DigestSettingsResult():
+            lines = [st.bold(result.title), describe(result.settings)]
+        case DigestNowResult():
+            lines = [result.text]
+        case _:
+            assert_never(result)
     return "\n".join(lines)
+
+
+def _ask(result: AskResult, st: _Style) -> list[str]:
+    lines = [st.dim(result.notice)] if result.notice else []
+    for n, h in enumerate(result.hits, 1):
+        lines += _hit(n, h, st)
+    if result.cached:
+        lines.append(st.dim("(cached)"))
+    return lines
+
+
+def _hit(n: int, h: Hit, st: _Style) -> list[str]:
+    flags = (["★ feature"] if h.entry.feature else []) + (["repaired text"] if h.issue.repaired else [])
+    lines = [f"{n}. {st.bold(h.entry.title)}" + (f"  [{', '.join(flags)}]" if flags else "")]
+    if h.entry.url:
+        lines.append(f"   {st.link(h.entry.url)}")
+    more = [u for u in h.entry.links if u != h.entry.url][:3]
+    if more:
+        lines.append("   " + st.dim("also links: ") + " ".join(st.link(u) for u in more))
+    lines.append(f"   {highlight(h.snippet, h.highlights, st)}")
+    lines.append(f"   {st.dim('from')} {_issue_line(h.issue, st)} · {h.entry.section.label_zh}")
+    if h.bridges:
+        lines.append("   " + st.dim("matched via " + ", ".join(f"{a} ↔ {b}" for a, b in h.bridges)))
+    if h.also_in:
+        lines.append("   " + st.dim("also in: " + ", ".join(i.label for i in h.also_in)))
+    return lines
+
+
+def _issue(issue: Issue, st: _Style) -> list[str]:
+    lines = [_issue_line(issue, st)]
+    if issue.source_url:
+        lines.append(st.link(issue.source_url))
+    if issue.repaired:
+        lines.append(st.dim(f"(repaired from mojibake; {issue.uncertain_chars} uncertain characters)"))
+    for section in issue.sections:
+        lines += ["", st.bold(f"{section.label_zh} / {section.label_en}")]
+        for e in issue.entries:
+            if e.section is section:
+                star = "★ " if e.feature else ""
+                lines.append(f"  - {star}{e.title}" + (f"  {st.link(e.url)}" if e.url else ""))
+    return lines
+
+
+def _help(result: HelpResult, st: _Style) -> list[str]:
+    lines = [st.bold("newsbot: ask the newsletter archive")]
+    shown = [c for c in result.commands if c.console]
+    width = max(len(c.usage) for c in shown)
+    for c in shown:
+        admin = st.dim(" (admin)") if c.admin else ""
+        lines.append(f"  {c.usage.ljust(width)}  {c.description}{admin}")
+    lines.append(f"Issues can be named as {result.issue_forms}.")
+    lines.append("Options use name:value, e.g. /ask 变压器 issue:34 count:3")
+    return lines
+
+
+def _stats(result: StatsResult) -> list[str]:
+    cache = result.cache
+    lines = [
+        f"archive:  {result.archive}",
+        f"index:    {result.issues} issues, {result.documents} documents, {result.entries} entries "
+        f"({result.features} features), fingerprint {result.index_fingerprint}",
+        f"files:    {result.repaired} repaired, {result.skipped} skipped",
+        f"cache:    {cache.hits} hits, {cache.misses} misses ({100 * cache.hit_rate:.1f} % hit rate), "
+        f"{cache.entries} stored, status: {cache.status}",
+        f"uptime:   {format_duration(result.uptime_seconds)}",
+    ]
+    lines += [f"digest:   {text}" for text in (result.digest, result.digest_waiting) if text]
+    lines += [f"{'feeds:' if n == 0 else '':<10}{feed_line(feed)}" for n, feed in enumerate(result.feeds)]
+    return lines
+
+
+def _reindex(result: ReindexResult) -> list[str]:
+    lines = [f"Reindexed: {result.issues} issues, {result.entries} entries in {result.seconds:.1f} s"
+             + ("" if result.changed else " (nothing changed)")]
+    if result.skipped:
+        lines.append(f"{len(result.skipped)} files skipped:")
+        lines += [f"  - {s}" for s in result.skipped]
+    return lines
 
 
 def _features(result: FeaturesResult, st: _Style) -> list[str]:

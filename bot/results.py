@@ -1,7 +1,8 @@
-"""The commands' vocabulary: their specs and their typed, immutable results (no transport, no I/O).
+"""The commands' typed, immutable results (no transport, no I/O).
 
 The command layer (:mod:`bot.commands`) returns these values, the digest (:mod:`bot.digest`) builds its
-content with :func:`features_of`, and each surface renders them its own way.
+content with :func:`features_of`, and each surface renders every one of them its own way (a renderer that
+misses a case fails mypy: each ends its ``match`` on :data:`Result` with ``assert_never``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bot.registry import CommandSpec
 from retrieval.cache import CacheStats
 from retrieval.models import Entry, Issue
 from retrieval.search import Hit
@@ -22,103 +24,7 @@ DIGEST_MAX_FEATURES = 9
 """The digest message holds the issue embed plus at most nine feature embeds (Discord allows ten)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Param:
-    name: str
-    description: str
-    required: bool = False
-    kind: str = "text"
-    """``text``, ``int``, ``issue`` (autocomplete on Discord), ``channel`` or ``role`` (Discord only)."""
-
-
-@dataclass(frozen=True, slots=True)
-class CommandSpec:
-    name: str
-    description: str
-    params: tuple[Param, ...] = ()
-    admin: bool = False
-    group: str | None = None
-    """The Discord command group it sits in (``newsbot`` for admin commands), or None for a top-level one."""
-    console: bool = True
-    """Whether the console offers it (the digest settings need a Discord server)."""
-
-    @property
-    def path(self) -> str:
-        """The command as Discord lists it: ``ask`` or ``newsbot stats``."""
-        return f"{self.group} {self.name}" if self.group else self.name
-
-    @property
-    def usage(self) -> str:
-        """As the console writes it: ``/ask <question> [issue] [count]``."""
-        return self._usage(self.name)
-
-    @property
-    def discord_usage(self) -> str:
-        """As Discord writes it: ``/newsbot digest-on [channel]``."""
-        return self._usage(self.path)
-
-    def _usage(self, head: str) -> str:
-        parts = [f"/{head}"]
-        for p in self.params:
-            parts.append(f"<{p.name}>" if p.required else f"[{p.name}]")
-        return " ".join(parts)
-
-
 ISSUE_HELP = "34, #18, 第 34 期, 34期, 2021-W13, week 13 2021, week 13, 2020 年 9 月, 2021-03 or March 2021"
-
-COMMANDS: tuple[CommandSpec, ...] = (
-    CommandSpec("ask", "Ask a question about the archive, in Chinese or English.", (
-        Param("question", "What you want to find, e.g. ViT 鲁棒性 or 'matrix multiplication without multiplies'",
-              required=True),
-        Param("issue", f"Only search this issue: {ISSUE_HELP}", kind="issue"),
-        Param("count", "How many results (1-25)", kind="int"),
-    )),
-    CommandSpec("features", "An issue's “this week's features” (本周特稿/新闻, 每周编辑精选).", (
-        Param("issue", f"Which issue (default: the latest): {ISSUE_HELP}", kind="issue"),
-    )),
-    CommandSpec("issue", "One issue's overview: title, date, link, sections and their items.", (
-        Param("issue", f"Which issue: {ISSUE_HELP}", required=True, kind="issue"),
-    )),
-    CommandSpec("issues", "Browse the archive, newest first.", (
-        Param("page", "Page number", kind="int"),
-    )),
-    CommandSpec("latest", "The newest issue."),
-    CommandSpec("digest", "Preview what the weekly digest would post."),
-    CommandSpec("help", "What newsbot can do."),
-    CommandSpec("stats", "Index size, cache hit rate and uptime.", admin=True, group="newsbot"),
-    CommandSpec("reindex", "Reload the archive and rebuild the search index.", admin=True, group="newsbot"),
-    # The weekly digest's settings: Discord only, one server's settings each.
-    CommandSpec("digest-channel", "Post the weekly digest in this channel.", (
-        Param("channel", "The channel for the weekly digest", required=True, kind="channel"),
-    ), admin=True, group="newsbot", console=False),
-    CommandSpec("digest-schedule", "When the weekly digest is posted.", (
-        Param("weekday", "Day of the week", required=True, kind="int"),
-        Param("time", "Local time of day, HH:MM (24-hour)", required=True),
-        Param("timezone", "IANA time zone, e.g. Europe/Berlin or Asia/Tokyo"),
-    ), admin=True, group="newsbot", console=False),
-    CommandSpec("digest-policy", "What the weekly digest posts.", (
-        Param("policy", "next: replay the archive week by week; latest: only new issues", required=True),
-    ), admin=True, group="newsbot", console=False),
-    CommandSpec("digest-on", "Turn the weekly digest on.", (
-        Param("channel", "The channel for the digest (default: the one already set)", kind="channel"),
-    ), admin=True, group="newsbot", console=False),
-    CommandSpec("digest-off", "Turn the weekly digest off.", admin=True, group="newsbot", console=False),
-    CommandSpec("digest-now", "Post the next digest right away.", admin=True, group="newsbot", console=False),
-    CommandSpec("digest-role", "Ping a role on each digest (leave empty: no ping).", (
-        Param("role", "The role each digest pings, and the only one it may ping", kind="role"),
-    ), admin=True, group="newsbot", console=False),
-    CommandSpec("digest-thread", "Open a discussion thread on each digest.", (
-        Param("mode", "on: a thread on each digest message, named after the issue; off: none", required=True),
-    ), admin=True, group="newsbot", console=False),
-    CommandSpec("feed-retry", "Enable a failing or disabled feed again and poll it at the next chance.", (
-        Param("feed", "The feed's name or URL (default: every feed)"),
-    ), admin=True, group="newsbot"),
-)
-"""The one registry of commands: the console parses and lists these, the Discord cogs take their names and
-descriptions from here, and the /help of each surface is drawn from it (a test compares them with the synced set)."""
-CONSOLE_COMMANDS = tuple(c for c in COMMANDS if c.console)
-COMMANDS_BY_NAME = {c.name: c for c in COMMANDS}
-
 
 # -- results ---------------------------------------------------------------------------------------
 
@@ -239,8 +145,24 @@ class ReindexResult:
     changed: bool
 
 
+@dataclass(frozen=True, slots=True)
+class DigestSettingsResult:
+    """One server's digest settings after an admin changed them; ``title`` says what changed."""
+
+    title: str
+    settings: DigestSettings
+
+
+@dataclass(frozen=True, slots=True)
+class DigestNowResult:
+    status: str
+    """The scheduler's outcome: ``posted``, ``recovered``, ``nothing``, ``busy``, ``recent`` or a failure."""
+    text: str
+    """What happened, in words."""
+
+
 Result = (AskResult | FeaturesResult | IssueResult | IssueListResult | HelpResult | StatsResult | DigestPreview
-          | ReindexResult | FeedRetryResult)
+          | ReindexResult | FeedRetryResult | DigestSettingsResult | DigestNowResult)
 
 
 def features_of(issue: Issue, limit: int = DIGEST_MAX_FEATURES) -> FeaturesResult:

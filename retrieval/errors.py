@@ -13,6 +13,7 @@ The whole tree, drawn once. Each class lives in its layer's error module: this o
     │   └── UnknownIssueError    an issue reference matched nothing; carries close suggestions
     │       └── AmbiguousIssueError  it matched several where one is wanted; suggestions lists them all
     ├── ConfigError              a configuration file or override is invalid; names the bad key
+    ├── UsageError               (bot.errors) a command line cannot be run as given: exit status 2
     ├── DigestError              (bot.errors) a digest request cannot be done as asked
     ├── FeedParseError           (bot.errors) fetched bytes are not a usable RSS or Atom feed
     ├── FetchError               (bot.errors) a feed could not be fetched; permanent (410) or worth a retry

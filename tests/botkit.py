@@ -16,10 +16,10 @@ from typing import Any, Self
 
 from fake_discord import GUILD_ID, FakeDiscord, running
 
+from bot.app import build_app
 from bot.config import Config
-from bot.digest.store import open_store
 from bot.discord_adapter.client import NewsbotClient
-from bot.discord_adapter.launcher import assemble
+from bot.discord_adapter.launcher import make_client
 
 
 class _NoIdentifyWait:
@@ -43,22 +43,18 @@ def guild_config(config: Config, **archive: Any) -> Config:
 @contextlib.asynccontextmanager
 async def bot_running(fake: FakeDiscord, config: Config, *, factory: type[NewsbotClient] = FastReconnectClient,
                       **options: Any) -> AsyncIterator[Any]:
-    """The real client (``factory``), built by the launcher's composition root on the store of
-    ``config.storage_url``, logged in to ``fake`` and ready. ``options`` go to
-    :func:`~bot.discord_adapter.launcher.assemble` (``shards``, ``clock``, ``digest_interval``) and on to the client.
+    """The real client (``factory``), built as ``newsbot run`` builds it (:func:`bot.app.build_app`, then
+    :func:`~bot.discord_adapter.launcher.make_client`) on the store of ``config.storage_url``, logged in to
+    ``fake`` and ready. ``options``: ``shards`` and ``clock`` for the app, the rest (``digest_interval``…) for
+    the client.
 
     Leaving the block closes everything, so a second block on the same config is a restart of the bot."""
-    store = await open_store(config.storage_url, create=True)
-    try:
-        options.setdefault("guild_ready_timeout", 0.1)
-        client = await assemble(config, store, client_cls=factory, **options)
-        try:
-            async with running(client, fake.token) as ready:
-                yield ready
-        finally:
-            await client.newsbot.close()
-    finally:
-        await store.close()
+    options.setdefault("guild_ready_timeout", 0.1)
+    shards, clock = options.pop("shards", None), options.pop("clock", None)
+    async with build_app(config, "discord", shards=shards, clock=clock) as app:
+        client = make_client(app, shards=shards, client_cls=factory, **options)
+        async with running(client, fake.token) as ready:
+            yield ready
 
 
 def bot_env(fake: FakeDiscord, db_path: Path, cache_dir: Path, *, log_level: str = "INFO") -> dict[str, str]:

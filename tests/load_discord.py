@@ -55,10 +55,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # fake_discord, when r
 from fake_discord import GUILD_ID, FakeDiscord, FakeUser, InteractionHandle, running
 from fake_discord.payloads import MEMBER_PERMISSIONS
 
+from bot.app import build_app
 from bot.config import Config, load_config
-from bot.digest.store import open_store
 from bot.discord_adapter.client import point_at
-from bot.discord_adapter.launcher import assemble
+from bot.discord_adapter.launcher import make_client
 from retrieval.measure.evaluate import QUESTION_SETS
 
 T = TypeVar("T")
@@ -448,9 +448,10 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         files = mirror(args.archive.resolve(), archive_dir / args.archive.resolve().name)
         stress_files = mirror(args.reindex_stress.resolve(), staged) if args.reindex_stress else 0
         config = bot_config(work, archive_dir, args.cache_dir)
-        store = await open_store(config.storage_url, create=True)
+        resources = contextlib.AsyncExitStack()
         started = time.perf_counter()
-        client = await assemble(config, store, guild_ready_timeout=0.1)  # what `newsbot run` builds
+        app = await resources.enter_async_context(build_app(config, "discord"))  # what `newsbot run` builds
+        client = make_client(app, guild_ready_timeout=0.1)
         startup = time.perf_counter() - started
         newsbot = client.newsbot
         old_urls = {e.url for e in newsbot.archive.entries if e.url}
@@ -493,8 +494,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         loop_lag.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await loop_lag
-        await newsbot.close()
-        await store.close()
+        await resources.aclose()
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

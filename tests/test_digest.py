@@ -65,17 +65,18 @@ class Library:
     """The archive as the bot sees it; ``add`` is a reindex that found new issues."""
 
     def __init__(self, count: int = 5) -> None:
-        self.archive = Archive("memory", tuple(make_issue(n) for n in range(1, count + 1)))
+        self._archive = Archive("memory", tuple(make_issue(n) for n in range(1, count + 1)))
         self.fail_next = 0
 
     def add(self, *numbers: int) -> None:
-        self.archive = Archive("memory", self.archive.issues + tuple(make_issue(n) for n in numbers))
+        self._archive = Archive("memory", self._archive.issues + tuple(make_issue(n) for n in numbers))
 
-    def __call__(self) -> Archive:
+    @property
+    def archive(self) -> Archive:
         if self.fail_next:
             self.fail_next -= 1
             raise OSError("archive folder unreadable")
-        return self.archive
+        return self._archive
 
 
 class Clock:
@@ -176,7 +177,7 @@ class Bot:
 
     async def __aenter__(self) -> Bot:
         self.store = await open_store(self.url, create=True)
-        self.scheduler = DigestScheduler(self.store, self.library, self.discord, self.clock,
+        self.scheduler = DigestScheduler(self.store, self.library, self.clock,
                                          owns_guild=self.owns_guild, sleep=self.sleeper)
         return self
 
@@ -188,7 +189,7 @@ class Bot:
         """Tick from the clock's time up to and including ``until``."""
         outcomes: list[PostOutcome] = []
         while self.clock.now <= until:
-            outcomes += await self.scheduler.tick()
+            outcomes += await self.scheduler.tick(self.discord)
             self.clock.now += step
         self.clock.now -= step
         return outcomes
@@ -240,12 +241,12 @@ async def test_three_weeks_two_restarts_exactly_one_digest_a_week(world: World, 
         world.discord.failures[CHANNEL] = [Fail(asyncio.CancelledError(), after_send=dies_after_send)]
         world.clock.now = W10_DUE
         with pytest.raises(asyncio.CancelledError):
-            await bot.scheduler.tick()
+            await bot.scheduler.tick(bot.discord)
     assert len(world.discord.messages) == (2 if dies_after_send else 1)
 
     # Restart 2, right away: the claim's lease still runs, so the new process waits, then finishes it.
     async with world.bot() as bot:
-        assert await bot.scheduler.tick() == []
+        assert await bot.scheduler.tick(bot.discord) == []
         outcomes = await bot.run(W10_DUE + 3 * HOUR)
         assert [o.status for o in outcomes] == ["recovered" if dies_after_send else "posted"]
         if grow:
@@ -329,7 +330,7 @@ async def test_forbidden_or_missing_channel_disables_that_guild_only(world: Worl
         await enable(bot, OTHER_GUILD, OTHER_CHANNEL)
         world.discord.failures[CHANNEL] = [Fail(error)]
         world.clock.now = W09_DUE
-        outcomes = await bot.scheduler.tick()
+        outcomes = await bot.scheduler.tick(bot.discord)
         assert [(o.guild_id, o.status) for o in outcomes] == [(GUILD, "disabled"), (OTHER_GUILD, "posted")]
         s = await bot.scheduler.settings(GUILD)
         assert (s.enabled, s.disabled_reason) == (False, reason)
@@ -353,7 +354,7 @@ async def test_5xx_is_retried_with_backoff_and_posts_once(world: World) -> None:
         await enable(bot)
         world.discord.failures[CHANNEL] = [Fail(PostTransient("503 Service Unavailable"))]
         world.clock.now = W09_DUE
-        outcomes = await bot.scheduler.tick()
+        outcomes = await bot.scheduler.tick(bot.discord)
     assert [o.status for o in outcomes] == ["posted"]
     assert bot.sleeper.delays == [1]
     assert world.discord.issues() == ["issue-1"]
@@ -364,7 +365,7 @@ async def test_5xx_after_discord_created_the_message_is_not_posted_again(world: 
         await enable(bot)
         world.discord.failures[CHANNEL] = [Fail(PostTransient("502 Bad Gateway"), after_send=True)]
         world.clock.now = W09_DUE
-        outcomes = await bot.scheduler.tick()
+        outcomes = await bot.scheduler.tick(bot.discord)
         assert [o.status for o in outcomes] == ["recovered"]
         assert [r.status for r in await bot.store.posts(GUILD)] == ["posted"]
     assert world.discord.issues() == ["issue-1"]
@@ -375,14 +376,14 @@ async def test_5xx_that_outlasts_the_backoff_leaves_the_claim_for_the_next_tick(
         await enable(bot)
         world.discord.failures[CHANNEL] = [Fail(PostTransient("500"))] * 4
         world.clock.now = W09_DUE
-        assert [o.status for o in await bot.scheduler.tick()] == ["retrying"]
+        assert [o.status for o in await bot.scheduler.tick(bot.discord)] == ["retrying"]
         assert bot.sleeper.delays == [1, 5, 30]
         [row] = await bot.store.posts(GUILD)
         assert (row.status, row.message_id, row.issue_id) == ("claimed", None, "issue-1")
         assert world.discord.messages == []
 
         world.clock.now += dt.timedelta(minutes=1)
-        assert [o.status for o in await bot.scheduler.tick()] == ["posted"]
+        assert [o.status for o in await bot.scheduler.tick(bot.discord)] == ["posted"]
         await bot.run(W09_DUE + 48 * HOUR)
     assert world.discord.slots() == ["2021-W09"]
 
@@ -394,7 +395,7 @@ async def test_an_unexpected_error_in_one_guild_does_not_stop_the_other(world: W
         await enable(bot, OTHER_GUILD, OTHER_CHANNEL)
         world.discord.failures[CHANNEL] = [Fail(RuntimeError("embed renderer bug"))]
         world.clock.now = W09_DUE
-        outcomes = await bot.scheduler.tick()
+        outcomes = await bot.scheduler.tick(bot.discord)
         assert [(o.guild_id, o.status) for o in outcomes] == [(GUILD, "error"), (OTHER_GUILD, "posted")]
         assert "embed renderer bug" in outcomes[0].detail
         assert f"digest for guild {GUILD} failed" in caplog.text
@@ -411,7 +412,7 @@ async def test_catch_up_after_downtime_within_the_week(world: World) -> None:
         await enable(bot)
     world.clock.now = utc(2021, 3, 3, 15)  # the bot was down from Sunday to Wednesday afternoon
     async with world.bot() as bot:
-        outcomes = await bot.scheduler.tick()
+        outcomes = await bot.scheduler.tick(bot.discord)
     assert [(o.slot, o.status) for o in outcomes] == [("2021-W09", "posted")]
 
 
@@ -420,7 +421,7 @@ async def test_a_week_missed_entirely_is_not_posted_late(world: World) -> None:
         await enable(bot)
     world.clock.now = W10_DUE - HOUR  # down for all of week 9
     async with world.bot() as bot:
-        assert await bot.scheduler.tick() == []
+        assert await bot.scheduler.tick(bot.discord) == []
         await bot.run(W10_DUE + 48 * HOUR)
     assert world.discord.slots() == ["2021-W10"]
     assert world.discord.issues() == ["issue-1"]
@@ -432,10 +433,10 @@ async def test_a_crashed_claim_from_a_past_week_is_looked_up_never_sent_late(wor
         world.discord.failures[CHANNEL] = [Fail(asyncio.CancelledError())]
         world.clock.now = W09_DUE
         with pytest.raises(asyncio.CancelledError):
-            await bot.scheduler.tick()
+            await bot.scheduler.tick(bot.discord)
     world.clock.now = W10_DUE - HOUR
     async with world.bot() as bot:
-        outcomes = await bot.scheduler.tick()
+        outcomes = await bot.scheduler.tick(bot.discord)
         assert [(o.slot, o.status) for o in outcomes] == [("2021-W09", "missed")]
         await bot.run(W10_DUE)
         assert [(r.slot, r.status) for r in await bot.store.posts(GUILD)] == [("2021-W09", "missed"),
@@ -468,7 +469,7 @@ async def test_enable_twice_keeps_the_first_enable_time(world: World) -> None:
         world.clock.now = W09_DUE + HOUR  # a second enable after the due time must not push the week back
         await enable(bot)
         assert (await bot.scheduler.settings(GUILD)).enabled_at == SUNDAY_BEFORE
-        await bot.scheduler.tick()
+        await bot.scheduler.tick(bot.discord)
     assert world.discord.slots() == ["2021-W09"]
 
 
@@ -505,7 +506,7 @@ async def test_new_issues_jump_the_next_queue(world: World) -> None:
         world.library.add(6, 7)
         await bot.run(W11_DUE)
         world.clock.now = W11_DUE + 7 * 24 * HOUR
-        await bot.scheduler.tick()
+        await bot.scheduler.tick(bot.discord)
     assert world.discord.issues() == ["issue-1", "issue-6", "issue-7", "issue-2"]
 
 
@@ -539,7 +540,7 @@ async def test_post_now_takes_a_free_week_so_the_weekly_post_does_not_repeat(wor
     world.clock.now = W09_DUE + HOUR  # enabled too late for this week's post
     async with world.bot() as bot:
         await enable(bot)
-        outcome = await bot.scheduler.post_now(GUILD)
+        outcome = await bot.scheduler.post_now(GUILD, bot.discord)
         assert (outcome.slot, outcome.status, outcome.issue_id) == ("2021-W09", "posted", "issue-1")
         await bot.run(W10_DUE)
     assert world.discord.slots() == ["2021-W09", "2021-W10"]
@@ -550,8 +551,8 @@ async def test_post_now_after_the_weekly_post_uses_a_manual_slot(world: World) -
     async with world.bot() as bot:
         await enable(bot)
         await bot.run(W09_DUE + HOUR)
-        first = await bot.scheduler.post_now(GUILD)
-        again = await bot.scheduler.post_now(GUILD)  # a double click
+        first = await bot.scheduler.post_now(GUILD, bot.discord)
+        again = await bot.scheduler.post_now(GUILD, bot.discord)  # a double click
         assert (first.status, first.issue_id, is_manual(first.slot)) == ("posted", "issue-2", True)
         assert (again.status, again.slot) == ("recent", first.slot)
         await bot.run(W10_DUE)
@@ -565,10 +566,10 @@ async def test_two_digest_now_at_the_same_moment_post_once(world: World, week_ta
     async with world.bot() as a, world.bot() as b:  # two admins, even on two processes
         await enable(a)
         if week_taken:
-            await a.scheduler.tick()  # the week's own post is out
+            await a.scheduler.tick(a.discord)  # the week's own post is out
             world.clock.now += HOUR
         before = len(world.discord.messages)
-        outcomes = await asyncio.gather(a.scheduler.post_now(GUILD), b.scheduler.post_now(GUILD))
+        outcomes = await asyncio.gather(a.scheduler.post_now(GUILD, a.discord), b.scheduler.post_now(GUILD, b.discord))
     # Whichever wins, the other is told so: "busy" if it came while the winner was sending, "recent" after.
     assert sorted(o.status for o in outcomes) in (["busy", "posted"], ["posted", "recent"])
     assert len(world.discord.messages) == before + 1
@@ -579,15 +580,15 @@ async def test_a_digest_now_sent_again_while_the_first_is_sending_posts_once(wor
     async with world.bot() as bot:
         await enable(bot)
         world.discord.gate = gate = asyncio.Event()
-        first = asyncio.create_task(bot.scheduler.post_now(GUILD))
+        first = asyncio.create_task(bot.scheduler.post_now(GUILD, bot.discord))
         await world.discord.entered.wait()  # the first request's message is on its way
-        again = await bot.scheduler.post_now(GUILD)
+        again = await bot.scheduler.post_now(GUILD, bot.discord)
         gate.set()
         done = await first
         world.clock.now += dt.timedelta(seconds=20)
-        late_double_click = await bot.scheduler.post_now(GUILD)
+        late_double_click = await bot.scheduler.post_now(GUILD, bot.discord)
         world.clock.now += dt.timedelta(minutes=5)  # a new request, well after the first: a second digest
-        wanted = await bot.scheduler.post_now(GUILD)
+        wanted = await bot.scheduler.post_now(GUILD, bot.discord)
     assert (done.status, again.status, late_double_click.status, wanted.status) == (
         "posted", "busy", "recent", "posted")
     assert [m.slot for m in world.discord.messages] == ["2021-W09", "2021-W09-manual-1"]
@@ -596,7 +597,7 @@ async def test_a_digest_now_sent_again_while_the_first_is_sending_posts_once(wor
 async def test_post_now_needs_a_channel(world: World) -> None:
     async with world.bot() as bot:
         with pytest.raises(DigestError, match="Choose a channel"):
-            await bot.scheduler.post_now(GUILD)
+            await bot.scheduler.post_now(GUILD, bot.discord)
         with pytest.raises(DigestError, match="Choose a channel"):
             await bot.scheduler.enable(GUILD)
 
@@ -611,7 +612,7 @@ async def test_two_shard_processes_with_disjoint_ownership_post_each_guild_once(
         for guild, channel in GUILDS:
             await enable(a, guild, channel)
         world.clock.now = W09_DUE
-        out_a, out_b = await asyncio.gather(a.scheduler.tick(), b.scheduler.tick())
+        out_a, out_b = await asyncio.gather(a.scheduler.tick(a.discord), b.scheduler.tick(b.discord))
     assert {o.guild_id for o in out_a} == {g for g, _ in GUILDS if shard_owner(g, 2) == 0}
     assert {o.guild_id for o in out_b} == {g for g, _ in GUILDS if shard_owner(g, 2) == 1}
     assert sorted(m.guild_id for m in world.discord.messages) == sorted(g for g, _ in GUILDS)
@@ -623,7 +624,7 @@ async def test_overlapping_ownership_still_posts_once_thanks_to_the_claim(world:
             await enable(a, guild, channel)
         world.clock.now = W09_DUE - dt.timedelta(minutes=2)
         for _ in range(30):  # both tick every minute for half an hour around the due time
-            await asyncio.gather(a.scheduler.tick(), b.scheduler.tick())
+            await asyncio.gather(a.scheduler.tick(a.discord), b.scheduler.tick(b.discord))
             world.clock.now += dt.timedelta(minutes=1)
     assert sorted(m.guild_id for m in world.discord.messages) == sorted(g for g, _ in GUILDS)
     assert {m.slot for m in world.discord.messages} == {"2021-W09"}
@@ -634,14 +635,14 @@ async def test_a_second_process_never_overtakes_a_post_in_flight(world: World) -
     async with world.bot() as a, world.bot() as b:  # overlapping ownership again
         await enable(a)
         world.clock.now = W09_DUE
-        in_flight = asyncio.create_task(a.scheduler.tick())
+        in_flight = asyncio.create_task(a.scheduler.tick(a.discord))
         await world.discord.entered.wait()  # A has claimed and its HTTP POST is under way
         for _ in range(5):  # B ticks every minute while A's request hangs, within A's lease
-            assert await b.scheduler.tick() == []
+            assert await b.scheduler.tick(b.discord) == []
             world.clock.now += dt.timedelta(minutes=1)
         gate.set()
         assert [o.status for o in await in_flight] == ["posted"]
-        assert await b.scheduler.tick() == []
+        assert await b.scheduler.tick(b.discord) == []
     assert world.discord.attempts == [(CHANNEL, "2021-W09")]
     assert world.discord.slots() == ["2021-W09"]
 
@@ -669,7 +670,7 @@ async def test_run_forever_survives_a_tick_that_raises(world: World, caplog: pyt
         await enable(bot)
         world.library.fail_next = 2  # the first two ticks cannot even read the archive
         with pytest.raises(asyncio.CancelledError):
-            await bot.scheduler.run_forever(interval=60)
+            await bot.scheduler.run_forever(bot.discord, interval=60)
     assert caplog.text.count("digest tick failed") == 2
     assert sleeper.delays == [60, 60, 60, 60]
     assert world.discord.slots() == ["2021-W09"]
@@ -684,9 +685,9 @@ async def test_run_forever_refuses_to_run_twice(world: World, caplog: pytest.Log
             await gate.wait()
 
     async with world.bot(sleep=Parked()) as bot:
-        first = asyncio.create_task(bot.scheduler.run_forever())
+        first = asyncio.create_task(bot.scheduler.run_forever(bot.discord))
         await parked.wait()  # the first loop has ticked and is between ticks
-        await bot.scheduler.run_forever()  # e.g. on_ready fired again after a failed RESUME: returns at once
+        await bot.scheduler.run_forever(bot.discord)  # e.g. on_ready fired again after a failed RESUME: returns at once
         assert "already running" in caplog.text
         first.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -722,7 +723,7 @@ async def test_digest_pings_its_role_and_opens_a_thread_named_after_the_issue(wo
         await bot.scheduler.set_thread(GUILD, True)
         world.library.add(6)
         world.clock.now += dt.timedelta(minutes=1)
-        outcome = await bot.scheduler.post_now(GUILD)
+        outcome = await bot.scheduler.post_now(GUILD, bot.discord)
     assert outcome.status == "posted"
     [message] = world.discord.messages
     assert message.role_id == 77 << 22
@@ -737,7 +738,7 @@ async def test_a_403_on_the_thread_leaves_the_digest_posted_and_stats_say_so(wor
         await bot.scheduler.set_thread(GUILD, True)
         world.library.add(6)
         world.clock.now += dt.timedelta(minutes=1)
-        assert (await bot.scheduler.post_now(GUILD)).status == "posted"
+        assert (await bot.scheduler.post_now(GUILD, bot.discord)).status == "posted"
         s = await bot.scheduler.settings(GUILD)
         assert s.enabled
         assert s.thread_error is not None
@@ -747,7 +748,7 @@ async def test_a_403_on_the_thread_leaves_the_digest_posted_and_stats_say_so(wor
         # The next digest opens its thread, and the note goes away.
         world.library.add(7)
         world.clock.now = W10_DUE
-        assert [o.status for o in await bot.scheduler.tick()] == ["posted"]
+        assert [o.status for o in await bot.scheduler.tick(bot.discord)] == ["posted"]
         assert (await bot.scheduler.settings(GUILD)).thread_error is None
     assert world.discord.issues() == ["issue-6", "issue-7"]
     assert [name for _, _, name in world.discord.threads] == ["Issue 7"]
@@ -759,7 +760,7 @@ async def test_the_loop_sleeps_until_the_slot_and_posts_on_time(world: World) ->
     async with world.bot(sleep=sleeper) as bot:
         await enable(bot)
         with pytest.raises(asyncio.CancelledError):
-            await bot.scheduler.run_forever(interval=7 * 86400.0)
+            await bot.scheduler.run_forever(bot.discord, interval=7 * 86400.0)
     # One sleep, exactly to the due time; the post at 09:00:00, not up to a tick interval later.
     assert sleeper.delays[0] == (20 * 3600 + 17)
     [message] = world.discord.messages
@@ -778,7 +779,7 @@ async def test_a_settings_change_wakes_the_sleeping_loop(world: World) -> None:
 
     sleeper = Forever()
     async with world.bot(sleep=sleeper) as bot:
-        loop = asyncio.create_task(bot.scheduler.run_forever(interval=7 * 86400.0))
+        loop = asyncio.create_task(bot.scheduler.run_forever(bot.discord, interval=7 * 86400.0))
         await parked.wait()
         parked.clear()
         await enable(bot)  # wakes the loop: it recomputes the next due slot

@@ -201,8 +201,8 @@ async def test_two_shard_processes_never_both_post(sample_config: Config) -> Non
                     clock.now = MONDAY_0800 + dt.timedelta(hours=1, minutes=1)
                     await wait_for(lambda: all(len(digests(fake, g.channels[0].id)) == 1 for g in (g0, g1)))
                     await asyncio.sleep(TICK * 20)
-                    outcomes_a = await a.scheduler.tick()
-                    outcomes_b = await b.scheduler.tick()
+                    outcomes_a = await a.scheduler.tick(a.poster)
+                    outcomes_b = await b.scheduler.tick(b.poster)
             assert {o.guild_id for o in outcomes_a} <= {g0.id}
             assert {o.guild_id for o in outcomes_b} <= {g1.id}
             for g in (g0, g1):
@@ -218,7 +218,7 @@ async def test_a_repeated_digest_post_returns_the_first_message(sample_config: C
         with point_discord_py_at(fake):
             async with bot_running(fake, guild_config(sample_config)) as client:
                 content = await client.newsbot.features(None)
-                poster = client.scheduler._poster
+                poster = client.poster
                 first = await poster.post(DIGEST_CHANNEL_ID, GUILD_ID, "2024-W10", content)
                 again = await poster.post(DIGEST_CHANNEL_ID, GUILD_ID, "2024-W10", content)
                 other_week = await poster.post(DIGEST_CHANNEL_ID, GUILD_ID, "2024-W11", content)
@@ -239,7 +239,7 @@ async def test_the_fake_forgets_a_nonce_after_its_window(sample_config: Config) 
         with point_discord_py_at(fake):
             async with bot_running(fake, guild_config(sample_config)) as client:
                 content = await client.newsbot.features(None)
-                poster = client.scheduler._poster
+                poster = client.poster
                 first = await poster.post(DIGEST_CHANNEL_ID, GUILD_ID, "2024-W10", content)
                 await asyncio.sleep(0.01)
                 again = await poster.post(DIGEST_CHANNEL_ID, GUILD_ID, "2024-W10", content)

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.commands import search_settings
 from bot.config import Config, load_config, sample_archive_dir
+from bot.library import search_settings
 from retrieval.archive import load_archive
 from retrieval.links import link_key
 from retrieval.measure.bench import run_benchmark

@@ -27,11 +27,13 @@ from fake_discord import (
 )
 from fake_discord.payloads import MEMBER_PERMISSIONS
 
-from bot.commands import Newsbot, cache_path
+from bot.app import build_app
+from bot.commands import Newsbot
 from bot.config import Config, sample_archive_dir
 from bot.digest import DigestSettings, slot_for
 from bot.digest.store import open_store
 from bot.discord_adapter.poster import digest_footer
+from bot.library import cache_path
 from bot.results import AskResult
 
 INTERACTION_DEADLINE = 3.0  # Discord's rule for the first response to an interaction
@@ -238,8 +240,8 @@ async def cache_fault(kind: str, newsbot: Newsbot) -> AsyncIterator[str]:
 
 @pytest.mark.parametrize("kind", ["deleted", "corrupt", "read-only", "locked-connection", "locked-process"])
 async def test_cache_fault_keeps_answers_and_stats_names_it(sample_config: Config, kind: str) -> None:
-    newsbot = await Newsbot.create(sample_config)
-    try:
+    async with build_app(sample_config, "console") as app:
+        newsbot = app.service
         assert newsbot.cache.path == cache_path(sample_config.db_path)
         questions = QUESTIONS[:4]
         before = {q: urls(await newsbot.ask(q)) for q in questions}
@@ -261,21 +263,17 @@ async def test_cache_fault_keeps_answers_and_stats_names_it(sample_config: Confi
             assert second.cached
             assert urls(second) == urls(first)
             assert cache_path(sample_config.db_path).exists()
-    finally:
-        await newsbot.close()
 
 
 async def test_cache_main_file_overwritten_in_place_never_gives_a_wrong_answer(sample_config: Config) -> None:
     # Only the main file, under the open connection: SQLite keeps every page in its WAL and page cache, so the
     # cache may not even notice (observed: status stays "ok"). It must never answer differently.
-    newsbot = await Newsbot.create(sample_config)
-    try:
+    async with build_app(sample_config, "console") as app:
+        newsbot = app.service
         before = {q: urls(await newsbot.ask(q)) for q in QUESTIONS[:4]}
         newsbot.cache.path.write_bytes(b"garbage!" * 1024)
         for q in [*QUESTIONS[:4], *QUESTIONS[:4]]:
             assert urls(await newsbot.ask(q)) == before[q]
-    finally:
-        await newsbot.close()
 
 
 async def test_cache_faults_through_discord(fake: FakeDiscord, sample_config: Config) -> None:

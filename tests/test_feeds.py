@@ -14,11 +14,14 @@ from pathlib import Path
 import pytest
 from feed_server import SAMPLE, FeedServer, Item, atom, item_from_markdown, rss, sample_items
 
+from bot.app import build_app
 from bot.commands import Newsbot
 from bot.config import Config, FeedConfig
 from bot.digest.store import SqlStore, open_store
 from bot.feeds.service import FeedService
+from bot.library import Library, cache_path
 from retrieval.archive import LoadOptions, load_archive
+from retrieval.cache import QueryCache
 from retrieval.errors import QueryError
 
 pytestmark = pytest.mark.timeout(120)
@@ -74,18 +77,20 @@ async def rig(server: FeedServer, sample_config: Config, archive: Path, feeds: l
               **archive_opts: object) -> AsyncIterator[Rig]:
     """The real Newsbot on ``archive`` and a FeedService wired to its reindex, with a test clock."""
     config = _config(sample_config, archive, feeds, **archive_opts)
-    newsbot = await Newsbot.create(config)
+    library = await Library.load(config)
     store = await open_store(config.storage_url, create=True)
+    cache = QueryCache(cache_path(config.db_path), ttl_seconds=config.cache.ttl_seconds,
+                       max_entries=config.cache.max_entries)
+    await cache.open()
     clock = Clock()
-    service = FeedService(config.archive, store, archive, archive=lambda: newsbot.archive,
-                          reindex=newsbot.reindex_tokenized, clock=clock)
-    newsbot.feeds = service
+    service = FeedService(config.archive, store, archive, library=library, clock=clock)
+    newsbot = Newsbot(config, library, cache, feeds=service)
     await service.setup()
     try:
         yield Rig(server, newsbot, service, store, clock, archive)
     finally:
         await service.close()
-        await newsbot.close()
+        await cache.close()
         await store.close()
 
 
@@ -346,12 +351,9 @@ async def test_feed_retry_without_feeds_says_so(server: FeedServer, sample_confi
     async with rig(server, sample_config, archive, [FeedConfig(server.url("/x"), "x")]) as r:
         with pytest.raises(QueryError, match=r"No feed named “y”\. Configured: x\."):
             await r.newsbot.feed_retry("y")
-    newsbot = await Newsbot.create(_config(sample_config, archive, []))
-    try:
+    async with build_app(_config(sample_config, archive, []), "console") as app:
         with pytest.raises(QueryError, match="No feeds are configured"):
-            await newsbot.feed_retry()
-    finally:
-        await newsbot.close()
+            await app.service.feed_retry()
 
 
 # -- newsbot ingest ---------------------------------------------------------------------------------

@@ -11,9 +11,9 @@ from typing import Any
 from botkit import bot_running, guild_config
 from fake_discord import GUILD_ID, FakeDiscord
 
+from bot.commands import COMMANDS
 from bot.config import Config
 from bot.console import run_console_async
-from bot.results import COMMANDS
 
 _USAGE = re.compile(r"`/([^`]+)`")
 

@@ -39,11 +39,12 @@ from fake_discord.payloads import ADMINISTRATOR, MEMBER_PERMISSIONS
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from bot.commands import Newsbot, search_settings
+from bot.commands import COMMANDS, COMMANDS_BY_NAME, Newsbot
 from bot.config import Config, load_config, sample_archive_dir
 from bot.console import Console, parse_line
 from bot.discord_adapter import embeds
-from bot.results import COMMANDS, COMMANDS_BY_NAME, AskResult, FeaturesResult
+from bot.library import Library, search_settings
+from bot.results import AskResult, FeaturesResult
 from retrieval.archive import load_archive
 from retrieval.cache import QueryCache
 from retrieval.errors import QueryError
@@ -140,15 +141,16 @@ def service(tmp_path_factory: pytest.TempPathFactory, shared_cache_dir: Path) ->
                          storage__db_path=str(tmp_path_factory.mktemp("hostile") / "state.sqlite3"))
     archive = load_archive(sample_archive_dir())
     engine = SearchEngine.build(archive, search_settings(config))
+    library = Library(config, archive, engine)
     loop = asyncio.new_event_loop()
     cache = QueryCache(config.db_path.with_name("state-cache.sqlite3"), ttl_seconds=config.cache.ttl_seconds,
                        max_entries=config.cache.max_entries)
     loop.run_until_complete(cache.open())
-    newsbot = Newsbot(config, archive, engine, cache)
+    newsbot = Newsbot(config, library, cache)
     try:
         yield Service(config, newsbot, engine, loop)
     finally:
-        loop.run_until_complete(newsbot.close())
+        loop.run_until_complete(cache.close())
         loop.run_until_complete(loop.shutdown_default_executor())
         loop.close()
 

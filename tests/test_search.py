@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.commands import search_settings
 from bot.config import Config, sample_archive_dir
+from bot.library import search_settings
 from retrieval.archive import load_archive
 from retrieval.errors import UnknownIssueError
 from retrieval.search import SearchEngine, SearchSettings

@@ -1,7 +1,8 @@
 """The exactly-once state machine of the weekly digest: claim, send, record, recover.
 
-Transport-free: the Discord adapter implements :class:`Poster`; tests use an in-memory one. Time comes
-from an injected clock, so weeks of schedule run in milliseconds. State lives in a
+Transport-free: the Discord adapter implements :class:`Poster` (built after the client it posts through, and
+handed to :meth:`DigestScheduler.run_forever` and :meth:`DigestScheduler.post_now`); tests use an in-memory
+one. Time comes from an injected clock, so weeks of schedule run in milliseconds. State lives in a
 :class:`~bot.digest.store.Store`, shared by every process of a deployment.
 
 How a weekly post stays exactly-once across crashes, reconnects, restarts, shards and hosts:
@@ -84,6 +85,13 @@ class PostOutcome:
 
 
 
+class ArchiveSource(Protocol):
+    """Where the scheduler reads the current archive (:class:`bot.library.Library`), at each use."""
+
+    @property
+    def archive(self) -> Archive: ...
+
+
 class Poster(Protocol):
     """What the scheduler needs from a transport. The Discord adapter marks each digest with its slot
     (in the embed footer) so :meth:`find_existing` can recognise it after a crash."""
@@ -115,14 +123,13 @@ class DigestScheduler:
     Drive it with :meth:`run_forever` (started once, from ``setup_hook``), or call :meth:`tick`.
     """
 
-    def __init__(self, store: Store, archive_provider: Callable[[], Archive], poster: Poster,
+    def __init__(self, store: Store, library: ArchiveSource,
                  clock: Callable[[], dt.datetime], owns_guild: Callable[[int], bool] = _always,
                  retry_delays: Sequence[float] = (1, 5, 30),
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, *,
                  lease: dt.timedelta = DEFAULT_LEASE, defaults: DigestConfig | None = None) -> None:
         self._store = store
-        self._archive = archive_provider
-        self._poster = poster
+        self._library = library
         self._clock = clock
         self._owns = owns_guild
         self._retry_delays = tuple(retry_delays)
@@ -224,7 +231,10 @@ class DigestScheduler:
 
     # -- posting --
 
-    async def tick(self) -> list[PostOutcome]:
+    def _archive(self) -> Archive:
+        return self._library.archive
+
+    async def tick(self, poster: Poster) -> list[PostOutcome]:
         """One pass over the enabled guilds this process owns; returns what was done (not-due guilds are
         silent). One guild's failure is logged and reported; the others still post."""
         now = self._now()
@@ -234,7 +244,7 @@ class DigestScheduler:
             try:
                 if s.channel_id is None or not self._owns(s.guild_id):
                     continue
-                outcomes.extend(await self._tick_guild(s, s.channel_id, now, archive))
+                outcomes.extend(await self._tick_guild(poster, s, s.channel_id, now, archive))
             except StoreUnavailable:
                 raise  # not this guild's problem: the whole tick waits for the store
             except Exception as err:  # the per-guild boundary: one guild's bug must not cost the others
@@ -242,7 +252,7 @@ class DigestScheduler:
                 outcomes.append(PostOutcome(s.guild_id, "", "error", detail=repr(err)))
         return outcomes
 
-    async def _tick_guild(self, s: DigestSettings, channel_id: int, now: dt.datetime,
+    async def _tick_guild(self, poster: Poster, s: DigestSettings, channel_id: int, now: dt.datetime,
                           archive: Archive) -> list[PostOutcome]:
         slot = slot_for(now, s)
         outcomes: list[PostOutcome] = []
@@ -250,23 +260,24 @@ class DigestScheduler:
             if row.lease_until is not None and row.lease_until > now:
                 continue  # its sender may still be at work (this or another process)
             if await self._store.take_lease(s.guild_id, row.slot, now, now + self._lease):
-                outcomes.append(await self._resume(s, row, slot, archive))
+                outcomes.append(await self._resume(poster, s, row, slot, archive))
         if now < slot.due_at or (s.enabled_at is not None and slot.due_at < s.enabled_at):
             return outcomes  # not due yet, or enabled after this week's time: next week is the first
         if await self._store.get_post(s.guild_id, slot.id) is None:
-            outcome = await self._claim_and_post(s, channel_id, slot.id, archive, manual=False)
+            outcome = await self._claim_and_post(poster, s, channel_id, slot.id, archive, manual=False)
             if outcome is not None:
                 outcomes.append(outcome)
         return outcomes
 
-    async def _resume(self, s: DigestSettings, row: PostRecord, current: Slot, archive: Archive) -> PostOutcome:
+    async def _resume(self, poster: Poster, s: DigestSettings, row: PostRecord, current: Slot,
+                      archive: Archive) -> PostOutcome:
         """Finish a claim whose sender died (or gave up on 5xx): look in the channel before sending."""
         channel = row.channel_id if row.channel_id is not None else s.channel_id
         assert channel is not None
         if row.slot != current.id:
             # The week is over (or it was a one-off manual post): record it if it went out, never send late.
             try:
-                found = await self._poster.find_existing(channel, row.slot)
+                found = await poster.find_existing(channel, row.slot)
             except PostTransient as err:
                 await self._store.release(s.guild_id, row.slot, self._now(), f"lookup failed: {err}")
                 return PostOutcome(s.guild_id, row.slot, "retrying", row.issue_id, detail=str(err))
@@ -284,10 +295,10 @@ class DigestScheduler:
                 await self._store.finish(s.guild_id, row.slot, "failed", "the claimed issue left the archive")
                 return PostOutcome(s.guild_id, row.slot, "nothing", row.issue_id)
             await self._store.set_issue(s.guild_id, row.slot, issue.id)
-        return await self._deliver(s, channel, row.slot, issue, manual=False, look_first=True)
+        return await self._deliver(poster, s, channel, row.slot, issue, manual=False, look_first=True)
 
-    async def _claim_and_post(self, s: DigestSettings, channel_id: int, slot: str, archive: Archive,
-                              manual: bool) -> PostOutcome | None:
+    async def _claim_and_post(self, poster: Poster, s: DigestSettings, channel_id: int, slot: str,
+                              archive: Archive, manual: bool) -> PostOutcome | None:
         issue = await self._pick(s, archive)
         now = self._now()
         if issue is None:
@@ -297,10 +308,11 @@ class DigestScheduler:
             return PostOutcome(s.guild_id, slot, "skipped") if await self._store.skip(s.guild_id, slot, now) else None
         if not await self._store.claim(s.guild_id, slot, issue.id, channel_id, now, now + self._lease):
             return None if not manual else PostOutcome(s.guild_id, slot, "busy", detail="already being posted")
-        return await self._deliver(s, channel_id, slot, issue, manual=manual and is_manual(slot), look_first=False)
+        return await self._deliver(poster, s, channel_id, slot, issue, manual=manual and is_manual(slot),
+                                   look_first=False)
 
-    async def _deliver(self, s: DigestSettings, channel_id: int, slot: str, issue: Issue, *, manual: bool,
-                       look_first: bool) -> PostOutcome:
+    async def _deliver(self, poster: Poster, s: DigestSettings, channel_id: int, slot: str, issue: Issue, *,
+                       manual: bool, look_first: bool) -> PostOutcome:
         """Send a claimed slot, retrying transient errors. Before any resend, look in the channel: a 5xx
         or a crash may have come after Discord created the message."""
         content = features_of(issue)
@@ -309,12 +321,12 @@ class DigestScheduler:
             if attempt:
                 await self._sleep(self._retry_delays[attempt - 1])
             try:
-                found = await self._poster.find_existing(channel_id, slot) if attempt or look_first else None
+                found = await poster.find_existing(channel_id, slot) if attempt or look_first else None
                 if found is not None:
                     await self._store.mark_posted(s.guild_id, slot, issue.id, found, self._now())
-                    await self._open_thread(s, channel_id, found, issue)
+                    await self._open_thread(poster, s, channel_id, found, issue)
                     return PostOutcome(s.guild_id, slot, "recovered", issue.id, found)
-                message_id = await self._poster.post(channel_id, s.guild_id, slot, content, role_id=s.role_id)
+                message_id = await poster.post(channel_id, s.guild_id, slot, content, role_id=s.role_id)
             except PostTransient as err:
                 error = err
                 log.warning("digest for guild %s slot %s: attempt %d failed: %s", s.guild_id, slot, attempt + 1,
@@ -324,7 +336,7 @@ class DigestScheduler:
                 return await self._disable_for(s, slot, issue.id, err)
             await self._store.mark_posted(s.guild_id, slot, issue.id, message_id, self._now())
             log.info("digest for guild %s slot %s: posted %s as message %s", s.guild_id, slot, issue.id, message_id)
-            await self._open_thread(s, channel_id, message_id, issue)
+            await self._open_thread(poster, s, channel_id, message_id, issue)
             return PostOutcome(s.guild_id, slot, "posted", issue.id, message_id)
         detail = f"gave up after {len(self._retry_delays) + 1} attempts: {error}"
         if manual:
@@ -334,12 +346,13 @@ class DigestScheduler:
             await self._store.release(s.guild_id, slot, self._now(), detail)
         return PostOutcome(s.guild_id, slot, "retrying", issue.id, detail=detail)
 
-    async def _open_thread(self, s: DigestSettings, channel_id: int, message_id: int, issue: Issue) -> None:
+    async def _open_thread(self, poster: Poster, s: DigestSettings, channel_id: int, message_id: int,
+                           issue: Issue) -> None:
         """The discussion thread, after the digest is recorded: its failure never costs the digest."""
         if not s.thread:
             return
         try:
-            await self._poster.start_thread(channel_id, message_id, thread_name(issue))
+            await poster.start_thread(channel_id, message_id, thread_name(issue))
         except PostError as err:
             reason = THREAD_FORBIDDEN if isinstance(err, PostForbidden) else f"the digest was posted, but its thread " \
                 f"could not be opened ({err})"
@@ -358,7 +371,7 @@ class DigestScheduler:
         await self._store.disable(s.guild_id, reason)
         return PostOutcome(s.guild_id, slot, "disabled", issue_id, detail=reason)
 
-    async def post_now(self, guild_id: int) -> PostOutcome:
+    async def post_now(self, guild_id: int, poster: Poster) -> PostOutcome:
         """``/newsbot digest-now``: post at once. Takes this week's slot if it is free (the weekly post then
         does not repeat it); otherwise posts under a manual slot that never blocks or repeats the weekly one.
         Exactly once per request, also when it arrives twice: within :data:`REPEAT_WINDOW` of the last claim it
@@ -384,7 +397,7 @@ class DigestScheduler:
             target = slot.id
         else:
             target = manual_slot_id(slot.id, 1 + sum(r.slot.startswith(slot.id) and is_manual(r.slot) for r in rows))
-        outcome = await self._claim_and_post(s, s.channel_id, target, archive, manual=True)
+        outcome = await self._claim_and_post(poster, s, s.channel_id, target, archive, manual=True)
         assert outcome is not None  # manual calls always report
         return outcome
 
@@ -402,7 +415,7 @@ class DigestScheduler:
                 wake.append(lease if lease > now else now + RETRY_FLOOR)
         return min(wake) if wake else None
 
-    async def run_forever(self, interval: float = 900.0) -> None:
+    async def run_forever(self, poster: Poster, interval: float = 900.0) -> None:
         """Tick, then sleep until the next due slot (at most ``interval`` seconds, a safety net; a settings change
         wakes it at once), so a 09:00 digest goes out at 09:00. Nothing but cancellation ends it: a failed tick is
         logged and the next one runs (an exception must not silently stop the weekly digest)."""
@@ -415,7 +428,7 @@ class DigestScheduler:
                 self._wake.clear()
                 delay = interval
                 try:
-                    await self.tick()
+                    await self.tick(poster)
                     wake = await self.next_wakeup()
                     if wake is not None:
                         delay = min(interval, max(0.0, (wake - self._now()).total_seconds()))

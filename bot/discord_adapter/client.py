@@ -8,7 +8,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,13 +17,15 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
+from bot.app import App
 from bot.commands import Newsbot
 from bot.digest.scheduler import DigestScheduler
 from bot.digest.store import Store
 from bot.discord_adapter import embeds
+from bot.discord_adapter.cogs import AdminCog, ReaderCog
+from bot.discord_adapter.poster import DiscordPoster
 from bot.discord_adapter.replies import EXPIRED_AUTOCOMPLETE, expired, send_private
-from bot.discord_adapter.views import Paginator
-from bot.feeds.service import FeedService
+from bot.discord_adapter.views import OpenViews
 from retrieval.errors import ConfigError, NewsbotError, UnknownIssueError
 
 log = logging.getLogger(__name__)
@@ -106,13 +107,12 @@ class NewsbotClient(commands.AutoShardedBot):
     """The bot: all shards of a deployment (``shard_ids=None``) or some of them. Sharded or not, one class:
     discord.py's AutoShardedBot runs one gateway connection per shard, so a small bot is just ``shard_count=1``.
 
-    Everything it uses is built by the launcher (:func:`bot.discord_adapter.launcher.assemble`) and passed in;
-    the digest loop and the command sync start in ``setup_hook``."""
+    Everything it uses is built by :func:`bot.app.build_app` and passed in as ``app``; the client builds only
+    what needs it (the digest poster, the cogs) in ``setup_hook``, where the digest loop and the command sync
+    start too. The app is closed by whoever built it, after the client."""
 
-    def __init__(self, newsbot: Newsbot, store: Store, scheduler: DigestScheduler, *,
-                 shard_ids: Sequence[int] | None = None, shard_count: int | None = None,
+    def __init__(self, app: App, *, shard_ids: Sequence[int] | None = None, shard_count: int | None = None,
                  digest_interval: float = 900.0, sync_commands: bool = True, identify_queue_url: str = "",
-                 feeds: FeedService | None = None,
                  **options: Any) -> None:
         options.setdefault("intents", discord.Intents.default())
         if shard_ids is not None:
@@ -121,21 +121,24 @@ class NewsbotClient(commands.AutoShardedBot):
         # ERROR. An empty prefix list never matches, and discord.py then ignores the message silently.
         super().__init__(command_prefix=(), tree_cls=NewsbotTree,
                          allowed_mentions=NO_MENTIONS, help_command=None, shard_count=shard_count, **options)
-        self.newsbot = newsbot
-        self.store = store
-        self.scheduler = scheduler
+        if app.store is None or app.scheduler is None:
+            raise ValueError("the Discord client needs an app built for the discord surface")
+        self.app = app
+        self.newsbot: Newsbot = app.service
+        self.store: Store = app.store
+        self.scheduler: DigestScheduler = app.scheduler
+        self.poster = DiscordPoster(self)
+        """The digest poster, built around this client: the scheduler posts through it."""
         self.digest_interval = digest_interval
         self.sync_on_start = sync_commands
         """False for a process that is not shard 0: the deploy (``newsbot migrate`` or shard 0) syncs once."""
         self.synced: bool | None = None
         """After setup: True when commands were synced this start, False when the stored hash matched (or this
         process does not sync), None before setup."""
-        self.view_timeout = 180.0
-        """Seconds before pagination buttons are disabled (discord.py's default is 180)."""
         self._digest_task: asyncio.Task[None] | None = None
-        self.paginators: weakref.WeakSet[Paginator] = weakref.WeakSet()
+        self.views = OpenViews()
         """Live page buttons; :meth:`close` disables them."""
-        self.feeds = feeds
+        self.feeds = app.feeds
         """Polls the feeds and watches the archive folder (reindexing on change); None: no feed loop."""
         self._feed_task: asyncio.Task[None] | None = None
         # discord.py answers autocomplete itself and logs a late answer's 10062 as an ERROR traceback.
@@ -143,11 +146,19 @@ class NewsbotClient(commands.AutoShardedBot):
         self.identify_queue_url = identify_queue_url
         """A gateway-queue asked before each IDENTIFY, shared by every process of the deployment; empty: local."""
 
-    async def setup_hook(self) -> None:
-        from bot.discord_adapter.cogs import AdminCog, ReaderCog
+    @property
+    def view_timeout(self) -> float:
+        """Seconds before pagination buttons are disabled."""
+        return self.views.timeout
 
-        await self.add_cog(ReaderCog(self))
-        await self.add_cog(AdminCog(self))
+    @view_timeout.setter
+    def view_timeout(self, seconds: float) -> None:
+        self.views.timeout = seconds
+
+    async def setup_hook(self) -> None:
+        cooldown = self.newsbot.config.discord.ask_cooldown_seconds
+        await self.add_cog(ReaderCog(self.newsbot, self.views, ask_cooldown=cooldown))
+        await self.add_cog(AdminCog(self.newsbot, self.poster))
         self.synced = await self.sync_commands() if self.sync_on_start else False
         if self.store.read_only:
             return  # every claim would fail; the launcher has said so once at start
@@ -160,7 +171,7 @@ class NewsbotClient(commands.AutoShardedBot):
     async def _digest_loop(self) -> None:
         await self.wait_until_ready()
         log.info("digest loop running (shards %s of %s)", self.shard_ids or "all", self.shard_count)
-        await self.scheduler.run_forever(self.digest_interval)
+        await self.scheduler.run_forever(self.poster, self.digest_interval)
 
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         """With ``discord.identify_queue_url``, wait for the gateway-queue's go-ahead (``GET url?shard=N``, answered
@@ -183,18 +194,13 @@ class NewsbotClient(commands.AutoShardedBot):
 
     async def close(self) -> None:
         # While the HTTP session is still open: disable the page buttons of answers still on screen.
-        views, self.paginators = list(self.paginators), weakref.WeakSet()
-        for view in views:
-            with contextlib.suppress(discord.HTTPException):
-                await view.shut_down()
+        await self.views.shut_down()
         for task in (self._digest_task, self._feed_task):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self._digest_task = self._feed_task = None
-        if self.feeds is not None:
-            await self.feeds.close()
         await super().close()
 
     def command_payload(self) -> list[dict[str, Any]]:

@@ -8,21 +8,27 @@ User text (questions) and archive text are escaped so they cannot break the mark
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import assert_never
 
 import discord
 
 from bot.digest.schedule import DigestSettings, when
 from bot.results import (
     AskResult,
+    DigestNowResult,
     DigestPreview,
+    DigestSettingsResult,
     FeaturesResult,
     FeedRetryResult,
     HelpResult,
     IssueListResult,
     IssueResult,
     ReindexResult,
+    Result,
     StatsResult,
     feed_line,
 )
@@ -175,6 +181,56 @@ def _highlight(hit: Hit, limit: int) -> str:
         last = b
     out.append(escape(clip(text[last:], max(1, limit - last))))
     return " ".join("".join(out).split())
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A rendered result: one message's embeds and text, or (``paged``) one embed per page of an answer."""
+
+    embeds: list[discord.Embed] = field(default_factory=list)
+    content: str | None = None
+    paged: bool = False
+
+
+def render(result: Result) -> Reply:
+    """Every result the service returns, as Discord shows it."""
+    match result:
+        case AskResult():
+            return Reply(ask_pages(result), paged=True)
+        case FeaturesResult():
+            return Reply(features_embeds(result))
+        case DigestPreview():
+            return Reply(digest_embeds(result))
+        case IssueResult():
+            return Reply([issue_embed(result)])
+        case IssueListResult():
+            return Reply([issues_embed(result)])
+        case HelpResult():
+            return Reply([help_embed(result)])
+        case StatsResult():
+            return Reply([stats_embed(result)])
+        case FeedRetryResult():
+            return Reply([feed_retry_embed(result)])
+        case ReindexResult():
+            return Reply([reindex_embed(result)])
+        case DigestSettingsResult():
+            return Reply([digest_settings_embed(result.title, result.settings)])
+        case DigestNowResult():
+            return Reply(content=clip(discord.utils.escape_mentions(result.text), CONTENT_MAX))
+        case _:
+            assert_never(result)
+
+
+def with_cannot_post(reply: Reply, missing: Sequence[str], channel_id: int | None) -> Reply:
+    """A settings reply with a warning that the bot cannot post in the digest channel (the permissions it lacks
+    there, by Discord's names, which only the Discord surface knows)."""
+    if not missing or not reply.embeds:
+        return reply
+    head = reply.embeds[0].copy()
+    head.add_field(name="⚠ I cannot post there", value=clip(
+        f"Missing {', '.join(missing)} in <#{int(channel_id or 0)}>. Give newsbot these permissions there, or pick "
+        "another channel; until then the digest cannot be posted.", FIELD_VALUE_MAX), inline=False)
+    return dataclasses.replace(reply, embeds=[head, *reply.embeds[1:]])
 
 
 def ask_pages(result: AskResult) -> list[discord.Embed]:
@@ -370,12 +426,6 @@ def digest_settings_text(settings: DigestSettings) -> str:
     return text
 
 
-def digest_settings_embed(title: str, settings: DigestSettings,
-                          cannot_post: Sequence[str] = ()) -> discord.Embed:
-    """A settings reply: everything that is set, and a warning when the bot cannot post in the channel."""
-    embed = discord.Embed(title=clip(title, TITLE_MAX), description=digest_settings_text(settings), colour=COLOR)
-    if cannot_post:
-        embed.add_field(name="⚠ I cannot post there", value=clip(
-            f"Missing {', '.join(cannot_post)} in <#{int(settings.channel_id or 0)}>. Give newsbot these permissions "
-            "there, or pick another channel; until then the digest cannot be posted.", FIELD_VALUE_MAX), inline=False)
-    return embed
+def digest_settings_embed(title: str, settings: DigestSettings) -> discord.Embed:
+    """A settings reply: everything that is set."""
+    return discord.Embed(title=clip(title, TITLE_MAX), description=digest_settings_text(settings), colour=COLOR)

@@ -1,5 +1,5 @@
-"""``newsbot run``: the composition root. Open the store, build the scheduler, the service and the client, pass
-each into the next, run until SIGINT or SIGTERM, and close what was opened."""
+"""``newsbot run``: build the app (:func:`bot.app.build_app`), the client around its service, run until SIGINT
+or SIGTERM, and close what was opened."""
 
 from __future__ import annotations
 
@@ -18,21 +18,13 @@ import aiohttp
 import discord
 import yarl
 
-from bot.commands import Newsbot
+from bot.app import App, Shards, build_app
 from bot.config import Config
-from bot.digest.schedule import owned_by
-from bot.digest.scheduler import DigestScheduler
-from bot.digest.store import Store, describe_url, open_store
+from bot.digest.store import describe_url
 from bot.discord_adapter.client import NewsbotClient, point_at
-from bot.discord_adapter.poster import DiscordPoster
-from bot.feeds.service import FeedService
 from retrieval.errors import ConfigError
 
 log = logging.getLogger("newsbot.run")
-
-Shards = tuple[list[int], int]
-"""``(shard ids this process runs, total shard count)``."""
-
 
 def token_from_env(env: dict[str, str] | None = None) -> str:
     """The bot token, only ever from ``DISCORD_TOKEN``."""
@@ -125,72 +117,30 @@ def test_clock(env: Mapping[str, str]) -> Callable[[], dt.datetime] | None:
     return now
 
 
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _owns_all(guild_id: int) -> bool:
-    return True
-
-
-async def assemble(config: Config, store: Store, *, shards: Shards | None = None,
-                   clock: Callable[[], dt.datetime] | None = None, digest_interval: float = 900.0,
-                   client_cls: type[NewsbotClient] = NewsbotClient, **options: Any) -> NewsbotClient:
-    """Build the scheduler, the service and the client on an open store. The caller closes the client and
-    ``client.newsbot``; the store stays the caller's.
-
-    Shard ownership routes digest work to the process that has the guild's events; it is not what keeps a
-    digest single (the store's claim is), so a zombie holding the same shard cannot double-post."""
-    poster = DiscordPoster()
-    newsbot: Newsbot | None = None
-
-    def archive() -> Any:
-        assert newsbot is not None  # the scheduler only ticks once the client runs
-        return newsbot.archive
-
-    scheduler = DigestScheduler(store, archive, poster, clock=clock or _utcnow,
-                                owns_guild=owned_by(shards[0], shards[1]) if shards else _owns_all,
-                                defaults=config.digest)
-    newsbot = await Newsbot.create(config, scheduler=scheduler)
-    feeds: FeedService | None = None
-    try:
-        if config.archive.path:
-            # Shard 0's process fetches and writes; every process watches the folder and reindexes.
-            feeds = FeedService(config.archive, store, config.archive.resolved, archive=lambda: newsbot.archive,
-                                reindex=newsbot.reindex_tokenized, fetch=shards is None or 0 in shards[0])
-            await feeds.setup()
-            newsbot.feeds = feeds
-        client = client_cls(newsbot, store, scheduler, shard_ids=shards[0] if shards else None,
-                            shard_count=shards[1] if shards else None, digest_interval=digest_interval,
-                            sync_commands=shards is None or 0 in shards[0],
-                            identify_queue_url=config.discord.identify_queue_url, feeds=feeds, **options)
-    except BaseException:
-        if feeds is not None:
-            await feeds.close()
-        await newsbot.close()
-        raise
-    poster.bind(client)
-    return client
+def make_client(app: App, *, shards: Shards | None = None, digest_interval: float = 900.0,
+                client_cls: type[NewsbotClient] = NewsbotClient, **options: Any) -> NewsbotClient:
+    """The client around a built app: only shard 0's process (or an unsharded one) syncs the commands."""
+    return client_cls(app, shard_ids=shards[0] if shards else None, shard_count=shards[1] if shards else None,
+                      digest_interval=digest_interval, sync_commands=shards is None or 0 in shards[0],
+                      identify_queue_url=app.config.discord.identify_queue_url, **options)
 
 
 async def run_bot(config: Config, *, token: str, shards: Shards | None = None,
                   client_options: dict[str, Any] | None = None) -> int:
     point_at(config.discord.api_base or None, config.discord.gateway_url or None)
-    async with contextlib.AsyncExitStack() as resources:
-        # Each resource is closed on the way out, whatever fails after it was opened.
-        store = await open_store(config.storage_url, create=True)
-        resources.push_async_callback(store.close)
-        if store.read_only:
-            log.warning("%s is read-only: digest settings cannot be saved and no digest is posted until it is "
-                        "writable; answering questions works", describe_url(config.storage_url))
-        options = {"digest_interval": config.digest.tick_seconds, **(client_options or {})}
+    options = {"digest_interval": config.digest.tick_seconds, **(client_options or {})}
+    clock = options.pop("clock", None)
+    if clock is None:
         clock = test_clock(os.environ)
         if clock is not None:
             log.warning("NEWSBOT_TEST_CLOCK is set: the digest schedule follows %s, not the real time",
                         os.environ["NEWSBOT_TEST_CLOCK"])
-            options.setdefault("clock", clock)
-        client = await assemble(config, store, shards=shards, **options)
-        resources.push_async_callback(client.newsbot.close)
+    async with build_app(config, "discord", shards=shards, clock=clock) as app:
+        assert app.store is not None  # the discord surface always opens it
+        if app.store.read_only:
+            log.warning("%s is read-only: digest settings cannot be saved and no digest is posted until it is "
+                        "writable; answering questions works", describe_url(config.storage_url))
+        client = make_client(app, shards=shards, **options)
         loop = asyncio.get_running_loop()
         stopping = asyncio.Event()
         tasks: set[asyncio.Task[None]] = set()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import aiohttp
 import discord
@@ -12,9 +12,6 @@ import discord
 from bot.discord_adapter.embeds import features_embeds
 from bot.errors import PostForbidden, PostNotFound, PostTransient
 from bot.results import FeaturesResult
-
-if TYPE_CHECKING:
-    from bot.discord_adapter.client import NewsbotClient
 
 log = logging.getLogger(__name__)
 
@@ -67,20 +64,10 @@ def digest_footer(slot: str) -> str:
 
 
 class DiscordPoster:
-    """Built before the client it posts through (the client needs the scheduler, the scheduler this poster);
-    the launcher binds the two with :meth:`bind`."""
+    """Posts digests through ``client``; built by the client around itself, after it exists."""
 
-    def __init__(self) -> None:
-        self._client: NewsbotClient | None = None
-
-    def bind(self, client: NewsbotClient) -> None:
-        self._client = client
-
-    @property
-    def client(self) -> NewsbotClient:
-        if self._client is None:
-            raise RuntimeError("DiscordPoster used before the launcher bound it to a client")
-        return self._client
+    def __init__(self, client: discord.Client) -> None:
+        self.client = client
 
     async def _channel(self, channel_id: int) -> discord.abc.Messageable:
         channel = self.client.get_channel(channel_id)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import weakref
 
 import discord
 
@@ -81,3 +83,24 @@ class Paginator(discord.ui.View):
             except discord.HTTPException as err:
                 # The message may be gone or the token expired; the buttons die with it.
                 log.debug("could not disable paginator buttons: %s", err)
+
+
+class OpenViews:
+    """The page buttons on screen, so a shutdown can disable them, and how long new ones live."""
+
+    def __init__(self, timeout: float = 180.0) -> None:
+        self.timeout = timeout
+        """Seconds before the buttons are disabled (discord.py's default is 180)."""
+        self._views: weakref.WeakSet[Paginator] = weakref.WeakSet()
+
+    def open(self, pages: list[discord.Embed], *, owner_id: int) -> Paginator:
+        view = Paginator(pages, owner_id=owner_id, timeout=self.timeout)
+        self._views.add(view)
+        return view
+
+    async def shut_down(self) -> None:
+        views = list(self._views)
+        self._views.clear()
+        for view in views:
+            with contextlib.suppress(discord.HTTPException):
+                await view.shut_down()

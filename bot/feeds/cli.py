@@ -6,22 +6,10 @@ import json
 import sys
 from pathlib import Path
 
-from bot.commands import load_options
+from bot.app import build_app
 from bot.config import Config, FeedConfig
-from bot.digest.store import open_store
 from bot.errors import FeedParseError
-from bot.feeds.service import FeedService, PollOutcome
-from retrieval.archive import load_archive
-from retrieval.errors import ArchiveError
-from retrieval.models import Archive
-
-
-def _archive(root: Path, config: Config) -> Archive:
-    # The current archive, so an item that is already a hand-saved file is matched, not written twice.
-    try:
-        return load_archive(root, load_options(config, progress=False))
-    except ArchiveError:
-        return Archive(str(root), ())
+from bot.feeds.service import PollOutcome
 
 
 def summary(outcome: PollOutcome) -> str:
@@ -43,32 +31,22 @@ def summary(outcome: PollOutcome) -> str:
 
 
 async def ingest(config: Config, source: str, *, json_mode: bool = False) -> int:
-    root = config.archive.resolved
-    root.mkdir(parents=True, exist_ok=True)
-    archive = _archive(root, config)
-    store = await open_store(config.storage_url, create=True)
-
-    async def no_reindex() -> None:
-        return None  # a one-shot import: the next `index`, `run` or poll reads the folder
-
-    service = FeedService(config.archive, store, root, archive=lambda: archive, reindex=no_reindex)
-    try:
-        await service.setup()
+    config.archive.resolved.mkdir(parents=True, exist_ok=True)
+    # The current archive is loaded, so an item that is already a hand-saved file is matched, not written twice.
+    async with build_app(config, "ingest") as app:
+        assert app.feeds is not None  # an ingest app always has the feed service
         if source.startswith(("http://", "https://")):
-            outcome = await service.poll_one(FeedConfig(source))
+            outcome = await app.feeds.poll_one(FeedConfig(source))
         else:
             path = Path(source).expanduser()
             try:
-                outcome = await service.ingest_file(path)
+                outcome = await app.feeds.ingest_file(path)
             except OSError as err:
                 print(f"newsbot: cannot read {path}: {err.strerror or err}", file=sys.stderr)
                 return 1
             except FeedParseError as err:
                 print(f"newsbot: {path}: {err}", file=sys.stderr)
                 return 1
-    finally:
-        await service.close()
-        await store.close()
     if json_mode:
         print(json.dumps({"source": source, "status": outcome.status, "added": list(outcome.added),
                           "updated": list(outcome.updated), "unchanged": outcome.unchanged,

@@ -17,7 +17,7 @@ import os
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import aiohttp
 
@@ -129,20 +129,28 @@ class _Cycle:
     written: dict[str, str] = field(default_factory=dict)
 
 
-class FeedService:
-    """Polls the configured feeds into ``archive_dir``. ``reindex`` is the bot's own incremental reindex
-    (the token store re-tokenizes only changed entries); ``archive`` returns the current archive."""
+class Indexed(Protocol):
+    """What the poller needs of the bot's :class:`~bot.library.Library`: the current archive, and its
+    incremental reindex (the token store re-tokenizes only changed entries; returns how many it did)."""
 
-    def __init__(self, config: ArchiveConfig, store: FeedStore, archive_dir: Path, *,
-                 archive: Callable[[], Archive], reindex: Callable[[], Awaitable[int | None]],
+    @property
+    def archive(self) -> Archive: ...
+
+    async def reindex_tokenized(self) -> int: ...
+
+
+class FeedService:
+    """Polls the configured feeds into ``archive_dir``, matching items against ``library``'s archive and
+    reindexing it when the folder changed."""
+
+    def __init__(self, config: ArchiveConfig, store: FeedStore, archive_dir: Path, *, library: Indexed,
                  clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
                  sleep: Callable[[float], Awaitable[None]] | None = None, fetch: bool = True) -> None:
         self.config = config
         self.feeds: tuple[FeedConfig, ...] = config.feeds
         self.store = store
         self.root = archive_dir
-        self._archive = archive
-        self._reindex = reindex
+        self._library = library
         self._clock = clock
         self._session: aiohttp.ClientSession | None = None
         self._signature: tuple[tuple[str, int, int], ...] | None = None
@@ -206,7 +214,7 @@ class FeedService:
         signature = await asyncio.to_thread(folder_signature, self.root)
         if signature == self._signature:
             return CycleReport(outcomes)
-        tokenized = await self._reindex()
+        tokenized = await self._library.reindex_tokenized()
         self._signature = signature
         log.info("archive folder changed; reindexed (%s entries tokenized)", tokenized)
         return CycleReport(outcomes, folder_changed=True, reindexed=True, tokenized=tokenized)
@@ -272,7 +280,7 @@ class FeedService:
             await self.store.feed_sync_config([(url, label if label != url else "", "")], self._clock())
         cycle = cycle or _Cycle()
         known = await self.store.feed_items(url)
-        archive = self._archive()
+        archive = self._library.archive
         folder = Path(FEEDS_DIR) / feed_folder(url)
         taken = {r.path: r.key for r in known.values()}
         added: list[str] = []

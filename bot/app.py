@@ -1,0 +1,102 @@
+"""The composition root: one async builder for every way newsbot runs (``run``, ``console``, ``ingest``).
+
+Each part is built once, in dependency order, and passed to what needs it: the shared store, then the
+:class:`~bot.library.Library` (archive and engine as one object, reindexed in place), then the digest
+scheduler and the feed service on that library, then the service (:class:`~bot.commands.Newsbot`) on all of
+them. A surface then builds its own front on top: the console reads lines, the Discord launcher builds the
+client around the service, and the client builds the digest poster around itself. Nothing is bound late.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.commands import Newsbot
+from bot.config import Config
+from bot.digest.schedule import owned_by
+from bot.digest.scheduler import DigestScheduler
+from bot.digest.store import Store, open_store
+from bot.feeds.service import FeedService
+from bot.library import Library, cache_path
+from retrieval.cache import QueryCache
+
+Surface = Literal["console", "discord", "ingest"]
+"""``console``: the commands, no digest posting, feeds shown but never polled. ``discord``: everything.
+``ingest``: the archive and the feed service only (a one-shot import needs no index and no commands)."""
+
+Shards = tuple[list[int], int]
+"""``(shard ids this process runs, total shard count)``."""
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    """What one process runs on. Built and closed by :func:`build_app`."""
+
+    config: Config
+    library: Library
+    store: Store | None
+    """The shared state store (digests, feeds); the console opens it only when feeds are configured."""
+    scheduler: DigestScheduler | None
+    """The digest's state machine (``discord`` only)."""
+    feeds: FeedService | None
+    """The feed poller, when the config names feeds (and always for ``ingest``)."""
+    commands: Newsbot | None
+    """The service (``console`` and ``discord``)."""
+
+    @property
+    def service(self) -> Newsbot:
+        if self.commands is None:
+            raise RuntimeError("this app was built for ingest: it has no commands")
+        return self.commands
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _owns_all(guild_id: int) -> bool:
+    return True
+
+
+@contextlib.asynccontextmanager
+async def build_app(config: Config, surface: Surface, *, progress: bool = False, shards: Shards | None = None,
+                    clock: Callable[[], dt.datetime] | None = None) -> AsyncIterator[App]:
+    """Build everything ``surface`` needs, yield it, and close it all on the way out, whatever fails.
+
+    ``shards`` (``discord``): shard ownership routes digest work to the process that has the guild's events; it
+    is not what keeps a digest single (the store's claim is), so a zombie holding the same shard cannot
+    double-post. Shard 0's process fetches feeds and writes; every process watches the folder and reindexes.
+    ``clock``: the digest schedule's "now" (tests run weeks of schedule in seconds)."""
+    has_feeds = bool(config.archive.path) and (bool(config.archive.feeds) or surface == "ingest")
+    async with contextlib.AsyncExitStack() as resources:
+        store = None
+        if surface != "console" or has_feeds:
+            store = await open_store(config.storage_url, create=True)
+            resources.push_async_callback(store.close)
+        library = await Library.load(config, progress=progress, search=surface != "ingest",
+                                     missing_ok=surface == "ingest")
+        scheduler = None
+        if surface == "discord":
+            assert store is not None
+            scheduler = DigestScheduler(store, library, clock=clock or _utcnow,
+                                        owns_guild=owned_by(shards[0], shards[1]) if shards else _owns_all,
+                                        defaults=config.digest)
+        feeds = None
+        if has_feeds:
+            assert store is not None
+            fetch = surface == "ingest" or (surface == "discord" and (shards is None or 0 in shards[0]))
+            feeds = FeedService(config.archive, store, config.archive.resolved, library=library, fetch=fetch)
+            resources.push_async_callback(feeds.close)
+            await feeds.setup()
+        commands = None
+        if surface != "ingest":
+            cache = QueryCache(cache_path(config.db_path), ttl_seconds=config.cache.ttl_seconds,
+                               max_entries=config.cache.max_entries)
+            await cache.open()
+            resources.push_async_callback(cache.close)
+            commands = Newsbot(config, library, cache, scheduler=scheduler, feeds=feeds)
+        yield App(config, library, store, scheduler, feeds, commands)

@@ -1,0 +1,142 @@
+"""The current archive and its search engine, held as one object and swapped whole on reindex.
+
+Built first by the composition root (:mod:`bot.app`) and handed to everything that reads the archive: the
+service, the digest scheduler and the feed service. They read ``library.archive`` (and ``library.engine``) at
+the moment they need it, so a reindex is seen by all of them at once, and no one holds a stale copy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from bot.config import Config
+from bot.results import ReindexResult
+from retrieval.archive import LoadOptions, load_archive
+from retrieval.errors import ArchiveError
+from retrieval.models import Archive
+from retrieval.search import SearchEngine, SearchSettings
+from retrieval.text import Analyzer, AnalyzerConfig
+
+
+def search_settings(config: Config) -> SearchSettings:
+    s = config.search
+    return SearchSettings(
+        analyzer=AnalyzerConfig(userdict=s.file("userdict"), stopwords=s.file("stopwords"),
+                                cache_dir=config.cache_dir),
+        glossary_path=s.file("glossary"),
+        k1=s.k1, b=s.b, delta=s.delta,
+        glossary_weight=s.glossary_weight, cedict_weight=s.cedict_weight,
+    )
+
+
+def load_options(config: Config, *, progress: bool = False) -> LoadOptions:
+    return LoadOptions(max_file_bytes=int(config.archive.max_file_mb * 1_048_576), progress=progress,
+                       userdict=config.search.file("userdict"), cache_dir=config.cache_dir)
+
+
+def cache_path(db_path: Path) -> Path:
+    """The query cache lives beside the state database, so a damaged cache never costs bot state."""
+    return db_path.with_name(f"{db_path.stem}-cache{db_path.suffix or '.sqlite3'}")
+
+
+T = TypeVar("T")
+
+
+async def in_daemon_thread(work: Callable[[], T], name: str = "newsbot-reindex") -> T:
+    """``work()`` in a daemon thread, awaited. Unlike ``asyncio.to_thread``, whose worker threads are joined at
+    exit, a shutdown (SIGTERM) never waits for it: the reindex is abandoned, its result never swapped in, and
+    what it wrote to SQLite (token store, repair cache) is whole transactions or nothing."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def deliver(result: T | None, error: BaseException | None) -> None:
+        if future.done():  # the awaiting task was cancelled
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)  # type: ignore[arg-type]
+
+    def run() -> None:
+        result: T | None = None
+        error: BaseException | None = None
+        try:
+            result = work()
+        except BaseException as err:  # noqa: BLE001 - not handled here: re-raised in the awaiting task
+            error = err
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits for this any more
+            loop.call_soon_threadsafe(deliver, result, error)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return await future
+
+
+class Library:
+    """The archive and its index. Build with :meth:`load`; :meth:`reindex` reloads both and swaps them at once.
+
+    ``search=False`` loads the archive alone (``newsbot ingest`` only matches items against it): such a
+    library has no engine, and reindexing it reloads the archive only."""
+
+    def __init__(self, config: Config, archive: Archive, engine: SearchEngine | None) -> None:
+        self.config = config
+        self._archive = archive
+        self._engine = engine
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def load(cls, config: Config, *, progress: bool = False, search: bool = True,
+                   missing_ok: bool = False) -> Library:
+        """Load off the event loop. ``missing_ok``: a folder with no issue yet is an empty archive (a feed's
+        first import), not an error."""
+        try:
+            archive, engine = await asyncio.to_thread(_load, config, None, progress, search)
+        except ArchiveError:
+            if not missing_ok:
+                raise
+            archive, engine = Archive(str(config.archive.resolved), ()), None
+        return cls(config, archive, engine)
+
+    @property
+    def archive(self) -> Archive:
+        return self._archive
+
+    @property
+    def engine(self) -> SearchEngine:
+        if self._engine is None:
+            raise RuntimeError("this library was loaded without a search index (search=False)")
+        return self._engine
+
+    async def reindex(self) -> ReindexResult:
+        """Reload the archive and rebuild the index in a daemon thread, then swap both at once."""
+        async with self._lock:
+            started = time.perf_counter()
+            old = self._engine
+            analyzer = old.analyzer if old is not None else None
+            search = old is not None
+            archive, engine = await in_daemon_thread(lambda: _load(self.config, analyzer, False, search))
+            self._archive, self._engine = archive, engine
+            changed = engine is None or old is None or engine.fingerprint != old.fingerprint
+            return ReindexResult(
+                issues=len(archive.newsletter_issues), entries=len(archive.entries),
+                skipped=tuple(f"{s.path}: {s.reason}" for s in archive.skipped),
+                seconds=time.perf_counter() - started, changed=changed,
+            )
+
+    async def reindex_tokenized(self) -> int:
+        """Reindex, and say how many entries had to be tokenized (only new or changed ones)."""
+        await self.reindex()
+        return self._engine.tokenized_now if self._engine is not None else 0
+
+
+def _load(config: Config, analyzer: Analyzer | None, progress: bool,
+          search: bool) -> tuple[Archive, SearchEngine | None]:
+    archive = load_archive(config.archive.resolved, load_options(config, progress=progress))
+    if not search:
+        return archive, None
+    return archive, SearchEngine.build(archive, search_settings(config), analyzer=analyzer, progress=progress)
