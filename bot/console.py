@@ -206,8 +206,8 @@ async def attach_feeds(bot: Newsbot, config: Config) -> Any:
     console itself never polls (`newsbot run` and `newsbot ingest` do). Returns the store to close, or None."""
     if not (config.archive.feeds and config.archive.path):
         return None
-    from bot.digest.store import open_store
     from bot.feeds.service import FeedService
+    from bot.store import open_store
 
     store = await open_store(config.storage_url, create=True)
     bot.feeds = FeedService(config.archive, store, config.archive.resolved, archive=lambda: bot.archive,

@@ -17,9 +17,9 @@ from typing import Any, Self
 from fake_discord import GUILD_ID, FakeDiscord, running
 
 from bot.config import Config
-from bot.digest.store import open_store
 from bot.discord_adapter.client import NewsbotClient
 from bot.discord_adapter.launcher import assemble
+from bot.store import open_store
 
 
 class _NoIdentifyWait:

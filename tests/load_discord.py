@@ -56,9 +56,9 @@ from fake_discord import GUILD_ID, FakeDiscord, FakeUser, InteractionHandle, run
 from fake_discord.payloads import MEMBER_PERMISSIONS
 
 from bot.config import Config, load_config
-from bot.digest.store import open_store
 from bot.discord_adapter.client import point_at
 from bot.discord_adapter.launcher import assemble
+from bot.store import open_store
 from retrieval.measure.evaluate import QUESTION_SETS
 
 T = TypeVar("T")

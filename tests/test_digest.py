@@ -35,8 +35,8 @@ from bot.digest import (
     shard_owner,
     slot_for,
 )
-from bot.digest.store import open_store
 from bot.results import FeaturesResult
+from bot.store import open_store
 from retrieval.models import Archive, Entry, Issue, Section
 
 UTC = dt.UTC

@@ -16,8 +16,8 @@ from feed_server import SAMPLE, FeedServer, Item, atom, item_from_markdown, rss,
 
 from bot.commands import Newsbot
 from bot.config import Config, FeedConfig
-from bot.digest.store import SqlStore, open_store
 from bot.feeds.service import FeedService
+from bot.store import SqlStore, open_store
 from retrieval.archive import LoadOptions, load_archive
 from retrieval.errors import QueryError
 

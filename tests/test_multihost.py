@@ -46,8 +46,8 @@ from load_discord import build_asks
 from pgserver import PASSWORD
 
 from bot.digest import DigestScheduler, shard_owner
-from bot.digest.store import SCHEMA_VERSION, SqlStore, StoreUnavailable, migrate_store, open_store
 from bot.discord_adapter.poster import DIGEST_MARK, digest_footer
+from bot.store import SCHEMA_VERSION, SqlStore, StoreUnavailable, migrate_store, open_store
 from retrieval.archive import load_archive
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]

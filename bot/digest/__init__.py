@@ -33,15 +33,6 @@ from bot.digest.scheduler import (
     Poster,
     PostOutcome,
 )
-from bot.digest.store import (
-    SCHEMA_VERSION,
-    PostRecord,
-    PostStatus,
-    SqliteStore,
-    SqlStore,
-    Store,
-    open_store,
-)
 from bot.errors import (
     DigestError,
     PostError,
@@ -52,6 +43,15 @@ from bot.errors import (
     StoreError,
     StoreReadOnly,
     StoreUnavailable,
+)
+from bot.store import (
+    SCHEMA_VERSION,
+    PostRecord,
+    PostStatus,
+    SqliteStore,
+    SqlStore,
+    Store,
+    open_store,
 )
 
 __all__ = [

@@ -40,9 +40,9 @@ from bot.digest.schedule import (
     slot_for,
     thread_name,
 )
-from bot.digest.store import PostRecord, Store
 from bot.errors import DigestError, PostError, PostForbidden, PostNotFound, PostTransient, StoreUnavailable
 from bot.results import FeaturesResult, features_of
+from bot.store import PostRecord, Store
 from retrieval.models import Archive, Issue
 
 log = logging.getLogger(__name__)

@@ -22,10 +22,10 @@ from bot.commands import Newsbot
 from bot.config import Config
 from bot.digest.schedule import owned_by
 from bot.digest.scheduler import DigestScheduler
-from bot.digest.store import Store, describe_url, open_store
 from bot.discord_adapter.client import NewsbotClient, point_at
 from bot.discord_adapter.poster import DiscordPoster
 from bot.feeds.service import FeedService
+from bot.store import Store, describe_url, open_store
 from retrieval.errors import ConfigError
 
 log = logging.getLogger("newsbot.run")

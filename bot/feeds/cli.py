@@ -8,9 +8,9 @@ from pathlib import Path
 
 from bot.commands import load_options
 from bot.config import Config, FeedConfig
-from bot.digest.store import open_store
 from bot.errors import FeedParseError
 from bot.feeds.service import FeedService, PollOutcome
+from bot.store import open_store
 from retrieval.archive import load_archive
 from retrieval.errors import ArchiveError
 from retrieval.models import Archive
