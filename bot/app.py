@@ -19,9 +19,9 @@ from bot.commands import Newsbot
 from bot.config import Config
 from bot.digest.schedule import owned_by
 from bot.digest.scheduler import DigestScheduler
-from bot.digest.store import Store, open_store
 from bot.feeds.service import FeedService
 from bot.library import Library, cache_path
+from bot.store import Store, open_store
 from retrieval.cache import QueryCache
 
 Surface = Literal["console", "discord", "ingest"]

@@ -392,7 +392,7 @@ def _cmd_run(args: argparse.Namespace, config: Config) -> int:
 def _cmd_migrate(args: argparse.Namespace, config: Config) -> int:
     import asyncio
 
-    from bot.digest.store import migrate_store
+    from bot.store import migrate_store
 
     before, after, where = asyncio.run(migrate_store(config.storage_url))
     if before == after:

@@ -154,7 +154,7 @@ async def test_postgres_lost_while_serving(pg_server: Any, fake: FakeDiscord, sa
     """/ask needs no shared state and keeps answering; stats says the digest waits; the bot comes back with it."""
     import dataclasses
 
-    from bot.digest.store import migrate_store
+    from bot.store import migrate_store
 
     url = pg_server.new_database()
     await migrate_store(url)

@@ -20,23 +20,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.digest import (
-    FORBIDDEN_REASON,
-    NOT_FOUND_REASON,
-    DigestError,
-    DigestScheduler,
-    DigestSettings,
-    PostForbidden,
-    PostNotFound,
-    PostOutcome,
-    PostTransient,
-    is_manual,
-    owned_by,
-    shard_owner,
-    slot_for,
-)
-from bot.digest.store import open_store
+from bot.digest.schedule import DigestSettings, is_manual, owned_by, shard_owner, slot_for
+from bot.digest.scheduler import FORBIDDEN_REASON, NOT_FOUND_REASON, DigestScheduler, PostOutcome
+from bot.errors import DigestError, PostForbidden, PostNotFound, PostTransient
 from bot.results import FeaturesResult
+from bot.store import open_store
 from retrieval.models import Archive, Entry, Issue, Section
 
 UTC = dt.UTC
@@ -743,7 +731,7 @@ async def test_a_403_on_the_thread_leaves_the_digest_posted_and_stats_say_so(wor
         assert s.enabled
         assert s.thread_error is not None
         assert "may not open a thread there (403" in s.thread_error
-        from bot.digest import describe
+        from bot.digest.schedule import describe
         assert "last time: the digest was posted, but the bot may not open a thread there" in describe(s)
         # The next digest opens its thread, and the note goes away.
         world.library.add(7)

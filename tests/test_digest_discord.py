@@ -25,7 +25,7 @@ from fake_discord import (
 from fake_discord.payloads import MEMBER_PERMISSIONS
 
 from bot.config import Config
-from bot.digest import shard_owner
+from bot.digest.schedule import shard_owner
 from bot.discord_adapter import embeds
 from bot.discord_adapter.poster import digest_footer, digest_nonce
 

@@ -30,11 +30,11 @@ from fake_discord.payloads import MEMBER_PERMISSIONS
 from bot.app import build_app
 from bot.commands import Newsbot
 from bot.config import Config, sample_archive_dir
-from bot.digest import DigestSettings, slot_for
-from bot.digest.store import open_store
+from bot.digest.schedule import DigestSettings, slot_for
 from bot.discord_adapter.poster import digest_footer
 from bot.library import cache_path
 from bot.results import AskResult
+from bot.store import open_store
 
 INTERACTION_DEADLINE = 3.0  # Discord's rule for the first response to an interaction
 MANAGE_GUILD = 1 << 5

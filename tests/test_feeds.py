@@ -17,9 +17,9 @@ from feed_server import SAMPLE, FeedServer, Item, atom, item_from_markdown, rss,
 from bot.app import build_app
 from bot.commands import Newsbot
 from bot.config import Config, FeedConfig
-from bot.digest.store import SqlStore, open_store
 from bot.feeds.service import FeedService
 from bot.library import Library, cache_path
+from bot.store import SqlStore, open_store
 from retrieval.archive import LoadOptions, load_archive
 from retrieval.cache import QueryCache
 from retrieval.errors import QueryError

@@ -46,9 +46,10 @@ from fake_discord.payloads import MEMBER_PERMISSIONS
 from load_discord import build_asks
 from pgserver import PASSWORD
 
-from bot.digest import DigestScheduler, shard_owner
-from bot.digest.store import SCHEMA_VERSION, SqlStore, StoreUnavailable, migrate_store, open_store
+from bot.digest.schedule import shard_owner
+from bot.digest.scheduler import DigestScheduler
 from bot.discord_adapter.poster import DIGEST_MARK, digest_footer
+from bot.store import SCHEMA_VERSION, SqlStore, StoreUnavailable, migrate_store, open_store
 from retrieval.archive import load_archive
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]

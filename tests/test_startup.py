@@ -283,7 +283,7 @@ def _drop_root_override() -> tuple[str, ...]:
 
 async def test_read_only_state_database_is_reported_and_settings_say_they_cannot_be_saved(
         fake: FakeDiscord, tmp_path: Path, shared_cache_dir: Path) -> None:
-    from bot.digest.store import open_store
+    from bot.store import open_store
 
     db = tmp_path / "state.sqlite3"
     store = await open_store(str(db), create=True)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.digest import DigestSettings
-from bot.digest.store import SCHEMA_VERSION, SchemaMismatch, SqlStore, describe_url, migrate_store, open_store
+from bot.digest.schedule import DigestSettings
+from bot.store import SCHEMA_VERSION, SchemaMismatch, SqlStore, describe_url, migrate_store, open_store
 
 NOW = dt.datetime(2021, 3, 1, 9, tzinfo=dt.UTC)
 LEASE = dt.timedelta(minutes=10)
@@ -146,7 +146,7 @@ def test_describe_url_never_shows_the_password() -> None:
 
 
 async def test_feed_state_round_trips_on_every_backend(store: SqlStore) -> None:
-    from bot.feeds.store import ItemRecord
+    from bot.store import ItemRecord
 
     url = "https://example.org/feed"
     assert await store.feed_sync_config([(url, "ex", "h1")], NOW) == []

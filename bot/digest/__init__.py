@@ -1,64 +1,7 @@
-"""The weekly digest: when to post (:mod:`.schedule`), where its state lives (:mod:`.store`), and posting
-it exactly once per guild and week (:mod:`.scheduler`).
+"""The weekly digest: when to post (:mod:`.schedule`, pure rules) and posting it exactly once per guild and week
+(:mod:`.scheduler`). Its state lives in the shared store (:mod:`bot.store`); its errors in :mod:`bot.errors`, and
+the whole error tree is drawn in :mod:`retrieval.errors`.
 
-The names below are re-exported for callers that need a few of them; new code may import the modules.
-
-Its errors live in :mod:`bot.errors`; the whole tree is drawn in :mod:`retrieval.errors`.
+Import the modules themselves: this package re-exports nothing, so importing one of them never imports the
+others (and the store, which reads the schedule's settings type, imports no cycle through here).
 """
-
-from bot.digest.schedule import (
-    DAY_NAMES,
-    POLICIES,
-    DigestSettings,
-    Policy,
-    Slot,
-    describe,
-    is_manual,
-    manual_slot_id,
-    next_due_at,
-    nothing_to_post,
-    owned_by,
-    parse_policy,
-    pick_issue,
-    shard_owner,
-    slot_for,
-    when,
-)
-from bot.digest.scheduler import (
-    DEFAULT_LEASE,
-    FORBIDDEN_REASON,
-    NOT_FOUND_REASON,
-    DigestScheduler,
-    OutcomeStatus,
-    Poster,
-    PostOutcome,
-)
-from bot.digest.store import (
-    SCHEMA_VERSION,
-    PostRecord,
-    PostStatus,
-    SqliteStore,
-    SqlStore,
-    Store,
-    open_store,
-)
-from bot.errors import (
-    DigestError,
-    PostError,
-    PostForbidden,
-    PostNotFound,
-    PostTransient,
-    SchemaMismatch,
-    StoreError,
-    StoreReadOnly,
-    StoreUnavailable,
-)
-
-__all__ = [
-    "DAY_NAMES", "DEFAULT_LEASE", "FORBIDDEN_REASON", "NOT_FOUND_REASON", "POLICIES", "SCHEMA_VERSION",
-    "DigestError", "DigestScheduler", "DigestSettings", "OutcomeStatus", "Policy", "PostError", "PostForbidden",
-    "PostNotFound", "PostOutcome", "PostRecord", "PostStatus", "PostTransient", "Poster", "SchemaMismatch", "Slot",
-    "SqlStore", "SqliteStore", "Store", "StoreError", "StoreReadOnly", "StoreUnavailable", "describe", "is_manual",
-    "manual_slot_id", "next_due_at", "nothing_to_post", "open_store", "owned_by", "parse_policy", "pick_issue",
-    "shard_owner", "slot_for", "when",
-]

@@ -3,7 +3,7 @@
 Transport-free: the Discord adapter implements :class:`Poster` (built after the client it posts through, and
 handed to :meth:`DigestScheduler.run_forever` and :meth:`DigestScheduler.post_now`); tests use an in-memory
 one. Time comes from an injected clock, so weeks of schedule run in milliseconds. State lives in a
-:class:`~bot.digest.store.Store`, shared by every process of a deployment.
+:class:`~bot.store.Store`, shared by every process of a deployment.
 
 How a weekly post stays exactly-once across crashes, reconnects, restarts, shards and hosts:
 
@@ -41,9 +41,9 @@ from bot.digest.schedule import (
     slot_for,
     thread_name,
 )
-from bot.digest.store import PostRecord, Store
 from bot.errors import DigestError, PostError, PostForbidden, PostNotFound, PostTransient, StoreUnavailable
 from bot.results import FeaturesResult, features_of
+from bot.store import PostRecord, Store
 from retrieval.models import Archive, Issue
 
 log = logging.getLogger(__name__)

@@ -20,12 +20,12 @@ from discord.ext import commands
 from bot.app import App
 from bot.commands import Newsbot
 from bot.digest.scheduler import DigestScheduler
-from bot.digest.store import Store
 from bot.discord_adapter import embeds
 from bot.discord_adapter.cogs import AdminCog, ReaderCog
 from bot.discord_adapter.poster import DiscordPoster
 from bot.discord_adapter.replies import EXPIRED_AUTOCOMPLETE, expired, send_private
 from bot.discord_adapter.views import OpenViews
+from bot.store import Store
 from retrieval.errors import ConfigError, NewsbotError, UnknownIssueError
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.commands import COMMANDS_BY_NAME, Newsbot
-from bot.digest import DAY_NAMES
+from bot.digest.schedule import DAY_NAMES
 from bot.digest.scheduler import Poster
 from bot.discord_adapter import embeds
 from bot.discord_adapter.replies import answered_public, defer_public

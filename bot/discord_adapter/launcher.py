@@ -20,8 +20,8 @@ import yarl
 
 from bot.app import App, Shards, build_app
 from bot.config import Config
-from bot.digest.store import describe_url
 from bot.discord_adapter.client import NewsbotClient, point_at
+from bot.store import describe_url
 from retrieval.errors import ConfigError
 
 log = logging.getLogger("newsbot.run")

@@ -25,8 +25,8 @@ from bot.config import ArchiveConfig, FeedConfig
 from bot.errors import FeedParseError, FetchError
 from bot.feeds.convert import FeedItem, file_stem, item_markdown, parse_feed
 from bot.feeds.fetch import fetch_feed
-from bot.feeds.store import FeedState, FeedStore, ItemRecord
 from bot.results import FeedStatus
+from bot.store import FeedState, FeedStore, ItemRecord
 from retrieval.archive import iter_archive_files
 from retrieval.models import Archive
 from retrieval.parse import slug_of

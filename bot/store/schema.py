@@ -1,0 +1,125 @@
+"""The schema as data: one entry of statements per version, appended in order and never edited.
+
+The version lives in the database (table ``schema_version``), not in a file on one host: ``newsbot migrate``
+applies the entries the database lacks, with a ``schema_version`` row each, all in one transaction; a store
+refuses a database older or newer than :data:`SCHEMA_VERSION`. The statements are the SQL both SQLite and
+PostgreSQL understand, so one list serves every driver. Timestamps are fixed-width ISO text in UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 1: the tables as newsbot created them before versioning (IF NOT EXISTS adopts such a database).
+    # BIGINT, not INTEGER: Discord ids need 64 bits, and PostgreSQL's INTEGER has 32.
+    (
+        "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        """CREATE TABLE IF NOT EXISTS digest_settings (
+            guild_id BIGINT PRIMARY KEY,
+            channel_id BIGINT,
+            weekday INTEGER NOT NULL,
+            time TEXT NOT NULL,
+            timezone TEXT NOT NULL,
+            policy TEXT NOT NULL,
+            enabled INTEGER NOT NULL DEFAULT 0,
+            enabled_at TEXT,
+            disabled_reason TEXT,
+            baseline_at TEXT
+        )""",
+        """CREATE TABLE IF NOT EXISTS digest_posts (
+            guild_id BIGINT NOT NULL,
+            slot TEXT NOT NULL,
+            issue_id TEXT,
+            status TEXT NOT NULL,
+            channel_id BIGINT,
+            message_id BIGINT,
+            claimed_at TEXT NOT NULL,
+            lease_until TEXT,
+            posted_at TEXT,
+            detail TEXT,
+            PRIMARY KEY (guild_id, slot)
+        )""",
+        """CREATE TABLE IF NOT EXISTS digest_received (
+            guild_id BIGINT NOT NULL,
+            issue_id TEXT NOT NULL,
+            slot TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            PRIMARY KEY (guild_id, issue_id)
+        )""",
+        """CREATE TABLE IF NOT EXISTS digest_baseline (
+            guild_id BIGINT NOT NULL,
+            issue_id TEXT NOT NULL,
+            PRIMARY KEY (guild_id, issue_id)
+        )""",
+    ),
+    # 2: who holds a claim (host:pid), for stats and for an operator reading the table.
+    ("ALTER TABLE digest_posts ADD COLUMN claimed_by TEXT",),
+    # 3: feeds (per-feed validators, failures, seen items; issues stored without an announcement) and the
+    # digest's role ping and discussion thread.
+    (
+        """CREATE TABLE IF NOT EXISTS feeds (
+            url TEXT PRIMARY KEY,
+            name TEXT NOT NULL DEFAULT '',
+            etag TEXT,
+            last_modified TEXT,
+            last_success TEXT,
+            last_attempt TEXT,
+            next_poll TEXT,
+            failures INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            disabled_reason TEXT,
+            polled_ok INTEGER NOT NULL DEFAULT 0,
+            config_hash TEXT NOT NULL DEFAULT '',
+            notes TEXT NOT NULL DEFAULT ''
+        )""",
+        """CREATE TABLE IF NOT EXISTS feed_items (
+            feed_url TEXT NOT NULL,
+            key TEXT NOT NULL,
+            path TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            owned INTEGER NOT NULL,
+            issue_id TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (feed_url, key)
+        )""",
+        "CREATE TABLE IF NOT EXISTS feed_quiet (issue_id TEXT PRIMARY KEY, at TEXT NOT NULL)",
+        "ALTER TABLE digest_settings ADD COLUMN role_id BIGINT",
+        "ALTER TABLE digest_settings ADD COLUMN thread INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE digest_settings ADD COLUMN thread_error TEXT",
+    ),
+)
+"""Each entry is one schema version's statements, applied in one transaction. Append, never edit."""
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+VERSION_TABLE = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+"""Created by the migration itself, so a database from before versioning (no such table) reads as version 0."""
+
+
+def pending(before: int) -> Iterator[tuple[int, tuple[str, ...]]]:
+    """The (version, statements) a database at version ``before`` still lacks, oldest first.
+
+    >>> [v for v, _ in pending(SCHEMA_VERSION - 1)] == [SCHEMA_VERSION]
+    True
+    >>> list(pending(SCHEMA_VERSION)), list(pending(SCHEMA_VERSION + 1))
+    ([], [])
+    """
+    for version in range(before + 1, SCHEMA_VERSION + 1):
+        yield version, MIGRATIONS[version - 1]
+
+
+def mismatch_message(found: int, backend: str) -> str:
+    """What an operator reads when the schema does not match.
+
+    >>> mismatch_message(0, "sqlite")  # doctest: +ELLIPSIS
+    'the sqlite state database has schema version 0 and this newsbot needs ...: run `newsbot migrate` first'
+    >>> mismatch_message(99, "postgresql")  # doctest: +ELLIPSIS
+    'the postgresql state database has schema version 99, newer than this newsbot knows (...): upgrade newsbot...'
+    """
+    if found < SCHEMA_VERSION:
+        return (f"the {backend} state database has schema version {found} and this newsbot needs "
+                f"{SCHEMA_VERSION}: run `newsbot migrate` first")
+    return (f"the {backend} state database has schema version {found}, newer than this newsbot knows "
+            f"({SCHEMA_VERSION}): upgrade newsbot on this host (a newer release migrated it)")
