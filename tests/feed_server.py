@@ -38,6 +38,7 @@ class Logged:
     status: int
     if_none_match: str | None
     if_modified_since: str | None
+    user_agent: str | None = None
 
     def __str__(self) -> str:
         cond = []
@@ -178,7 +179,7 @@ class FeedServer:
         path = request.path
         inm, ims = request.headers.get("If-None-Match"), request.headers.get("If-Modified-Since")
         response = await self._answer(request, path, inm, ims)
-        self.log.append(Logged(request.method, path, response.status, inm, ims))
+        self.log.append(Logged(request.method, path, response.status, inm, ims, request.headers.get("User-Agent")))
         return response
 
     async def _answer(self, request: web.Request, path: str, inm: str | None,

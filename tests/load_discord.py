@@ -8,9 +8,9 @@ Not a unit test (pytest does not collect it). Run it from the repository root::
 The fake Discord (``tests/fake_discord``) and the request driver run on 127.0.0.1 in a process of their
 own, so Discord's clock keeps running while the bot's process is stalled (GIL, CPU), as it would in
 production, and the fake's JSON and HTTP work is not counted against the bot.
-The bot is the real ``NewsbotClient`` built by the launcher (``assemble``) on a SQLite store in a temporary folder,
-commands synced to the fake guild, and the ``/ask`` cooldown left ON: every request comes from its own
-fake user, so the cooldown code runs on every request without refusing any.
+The bot is the real ``NewsbotClient`` built as ``newsbot run`` builds it (``build_app``, then ``make_client``)
+on a SQLite store in a temporary folder, commands synced to the fake guild, and the ``/ask`` cooldown left ON:
+every request comes from its own fake user, so the cooldown code runs on every request without refusing any.
 
 Every question is distinct (the eval questions plus a topic word, an issue filter, a count, an English or
 Chinese addition), so the query cache cannot answer them; its hit counter is reported.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import importlib.metadata
 import logging
 import shutil
 from collections.abc import AsyncIterator
@@ -17,6 +18,7 @@ from feed_server import SAMPLE, FeedServer, Item, atom, item_from_markdown, rss,
 from bot.app import build_app
 from bot.commands import Newsbot
 from bot.config import Config, FeedConfig
+from bot.feeds import fetch
 from bot.feeds.service import FeedService
 from bot.library import Library, cache_path
 from bot.store import SqlStore, open_store
@@ -169,6 +171,23 @@ async def test_200_then_304_and_a_new_issue_answers_ask_right_after_the_poll(
         assert (await r.newsbot.features("week 13 2021")).issue.id == W13
         assert W13 not in await r.store.quiet_issues()  # found by a later poll: it will be announced
         assert [x.status for x in server.requests("/rss")] == [200, 304, 200]
+
+
+async def test_the_feed_server_sees_the_installed_version_as_user_agent(server: FeedServer, sample_config: Config,
+                                                                        archive: Path) -> None:
+    server.publish("/rss", rss(sample_items(HAND_SAVED)))
+    async with rig(server, sample_config, archive, [FeedConfig(server.url("/rss"), "akira")]) as r:
+        await r.service.poll()
+    [request] = server.requests("/rss")
+    assert request.user_agent == f"newsbot/{importlib.metadata.version('newsbot')} (feed poller)"
+
+
+def test_user_agent_without_an_installed_distribution(monkeypatch: pytest.MonkeyPatch) -> None:
+    def not_installed(name: str) -> str:
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", not_installed)
+    assert fetch._user_agent() == "newsbot/unknown (feed poller)"
 
 
 async def test_changed_item_updates_file_and_index_and_is_not_new(server: FeedServer, sample_config: Config,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import importlib.metadata
 import re
 from dataclasses import dataclass
 
@@ -16,7 +17,16 @@ import aiohttp
 
 from bot.errors import FetchError
 
-USER_AGENT = "newsbot/0.1 (feed poller; +https://github.com/)"
+
+def _user_agent() -> str:
+    """``newsbot/<installed version> (feed poller)``; a checkout that was never installed says ``unknown``."""
+    try:
+        return f"newsbot/{importlib.metadata.version('newsbot')} (feed poller)"
+    except importlib.metadata.PackageNotFoundError:
+        return "newsbot/unknown (feed poller)"
+
+
+USER_AGENT = _user_agent()
 MAX_SERVER_DELAY = 24 * 3600.0
 """A Cache-Control max-age or Retry-After longer than this is capped: a misconfigured server must not
 silence a feed for a year."""
