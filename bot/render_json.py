@@ -23,6 +23,7 @@ from bot.results import (
 from bot.textutil import issue_date
 from retrieval.errors import UnknownIssueError
 from retrieval.models import Entry, Issue
+from retrieval.search import Hit
 
 
 def issue_obj(issue: Issue) -> dict[str, Any]:
@@ -45,19 +46,7 @@ def render(command: str, result: Result) -> dict[str, Any]:
             out |= {
                 "query": result.query, "cached": result.cached, "notice": result.notice,
                 "issues": [i.id for i in result.issues],
-                "results": [
-                    entry_obj(h.entry) | {
-                        "score": round(h.score, 6), "snippet": h.snippet,
-                        "repaired": h.issue.repaired, "issue_id": h.issue.id, "issue_url": h.issue.source_url,
-                        "issue_title": h.issue.title, "issue_label": h.issue.label,
-                        "issue_date": issue_date(h.issue),
-                        "also_in": [{"issue_id": i.id, "issue_title": i.title, "issue_url": i.source_url,
-                                     "issue_label": i.label} for i in h.also_in],
-                        "bridges": [{"typed": typed, "matched": matched} for typed, matched in h.bridges],
-                        "links": list(h.entry.links),
-                    }
-                    for h in result.hits
-                ],
+                "results": [hit_obj(h) for h in result.hits],
             }
         case FeaturesResult():
             out |= features_obj(result)
@@ -98,6 +87,19 @@ def render(command: str, result: Result) -> dict[str, Any]:
         case _:
             assert_never(result)
     return out
+
+
+def hit_obj(h: Hit) -> dict[str, Any]:
+    return entry_obj(h.entry) | {
+        "score": round(h.score, 6), "snippet": h.snippet,
+        "repaired": h.issue.repaired, "issue_id": h.issue.id, "issue_url": h.issue.source_url,
+        "issue_title": h.issue.title, "issue_label": h.issue.label,
+        "issue_date": issue_date(h.issue),
+        "also_in": [{"issue_id": i.id, "issue_title": i.title, "issue_url": i.source_url,
+                     "issue_label": i.label} for i in h.also_in],
+        "bridges": [{"typed": typed, "matched": matched} for typed, matched in h.bridges],
+        "links": list(h.entry.links),
+    }
 
 
 def feed_obj(f: FeedStatus) -> dict[str, Any]:
