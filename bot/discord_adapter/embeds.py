@@ -236,20 +236,25 @@ def with_cannot_post(reply: Reply, missing: Sequence[str], channel_id: int | Non
 def ask_pages(result: AskResult) -> list[discord.Embed]:
     """One embed per page of results; the view pages through them."""
     question = user_text(result.query, 200)
-    title = clip(f"“{question}”" if question else "Search", TITLE_MAX)
-    if not result.hits:
-        text = result.notice or "No matches."
+    return hit_pages(f"“{question}”" if question else "Search", result.hits, result.notice, cached=result.cached)
+
+
+def hit_pages(title: str, hits: Sequence[Hit], notice: str | None, *, cached: bool = False) -> list[discord.Embed]:
+    """Search results as pages of :data:`HITS_PER_PAGE`; ``title`` is already escaped, ``notice`` is not."""
+    title = clip(title, TITLE_MAX)
+    if not hits:
+        text = notice or "No matches."
         return [discord.Embed(title=title, description=clip(escape(text), DESCRIPTION_MAX), colour=COLOR)]
     pages: list[discord.Embed] = []
-    chunks = [result.hits[i:i + HITS_PER_PAGE] for i in range(0, len(result.hits), HITS_PER_PAGE)]
+    chunks = [hits[i:i + HITS_PER_PAGE] for i in range(0, len(hits), HITS_PER_PAGE)]
     for p, chunk in enumerate(chunks, 1):
         blocks = [_hit_block((p - 1) * HITS_PER_PAGE + i, h, 300) for i, h in enumerate(chunk, 1)]
         description = "\n\n".join(blocks)
-        if result.notice:
-            description = f"*{escape(result.notice)}*\n\n" + description
+        if notice:
+            description = f"*{escape(notice)}*\n\n" + description
         embed = discord.Embed(title=title, description=clip(description, DESCRIPTION_MAX), colour=COLOR)
-        footer = f"page {p}/{len(chunks)} · {len(result.hits)} results"
-        if result.cached:
+        footer = f"page {p}/{len(chunks)} · {len(hits)} results"
+        if cached:
             footer += " · cached"
         embed.set_footer(text=clip(footer, FOOTER_MAX))
         pages.append(fit_message([embed])[0])
