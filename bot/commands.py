@@ -13,6 +13,7 @@ import dataclasses
 import logging
 import math
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -33,12 +34,15 @@ from bot.results import (
     IssueListResult,
     IssueResult,
     ReindexResult,
+    SimilarResult,
     StatsResult,
     features_of,
 )
 from retrieval.cache import QueryCache, cache_key
 from retrieval.errors import QueryError
-from retrieval.models import Archive, Issue
+from retrieval.issueref import extract_issue_ref
+from retrieval.links import link_key
+from retrieval.models import Archive, Entry, Issue
 
 if TYPE_CHECKING:
     from bot.digest.scheduler import DigestScheduler, Poster
@@ -48,6 +52,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+LAST_ASKS_KEPT = 1024
+"""How many askers' last results :meth:`Newsbot.similar` can refer to by number (least recently used go)."""
+SIMILAR_QUERY_CHARS = 300
+"""How much of an item (title, then summary) :meth:`Newsbot.similar` searches with."""
 DIGEST_NOW_TEXT = {
     "recovered": "That digest was already in the channel.",
     "busy": "A digest is being posted right now; nothing more was posted.",
@@ -72,6 +80,8 @@ class Newsbot:
         """Given when feeds are configured: stats show them and ``feed-retry`` resets them."""
         self._clock = clock
         self._started = clock()
+        self._last_asks: OrderedDict[int | None, tuple[Entry, ...]] = OrderedDict()
+        """Each asker's last results, so ``/similar 2`` can name one by its number."""
 
     @property
     def archive(self) -> Archive:
@@ -86,7 +96,8 @@ class Newsbot:
     @command("Ask a question about the archive, in Chinese or English.",
              question="What you want to find, e.g. ViT 鲁棒性 or 'matrix multiplication without multiplies'",
              issue=f"Only search this issue: {ISSUE_HELP}", count="How many results (1-25)")
-    async def ask(self, question: str, issue: IssueRef | None = None, count: int | None = None) -> AskResult:
+    async def ask(self, question: str, issue: IssueRef | None = None, count: int | None = None, *,
+                  user_id: int | None = None) -> AskResult:
         k = self._count(count)
         engine = self.library.engine
         target = engine.find_issue(issue) if issue else None
@@ -101,6 +112,7 @@ class Newsbot:
             found = await asyncio.to_thread(engine.search, question, k=k, issue=target)
             await self.cache.put(key, engine.cache_payload(found))
             result = AskResult(question, found.hits, found.notice, False, found.issues)
+        self._remember(user_id, tuple(h.entry for h in result.hits))
         return result
 
     def check_ask(self, issue: str | None, count: int | None) -> None:
@@ -109,6 +121,47 @@ class Newsbot:
         self._count(count)
         if issue:
             self.library.engine.find_issue(issue)
+
+    @command("Items most like one item: give its link, or its number in your last /ask answer.",
+             item="A link of the item, or its number in your last /ask answer (1, 2, …)",
+             count="How many results (1-25)")
+    async def similar(self, item: str, count: int | None = None, *, user_id: int | None = None) -> SimilarResult:
+        k = self._count(count)
+        source = self._find_item(item.strip(), user_id)
+        issue = self.library.archive.get(source.issue_id)
+        assert issue is not None  # an entry's issue is in the archive it came from
+        query = _similar_query(source)
+        found = await asyncio.to_thread(self.library.engine.search, query, k=k + 1)
+        own = {link_key(u) for u in source.all_links}
+        hits = tuple(h for h in found.hits
+                     if h.entry.key != source.key and not own & {link_key(u) for u in h.entry.all_links})[:k]
+        return SimilarResult(source, issue, hits)
+
+    def _find_item(self, item: str, user_id: int | None) -> Entry:
+        if not item:
+            raise QueryError("Name an item: a link of it, or its number in your last /ask answer.")
+        if item.isdigit():
+            last = self._last_asks.get(user_id, ())
+            if not last:
+                raise QueryError("Ask something first (/ask), then name a result by its number.")
+            n = int(item)
+            if not 1 <= n <= len(last):
+                raise QueryError(f"Your last answer had {len(last)} result{'s' * (len(last) != 1)}; "
+                                 f"pick a number from 1 to {len(last)}.")
+            return last[n - 1]
+        wanted = link_key(item)
+        for entry in self.library.archive.entries:
+            if any(link_key(u) == wanted for u in entry.all_links):
+                return entry
+        raise QueryError("No item of the archive has that link. Give a link from an answer, or a result number.")
+
+    def _remember(self, user_id: int | None, entries: tuple[Entry, ...]) -> None:
+        if not entries:
+            return
+        self._last_asks[user_id] = entries
+        self._last_asks.move_to_end(user_id)
+        while len(self._last_asks) > LAST_ASKS_KEPT:
+            self._last_asks.popitem(last=False)
 
     def _count(self, count: int | None) -> int:
         if count is None:
@@ -313,6 +366,23 @@ class Newsbot:
         if self.scheduler is None:
             raise QueryError("Weekly digests are posted by the Discord bot (newsbot run), not here.")
         return self.scheduler
+
+
+def _similar_query(entry: Entry) -> str:
+    """What :meth:`Newsbot.similar` searches with: the item's title and summary, without anything that reads
+    as an issue reference (which would narrow the search to that issue).
+
+    >>> from retrieval.models import Section
+    >>> _similar_query(Entry("w13", 0, Section.PAPERS, "ViT 的鲁棒性", None, "Vision Transformer 比 CNN 更稳健。"))
+    'ViT 的鲁棒性 Vision Transformer 比 CNN 更稳健。'
+    """
+    text = f"{entry.title} {entry.summary}"[:SIMILAR_QUERY_CHARS]
+    for _ in range(3):  # a title rarely holds more than one date or number that reads as an issue
+        ref, rest = extract_issue_ref(text)
+        if ref is None:
+            break
+        text = rest
+    return text.strip()
 
 
 COMMANDS = collect(Newsbot)

@@ -18,6 +18,7 @@ from bot.results import (
     IssueResult,
     ReindexResult,
     Result,
+    SimilarResult,
     StatsResult,
 )
 from bot.textutil import issue_date
@@ -48,6 +49,9 @@ def render(command: str, result: Result) -> dict[str, Any]:
                 "issues": [i.id for i in result.issues],
                 "results": [hit_obj(h) for h in result.hits],
             }
+        case SimilarResult():
+            out |= {"item": entry_obj(result.item) | {"links": list(result.item.all_links)} | issue_obj(result.issue),
+                    "results": [hit_obj(h) for h in result.hits]}
         case FeaturesResult():
             out |= features_obj(result)
         case DigestPreview():

@@ -17,6 +17,7 @@ from bot.results import (
     IssueResult,
     ReindexResult,
     Result,
+    SimilarResult,
     StatsResult,
     feed_line,
 )
@@ -80,6 +81,10 @@ def render(result: Result, *, color: bool = False) -> str:
     match result:
         case AskResult():
             lines = _ask(result, st)
+        case SimilarResult():
+            like = f"{st.dim('like:')} {st.bold(result.item.title)}"
+            lines = [f"{like}  {st.dim('from')} {_issue_line(result.issue, st)}"]
+            lines += [line for n, h in enumerate(result.hits, 1) for line in _hit(n, h, st)] or ["No similar items."]
         case FeaturesResult():
             lines = _features(result, st)
         case DigestPreview():

@@ -38,6 +38,14 @@ class AskResult:
 
 
 @dataclass(frozen=True, slots=True)
+class SimilarResult:
+    item: Entry
+    """The item the others are like (never among :attr:`hits`)."""
+    issue: Issue
+    hits: tuple[Hit, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class FeaturesResult:
     issue: Issue
     items: tuple[Entry, ...]
@@ -161,8 +169,8 @@ class DigestNowResult:
     """What happened, in words."""
 
 
-Result = (AskResult | FeaturesResult | IssueResult | IssueListResult | HelpResult | StatsResult | DigestPreview
-          | ReindexResult | FeedRetryResult | DigestSettingsResult | DigestNowResult)
+Result = (AskResult | SimilarResult | FeaturesResult | IssueResult | IssueListResult | HelpResult | StatsResult
+          | DigestPreview | ReindexResult | FeedRetryResult | DigestSettingsResult | DigestNowResult)
 
 
 def features_of(issue: Issue, limit: int = DIGEST_MAX_FEATURES) -> FeaturesResult:

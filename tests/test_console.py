@@ -92,6 +92,31 @@ async def test_second_identical_question_is_cached(sample_config: Config) -> Non
     assert first["results"] == second["results"]
 
 
+async def test_similar_by_number_and_by_link_never_answers_the_item_itself(sample_config: Config) -> None:
+    ask, by_number, by_link, short = await run_lines(sample_config, [
+        "/ask ViT 鲁棒性 count:3", "/similar 2", "/similar https://arxiv.org/abs/2010.11929", "/similar 1 count:2"])
+    second = ask["results"][1]
+    assert by_number["item"]["url"] == second["url"]
+    assert by_number["item"]["issue_id"] == second["issue_id"]
+    assert by_number["results"], by_number
+    assert second["url"] not in {r["url"] for r in by_number["results"]}
+    assert by_link["item"]["url"] == "https://arxiv.org/abs/2010.11929"
+    assert "https://arxiv.org/abs/2010.11929" not in {u for r in by_link["results"] for u in r["links"]}
+    # A /similar answer is no new /ask answer: "1" still names the first result of the last /ask.
+    assert short["item"]["url"] == ask["results"][0]["url"]
+    assert 1 <= len(short["results"]) <= 2
+
+
+async def test_similar_says_what_to_give_instead(sample_config: Config) -> None:
+    before, ask, too_far, nowhere, empty = await run_lines(sample_config, [
+        "/similar 1", "/ask ViT count:2", "/similar 3", "/similar https://nowhere.example/x", "/similar"])
+    assert before["error"] == "Ask something first (/ask), then name a result by its number."
+    assert len(ask["results"]) == 2
+    assert too_far["error"] == "Your last answer had 2 results; pick a number from 1 to 2."
+    assert nowhere["error"].startswith("No item of the archive has that link.")
+    assert empty["error"].startswith("/similar needs item.")
+
+
 async def test_issue_filter_and_count(sample_config: Config) -> None:
     (obj,) = await run_lines(sample_config, ['/ask 变压器 issue:"week 13 2021" count:2'])
     assert obj["results"]

@@ -35,7 +35,7 @@ def _embed_text(message: dict[str, Any]) -> str:
 
 async def test_synced_command_set(fake: FakeDiscord, client: FastReconnectClient) -> None:
     synced = {c["name"]: c for c in fake.commands[GUILD_ID]}
-    assert set(synced) == {"ask", "features", "issue", "issues", "latest", "digest", "help", "newsbot"}
+    assert set(synced) == {"ask", "similar", "features", "issue", "issues", "latest", "digest", "help", "newsbot"}
     assert None not in fake.commands  # guild sync only: no duplicate global set
     ask = {o["name"]: o for o in synced["ask"]["options"]}
     assert ask["question"]["required"] is True
@@ -67,6 +67,32 @@ async def test_ask_is_answered_within_three_seconds(fake: FakeDiscord, client: F
     assert "https://arxiv.org/abs/2106.10860" in text
     assert "#31" in text
     assert followup.data["allowed_mentions"] == {"parse": []}
+
+
+async def test_similar_names_a_result_of_the_askers_own_last_answer(fake: FakeDiscord,
+                                                                    client: FastReconnectClient) -> None:
+    asker, other = FakeUser(7001, "asker"), FakeUser(7002, "other")
+    ask = await fake.interact("ask", {"question": "哪一期讲了不用乘法的矩阵乘积？"}, user=asker)
+    await ask.response()
+    await ask.followups(1)
+    like = await fake.interact("similar", {"item": "1"}, user=asker)
+    callback = await like.response()
+    assert callback.type == 5
+    assert callback.elapsed < INTERACTION_DEADLINE
+    [answer] = await like.followups(1)
+    text = _embed_text(answer.data)
+    assert text.startswith("Like “"), text
+    assert "https://arxiv.org/abs/2106.10860" not in text  # the item itself is never among its likes
+    assert answer.data["allowed_mentions"] == {"parse": []}
+    # Numbers are per member: someone who asked nothing is told so, privately.
+    stranger = await fake.interact("similar", {"item": "1"}, user=other)
+    await stranger.response()
+    calls = await stranger.followups(2)  # the public placeholder taken back, then the private answer
+    refusal = calls[-1]
+    assert refusal.data["content"] == "Ask something first (/ask), then name a result by its number."
+    stored = fake.message(refusal.message_id) if refusal.message_id is not None else None
+    assert stored is not None
+    assert stored["flags"] & 64  # ephemeral: seen by the stranger alone
 
 
 async def test_an_answer_through_a_bridge_says_so(fake: FakeDiscord, client: FastReconnectClient) -> None:

@@ -43,6 +43,8 @@ SESSION = [
     "/ask https://arxiv.org/abs/2106.10860",            # a link in the question
     "/ask transformer",
     "/ask transformer",                                 # the same again: cached
+    "/similar 1",                                       # the first result of the last /ask
+    "/similar https://arxiv.org/abs/2010.11929 count:2",
     "/features",
     "/features 31",
     "/digest",
@@ -65,6 +67,8 @@ SESSION = [
     "/issues 99",
     "/latest now",
     "/feed-retry",                                      # no feeds configured
+    "/similar 99",                                      # more than the last answer had
+    "/similar https://nowhere.example/x",               # no item has that link
 ]
 
 
@@ -149,7 +153,7 @@ async def test_every_answer_of_a_session_keeps_the_contract(sample_config: Confi
     answered = {o["command"] for o in objs if "error" not in o}
     assert answered == {c.name for c in CONSOLE_COMMANDS} - {"feed-retry"}  # feed-retry: below, with feeds
     failures = [o for o in objs if "error" in o]
-    assert len(failures) == 11
+    assert len(failures) == 13
     assert any("suggestions" in o for o in failures)
     assert any("suggestions" not in o for o in failures)
     asks = [o for o in objs if o["command"] == "ask" and "error" not in o]

@@ -82,7 +82,17 @@ class ReaderCog(commands.Cog):
         # The answer is public, its errors are not: the ones we can name now are answered before the defer.
         self.service.check_ask(issue, count)
         await defer_public(interaction)
-        result = await self.service.ask(question, IssueRef(issue) if issue else None, count)
+        result = await self.service.ask(question, IssueRef(issue) if issue else None, count,
+                                        user_id=interaction.user.id)
+        await send(interaction, embeds.render(result), views=self.views)
+        answered_public(interaction)
+
+    @app_commands.command(name="similar", description=_desc("similar"))
+    @app_commands.describe(**_describe("similar"))
+    async def similar(self, interaction: Interaction, item: app_commands.Range[str, 1, QUESTION_MAX],
+                      count: app_commands.Range[int, 1, 25] | None = None) -> None:
+        await defer_public(interaction)
+        result = await self.service.similar(item, count, user_id=interaction.user.id)
         await send(interaction, embeds.render(result), views=self.views)
         answered_public(interaction)
 

@@ -29,6 +29,7 @@ from bot.results import (
     IssueResult,
     ReindexResult,
     Result,
+    SimilarResult,
     StatsResult,
     feed_line,
 )
@@ -197,6 +198,9 @@ def render(result: Result) -> Reply:
     match result:
         case AskResult():
             return Reply(ask_pages(result), paged=True)
+        case SimilarResult():
+            like = f"Like “{escape(clip(result.item.title, 200))}”"
+            return Reply(hit_pages(like, result.hits, None if result.hits else "No similar items."), paged=True)
         case FeaturesResult():
             return Reply(features_embeds(result))
         case DigestPreview():
