@@ -6,6 +6,7 @@ import dataclasses
 import shutil
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from bot.commands import search_settings
@@ -251,7 +252,7 @@ def test_a_link_inside_an_item_finds_that_item(card_engine: SearchEngine) -> Non
 
 
 def test_a_concept_only_renderings_can_match_gets_the_bridge_floor(engine: SearchEngine) -> None:
-    unfloored = SearchEngine.build(engine.archive, dataclasses.replace(engine.settings, bridge_floor=0.0),
+    unfloored = SearchEngine.build(engine.archive, msgspec.structs.replace(engine.settings, bridge_floor=0.0),
                                    analyzer=engine.analyzer)
     query = "heartbeat camera lookup table"
     checked = 0
