@@ -52,13 +52,16 @@ log = logging.getLogger(__name__)
 # -- the service -----------------------------------------------------------------------------------
 
 def search_settings(config: Config) -> SearchSettings:
+    from retrieval.settings import SearchOptions
+
     s = config.search
+    # Every engine option by name, so one added to the schema reaches the engine without an edit here.
+    options = {name: getattr(s, name) for name in SearchOptions.__struct_fields__}
     return SearchSettings(
         analyzer=AnalyzerConfig(userdict=s.file("userdict"), stopwords=s.file("stopwords"),
                                 cache_dir=config.cache_dir),
         glossary_path=s.file("glossary"),
-        k1=s.k1, b=s.b, delta=s.delta,
-        glossary_weight=s.glossary_weight, cedict_weight=s.cedict_weight,
+        **options,
     )
 
 

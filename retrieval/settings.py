@@ -29,7 +29,7 @@ __all__ = ["OutOfRange", "Ranking", "SearchOptions", "SearchSettings", "Setting"
            "default", "integer", "parse", "ranking_fingerprint", "schema"]
 
 
-class Ranking(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class Ranking(msgspec.Struct, frozen=True, kw_only=True):
     """Everything that shapes the ranking. Every field is part of the engine's cache fingerprint."""
 
     k1: Annotated[float, Meta(ge=0, description="BM25Plus term-frequency saturation")] = 1.5
@@ -55,7 +55,7 @@ class Ranking(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
                                 "to weigh this")] = 0.5
 
 
-class SearchOptions(Ranking, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class SearchOptions(Ranking, frozen=True, kw_only=True):
     """The configurable knobs the engine reads: the ranking, plus how the index is built."""
 
     workers: Annotated[int, Meta(ge=1, description="processes that tokenize a large archive")] = 2

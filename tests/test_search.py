@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 from pathlib import Path
 
@@ -34,8 +33,8 @@ def engine(settings: SearchSettings) -> SearchEngine:
 def test_restart_tokenizes_nothing_and_a_change_only_what_changed(tmp_path: Path, sample_config: Config) -> None:
     archive_dir = tmp_path / "archive"
     shutil.copytree(sample_archive_dir(), archive_dir)
-    settings = search_settings(dataclasses.replace(
-        sample_config, storage=dataclasses.replace(sample_config.storage, cache_dir=str(tmp_path / "cache"))))
+    settings = search_settings(msgspec.structs.replace(
+        sample_config, storage=msgspec.structs.replace(sample_config.storage, cache_dir=str(tmp_path / "cache"))))
     first = SearchEngine.build(load_archive(archive_dir), settings)
     assert first.tokenized_now == first.size == 57
     again = SearchEngine.build(load_archive(archive_dir), settings, analyzer=first.analyzer)
