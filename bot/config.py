@@ -6,6 +6,10 @@ not configuration: it comes only from ``DISCORD_TOKEN`` and is never stored here
 Environment overrides are ``NEWSBOT_<SECTION>_<KEY>`` (``NEWSBOT_SEARCH_TOP_K=8``), plus the
 short forms ``NEWSBOT_ARCHIVE``, ``NEWSBOT_DB``, ``NEWSBOT_API_BASE``, ``NEWSBOT_GATEWAY_URL`` and
 ``NEWSBOT_LOG_LEVEL``.
+
+The schema is the ``Struct`` classes below (the ``[search]`` section composes
+:class:`retrieval.settings.SearchOptions`): each field's type, default, range and description. Values are
+checked one by one as they are merged, so an error names the file, variable or flag a bad value came from.
 """
 
 from __future__ import annotations
