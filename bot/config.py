@@ -6,28 +6,36 @@ not configuration: it comes only from ``DISCORD_TOKEN`` and is never stored here
 Environment overrides are ``NEWSBOT_<SECTION>_<KEY>`` (``NEWSBOT_SEARCH_TOP_K=8``), plus the
 short forms ``NEWSBOT_ARCHIVE``, ``NEWSBOT_DB``, ``NEWSBOT_API_BASE``, ``NEWSBOT_GATEWAY_URL`` and
 ``NEWSBOT_LOG_LEVEL``.
+
+The schema is the ``Struct`` classes below (the ``[search]`` section composes
+:class:`retrieval.settings.SearchOptions`): each field's type, default, range and description. Values are
+checked one by one as they are merged, so an error names the file, variable or flag a bad value came from.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import math
 import os
 import re
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from retrieval.errors import ConfigError
+import msgspec
+from msgspec import Meta
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DIGEST_POLICIES = ("next", "latest")
+from retrieval.errors import ConfigError
+from retrieval.settings import SearchOptions, WrongType, integer, parse, schema
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+DigestPolicy = Literal["next", "latest"]
+WEEKDAYS: tuple[str, ...] = get_args(Weekday)
+DIGEST_POLICIES: tuple[str, ...] = get_args(DigestPolicy)
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def config_dir() -> Path:
@@ -40,8 +48,10 @@ def sample_archive_dir() -> Path:
     return Path(str(files("retrieval") / "sample_archive"))
 
 
-@dataclass(frozen=True, slots=True)
-class FeedConfig:
+# The schema: every setting's type, default, range (Meta) and one-line description. config/newsbot.toml
+# repeats each default with a comment, and tests/test_settings.py checks that the two agree.
+
+class FeedConfig(msgspec.Struct, frozen=True):
     """One ``[[archive.feeds]]`` entry: an RSS 2.0 or Atom feed whose items become archive files."""
 
     url: str
@@ -52,48 +62,45 @@ class FeedConfig:
         return self.name or self.url
 
 
-@dataclass(frozen=True, slots=True)
-class ArchiveConfig:
-    path: str = ""
-    """Archive folder; empty means the bundled sample archive."""
-    max_file_mb: float = 8.0
-    feeds: tuple[FeedConfig, ...] = ()
-    feed_poll_seconds: float = 3600.0
-    """How often each feed is polled (a longer Cache-Control max-age or Retry-After wins); the archive
-    folder is checked for files an admin dropped in on the same beat."""
-    feed_timeout_seconds: float = 30.0
-    feed_max_mb: float = 5.0
-    feed_max_redirects: int = 5
-    feed_max_failures: int = 5
-    """Consecutive failures after which a feed is disabled until ``/newsbot feed-retry`` or a config change."""
+class ArchiveConfig(msgspec.Struct, frozen=True, kw_only=True):
+    path: Annotated[str, Meta(description="archive folder; empty = the bundled sample archive")] = ""
+    max_file_mb: Annotated[float, Meta(gt=0, description="larger files are skipped with a warning")] = 8.0
+    feed_poll_seconds: Annotated[float, Meta(
+        gt=0, description="poll each feed (and look for new files in the folder) this often; a longer "
+                          "Cache-Control max-age or Retry-After from the server wins")] = 3600.0
+    feed_timeout_seconds: Annotated[float, Meta(
+        gt=0, description="a feed that has not answered completely by then counts as a failure")] = 30.0
+    feed_max_mb: Annotated[float, Meta(gt=0, description="a larger feed body is refused")] = 5.0
+    feed_max_redirects: Annotated[int, Meta(ge=0, description="redirects followed per feed request")] = 5
+    feed_max_failures: Annotated[int, Meta(
+        ge=1, description="consecutive failures before a feed is disabled (until /newsbot feed-retry)")] = 5
+    feeds: Annotated[tuple[FeedConfig, ...], Meta(
+        description="[[archive.feeds]] tables (url, optional name), or URLs separated by spaces or commas")] = ()
 
     @property
     def resolved(self) -> Path:
         return Path(self.path).expanduser() if self.path else sample_archive_dir()
 
 
-@dataclass(frozen=True, slots=True)
-class StorageConfig:
-    url: str = ""
-    """The shared state store: empty for the SQLite file at ``db_path``, or ``postgresql://user@host/db``
-    (the password from the URL or the standard ``PG*`` variables)."""
-    db_path: str = "~/.cache/newsbot/newsbot.sqlite3"
-    """The SQLite state file (when ``url`` is empty); the local query cache always lives beside it."""
-    cache_dir: str = "~/.cache/newsbot"
+class StorageConfig(msgspec.Struct, frozen=True, kw_only=True):
+    url: Annotated[str, Meta(
+        description="shared state: empty = the SQLite file db_path; or postgresql://user@host/db (the password "
+                    "from the URL or the standard PG* variables)")] = ""
+    db_path: Annotated[str, Meta(
+        description="SQLite state (when url is empty); the query cache sits beside it",
+    )] = "~/.cache/newsbot/newsbot.sqlite3"
+    cache_dir: Annotated[str, Meta(
+        description="jieba cache, tokenized index, CC-CEDICT index")] = "~/.cache/newsbot"
 
 
-@dataclass(frozen=True, slots=True)
-class SearchConfig:
-    k1: float = 1.5
-    b: float = 0.75
-    delta: float = 1.0
-    top_k: int = 5
-    max_top_k: int = 25
-    glossary_weight: float = 0.6
-    cedict_weight: float = 0.5
-    userdict: str = ""
-    stopwords: str = ""
-    glossary: str = ""
+class SearchConfig(SearchOptions, frozen=True, kw_only=True):
+    """``[search]``: the engine's options (ranges and defaults in :mod:`retrieval.settings`) plus the bot's."""
+
+    top_k: Annotated[int, Meta(ge=1, le=25, description="results per /ask unless the user asks for more")] = 5
+    max_top_k: Annotated[int, Meta(ge=1, le=25, description="the most results one /ask may ask for")] = 25
+    userdict: Annotated[str, Meta(description="jieba user dictionary; empty = config/userdict.txt")] = ""
+    stopwords: Annotated[str, Meta(description="stop word list; empty = config/stopwords.txt")] = ""
+    glossary: Annotated[str, Meta(description="bilingual glossary; empty = config/glossary.toml")] = ""
 
     def file(self, name: str) -> Path:
         """A term-list file: the configured path, or the bundled default."""
@@ -102,51 +109,46 @@ class SearchConfig:
         return Path(value).expanduser() if value else config_dir() / default
 
 
-@dataclass(frozen=True, slots=True)
-class CacheConfig:
-    ttl_seconds: int = 7 * 24 * 3600
-    max_entries: int = 20_000
+class CacheConfig(msgspec.Struct, frozen=True, kw_only=True):
+    ttl_seconds: Annotated[int, Meta(gt=0, description="how long a cached answer is served")] = 7 * 24 * 3600
+    max_entries: Annotated[int, Meta(gt=0, description="cached answers kept (oldest go first)")] = 20_000
 
 
-@dataclass(frozen=True, slots=True)
-class DigestConfig:
-    weekday: str = "mon"
-    time: str = "09:00"
-    timezone: str = "UTC"
-    policy: str = "next"
-    tick_seconds: float = 60.0
-    """How often each process looks for due digests."""
+class DigestConfig(msgspec.Struct, frozen=True, kw_only=True):
+    weekday: Annotated[Weekday, Meta(description="day of the weekly digest, mon..sun")] = "mon"
+    time: Annotated[str, Meta(description="local time of day, 24-hour HH:MM")] = "09:00"
+    timezone: Annotated[str, Meta(description="IANA name, e.g. Europe/Berlin")] = "UTC"
+    policy: Annotated[DigestPolicy, Meta(
+        description="next: replay the archive week by week; latest: post only new issues")] = "next"
+    tick_seconds: Annotated[float, Meta(gt=0, description="how often each process looks for due digests")] = 60.0
 
 
-@dataclass(frozen=True, slots=True)
-class DiscordConfig:
-    guild_ids: tuple[int, ...] = ()
-    """Guilds to sync commands to (instant); empty means a global sync."""
-    ask_cooldown_seconds: float = 5.0
-    api_base: str = ""
-    """REST base URL override (a proxy in production, a fake Discord in tests)."""
-    gateway_url: str = ""
-    start_retry_seconds: float = 300.0
-    """How long ``newsbot run`` keeps retrying, with back-off, when Discord cannot be reached at start."""
-    identify_queue_url: str = ""
-    """A gateway-queue (twilight's) that every shard process asks before IDENTIFY, so hosts share
-    ``max_concurrency`` and the daily IDENTIFY budget; empty = discord.py's own pacing."""
+class DiscordConfig(msgspec.Struct, frozen=True, kw_only=True):
+    guild_ids: Annotated[tuple[int, ...], Meta(
+        description="sync commands to these guilds (instant); empty = global sync")] = ()
+    ask_cooldown_seconds: Annotated[float, Meta(ge=0, description="per-user pause between two /ask")] = 5.0
+    api_base: Annotated[str, Meta(
+        description="REST base override (a proxy, or a fake Discord in tests); NEWSBOT_API_BASE")] = ""
+    gateway_url: Annotated[str, Meta(description="gateway override; NEWSBOT_GATEWAY_URL")] = ""
+    start_retry_seconds: Annotated[float, Meta(
+        ge=0, description="Discord unreachable at start: retry with back-off this long, then exit 1")] = 300.0
+    identify_queue_url: Annotated[str, Meta(
+        description="a gateway-queue every shard process asks before IDENTIFY, so hosts share max_concurrency "
+                    "and the daily budget; empty = discord.py's own pacing")] = ""
 
 
-@dataclass(frozen=True, slots=True)
-class LoggingConfig:
-    level: str = "INFO"
+class LoggingConfig(msgspec.Struct, frozen=True, kw_only=True):
+    level: Annotated[str, Meta(description="DEBUG, INFO, WARNING, ERROR or CRITICAL")] = "INFO"
 
 
-@dataclass(frozen=True, slots=True)
-class Config:
-    archive: ArchiveConfig = field(default_factory=ArchiveConfig)
-    storage: StorageConfig = field(default_factory=StorageConfig)
-    search: SearchConfig = field(default_factory=SearchConfig)
-    cache: CacheConfig = field(default_factory=CacheConfig)
-    digest: DigestConfig = field(default_factory=DigestConfig)
-    discord: DiscordConfig = field(default_factory=DiscordConfig)
-    logging: LoggingConfig = field(default_factory=LoggingConfig)
+class Config(msgspec.Struct, frozen=True, kw_only=True):
+    archive: ArchiveConfig = msgspec.field(default_factory=ArchiveConfig)
+    storage: StorageConfig = msgspec.field(default_factory=StorageConfig)
+    search: SearchConfig = msgspec.field(default_factory=SearchConfig)
+    cache: CacheConfig = msgspec.field(default_factory=CacheConfig)
+    digest: DigestConfig = msgspec.field(default_factory=DigestConfig)
+    discord: DiscordConfig = msgspec.field(default_factory=DiscordConfig)
+    logging: LoggingConfig = msgspec.field(default_factory=LoggingConfig)
 
     @property
     def db_path(self) -> Path:
@@ -166,6 +168,11 @@ class Config:
         return Path(self.storage.cache_dir).expanduser()
 
 
+def sections() -> dict[str, type[msgspec.Struct]]:
+    """Each config section's name and schema ``Struct``, in the order of ``config/newsbot.toml``."""
+    return {name: setting.type for name, setting in schema(Config).items()}
+
+
 _NOT_CONFIG_ENV = frozenset({"NEWSBOT_SHARED", "NEWSBOT_HISTORY", "NEWSBOT_TEST_CLOCK"})
 """NEWSBOT_* variables that are not configuration: the test suite's shared folder, the console's history
 file, and the tests' digest clock (:func:`bot.discord_adapter.launcher.test_clock`)."""
@@ -177,6 +184,9 @@ _SHORT_ENV = {
     "NEWSBOT_GATEWAY_URL": ("discord", "gateway_url"),
     "NEWSBOT_LOG_LEVEL": ("logging", "level"),
 }
+
+Raw = dict[str, dict[str, tuple[Any, str]]]
+"""Section -> key -> (value as read, where it was read: a file, an environment variable or a flag)."""
 
 
 def load_config(path: Path | None = None, env: Mapping[str, str] | None = None,
@@ -193,7 +203,7 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None,
     retrieval.errors.ConfigError: NEWSBOT_SEARCH_TOPK: unknown key 'search.topk'
     """
     env = os.environ if env is None else env
-    raw: dict[str, dict[str, Any]] = {}
+    raw: Raw = {}
     _merge(raw, _read_toml(config_dir() / "newsbot.toml"), "newsbot.toml")
     if path is not None:
         _merge(raw, _read_toml(path), str(path))
@@ -231,94 +241,57 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot be read ({err.strerror or err})") from None
 
 
-def _merge(raw: dict[str, dict[str, Any]], new: Mapping[str, Any], origin: str) -> None:
-    hints = get_type_hints(Config)
+def _merge(raw: Raw, new: Mapping[str, Any], origin: str) -> None:
+    known = sections()
     for section, values in new.items():
-        if section not in hints:
+        if section not in known:
             raise ConfigError(f"{origin}: unknown section [{section}]")
         if not isinstance(values, Mapping):
             raise ConfigError(f"{origin}: [{section}] must be a table")
-        allowed = {f.name: f for f in dataclasses.fields(hints[section])}
+        allowed = schema(known[section])
         for key, value in values.items():
             if key not in allowed:
                 raise ConfigError(f"{origin}: unknown key '{section}.{key}'")
             raw.setdefault(section, {})[key] = (value, origin)
 
 
-def _build(raw: dict[str, dict[str, Any]]) -> Config:
-    hints = get_type_hints(Config)
-    sections: dict[str, Any] = {}
-    for section, cls in hints.items():
-        field_types = get_type_hints(cls)
-        kwargs = {
-            key: _coerce(value, field_types[key], f"{origin}: {section}.{key}")
-            for key, (value, origin) in raw.get(section, {}).items()
-        }
-        sections[section] = cls(**kwargs)
-    config = Config(**sections)
-    _validate(config)
+def _build(raw: Raw) -> Config:
+    built = {
+        section: cls(**{key: _coerce(cls, key, value, f"{origin}: {section}.{key}")
+                        for key, (value, origin) in raw.get(section, {}).items()})
+        for section, cls in sections().items()
+    }
+    config = Config(**built)  # type: ignore[arg-type]  # each value is built from its own field's type
+    _validate(config, raw)
     return config
 
 
-def _coerce(value: Any, target: Any, where: str) -> Any:
+def _coerce(cls: type[msgspec.Struct], key: str, value: Any, where: str) -> Any:
+    """One value as its schema type, in its range; the error names ``where`` (origin and setting)."""
+    kind = schema(cls)[key].type
     try:
-        if target is bool:
-            if isinstance(value, str):
-                if value.lower() not in {"1", "0", "true", "false", "yes", "no", "on", "off"}:
-                    raise ValueError(value)
-                return value.lower() in {"1", "true", "yes", "on"}
-            if not isinstance(value, bool):
-                raise ValueError(value)
-            return value
-        if target is int:
-            return _integer(value)
-        if target is float:
-            if isinstance(value, bool):
-                raise ValueError(value)
-            number = float(value)
-            if not math.isfinite(number):  # inf and nan pass every range check, then break arithmetic
-                raise ValueError(value)
-            return number
-        if target is str:
-            if not isinstance(value, str):
-                raise ValueError(value)
-            return value
-        if target == tuple[FeedConfig, ...]:
-            try:
-                return _feeds(value)
-            except ValueError as err:
-                raise ConfigError(f"{where}: {err}") from None
-        if target == tuple[int, ...]:
-            items = value.replace(",", " ").split() if isinstance(value, str) else value
-            if not isinstance(items, list | tuple):
-                raise ValueError(value)
-            return tuple(_integer(v) for v in items)
-    except (TypeError, ValueError):
-        kind = "list of whole numbers" if target == tuple[int, ...] else getattr(target, "__name__", target)
-        raise ConfigError(f"{where}: {value!r} is not a valid {kind}") from None
-    raise ConfigError(f"{where}: unsupported type")
+        if kind == tuple[FeedConfig, ...]:
+            return _feeds(value)
+        if kind == tuple[int, ...]:
+            return _integers(value)
+        return parse(cls, key, value)
+    except ValueError as err:  # WrongType or OutOfRange from the schema, or a feed problem
+        raise ConfigError(f"{where}: {err}") from None
 
 
-def _integer(value: Any) -> int:
-    """A whole number from TOML or text; never a float (``1.5`` must not become ``1``) nor a bool.
+def _integers(value: Any) -> tuple[int, ...]:
+    """Whole numbers from a TOML list or from text separated by spaces or commas.
 
-    >>> _integer("42"), _integer(7)
-    (42, 7)
-    >>> _integer(1.5)
-    Traceback (most recent call last):
-    ...
-    ValueError: 1.5
+    >>> _integers("3, 4"), _integers([5])
+    ((3, 4), (5,))
     """
-    if isinstance(value, bool | float):
-        raise ValueError(value)
-    if isinstance(value, str):
-        text = value.strip()
-        if not re.fullmatch(r"[+-]?[0-9]+", text):  # int() also takes "1_0" and non-ASCII digits
-            raise ValueError(value)
-        return int(text)
-    if not isinstance(value, int):
-        raise ValueError(value)
-    return value
+    items = value.replace(",", " ").split() if isinstance(value, str) else value
+    try:
+        if not isinstance(items, list | tuple):
+            raise WrongType(value, "list")
+        return tuple(integer(v) for v in items)
+    except WrongType:
+        raise WrongType(value, "list of whole numbers") from None
 
 
 def _feeds(value: Any) -> tuple[FeedConfig, ...]:
@@ -344,49 +317,46 @@ def _feeds(value: Any) -> tuple[FeedConfig, ...]:
     return tuple(feeds)
 
 
-def _validate(config: Config) -> None:
-    s = config.search
-    checks = [
-        (s.k1 > 0, "search.k1: must be > 0"),
-        (0 <= s.b <= 1, "search.b: must be between 0 and 1"),
-        (s.delta >= 0, "search.delta: must be >= 0"),
-        (1 <= s.top_k <= s.max_top_k <= 25, "search.top_k: must be between 1 and search.max_top_k (<= 25)"),
-        # Below 1: a rendering must weigh less than what was typed (Glossary.expand refuses 1 on every query).
-        (0 <= s.glossary_weight < 1, "search.glossary_weight: must be at least 0 and below 1"),
-        (0 <= s.cedict_weight < 1, "search.cedict_weight: must be at least 0 and below 1"),
-        (config.archive.max_file_mb > 0, "archive.max_file_mb: must be > 0"),
-        (config.archive.feed_poll_seconds > 0, "archive.feed_poll_seconds: must be > 0"),
-        (config.archive.feed_timeout_seconds > 0, "archive.feed_timeout_seconds: must be > 0"),
-        (config.archive.feed_max_mb > 0, "archive.feed_max_mb: must be > 0"),
-        (config.archive.feed_max_redirects >= 0, "archive.feed_max_redirects: must be >= 0"),
-        (config.archive.feed_max_failures >= 1, "archive.feed_max_failures: must be >= 1"),
-        (not config.archive.feeds or bool(config.archive.path),
-         "archive.feeds: feed items are written into the archive folder; set archive.path (the bundled sample "
-         "archive is read-only)"),
-        (config.cache.ttl_seconds > 0, "cache.ttl_seconds: must be > 0"),
-        (config.cache.max_entries > 0, "cache.max_entries: must be > 0"),
-        (config.digest.weekday in WEEKDAYS, f"digest.weekday: must be one of {', '.join(WEEKDAYS)}"),
-        (config.digest.policy in DIGEST_POLICIES, f"digest.policy: must be one of {', '.join(DIGEST_POLICIES)}"),
-        (config.discord.ask_cooldown_seconds >= 0, "discord.ask_cooldown_seconds: must be >= 0"),
-        (config.discord.start_retry_seconds >= 0, "discord.start_retry_seconds: must be >= 0"),
-        (config.digest.tick_seconds > 0, "digest.tick_seconds: must be > 0"),
-        (config.logging.level.upper() in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"},
-         "logging.level: must be DEBUG, INFO, WARNING, ERROR or CRITICAL"),
+def _validate(config: Config, raw: Raw) -> None:
+    """What one setting's type and range cannot say; the error names where the offending value came from."""
+    s, a, d = config.search, config.archive, config.discord
+    checks: list[tuple[str, str, Callable[[], None]]] = [
+        ("search", "top_k", lambda: _require(
+            s.top_k <= s.max_top_k, f"search.top_k: must be between 1 and search.max_top_k ({s.max_top_k})")),
+        ("archive", "feeds", lambda: _require(
+            not a.feeds or bool(a.path), "archive.feeds: feed items are written into the archive folder; set "
+                                         "archive.path (the bundled sample archive is read-only)")),
+        ("logging", "level", lambda: _require(
+            config.logging.level.upper() in LOG_LEVELS, "logging.level: must be DEBUG, INFO, WARNING, ERROR or "
+                                                        "CRITICAL")),
+        ("discord", "guild_ids", lambda: _require(
+            all(0 < gid < 2**63 for gid in d.guild_ids),
+            f"discord.guild_ids: {list(d.guild_ids)}: a guild id is a positive snowflake")),
+        ("storage", "url", lambda: _check_storage_url(config.storage.url)),
+        ("discord", "api_base", lambda: _check_url("discord.api_base", d.api_base, ("http", "https"))),
+        ("discord", "gateway_url", lambda: _check_url("discord.gateway_url", d.gateway_url,
+                                                      ("ws", "wss", "http", "https"))),
+        ("digest", "time", lambda: _named("digest.time", parse_time_of_day, config.digest.time)),
+        ("digest", "timezone", lambda: _named("digest.timezone", parse_timezone, config.digest.timezone)),
     ]
-    for ok, message in checks:
-        if not ok:
-            raise ConfigError(message)
-    ids = config.discord.guild_ids
-    if any(not 0 < gid < 2**63 for gid in ids):
-        raise ConfigError(f"discord.guild_ids: {list(ids)}: a guild id is a positive snowflake")
-    _check_storage_url(config.storage.url)
-    _check_url("discord.api_base", config.discord.api_base, ("http", "https"))
-    _check_url("discord.gateway_url", config.discord.gateway_url, ("ws", "wss", "http", "https"))
-    for key, check in (("digest.time", parse_time_of_day), ("digest.timezone", parse_timezone)):
+    for section, key, check in checks:
         try:
-            check(getattr(config.digest, key.partition(".")[2]))
+            check()
         except ConfigError as err:
-            raise ConfigError(f"{key}: {err}") from None
+            origin = raw.get(section, {}).get(key, (None, "newsbot.toml"))[1]
+            raise ConfigError(f"{origin}: {err}") from None
+
+
+def _require(ok: bool, message: str) -> None:
+    if not ok:
+        raise ConfigError(message)
+
+
+def _named(key: str, check: Callable[[str], object], value: str) -> None:
+    try:
+        check(value)
+    except ConfigError as err:
+        raise ConfigError(f"{key}: {err}") from None
 
 
 def _check_storage_url(url: str) -> None:

@@ -21,17 +21,19 @@ from retrieval.archive import LoadOptions, load_archive
 from retrieval.errors import ArchiveError
 from retrieval.models import Archive
 from retrieval.search import SearchEngine, SearchSettings
+from retrieval.settings import SearchOptions
 from retrieval.text import Analyzer, AnalyzerConfig
 
 
 def search_settings(config: Config) -> SearchSettings:
     s = config.search
+    # Every engine option by name, so one added to the schema reaches the engine without an edit here.
+    options = {name: getattr(s, name) for name in SearchOptions.__struct_fields__}
     return SearchSettings(
         analyzer=AnalyzerConfig(userdict=s.file("userdict"), stopwords=s.file("stopwords"),
                                 cache_dir=config.cache_dir),
         glossary_path=s.file("glossary"),
-        k1=s.k1, b=s.b, delta=s.delta,
-        glossary_weight=s.glossary_weight, cedict_weight=s.cedict_weight,
+        **options,
     )
 
 

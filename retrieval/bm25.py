@@ -42,6 +42,7 @@ import numpy.typing as npt
 from rank_bm25 import BM25Plus
 
 from retrieval.errors import EmptyIndexError
+from retrieval.settings import Ranking, check
 
 __all__ = [
     "BM25Index",
@@ -470,10 +471,8 @@ class BM25Index:
         """
         if k < 0:
             raise ValueError(f"k must be >= 0, got {k}")
-        if not 0.0 <= tie <= 1.0:
-            raise ValueError(f"tie must lie in [0, 1], got {tie!r}")
-        if coord < 0.0:
-            raise ValueError(f"coord must be >= 0, got {coord!r}")
+        check(Ranking, "tie", tie)
+        check(Ranking, "coord", coord)
         mask = None if allowed is None else _as_mask(np.asarray(allowed), self.n_docs)
         boost_ids, boost_factors = _boost_arrays(boost, self.n_docs)
         groups = [g for g in (self._resolve(c, mask) for c in concepts) if g]
@@ -643,12 +642,8 @@ class BM25Index:
 
 
 def _check_params(k1: float, b: float, delta: float) -> None:
-    if not (math.isfinite(k1) and k1 >= 0.0):
-        raise ValueError(f"k1 must be finite and >= 0, got {k1!r}")
-    if not (math.isfinite(b) and 0.0 <= b <= 1.0):
-        raise ValueError(f"b must lie in [0, 1], got {b!r}")
-    if not (math.isfinite(delta) and delta >= 0.0):
-        raise ValueError(f"delta must be finite and >= 0, got {delta!r}")
+    for name, value in (("k1", k1), ("b", b), ("delta", delta)):
+        check(Ranking, name, value)  # the ranges of the settings schema
 
 
 def _boost_arrays(boost: Mapping[int, float] | None, n_docs: int) -> tuple[npt.NDArray[np.int64], FloatArray]:

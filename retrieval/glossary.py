@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Protocol
 
 from retrieval.errors import DataFileError
+from retrieval.settings import Ranking, check, default
 from retrieval.text import Analyzer, decode_data_file, is_cjk_word, normalize, read_data_file
 
 __all__ = [
@@ -44,7 +45,7 @@ __all__ = [
     "fold_plural",
 ]
 
-GLOSSARY_WEIGHT = 0.6
+GLOSSARY_WEIGHT: float = default(Ranking, "glossary_weight")
 """Default weight of a glossary rendering (shared among its tokens); typed tokens weigh 1.0."""
 TRANSLATOR_MAX_WEIGHT = 0.5
 """A :class:`Translator` promises weights up to this; ``cedict_weight`` rescales that ceiling."""
@@ -115,8 +116,7 @@ class Glossary:
         analyzer: Analyzer,
         weight: float = GLOSSARY_WEIGHT,
     ) -> None:
-        if not 0.0 < weight < 1.0:
-            raise ValueError(f"glossary weight must be between 0 and 1, got {weight}")
+        check(Ranking, "glossary_weight", weight)
         self._groups = tuple(groups)
         self._analyzer = analyzer
         self._weight = weight
@@ -232,8 +232,11 @@ class Glossary:
         ['自我注意', '自我关注', '自注意力']
         """
         weight = self._weight if glossary_weight is None else glossary_weight
-        if not 0.0 <= weight < 1.0 or not 0.0 <= cedict_weight < 1.0:
-            raise ValueError("expansion weights must be in [0, 1): typed tokens must outweigh them")
+        try:
+            check(Ranking, "glossary_weight", weight)
+            check(Ranking, "cedict_weight", cedict_weight)
+        except ValueError as err:
+            raise ValueError(f"expansion weights: {err}: typed tokens must outweigh them") from None
         out: dict[str, WeightedTerm] = {t: WeightedTerm(t, 1.0, "query") for t in tokens}
 
         def offer(token: str, value: float, source: str) -> None:

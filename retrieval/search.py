@@ -30,6 +30,8 @@ from retrieval.glossary import Glossary, Translator, WeightedTerm
 from retrieval.issueref import IssueRef, extract_issue_ref, matches, parse_issue_ref
 from retrieval.links import link_key
 from retrieval.models import Archive, Entry, Issue
+from retrieval.settings import SearchSettings as SearchSettings  # the schema's; re-exported for callers
+from retrieval.settings import ranking_fingerprint
 from retrieval.text import Analyzer, AnalyzerConfig
 
 log = logging.getLogger(__name__)
@@ -41,32 +43,6 @@ PARALLEL_MIN_DOCS = 4000
 SNIPPET_CHARS = 160
 EMPTY_QUERY_NOTICE = "Ask a question, e.g. “ViT 鲁棒性” or “papers about tabular data”."
 INDEX_FORMAT = "1"
-
-
-@dataclass(frozen=True, slots=True)
-class SearchSettings:
-    """Everything that shapes the index and the ranking."""
-
-    analyzer: AnalyzerConfig
-    glossary_path: Path
-    k1: float = 1.5
-    b: float = 0.75
-    delta: float = 1.0
-    glossary_weight: float = 0.6
-    cedict_weight: float = 0.5
-    use_glossary: bool = True
-    use_cedict: bool = True
-    workers: int = 2
-    cedict_in_vocabulary: bool = True
-    """Keep only CC-CEDICT translations the index contains before taking the top few."""
-    dismax: bool = True
-    """Score each query concept once (its best term + ``tie`` × the rest) instead of summing every term."""
-    tie: float = 0.2
-    """DisMax tie-break: a concept scores its best term plus this share of its other terms."""
-    coord: float = 0.0
-    """Scale scores by (share of the query's concepts matched) ** coord; 0 = plain BM25+ sums."""
-    bridge_floor: float = 0.5
-    """When no typed term of a concept is in the index, its renderings are scaled up so the best weighs this."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -387,10 +363,7 @@ class SearchEngine:
         self.tokenized_now = 0
         """How many entries this build had to tokenize (the rest came from the token store)."""
         digest = hashlib.sha256()
-        for part in (INDEX_FORMAT, analyzer.fingerprint, glossary.fingerprint,
-                     f"{settings.k1}/{settings.b}/{settings.delta}/{settings.glossary_weight}/"
-                     f"{settings.cedict_weight}/{settings.use_glossary}/{settings.use_cedict}/{settings.dismax}/{settings.tie}/{settings.coord}/{settings.bridge_floor}/"
-                     f"{settings.cedict_in_vocabulary}"):
+        for part in (INDEX_FORMAT, analyzer.fingerprint, glossary.fingerprint, ranking_fingerprint(settings)):
             digest.update(part.encode())
         for d in docs:
             digest.update(d.text_hash.encode())

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import re
 import signal
 import sys
@@ -14,6 +13,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+import msgspec
 from fake_discord import GUILD_ID, FakeDiscord, running
 
 from bot.app import build_app
@@ -33,10 +33,10 @@ class FastReconnectClient(_NoIdentifyWait, NewsbotClient):
 
 def guild_config(config: Config, **archive: Any) -> Config:
     """Commands synced to the fake's guild, no /ask cooldown, and optionally another archive (``path=...``)."""
-    config = dataclasses.replace(config, discord=dataclasses.replace(config.discord, guild_ids=(GUILD_ID,),
-                                                                     ask_cooldown_seconds=0.0))
+    config = msgspec.structs.replace(config, discord=msgspec.structs.replace(config.discord, guild_ids=(GUILD_ID,),
+                                                                           ask_cooldown_seconds=0.0))
     if archive:
-        config = dataclasses.replace(config, archive=dataclasses.replace(config.archive, **archive))
+        config = msgspec.structs.replace(config, archive=msgspec.structs.replace(config.archive, **archive))
     return config
 
 

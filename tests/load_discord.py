@@ -50,6 +50,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, TypeVar
 
+import msgspec
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # fake_discord, when run as a script
 
 from fake_discord import GUILD_ID, FakeDiscord, FakeUser, InteractionHandle, running
@@ -415,7 +417,7 @@ def bot_config(work: Path, archive: Path, cache_dir: Path | None) -> Config:
     config = load_config(env={}, archive__path=str(archive), storage__db_path=str(work / "state.sqlite3"),
                          storage__cache_dir=str(cache_dir or work / "cache"))
     # Guild sync (instant); the /ask cooldown keeps its configured value: each request has its own user.
-    return dataclasses.replace(config, discord=dataclasses.replace(config.discord, guild_ids=(GUILD_ID,)))
+    return msgspec.structs.replace(config, discord=msgspec.structs.replace(config.discord, guild_ids=(GUILD_ID,)))
 
 
 class LogCount(logging.Handler):

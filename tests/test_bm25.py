@@ -167,7 +167,7 @@ def test_empty_corpus_raises_a_clear_error() -> None:
 def test_bad_build_arguments() -> None:
     with pytest.raises(TypeError, match="document 1 is a str"):
         BM25Index.build([["a"], "ab"])
-    with pytest.raises(ValueError, match="b must lie in"):
+    with pytest.raises(ValueError, match="b must be between 0 and 1"):
         BM25Index.build([["a"]], b=1.5)
     with pytest.raises(ValueError, match="k1 must be"):
         BM25Index.build([["a"]], k1=-1.0)

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from aiohttp import web
 from botkit import bot_running, guild_config
@@ -115,10 +116,9 @@ class GatewayQueue:
 
 
 def _queue_config(config: Config, url: str) -> Config:
-    import dataclasses
 
     config = guild_config(config)
-    return dataclasses.replace(config, discord=dataclasses.replace(config.discord, identify_queue_url=url))
+    return msgspec.structs.replace(config, discord=msgspec.structs.replace(config.discord, identify_queue_url=url))
 
 
 async def test_identify_waits_for_the_queue(fake: FakeDiscord, sample_config: Config) -> None:
@@ -152,14 +152,13 @@ async def _run_until_ready(fake: FakeDiscord, config: Config) -> list[str]:
 
 async def test_postgres_lost_while_serving(pg_server: Any, fake: FakeDiscord, sample_config: Config) -> None:
     """/ask needs no shared state and keeps answering; stats says the digest waits; the bot comes back with it."""
-    import dataclasses
 
     from bot.store import migrate_store
 
     url = pg_server.new_database()
     await migrate_store(url)
     config = guild_config(sample_config)
-    config = dataclasses.replace(config, storage=dataclasses.replace(config.storage, url=url))
+    config = msgspec.structs.replace(config, storage=msgspec.structs.replace(config.storage, url=url))
     async with bot_running(fake, config, digest_interval=0.05) as client:
         await client.scheduler.configure(GUILD_ID, channel_id=DIGEST_CHANNEL_ID)
         await client.scheduler.enable(GUILD_ID)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import datetime as dt
 import re
 import sqlite3
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
 from botkit import bot_running, guild_config
 from fake_discord import (
     DIGEST_CHANNEL_ID,
@@ -186,7 +186,7 @@ async def test_two_shard_processes_never_both_post(sample_config: Config) -> Non
     async with FakeDiscord(guilds=[g0, g1]) as fake:
         with point_discord_py_at(fake):
             clock = Clock(MONDAY_0800)
-            config = dataclasses.replace(sample_config, discord=dataclasses.replace(sample_config.discord,
+            config = msgspec.structs.replace(sample_config, discord=msgspec.structs.replace(sample_config.discord,
                                                                                      guild_ids=()))
             shard = {"clock": clock, "digest_interval": TICK}
             async with bot_running(fake, config, shards=([1], 2), **shard) as b:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from botkit import FastReconnectClient, bot_running, guild_config
 from fake_discord import GENERAL_CHANNEL_ID, GUILD_ID, FakeDiscord, FakeUser
@@ -207,7 +207,7 @@ async def test_oversized_entry_still_gives_a_valid_embed(fake: FakeDiscord, tmp_
 
 async def test_ask_has_a_per_user_cooldown(fake: FakeDiscord, sample_config: Config) -> None:
     config = guild_config(sample_config)
-    config = dataclasses.replace(config, discord=dataclasses.replace(config.discord, ask_cooldown_seconds=60.0))
+    config = msgspec.structs.replace(config, discord=msgspec.structs.replace(config.discord, ask_cooldown_seconds=60.0))
     # discord.py keeps cooldown buckets on the command object, which lives as long as the process: a user of
     # our own keeps the other tests' default user out of this test's 60 s window.
     asker = FakeUser(4141, "asker")

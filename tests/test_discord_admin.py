@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import msgspec
 from botkit import bot_running, guild_config
 from fake_discord import DIGEST_CHANNEL_ID, GENERAL_CHANNEL_ID, GUILD_ID, FakeDiscord, FakeOverwrite
 from fake_discord.payloads import EMBED_LINKS, MEMBER_PERMISSIONS, SEND_MESSAGES
@@ -83,7 +84,7 @@ async def test_settings_replies_and_stats_show_what_is_set(sample_config: Config
 async def test_switching_between_guild_and_global_sync_leaves_one_set(fake: FakeDiscord,
                                                                       sample_config: Config) -> None:
     in_guild = guild_config(sample_config)
-    everywhere = dataclasses.replace(in_guild, discord=dataclasses.replace(in_guild.discord, guild_ids=()))
+    everywhere = msgspec.structs.replace(in_guild, discord=msgspec.structs.replace(in_guild.discord, guild_ids=()))
     async with bot_running(fake, in_guild):
         assert fake.commands[GUILD_ID]
     async with bot_running(fake, everywhere):

@@ -12,6 +12,7 @@ import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import msgspec
 import pytest
 from feed_server import SAMPLE, FeedServer, Item, atom, item_from_markdown, rss, sample_items
 
@@ -54,7 +55,7 @@ class Rig:
 
 
 def _config(sample_config: Config, archive: Path, feeds: list[FeedConfig], **archive_opts: object) -> Config:
-    return dataclasses.replace(sample_config, archive=dataclasses.replace(
+    return msgspec.structs.replace(sample_config, archive=msgspec.structs.replace(
         sample_config.archive, path=str(archive), feeds=tuple(feeds), feed_timeout_seconds=2.0,
         feed_max_mb=0.25, feed_poll_seconds=600.0, **archive_opts))
 

@@ -3,13 +3,13 @@ references that name several issues, which are listed, never silently narrowed t
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import shutil
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from botkit import bot_running, guild_config
 from fake_discord import FakeDiscord
@@ -65,7 +65,8 @@ def two_years_config(sample_config: Config, tmp_path: Path) -> Config:
         "akiras-machine-learning-news-week-13-2020-bbbbbbbbbbbb>\n\n本周特稿/新闻。\n\n# 1.本周特稿/新闻\n\n"
         "# 一个用来测试的标题\n\n[https://arxiv.org/abs/2003.00001](https://arxiv.org/abs/2003.00001)\n\n"
         "测试摘要：第十三周的一篇论文。\n", encoding="utf-8")
-    return dataclasses.replace(sample_config, archive=dataclasses.replace(sample_config.archive, path=str(archive)))
+    return msgspec.structs.replace(sample_config,
+                                   archive=msgspec.structs.replace(sample_config.archive, path=str(archive)))
 
 
 async def test_week_13_of_two_years_is_listed(two_years_config: Config) -> None:

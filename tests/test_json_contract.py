@@ -5,7 +5,6 @@ strict enough (no extra keys, every key required) that a renamed, added or dropp
 from __future__ import annotations
 
 import copy
-import dataclasses
 import io
 import json
 import os
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import msgspec
 import pytest
 from feed_server import SAMPLE, FeedServer, rss, sample_items
 
@@ -172,12 +172,12 @@ async def test_stats_and_feed_retry_with_feeds_keep_the_contract(sample_config: 
         server.publish("/ok", rss(sample_items()[:1]))
         server.fail("/gone", "status", status=410)
         polled = [FeedConfig(server.url("/ok"), "ok"), FeedConfig(server.url("/gone"), "gone")]
-        config = dataclasses.replace(sample_config, archive=dataclasses.replace(
+        config = msgspec.structs.replace(sample_config, archive=msgspec.structs.replace(
             sample_config.archive, path=str(archive), feeds=tuple(polled), feed_timeout_seconds=5.0))
         async with build_app(config, "ingest") as app:  # what `newsbot run` polls with, without Discord
             assert app.feeds is not None
             await app.feeds.poll()
-        config = dataclasses.replace(config, archive=dataclasses.replace(
+        config = msgspec.structs.replace(config, archive=msgspec.structs.replace(
             config.archive, feeds=(*polled, FeedConfig(server.url("/new"), "new"))))
         objs = await run_lines(config, ["/stats", "/feed-retry gone", "/feed-retry", "/feed-retry nosuch"])
     assert_keeps_contract(objs)

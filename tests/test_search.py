@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from bot.config import Config, sample_archive_dir
@@ -33,8 +33,8 @@ def engine(settings: SearchSettings) -> SearchEngine:
 def test_restart_tokenizes_nothing_and_a_change_only_what_changed(tmp_path: Path, sample_config: Config) -> None:
     archive_dir = tmp_path / "archive"
     shutil.copytree(sample_archive_dir(), archive_dir)
-    settings = search_settings(dataclasses.replace(
-        sample_config, storage=dataclasses.replace(sample_config.storage, cache_dir=str(tmp_path / "cache"))))
+    settings = search_settings(msgspec.structs.replace(
+        sample_config, storage=msgspec.structs.replace(sample_config.storage, cache_dir=str(tmp_path / "cache"))))
     first = SearchEngine.build(load_archive(archive_dir), settings)
     assert first.tokenized_now == first.size == 57
     again = SearchEngine.build(load_archive(archive_dir), settings, analyzer=first.analyzer)
@@ -251,7 +251,7 @@ def test_a_link_inside_an_item_finds_that_item(card_engine: SearchEngine) -> Non
 
 
 def test_a_concept_only_renderings_can_match_gets_the_bridge_floor(engine: SearchEngine) -> None:
-    unfloored = SearchEngine.build(engine.archive, dataclasses.replace(engine.settings, bridge_floor=0.0),
+    unfloored = SearchEngine.build(engine.archive, msgspec.structs.replace(engine.settings, bridge_floor=0.0),
                                    analyzer=engine.analyzer)
     query = "heartbeat camera lookup table"
     checked = 0

@@ -18,13 +18,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import numpy as np
 
 from retrieval.archive import LoadOptions, load_archive
 from retrieval.cache import QueryCache, cache_key
 from retrieval.measure.bm25_bench import bench_compare
 from retrieval.models import Archive
-from retrieval.search import SearchEngine, SearchSettings, tokenize_all
+from retrieval.search import SearchEngine, tokenize_all
+from retrieval.settings import SearchSettings
 from retrieval.text import Analyzer
 
 CHUNK_CHARS = 400
@@ -129,7 +131,7 @@ def run_benchmark(stress_dir: Path, settings: SearchSettings, *, sizes: Sequence
                   queries: int = 200, say: Callable[[str], None] = print) -> dict[str, Any]:
     report: dict[str, Any] = {"sizes": {}}
     with tempfile.TemporaryDirectory(prefix="newsbot-bench-") as tmp:
-        cold = replace(settings, analyzer=replace(settings.analyzer, cache_dir=Path(tmp) / "cache"))
+        cold = msgspec.structs.replace(settings, analyzer=replace(settings.analyzer, cache_dir=Path(tmp) / "cache"))
         started = time.perf_counter()
         archive = load_archive(stress_dir, LoadOptions(progress=True))
         report["load_s"] = time.perf_counter() - started

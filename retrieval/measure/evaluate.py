@@ -22,14 +22,14 @@ unit (an entry, or a paragraph) is relevant when one of its links is among the q
 
 from __future__ import annotations
 
-import math
 import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+import msgspec
 from rank_bm25 import BM25Okapi
 
 from retrieval._jieba import jieba
@@ -37,7 +37,8 @@ from retrieval.archive import iter_archive_files, read_archive_file
 from retrieval.errors import BadFileError
 from retrieval.links import link_key, strip_tracking
 from retrieval.models import Archive
-from retrieval.search import Explanation, SearchEngine, SearchSettings
+from retrieval.search import Explanation, SearchEngine
+from retrieval.settings import OutOfRange, Ranking, SearchSettings, WrongType, parse
 
 K = 5
 LANGS = ("zh", "en", "mixed")
@@ -115,7 +116,7 @@ def aggregate(results: Sequence[Outcome]) -> Scores:
     """MRR@K and Recall@K over some outcomes.
 
     >>> q = Question("a", "en", "q", ("https://x.org/1",))
-    >>> s = aggregate([Outcome(q, 2, 1.0), Outcome(replace(q, id="b"), 0, 0.0)])
+    >>> s = aggregate([Outcome(q, 2, 1.0), Outcome(Question("b", "en", "q", ()), 0, 0.0)])
     >>> (s.mrr, s.recall, s.misses, s.n)
     (0.25, 0.5, ('b',), 2)
     """
@@ -228,36 +229,17 @@ def ablations(archive: Archive, settings: SearchSettings, questions: Sequence[Qu
     out: dict[str, Scores] = {}
     for name, glossary, cedict in (("no bridges", False, False), ("glossary only", True, False),
                                    ("cc-cedict only", False, True)):
-        variant = SearchEngine.build(archive, replace(settings, use_glossary=glossary, use_cedict=cedict),
-                                     analyzer=engine.analyzer)
+        variant_settings = msgspec.structs.replace(settings, use_glossary=glossary, use_cedict=cedict)
+        variant = SearchEngine.build(archive, variant_settings, analyzer=engine.analyzer)
         out[name] = score(questions, newsbot_ranker(variant))
     out["glossary + cc-cedict"] = score(questions, newsbot_ranker(engine))
     return out
 
 
-TUNABLE = tuple(f.name for f in fields(SearchSettings) if f.type in ("float", "bool"))
-"""The ranking settings ``newsbot eval --set NAME=VALUE`` may change (to measure a variant without editing code)."""
-
-_RANGES: dict[str, tuple[float, float | None, bool]] = {
-    "k1": (0.0, None, False), "b": (0.0, 1.0, False), "delta": (0.0, None, False),
-    "tie": (0.0, 1.0, False), "coord": (0.0, None, False), "bridge_floor": (0.0, 1.0, False),
-    "glossary_weight": (0.0, 1.0, True), "cedict_weight": (0.0, 1.0, True),
-}
-"""Each numeric setting's ``(low, high or None, high excluded)``: what BM25+, ``top_k_concepts`` and
-``Glossary.expand`` accept, checked up front so a bad ``--set`` is a usage error, not a traceback mid-run."""
-
-
-def _check_range(name: str, value: float) -> None:
-    low, high, open_high = _RANGES.get(name, (-math.inf, None, False))
-    if high is None:
-        ok = math.isfinite(value) and value >= low
-        allowed = "finite" if low == -math.inf else f"finite and at least {low:g}"
-    elif open_high:
-        ok, allowed = low <= value < high, f"at least {low:g} and below {high:g}"
-    else:
-        ok, allowed = low <= value <= high, f"between {low:g} and {high:g}"
-    if not ok:  # NaN fails every comparison, so it lands here too
-        raise ValueError(f"{name} must be {allowed}")
+TUNABLE = Ranking.__struct_fields__
+"""The ranking settings ``newsbot eval --set NAME=VALUE`` may change (to measure a variant without editing code);
+their types and ranges come from :class:`retrieval.settings.Ranking`, so a bad ``--set`` is a usage error up
+front, not a traceback mid-run."""
 
 
 def override_settings(settings: SearchSettings, assignments: Sequence[str]) -> SearchSettings:
@@ -276,27 +258,20 @@ def override_settings(settings: SearchSettings, assignments: Sequence[str]) -> S
     ...
     ValueError: --set tie=5: tie must be between 0 and 1
     """
-    changes: dict[str, float | bool] = {}
+    changes: dict[str, object] = {}
     for item in assignments:
         name, sep, value = item.partition("=")
         name, value = name.strip(), value.strip()
         if not sep or name not in TUNABLE:
             raise ValueError(f"--set {item}: unknown setting; one of {', '.join(TUNABLE)}")
-        if isinstance(getattr(settings, name), bool):
-            if value.lower() not in ("true", "false", "1", "0"):
-                raise ValueError(f"--set {item}: {name} is true or false")
-            changes[name] = value.lower() in ("true", "1")
-        else:
-            try:
-                number = float(value)
-            except ValueError:
-                raise ValueError(f"--set {item}: {name} is a number") from None
-            try:
-                _check_range(name, number)
-            except ValueError as err:
-                raise ValueError(f"--set {item}: {err}") from None
-            changes[name] = number
-    return replace(settings, **changes)  # type: ignore[arg-type]
+        try:
+            changes[name] = parse(Ranking, name, value)
+        except WrongType as err:
+            kind = "true or false" if err.kind == "bool" else "a number"
+            raise ValueError(f"--set {item}: {name} is {kind}") from None
+        except OutOfRange as err:
+            raise ValueError(f"--set {item}: {name} {err}") from None
+    return msgspec.structs.replace(settings, **changes)
 
 
 def find_question(question_id: str, paths: Sequence[Path]) -> Question | None:
