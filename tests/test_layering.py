@@ -172,3 +172,14 @@ def test_no_import_cycle_in_bot_or_retrieval() -> None:
     """Not even through a function-level or TYPE_CHECKING import: a package's ``__init__`` counts as the package,
     so re-exporting a module that imports the package back is a cycle too."""
     assert _cycles(_import_graph()) == []
+
+
+MODULE_MAX_LINES = 500
+
+
+def test_no_module_is_over_500_lines() -> None:
+    """A module a newcomer can read in one sitting; a longer one has a seam to split along."""
+    modules = [*(ROOT / "bot").rglob("*.py"), *(ROOT / "retrieval").rglob("*.py")]
+    long = {p.relative_to(ROOT).as_posix(): n for p in modules
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > MODULE_MAX_LINES}
+    assert long == {}
