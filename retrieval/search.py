@@ -29,7 +29,7 @@ from retrieval.errors import AmbiguousIssueError, QueryError, UnknownIssueError
 from retrieval.glossary import Glossary, Translator, WeightedTerm
 from retrieval.issueref import IssueRef, extract_issue_ref, matches, parse_issue_ref
 from retrieval.links import link_key
-from retrieval.models import Archive, Entry, Issue
+from retrieval.models import Archive, Concept, Entry, Hit, Issue, SearchResult
 from retrieval.text import Analyzer, AnalyzerConfig
 
 log = logging.getLogger(__name__)
@@ -67,43 +67,6 @@ class SearchSettings:
     """Scale scores by (share of the query's concepts matched) ** coord; 0 = plain BM25+ sums."""
     bridge_floor: float = 0.5
     """When no typed term of a concept is in the index, its renderings are scaled up so the best weighs this."""
-
-
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """One search result: an entry, where it came from, and why it matched."""
-
-    entry: Entry
-    issue: Issue
-    score: float
-    snippet: str
-    highlights: tuple[tuple[int, int], ...] = ()
-    """Character spans of ``snippet`` that matched query terms."""
-    also_in: tuple[Issue, ...] = ()
-    """Other issues that carry the same link."""
-    bridges: tuple[tuple[str, str], ...] = ()
-    """``(what the reader typed, the rendering that matched)`` for each concept this entry matched only through a
-    glossary or dictionary bridge (``("CLIP", "剪辑")``): why a Chinese entry answers an English word."""
-
-
-@dataclass(frozen=True, slots=True)
-class SearchResult:
-    query: str
-    hits: tuple[Hit, ...]
-    terms: tuple[WeightedTerm, ...] = ()
-    issues: tuple[Issue, ...] = ()
-    """Issues the query was restricted to (from an issue reference in the question or the filter)."""
-    notice: str | None = None
-    """A message for a person: why nothing was searched, or that the question was shortened."""
-    cached: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Concept:
-    """One thing the reader asked about, and every term that stands for it (typed first, then renderings)."""
-
-    label: str
-    terms: tuple[WeightedTerm, ...]
 
 
 @dataclass(frozen=True, slots=True)
