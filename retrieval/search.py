@@ -13,7 +13,7 @@ import multiprocessing
 import re
 import sqlite3
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +30,7 @@ from retrieval.glossary import Glossary, Translator, WeightedTerm
 from retrieval.issueref import IssueRef, extract_issue_ref, matches, parse_issue_ref
 from retrieval.links import link_key
 from retrieval.models import Archive, Concept, Entry, Hit, Issue, SearchResult
+from retrieval.snippets import make_snippet, surface_terms
 from retrieval.text import Analyzer, AnalyzerConfig
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,6 @@ MAX_QUERY_CHARS = 500
 """Longer questions are cut here: BM25 over a pasted essay helps nobody and costs time."""
 PARALLEL_MIN_DOCS = 4000
 """Below this many entries to tokenize, worker start-up (jieba loads in each) costs more than it saves."""
-SNIPPET_CHARS = 160
 EMPTY_QUERY_NOTICE = "Ask a question, e.g. “ViT 鲁棒性” or “papers about tabular data”."
 INDEX_FORMAT = "1"
 
@@ -144,55 +144,6 @@ def link_group(entry: Entry) -> str:
     if not entry.url:
         return f"entry:{entry.key}"
     return link_key(entry.url)
-
-
-Spans = tuple[tuple[int, int], ...]
-
-
-def make_snippet(text: str, terms: Iterable[str], width: int = SNIPPET_CHARS) -> tuple[str, Spans]:
-    """The window of ``text`` with the most matched terms, and the spans of those terms in it.
-
-    >>> make_snippet("这篇论文提出了不用乘法的矩阵乘积方法，速度快很多。", ["乘法", "矩阵"], width=12)
-    ('…了不用乘法的矩阵乘积方法…', ((4, 6), (7, 9)))
-    >>> make_snippet("ViT is robust to patch drops.", ["vit"])
-    ('ViT is robust to patch drops.', ((0, 3),))
-    >>> make_snippet("", ["x"])
-    ('', ())
-    """
-    if not text:
-        return "", ()
-    lowered = text.lower()
-    spans: list[tuple[int, int]] = []
-    for term in {t.lower() for t in terms if t.strip()}:
-        start = lowered.find(term)
-        while start != -1:
-            spans.append((start, start + len(term)))
-            start = lowered.find(term, start + len(term))
-    spans = _merge_spans(spans)
-    if len(text) <= width:
-        return text, tuple(spans)
-    best_start, best_count = 0, -1
-    for s, _ in spans or [(0, 0)]:
-        begin = max(0, min(s - width // 4, len(text) - width))
-        count = sum(1 for a, b in spans if a >= begin and b <= begin + width)
-        if count > best_count:
-            best_start, best_count = begin, count
-    end = best_start + width
-    prefix = "…" if best_start > 0 else ""
-    suffix = "…" if end < len(text) else ""
-    shift = len(prefix) - best_start
-    inside = tuple((a + shift, b + shift) for a, b in spans if a >= best_start and b <= end)
-    return prefix + text[best_start:end] + suffix, inside
-
-
-def _merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    merged: list[tuple[int, int]] = []
-    for a, b in sorted(spans):
-        if merged and a <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
-        else:
-            merged.append((a, b))
-    return merged
 
 
 class TokenStore:
@@ -554,7 +505,7 @@ class SearchEngine:
                 best_doc, best_score = self._doc_ids[self._groups[group][0].entry.key], 0.0
             best = self._docs[best_doc]
             others = self._same_link(best.group, best.issue)
-            snippet, spans = make_snippet(best.entry.summary or best.entry.title, _surface_terms(terms))
+            snippet, spans = make_snippet(best.entry.summary or best.entry.title, surface_terms(terms))
             hits.append(Hit(best.entry, best.issue, best_score, snippet, spans, others,
                             self._bridges(best_doc, concepts, query)))
             if len(hits) == k:
@@ -715,11 +666,6 @@ def _as_typed(label: str, query: str) -> str:
     pattern = r"[\s\-_]*".join(re.escape(w) for w in words)
     m = re.search(pattern, query, re.IGNORECASE) if query else None
     return m.group(0) if m else label
-
-
-def _surface_terms(tokens: Iterable[str]) -> list[str]:
-    # Very short Latin tokens (e.g. "a") would light up every word; they still count for ranking.
-    return [t for t in tokens if len(t) > 1 or not t.isascii()]
 
 
 def _join(first: str | None, second: str) -> str:
