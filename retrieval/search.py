@@ -17,13 +17,13 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from rapidfuzz import fuzz, process
 
 from retrieval.bm25 import BM25Index
 from retrieval.cedict import Cedict
-from retrieval.errors import AmbiguousIssueError, QueryError, UnknownIssueError
+from retrieval.errors import UnknownIssueError
 from retrieval.glossary import Glossary, Translator, WeightedTerm
-from retrieval.issueref import IssueRef, extract_issue_ref, matches, parse_issue_ref
+from retrieval.issuedir import IssueDirectory, describe_ref
+from retrieval.issueref import extract_issue_ref
 from retrieval.links import link_key
 from retrieval.models import Archive, Concept, Entry, Hit, Issue, SearchResult
 from retrieval.snippets import make_snippet, surface_terms
@@ -178,6 +178,7 @@ class SearchEngine:
         self._translator: Translator | None = cedict
         if cedict is not None and settings.cedict_in_vocabulary:
             self._translator = _VocabularyTranslator(cedict, analyzer, index)
+        self.directory = IssueDirectory(archive)
         self._issue_pos = {i.id: n for n, i in enumerate(archive.issues)}
         self._doc_issue = np.array([self._issue_pos[d.issue.id] for d in docs], dtype=np.int32)
         self._groups: dict[str, list[_Doc]] = {}
@@ -299,7 +300,7 @@ class SearchEngine:
             issues = (issue,)
         elif ref is not None:
             try:
-                issues = self.resolve(ref)
+                issues = self.directory.resolve(ref)
             except UnknownIssueError:
                 # "the #1 method" is not a request for issue 1: search the whole question instead.
                 notice = _join(notice, f"No issue matches {describe_ref(ref)}, so all issues were searched.")
@@ -448,64 +449,19 @@ class SearchEngine:
                 hits.append(Hit(e, issue, 0.0, snippet, (), self._same_link(self._by_key[e.key].group, issue)))
         return tuple(hits[:k])
 
-    # -- issues -------------------------------------------------------------------------------------
-
-    def resolve(self, ref: IssueRef) -> tuple[Issue, ...]:
-        """The newsletter issues a reference names, or :class:`UnknownIssueError` with suggestions."""
-        newsletter = self.archive.newsletter_issues
-        if ref.latest:
-            return newsletter[-1:] if newsletter else ()
-        found = tuple(i for i in newsletter if matches(ref, i))
-        if found:
-            return found
-        raise UnknownIssueError(f"No issue matches {describe_ref(ref)}.", self.suggest(describe_ref(ref)))
+    # -- issues: the commands look issues up through the engine they already hold -------------------
 
     def find_issue(self, text: str) -> Issue:
-        """One issue from what a person typed: ``34``, ``#18``, ``第 34 期``, ``2021-W13``, a title, an id."""
-        text = text.strip()
-        if not text:
-            raise QueryError("Name an issue, e.g. 34, #18, 第 34 期, 2021-W13 or 2020 年 9 月.")
-        by_id = self.archive.get(text)
-        if by_id is not None:
-            return by_id
-        ref = parse_issue_ref(text)
-        if ref is not None:
-            found = self.resolve(ref)
-            # "2020-09" is the monthly digest's own label, so it names that digest, not September's weeks.
-            monthly = [i for i in found if i.month is not None and i.week is None]
-            if len(monthly) == 1:
-                return monthly[0]
-            if len(found) == 1:
-                return found[0]
-            # Never a silent pick: "week 13" of two years, or a month of four weekly issues, is listed.
-            raise AmbiguousIssueError(
-                f"“{echo(text)}” names {len(found)} issues ({describe_ref(ref)}); name one of them.",
-                tuple(f"{i.label} — {i.title}" for i in reversed(found)))
-        for issue in self.archive.issues:
-            if text.lower() in (issue.title.lower(), issue.label.lower()):
-                return issue
-        raise UnknownIssueError(f"No issue called “{echo(text)}”.", self.suggest(text))
-
-    def suggest(self, text: str, limit: int = 5) -> tuple[str, ...]:
-        """The closest issue labels to what a person typed, for “did you mean”."""
-        return tuple(f"{i.label} — {i.title}" for i in map(self._issue_by_id, self.suggest_ids(text, limit)))
+        """One issue from what a person typed (see :meth:`IssueDirectory.find_issue`)."""
+        return self.directory.find_issue(text)
 
     def suggest_ids(self, text: str, limit: int = 5) -> list[str]:
         """Ids of the issues whose label or title is closest to ``text``."""
-        choices = {i.id: f"{i.label} {i.title}" for i in self.archive.newsletter_issues}
-        if not choices or not text.strip():
-            return []
-        found = process.extract(text, choices, scorer=fuzz.WRatio, limit=limit, score_cutoff=30)
-        return [key for _label, _score, key in found]
+        return self.directory.suggest_ids(text, limit)
 
     def named_by(self, text: str) -> list[Issue]:
-        """The newsletter issues, newest first, that what a person typed names exactly (reference, label, id)."""
-        ref = parse_issue_ref(text)  # once per call: autocomplete calls this on every keystroke
-        newest_first = reversed(self.archive.newsletter_issues)
-        if ref is not None and not ref.latest:
-            return [i for i in newest_first if matches(ref, i)]
-        lowered = text.lower()
-        return [i for i in newest_first if lowered in (i.id.lower(), i.label.lower())]
+        """The newsletter issues, newest first, that ``text`` names exactly (reference, label, id)."""
+        return self.directory.named_by(text)
 
     def cache_payload(self, result: SearchResult) -> dict[str, Any]:
         """A JSON-able form of a result for the query cache (entries by key, issues by id)."""
@@ -527,23 +483,16 @@ class SearchEngine:
             hits = []
             for h in payload["hits"]:
                 d = self._by_key[h["entry"]]
-                also = tuple(self._issue_by_id(i) for i in h["also_in"])
+                also = tuple(self.directory.by_id(i) for i in h["also_in"])
                 bridges = tuple((str(a), str(b)) for a, b in h.get("bridges", ()))
                 hits.append(Hit(d.entry, d.issue, float(h["score"]), str(h["snippet"]),
                                 tuple((int(a), int(b)) for a, b in h["highlights"]), also, bridges))
             terms = tuple(WeightedTerm(str(t), float(w), str(s)) for t, w, s in payload["terms"])
-            issues = tuple(self._issue_by_id(i) for i in payload["issues"])
+            issues = tuple(self.directory.by_id(i) for i in payload["issues"])
             notice = payload["notice"]
         except (KeyError, TypeError, ValueError):
             return None
         return SearchResult(query, tuple(hits), terms, issues, notice, cached=True)
-
-    def _issue_by_id(self, issue_id: str) -> Issue:
-        issue = self.archive.get(issue_id)
-        if issue is None:
-            raise KeyError(issue_id)
-        return issue
-
 
 _QUERY_URL = re.compile(r"https?://[^\s<>()\[\]【】（）]+", re.IGNORECASE)
 
@@ -565,36 +514,3 @@ def _as_typed(label: str, query: str) -> str:
 
 def _join(first: str | None, second: str) -> str:
     return f"{first} {second}" if first else second
-
-
-def echo(text: str, limit: int = 80) -> str:
-    """What a person typed, to repeat in a message: one line, at most ``limit`` characters.
-
-    >>> echo("第 34 期\\n" * 3)
-    '第 34 期 第 34 期 第 34 期'
-    >>> len(echo("x" * 2000))
-    80
-    """
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def describe_ref(ref: IssueRef) -> str:
-    """A reference in words.
-
-    >>> describe_ref(IssueRef(number=34, year=None, week=None, month=None))
-    'issue #34'
-    >>> describe_ref(IssueRef(number=None, year=2021, week=13, month=None))
-    'week 13 of 2021'
-    """
-    if ref.latest:
-        return "the latest issue"
-    if ref.slug:
-        return f"“{ref.slug}”"
-    if ref.number is not None:
-        return f"issue #{ref.number}"
-    if ref.week is not None:
-        return f"week {ref.week} of {ref.year}" if ref.year else f"week {ref.week}"
-    if ref.month is not None:
-        return f"{ref.year}-{ref.month:02d}" if ref.year else f"month {ref.month}"
-    return "that issue"
