@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +29,9 @@ from retrieval.models import Archive, Concept, Entry, Hit, Issue, SearchResult
 from retrieval.snippets import make_snippet, surface_terms
 from retrieval.text import Analyzer, AnalyzerConfig
 from retrieval.tokenstore import TokenStore, tokenize_all
+
+if TYPE_CHECKING:
+    from retrieval.measure.explain import Explanation
 
 log = logging.getLogger(__name__)
 
@@ -62,28 +65,6 @@ class SearchSettings:
     """Scale scores by (share of the query's concepts matched) ** coord; 0 = plain BM25+ sums."""
     bridge_floor: float = 0.5
     """When no typed term of a concept is in the index, its renderings are scaled up so the best weighs this."""
-
-
-@dataclass(frozen=True, slots=True)
-class LinkExplanation:
-    """Where one expected link ranks, and what each concept's terms scored in its best entry."""
-
-    url: str
-    rank: int
-    """1-based among the results as shown (one per link); 0 when not among them."""
-    entry: Entry | None
-    issue: Issue | None
-    score: float
-    concepts: tuple[tuple[str, tuple[tuple[WeightedTerm, float, bool], ...]], ...]
-    """Per concept: ``(label, ((term, weighted score, term is in the entry), ...))``."""
-
-
-@dataclass(frozen=True, slots=True)
-class Explanation:
-    query: str
-    concepts: tuple[Concept, ...]
-    issues: tuple[Issue, ...]
-    links: tuple[LinkExplanation, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,42 +329,10 @@ class SearchEngine:
         return SearchResult(original, tuple(hits), tuple(terms), issues, notice)
 
     def explain(self, query: str, links: Sequence[str], *, depth: int = 200) -> Explanation:
-        """Why ``links`` rank where they do for ``query``: concepts, their terms, and per-term scores.
+        """Why ``links`` rank where they do for ``query``: see :func:`retrieval.measure.explain.explain`."""
+        from retrieval.measure.explain import explain  # a measuring aid: the bot never loads it
 
-        A link's rank counts results as :meth:`search` shows them (one per link, the best entry first) among
-        the best ``depth`` entries; 0 means it is not among them (or no entry has that link).
-        """
-        prep = self._prepare(query, None)
-        concepts = self.concepts(prep.text) if prep.tokens else []
-        ranked = self._rank(concepts, depth, prep.allowed) if concepts else []
-        group_rank: dict[str, tuple[int, int, float]] = {}
-        for doc, score in ranked:
-            group = self._docs[doc].group
-            if group not in group_rank:
-                group_rank[group] = (len(group_rank) + 1, doc, score)
-        out: list[LinkExplanation] = []
-        for url in links:
-            key = self._link_groups.get(link_key(url), link_key(url))  # a second link of an entry finds it too
-            members = self._groups.get(key, [])
-            if key in group_rank:
-                rank, doc, score = group_rank[key]
-            elif members:
-                rank, doc, score = 0, self._doc_ids[members[0].entry.key], 0.0
-            else:
-                out.append(LinkExplanation(url, 0, None, None, 0.0, ()))
-                continue
-            per_concept = []
-            for c in concepts:
-                scored = []
-                for t in c.terms:
-                    inside = self._index.term_frequency(t.token, doc) > 0
-                    # Only a term the entry contains has a score of its own; the rest is BM25+'s constant.
-                    value = float(self._index.term_scores(t.token, [doc])[0]) * t.weight if inside else 0.0
-                    scored.append((t, value, inside))
-                per_concept.append((c.label, tuple(scored)))
-            d = self._docs[doc]
-            out.append(LinkExplanation(url, rank, d.entry, d.issue, score, tuple(per_concept)))
-        return Explanation(query, tuple(concepts), prep.issues, tuple(out))
+        return explain(self, query, links, depth=depth)
 
     def _group(self, ranked: list[tuple[int, float]], k: int, terms: list[str],
                concepts: Sequence[Concept] = (), query: str = "", pinned: Sequence[str] = ()) -> list[Hit]:

@@ -36,8 +36,9 @@ from retrieval._jieba import jieba
 from retrieval.archive import iter_archive_files, read_archive_file
 from retrieval.errors import BadFileError
 from retrieval.links import link_key, strip_tracking
+from retrieval.measure.explain import Explanation
 from retrieval.models import Archive
-from retrieval.search import Explanation, SearchEngine, SearchSettings
+from retrieval.search import SearchEngine, SearchSettings
 
 K = 5
 LANGS = ("zh", "en", "mixed")
