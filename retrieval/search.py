@@ -3,6 +3,10 @@
 :class:`SearchEngine` is built once per archive (tokenized entries are persisted, keyed by content and
 tokenizer fingerprint, so a restart does not tokenize again) and then answers queries synchronously in
 about a millisecond; the async query cache sits in front of it in the service layer.
+
+Around it: the result values are in :mod:`retrieval.models`, tokenizing and the token store in
+:mod:`retrieval.tokenstore`, issue lookup in :mod:`retrieval.issuedir`, snippets in :mod:`retrieval.snippets`,
+the BM25+ index in :mod:`retrieval.bm25`, and ``eval --explain`` in :mod:`retrieval.measure.explain`.
 """
 
 from __future__ import annotations
