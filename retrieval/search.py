@@ -447,6 +447,7 @@ class SearchEngine:
             return None
         return SearchResult(query, tuple(hits), terms, issues, notice, cached=True)
 
+
 _QUERY_URL = re.compile(r"https?://[^\s<>()\[\]【】（）]+", re.IGNORECASE)
 
 
