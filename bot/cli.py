@@ -295,6 +295,7 @@ def _cmd_eval(args: argparse.Namespace, config: Config) -> int:
         load_questions,
         override_settings,
     )
+    from retrieval.measure.explain import explain
     from retrieval.measure.report import evaluate_sets, report_json, report_text
     from retrieval.search import SearchEngine
 
@@ -320,7 +321,7 @@ def _cmd_eval(args: argparse.Namespace, config: Config) -> int:
     engine = SearchEngine.build(archive, settings)
     if args.explain:
         assert question is not None
-        explanation = engine.explain(question.query, question.expected)
+        explanation = explain(engine, question.query, question.expected)
         if args.json:
             print(json.dumps(explanation_json(question, explanation), ensure_ascii=False, indent=2))
         else:

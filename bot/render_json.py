@@ -23,8 +23,7 @@ from bot.results import (
 )
 from bot.textutil import issue_date
 from retrieval.errors import UnknownIssueError
-from retrieval.models import Entry, Issue
-from retrieval.search import Hit
+from retrieval.models import Entry, Hit, Issue
 
 
 def issue_obj(issue: Issue) -> dict[str, Any]:

@@ -23,8 +23,7 @@ from bot.results import (
 )
 from bot.textutil import format_duration, issue_date, shorten
 from retrieval.errors import UnknownIssueError
-from retrieval.models import Issue
-from retrieval.search import Hit
+from retrieval.models import Hit, Issue
 
 SUMMARY_CHARS = 220
 

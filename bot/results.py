@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING
 
 from bot.registry import CommandSpec
 from retrieval.cache import CacheStats
-from retrieval.models import Entry, Issue
-from retrieval.search import Hit
+from retrieval.models import Entry, Hit, Issue
 
 if TYPE_CHECKING:  # bot.digest imports this module
     from bot.digest.schedule import DigestSettings

@@ -2,7 +2,9 @@
 
 Everything here is a plain value: no I/O, no discord, no jieba. The parser produces
 :class:`Issue` and :class:`Entry`, the loader wraps them in an :class:`Archive`, and the
-search and command layers only ever read them.
+search and command layers only ever read them. What a search returns (:class:`Hit`,
+:class:`SearchResult`, :class:`Concept`) lives here too, so the command layer can name results without
+loading the search engine's jieba, numpy and rank_bm25.
 """
 
 from __future__ import annotations
@@ -10,7 +12,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:  # annotations only: importing the glossary at run time would load jieba
+    from retrieval.glossary import WeightedTerm
 
 
 class Section(StrEnum):
@@ -222,3 +227,42 @@ class Archive:
     def latest(self) -> Issue | None:
         issues = self.newsletter_issues
         return issues[-1] if issues else None
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One search result: an entry, where it came from, and why it matched."""
+
+    entry: Entry
+    issue: Issue
+    score: float
+    snippet: str
+    highlights: tuple[tuple[int, int], ...] = ()
+    """Character spans of ``snippet`` that matched query terms."""
+    also_in: tuple[Issue, ...] = ()
+    """Other issues that carry the same link."""
+    bridges: tuple[tuple[str, str], ...] = ()
+    """``(what the reader typed, the rendering that matched)`` for each concept this entry matched only through a
+    glossary or dictionary bridge (``("CLIP", "剪辑")``): why a Chinese entry answers an English word."""
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """What one search returns: the hits, best first, and the terms and issues they were searched with."""
+
+    query: str
+    hits: tuple[Hit, ...]
+    terms: tuple[WeightedTerm, ...] = ()
+    issues: tuple[Issue, ...] = ()
+    """Issues the query was restricted to (from an issue reference in the question or the filter)."""
+    notice: str | None = None
+    """A message for a person: why nothing was searched, or that the question was shortened."""
+    cached: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Concept:
+    """One thing the reader asked about, and every term that stands for it (typed first, then renderings)."""
+
+    label: str
+    terms: tuple[WeightedTerm, ...]

@@ -3,105 +3,44 @@
 :class:`SearchEngine` is built once per archive (tokenized entries are persisted, keyed by content and
 tokenizer fingerprint, so a restart does not tokenize again) and then answers queries synchronously in
 about a millisecond; the async query cache sits in front of it in the service layer.
+
+Around it: the result values are in :mod:`retrieval.models`, tokenizing and the token store in
+:mod:`retrieval.tokenstore`, issue lookup in :mod:`retrieval.issuedir`, snippets in :mod:`retrieval.snippets`,
+the BM25+ index in :mod:`retrieval.bm25`, and ``eval --explain`` in :mod:`retrieval.measure.explain`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import multiprocessing
 import re
-import sqlite3
-import sys
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from rapidfuzz import fuzz, process
 
 from retrieval.bm25 import BM25Index
 from retrieval.cedict import Cedict
-from retrieval.errors import AmbiguousIssueError, QueryError, UnknownIssueError
+from retrieval.errors import UnknownIssueError
 from retrieval.glossary import Glossary, Translator, WeightedTerm
-from retrieval.issueref import IssueRef, extract_issue_ref, matches, parse_issue_ref
+from retrieval.issuedir import IssueDirectory, describe_ref
+from retrieval.issueref import extract_issue_ref
 from retrieval.links import link_key
-from retrieval.models import Archive, Entry, Issue
+from retrieval.models import Archive, Concept, Entry, Hit, Issue, SearchResult
 from retrieval.settings import SearchSettings as SearchSettings  # the schema's; re-exported for callers
 from retrieval.settings import ranking_fingerprint
-from retrieval.text import Analyzer, AnalyzerConfig
+from retrieval.snippets import make_snippet, surface_terms
+from retrieval.text import Analyzer
+from retrieval.tokenstore import TokenStore, tokenize_all
 
 log = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 500
 """Longer questions are cut here: BM25 over a pasted essay helps nobody and costs time."""
-PARALLEL_MIN_DOCS = 4000
-"""Below this many entries to tokenize, worker start-up (jieba loads in each) costs more than it saves."""
-SNIPPET_CHARS = 160
 EMPTY_QUERY_NOTICE = "Ask a question, e.g. “ViT 鲁棒性” or “papers about tabular data”."
 INDEX_FORMAT = "1"
-
-
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """One search result: an entry, where it came from, and why it matched."""
-
-    entry: Entry
-    issue: Issue
-    score: float
-    snippet: str
-    highlights: tuple[tuple[int, int], ...] = ()
-    """Character spans of ``snippet`` that matched query terms."""
-    also_in: tuple[Issue, ...] = ()
-    """Other issues that carry the same link."""
-    bridges: tuple[tuple[str, str], ...] = ()
-    """``(what the reader typed, the rendering that matched)`` for each concept this entry matched only through a
-    glossary or dictionary bridge (``("CLIP", "剪辑")``): why a Chinese entry answers an English word."""
-
-
-@dataclass(frozen=True, slots=True)
-class SearchResult:
-    query: str
-    hits: tuple[Hit, ...]
-    terms: tuple[WeightedTerm, ...] = ()
-    issues: tuple[Issue, ...] = ()
-    """Issues the query was restricted to (from an issue reference in the question or the filter)."""
-    notice: str | None = None
-    """A message for a person: why nothing was searched, or that the question was shortened."""
-    cached: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Concept:
-    """One thing the reader asked about, and every term that stands for it (typed first, then renderings)."""
-
-    label: str
-    terms: tuple[WeightedTerm, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class LinkExplanation:
-    """Where one expected link ranks, and what each concept's terms scored in its best entry."""
-
-    url: str
-    rank: int
-    """1-based among the results as shown (one per link); 0 when not among them."""
-    entry: Entry | None
-    issue: Issue | None
-    score: float
-    concepts: tuple[tuple[str, tuple[tuple[WeightedTerm, float, bool], ...]], ...]
-    """Per concept: ``(label, ((term, weighted score, term is in the entry), ...))``."""
-
-
-@dataclass(frozen=True, slots=True)
-class Explanation:
-    query: str
-    concepts: tuple[Concept, ...]
-    issues: tuple[Issue, ...]
-    links: tuple[LinkExplanation, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,155 +98,6 @@ def link_group(entry: Entry) -> str:
     return link_key(entry.url)
 
 
-Spans = tuple[tuple[int, int], ...]
-
-
-def make_snippet(text: str, terms: Iterable[str], width: int = SNIPPET_CHARS) -> tuple[str, Spans]:
-    """The window of ``text`` with the most matched terms, and the spans of those terms in it.
-
-    >>> make_snippet("这篇论文提出了不用乘法的矩阵乘积方法，速度快很多。", ["乘法", "矩阵"], width=12)
-    ('…了不用乘法的矩阵乘积方法…', ((4, 6), (7, 9)))
-    >>> make_snippet("ViT is robust to patch drops.", ["vit"])
-    ('ViT is robust to patch drops.', ((0, 3),))
-    >>> make_snippet("", ["x"])
-    ('', ())
-    """
-    if not text:
-        return "", ()
-    lowered = text.lower()
-    spans: list[tuple[int, int]] = []
-    for term in {t.lower() for t in terms if t.strip()}:
-        start = lowered.find(term)
-        while start != -1:
-            spans.append((start, start + len(term)))
-            start = lowered.find(term, start + len(term))
-    spans = _merge_spans(spans)
-    if len(text) <= width:
-        return text, tuple(spans)
-    best_start, best_count = 0, -1
-    for s, _ in spans or [(0, 0)]:
-        begin = max(0, min(s - width // 4, len(text) - width))
-        count = sum(1 for a, b in spans if a >= begin and b <= begin + width)
-        if count > best_count:
-            best_start, best_count = begin, count
-    end = best_start + width
-    prefix = "…" if best_start > 0 else ""
-    suffix = "…" if end < len(text) else ""
-    shift = len(prefix) - best_start
-    inside = tuple((a + shift, b + shift) for a, b in spans if a >= best_start and b <= end)
-    return prefix + text[best_start:end] + suffix, inside
-
-
-def _merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    merged: list[tuple[int, int]] = []
-    for a, b in sorted(spans):
-        if merged and a <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
-        else:
-            merged.append((a, b))
-    return merged
-
-
-class TokenStore:
-    """Tokenized entry texts in SQLite, keyed by text hash, one file per tokenizer fingerprint."""
-
-    def __init__(self, cache_dir: Path, analyzer_fingerprint: str) -> None:
-        self.path = cache_dir / f"tokens-{analyzer_fingerprint[:16]}.sqlite3"
-        self._conn: sqlite3.Connection | None = None
-        try:
-            cache_dir.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path)
-            conn.execute("CREATE TABLE IF NOT EXISTS tokens (hash TEXT PRIMARY KEY, tokens TEXT NOT NULL)")
-            self._conn = conn
-        except (sqlite3.Error, OSError) as err:
-            # The store only saves work; without it we tokenize everything.
-            log.warning("token store %s unavailable (%s); tokenizing from scratch", self.path, err)
-            self._drop_broken(err)
-
-    def _drop_broken(self, err: Exception) -> None:
-        if isinstance(err, sqlite3.DatabaseError) and "not a database" in str(err):
-            self.path.unlink(missing_ok=True)
-
-    def get_many(self, hashes: Sequence[str]) -> dict[str, list[str]]:
-        if self._conn is None:
-            return {}
-        found: dict[str, list[str]] = {}
-        try:
-            for i in range(0, len(hashes), 500):
-                chunk = hashes[i:i + 500]
-                marks = ",".join("?" * len(chunk))
-                for h, toks in self._conn.execute(f"SELECT hash, tokens FROM tokens WHERE hash IN ({marks})", chunk):
-                    found[h] = _intern(toks.split("\x1f")) if toks else []
-        except sqlite3.Error as err:
-            log.warning("token store %s unreadable (%s); tokenizing again", self.path, err)
-            return {}
-        return found
-
-    def put_many(self, items: dict[str, list[str]]) -> None:
-        if self._conn is None or not items:
-            return
-        try:
-            with self._conn:
-                self._conn.executemany(
-                    "INSERT OR REPLACE INTO tokens(hash, tokens) VALUES (?, ?)",
-                    [(h, "\x1f".join(t)) for h, t in items.items()],
-                )
-        except sqlite3.Error as err:
-            log.warning("token store %s not writable (%s); tokens not saved", self.path, err)
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-
-_worker_analyzer: Analyzer | None = None
-
-
-def _init_worker(config: AnalyzerConfig) -> None:
-    global _worker_analyzer
-    _worker_analyzer = Analyzer(config)
-
-
-def _tokenize_chunk(texts: list[str]) -> list[list[str]]:
-    assert _worker_analyzer is not None
-    return [_worker_analyzer.index_tokens(t) for t in texts]
-
-
-def _intern(tokens: list[str]) -> list[str]:
-    # Unpickled or split tokens are fresh objects each time; one shared object per distinct token saves
-    # most of the memory of a large index build.
-    return [sys.intern(t) for t in tokens]
-
-
-def tokenize_all(analyzer: Analyzer, texts: list[str], *, workers: int, progress: bool) -> list[list[str]]:
-    """Tokenize many texts, in ``workers`` processes when there are enough to pay for their start-up."""
-    from tqdm import tqdm  # here, not at the top: a start-up that finds every entry in the token store needs none
-
-    bar = tqdm(total=len(texts), desc="tokenizing", unit="entry", file=sys.stderr, disable=not progress,
-               leave=False)
-    try:
-        if workers <= 1 or len(texts) < PARALLEL_MIN_DOCS:
-            out = []
-            for t in texts:
-                out.append(analyzer.index_tokens(t))
-                bar.update(1)
-            return out
-        chunk = 500
-        chunks = [texts[i:i + chunk] for i in range(0, len(texts), chunk)]
-        results: list[list[str]] = []
-        # spawn, not fork: the bot reindexes while aiosqlite and discord.py threads are running.
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(analyzer.config,)) as pool:
-            for part in pool.map(_tokenize_chunk, chunks):
-                results.extend(_intern(toks) for toks in part)
-                bar.update(len(part))
-        return results
-    finally:
-        bar.close()
-
-
 class _VocabularyTranslator:
     """CC-CEDICT limited to words the index contains: a translation the archive never uses matches nothing."""
 
@@ -345,6 +135,7 @@ class SearchEngine:
         self._translator: Translator | None = cedict
         if cedict is not None and settings.cedict_in_vocabulary:
             self._translator = _VocabularyTranslator(cedict, analyzer, index)
+        self.directory = IssueDirectory(archive)
         self._issue_pos = {i.id: n for n, i in enumerate(archive.issues)}
         self._doc_issue = np.array([self._issue_pos[d.issue.id] for d in docs], dtype=np.int32)
         self._groups: dict[str, list[_Doc]] = {}
@@ -463,7 +254,7 @@ class SearchEngine:
             issues = (issue,)
         elif ref is not None:
             try:
-                issues = self.resolve(ref)
+                issues = self.directory.resolve(ref)
             except UnknownIssueError:
                 # "the #1 method" is not a request for issue 1: search the whole question instead.
                 notice = _join(notice, f"No issue matches {describe_ref(ref)}, so all issues were searched.")
@@ -510,44 +301,6 @@ class SearchEngine:
             notice = _join(notice, f"No entries{where} match that question.")
         return SearchResult(original, tuple(hits), tuple(terms), issues, notice)
 
-    def explain(self, query: str, links: Sequence[str], *, depth: int = 200) -> Explanation:
-        """Why ``links`` rank where they do for ``query``: concepts, their terms, and per-term scores.
-
-        A link's rank counts results as :meth:`search` shows them (one per link, the best entry first) among
-        the best ``depth`` entries; 0 means it is not among them (or no entry has that link).
-        """
-        prep = self._prepare(query, None)
-        concepts = self.concepts(prep.text) if prep.tokens else []
-        ranked = self._rank(concepts, depth, prep.allowed) if concepts else []
-        group_rank: dict[str, tuple[int, int, float]] = {}
-        for doc, score in ranked:
-            group = self._docs[doc].group
-            if group not in group_rank:
-                group_rank[group] = (len(group_rank) + 1, doc, score)
-        out: list[LinkExplanation] = []
-        for url in links:
-            key = self._link_groups.get(link_key(url), link_key(url))  # a second link of an entry finds it too
-            members = self._groups.get(key, [])
-            if key in group_rank:
-                rank, doc, score = group_rank[key]
-            elif members:
-                rank, doc, score = 0, self._doc_ids[members[0].entry.key], 0.0
-            else:
-                out.append(LinkExplanation(url, 0, None, None, 0.0, ()))
-                continue
-            per_concept = []
-            for c in concepts:
-                scored = []
-                for t in c.terms:
-                    inside = self._index.term_frequency(t.token, doc) > 0
-                    # Only a term the entry contains has a score of its own; the rest is BM25+'s constant.
-                    value = float(self._index.term_scores(t.token, [doc])[0]) * t.weight if inside else 0.0
-                    scored.append((t, value, inside))
-                per_concept.append((c.label, tuple(scored)))
-            d = self._docs[doc]
-            out.append(LinkExplanation(url, rank, d.entry, d.issue, score, tuple(per_concept)))
-        return Explanation(query, tuple(concepts), prep.issues, tuple(out))
-
     def _group(self, ranked: list[tuple[int, float]], k: int, terms: list[str],
                concepts: Sequence[Concept] = (), query: str = "", pinned: Sequence[str] = ()) -> list[Hit]:
         by_group: dict[str, list[tuple[int, float]]] = {}
@@ -564,7 +317,7 @@ class SearchEngine:
                 best_doc, best_score = self._doc_ids[self._groups[group][0].entry.key], 0.0
             best = self._docs[best_doc]
             others = self._same_link(best.group, best.issue)
-            snippet, spans = make_snippet(best.entry.summary or best.entry.title, _surface_terms(terms))
+            snippet, spans = make_snippet(best.entry.summary or best.entry.title, surface_terms(terms))
             hits.append(Hit(best.entry, best.issue, best_score, snippet, spans, others,
                             self._bridges(best_doc, concepts, query)))
             if len(hits) == k:
@@ -612,64 +365,19 @@ class SearchEngine:
                 hits.append(Hit(e, issue, 0.0, snippet, (), self._same_link(self._by_key[e.key].group, issue)))
         return tuple(hits[:k])
 
-    # -- issues -------------------------------------------------------------------------------------
-
-    def resolve(self, ref: IssueRef) -> tuple[Issue, ...]:
-        """The newsletter issues a reference names, or :class:`UnknownIssueError` with suggestions."""
-        newsletter = self.archive.newsletter_issues
-        if ref.latest:
-            return newsletter[-1:] if newsletter else ()
-        found = tuple(i for i in newsletter if matches(ref, i))
-        if found:
-            return found
-        raise UnknownIssueError(f"No issue matches {describe_ref(ref)}.", self.suggest(describe_ref(ref)))
+    # -- issues: the commands look issues up through the engine they already hold -------------------
 
     def find_issue(self, text: str) -> Issue:
-        """One issue from what a person typed: ``34``, ``#18``, ``第 34 期``, ``2021-W13``, a title, an id."""
-        text = text.strip()
-        if not text:
-            raise QueryError("Name an issue, e.g. 34, #18, 第 34 期, 2021-W13 or 2020 年 9 月.")
-        by_id = self.archive.get(text)
-        if by_id is not None:
-            return by_id
-        ref = parse_issue_ref(text)
-        if ref is not None:
-            found = self.resolve(ref)
-            # "2020-09" is the monthly digest's own label, so it names that digest, not September's weeks.
-            monthly = [i for i in found if i.month is not None and i.week is None]
-            if len(monthly) == 1:
-                return monthly[0]
-            if len(found) == 1:
-                return found[0]
-            # Never a silent pick: "week 13" of two years, or a month of four weekly issues, is listed.
-            raise AmbiguousIssueError(
-                f"“{echo(text)}” names {len(found)} issues ({describe_ref(ref)}); name one of them.",
-                tuple(f"{i.label} — {i.title}" for i in reversed(found)))
-        for issue in self.archive.issues:
-            if text.lower() in (issue.title.lower(), issue.label.lower()):
-                return issue
-        raise UnknownIssueError(f"No issue called “{echo(text)}”.", self.suggest(text))
-
-    def suggest(self, text: str, limit: int = 5) -> tuple[str, ...]:
-        """The closest issue labels to what a person typed, for “did you mean”."""
-        return tuple(f"{i.label} — {i.title}" for i in map(self._issue_by_id, self.suggest_ids(text, limit)))
+        """One issue from what a person typed (see :meth:`IssueDirectory.find_issue`)."""
+        return self.directory.find_issue(text)
 
     def suggest_ids(self, text: str, limit: int = 5) -> list[str]:
         """Ids of the issues whose label or title is closest to ``text``."""
-        choices = {i.id: f"{i.label} {i.title}" for i in self.archive.newsletter_issues}
-        if not choices or not text.strip():
-            return []
-        found = process.extract(text, choices, scorer=fuzz.WRatio, limit=limit, score_cutoff=30)
-        return [key for _label, _score, key in found]
+        return self.directory.suggest_ids(text, limit)
 
     def named_by(self, text: str) -> list[Issue]:
-        """The newsletter issues, newest first, that what a person typed names exactly (reference, label, id)."""
-        ref = parse_issue_ref(text)  # once per call: autocomplete calls this on every keystroke
-        newest_first = reversed(self.archive.newsletter_issues)
-        if ref is not None and not ref.latest:
-            return [i for i in newest_first if matches(ref, i)]
-        lowered = text.lower()
-        return [i for i in newest_first if lowered in (i.id.lower(), i.label.lower())]
+        """The newsletter issues, newest first, that ``text`` names exactly (reference, label, id)."""
+        return self.directory.named_by(text)
 
     def cache_payload(self, result: SearchResult) -> dict[str, Any]:
         """A JSON-able form of a result for the query cache (entries by key, issues by id)."""
@@ -691,22 +399,16 @@ class SearchEngine:
             hits = []
             for h in payload["hits"]:
                 d = self._by_key[h["entry"]]
-                also = tuple(self._issue_by_id(i) for i in h["also_in"])
+                also = tuple(self.directory.by_id(i) for i in h["also_in"])
                 bridges = tuple((str(a), str(b)) for a, b in h.get("bridges", ()))
                 hits.append(Hit(d.entry, d.issue, float(h["score"]), str(h["snippet"]),
                                 tuple((int(a), int(b)) for a, b in h["highlights"]), also, bridges))
             terms = tuple(WeightedTerm(str(t), float(w), str(s)) for t, w, s in payload["terms"])
-            issues = tuple(self._issue_by_id(i) for i in payload["issues"])
+            issues = tuple(self.directory.by_id(i) for i in payload["issues"])
             notice = payload["notice"]
         except (KeyError, TypeError, ValueError):
             return None
         return SearchResult(query, tuple(hits), terms, issues, notice, cached=True)
-
-    def _issue_by_id(self, issue_id: str) -> Issue:
-        issue = self.archive.get(issue_id)
-        if issue is None:
-            raise KeyError(issue_id)
-        return issue
 
 
 _QUERY_URL = re.compile(r"https?://[^\s<>()\[\]【】（）]+", re.IGNORECASE)
@@ -727,43 +429,5 @@ def _as_typed(label: str, query: str) -> str:
     return m.group(0) if m else label
 
 
-def _surface_terms(tokens: Iterable[str]) -> list[str]:
-    # Very short Latin tokens (e.g. "a") would light up every word; they still count for ranking.
-    return [t for t in tokens if len(t) > 1 or not t.isascii()]
-
-
 def _join(first: str | None, second: str) -> str:
     return f"{first} {second}" if first else second
-
-
-def echo(text: str, limit: int = 80) -> str:
-    """What a person typed, to repeat in a message: one line, at most ``limit`` characters.
-
-    >>> echo("第 34 期\\n" * 3)
-    '第 34 期 第 34 期 第 34 期'
-    >>> len(echo("x" * 2000))
-    80
-    """
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def describe_ref(ref: IssueRef) -> str:
-    """A reference in words.
-
-    >>> describe_ref(IssueRef(number=34, year=None, week=None, month=None))
-    'issue #34'
-    >>> describe_ref(IssueRef(number=None, year=2021, week=13, month=None))
-    'week 13 of 2021'
-    """
-    if ref.latest:
-        return "the latest issue"
-    if ref.slug:
-        return f"“{ref.slug}”"
-    if ref.number is not None:
-        return f"issue #{ref.number}"
-    if ref.week is not None:
-        return f"week {ref.week} of {ref.year}" if ref.year else f"week {ref.week}"
-    if ref.month is not None:
-        return f"{ref.year}-{ref.month:02d}" if ref.year else f"month {ref.month}"
-    return "that issue"

@@ -49,10 +49,10 @@ from retrieval.archive import load_archive
 from retrieval.cache import QueryCache
 from retrieval.errors import QueryError
 from retrieval.issueref import IssueRef, extract_issue_ref, parse_issue_ref
-from retrieval.models import Entry, Issue, Section
+from retrieval.models import Entry, Hit, Issue, SearchResult, Section
 from retrieval.parse import ParseError, parse_markdown
 from retrieval.repair import CODEPAGES, RepairResult, detect_mojibake, repair_text
-from retrieval.search import Hit, SearchEngine, SearchResult
+from retrieval.search import SearchEngine
 
 MANAGE_GUILD = 1 << 5
 NON_ADMIN = MEMBER_PERMISSIONS & ~(MANAGE_GUILD | ADMINISTRATOR)

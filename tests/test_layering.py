@@ -22,6 +22,16 @@ def test_retrieval_never_imports_discord_or_bot() -> None:
     assert out.stdout.strip() == ""
 
 
+def test_the_result_types_load_no_search_machinery() -> None:
+    # The command layer names hits and results; that alone must not pay for jieba, numpy and rank_bm25.
+    code = (
+        "import sys, bot.results\n"
+        "print(','.join(sorted(n for n in ('jieba', 'numpy', 'rank_bm25') if n in sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == ""
+
+
 def _imports(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     names: set[str] = set()

@@ -12,6 +12,7 @@ from bot.config import Config, sample_archive_dir
 from bot.library import search_settings
 from retrieval.archive import load_archive
 from retrieval.errors import UnknownIssueError
+from retrieval.measure.explain import explain
 from retrieval.search import SearchEngine, SearchSettings
 
 SAM = "https://arxiv.org/abs/2010.01412"
@@ -269,7 +270,7 @@ def test_a_concept_only_renderings_can_match_gets_the_bridge_floor(engine: Searc
 
 
 def test_explain_finds_an_entry_by_its_second_link(card_engine: SearchEngine) -> None:
-    (link,) = card_engine.explain("部署的经验", ["https://github.com/x/deploy"]).links
+    (link,) = explain(card_engine, "部署的经验", ["https://github.com/x/deploy"]).links
     assert link.entry is not None
     assert link.entry.url == "https://example.com/blog/deploy"
     assert link.rank == 1

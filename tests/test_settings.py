@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from bot.commands import search_settings
+from bot.library import search_settings
 from bot.config import Config, config_dir, load_config, sample_archive_dir, sections
 from retrieval.archive import load_archive
 from retrieval.errors import ConfigError

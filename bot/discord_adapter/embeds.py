@@ -34,8 +34,7 @@ from bot.results import (
     feed_line,
 )
 from bot.textutil import format_duration, issue_date, shorten
-from retrieval.models import Entry, Issue
-from retrieval.search import Hit
+from retrieval.models import Entry, Hit, Issue
 
 TITLE_MAX = 256
 DESCRIPTION_MAX = 4096

@@ -25,9 +25,10 @@ from retrieval.archive import LoadOptions, load_archive
 from retrieval.cache import QueryCache, cache_key
 from retrieval.measure.bm25_bench import bench_compare
 from retrieval.models import Archive
-from retrieval.search import SearchEngine, tokenize_all
+from retrieval.search import SearchEngine
 from retrieval.settings import SearchSettings
 from retrieval.text import Analyzer
+from retrieval.tokenstore import tokenize_all
 
 CHUNK_CHARS = 400
 # Reader-style questions for the end-to-end and cache timings (our own words).

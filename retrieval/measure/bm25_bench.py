@@ -13,7 +13,8 @@ from typing import TypedDict
 import numpy as np
 from rank_bm25 import BM25Plus
 
-from retrieval.bm25 import BM25Index, FloatArray, unit_weights
+from retrieval.bm25 import BM25Index, unit_weights
+from retrieval.bm25math import FloatArray
 
 __all__ = ["BenchResult", "bench_compare", "sample_queries", "zipf_corpus"]
 

@@ -36,8 +36,9 @@ from retrieval._jieba import jieba
 from retrieval.archive import iter_archive_files, read_archive_file
 from retrieval.errors import BadFileError
 from retrieval.links import link_key, strip_tracking
+from retrieval.measure.explain import Explanation
 from retrieval.models import Archive
-from retrieval.search import Explanation, SearchEngine
+from retrieval.search import SearchEngine
 from retrieval.settings import OutOfRange, Ranking, SearchSettings, WrongType, parse
 
 K = 5
