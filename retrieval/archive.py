@@ -184,30 +184,10 @@ def load_archive(root: Path, options: LoadOptions = LoadOptions(), *,
     it is only called when a file needs repair.
     """
     root = root.expanduser()
-    if root.is_file():
-        raise ArchiveError(f"{root}: is a file, not an archive folder")
-    if not root.is_dir():
-        raise ArchiveError(f"{root}: archive folder not found")
-    files = list(iter_archive_files(root))
-    if not files:
-        raise ArchiveError(f"no .md, .markdown or .txt files in {root}")
-
+    files = _archive_files(root)
     skipped: list[SkippedFile] = []
-    clean: list[_Read] = []
-    damaged: list[tuple[_Read, str]] = []
     show = options.progress and len(files) >= PROGRESS_MIN_FILES
-    for path in _progress(files, "reading", show):
-        rel = path.relative_to(root).as_posix()
-        try:
-            text, encoding = read_archive_file(path, max_bytes=options.max_file_bytes)
-        except BadFileError as err:
-            skipped.append(_skip(rel, str(err)))
-            continue
-        codepage = detect_mojibake(text)
-        if codepage is None:
-            clean.append(_Read(rel, text, encoding))
-        else:
-            damaged.append((_Read(rel, text, encoding), codepage))
+    clean, damaged = _read_files(root, files, options.max_file_bytes, show, skipped)
 
     issues: list[Issue] = []
     for rel, parsed in zip([c.rel for c in clean], _parse_all(clean, options.workers, show), strict=True):
@@ -217,39 +197,80 @@ def load_archive(root: Path, options: LoadOptions = LoadOptions(), *,
             skipped.append(_skip(rel, parsed))
 
     repairs: list[RepairReport] = []
-    if damaged:
-        if not options.repair:
-            skipped.extend(_skip(r.rel, f"mojibake ({cp}) and repair is off") for r, cp in damaged)
-        else:
-            context = list(_context_texts(clean, issues))
-            # A custom model has no fingerprint we could trust, so it is never cached.
-            cache = (RepairCache(options.cache_dir, model_fingerprint(options.userdict, context))
-                     if options.cache_dir is not None and lm_factory is None else None)
-            lm: CharLM | None = None
-            try:
-                for item, codepage in damaged:
-                    result = cache.get(item.text) if cache is not None else None
-                    if result is None:
-                        if lm is None:  # built only when some file is not in the cache: it costs seconds
-                            base = lm_factory() if lm_factory is not None else CharLM.from_jieba(options.userdict)
-                            lm = base.with_context(context)
-                        result = repair_text(item.text, lm)
-                        if cache is not None:
-                            cache.put(item.text, result)
-                    repairs.append(RepairReport(item.rel, result.codepage or codepage, result.damaged,
-                                                result.filled, result.uncertain))
-                    log.info("repaired %s: %s, %d damaged, %d filled, %d uncertain", item.rel,
-                             result.codepage or codepage, result.damaged, result.filled, result.uncertain)
-                    issue = _parse(item.rel, result.text, skipped)
-                    if issue is not None:
-                        issues.append(dataclasses.replace(issue, repaired=True, uncertain_chars=result.uncertain))
-            finally:
-                if cache is not None:
-                    cache.close()
+    if damaged and not options.repair:
+        skipped.extend(_skip(r.rel, f"mojibake ({cp}) and repair is off") for r, cp in damaged)
+    elif damaged:
+        context = list(_context_texts(clean, issues))
+        repairs = _repair_all(damaged, context, options, lm_factory, issues, skipped)
 
     kept, duplicates = deduplicate(issues)
     return Archive(root=str(root), issues=tuple(sort_issues(kept)), skipped=tuple(skipped),
                    repairs=tuple(repairs), duplicates=tuple(duplicates))
+
+
+def _archive_files(root: Path) -> list[Path]:
+    """The text files of the archive folder, or an :class:`ArchiveError` saying why there are none."""
+    if root.is_file():
+        raise ArchiveError(f"{root}: is a file, not an archive folder")
+    if not root.is_dir():
+        raise ArchiveError(f"{root}: archive folder not found")
+    files = list(iter_archive_files(root))
+    if not files:
+        raise ArchiveError(f"no .md, .markdown or .txt files in {root}")
+    return files
+
+
+def _read_files(root: Path, files: list[Path], max_bytes: int, show: bool,
+                skipped: list[SkippedFile]) -> tuple[list[_Read], list[tuple[_Read, str]]]:
+    """Read every file: the clean texts, and the damaged ones with the codepage their mojibake came from.
+    Unreadable files go to ``skipped``."""
+    clean: list[_Read] = []
+    damaged: list[tuple[_Read, str]] = []
+    for path in _progress(files, "reading", show):
+        rel = path.relative_to(root).as_posix()
+        try:
+            text, encoding = read_archive_file(path, max_bytes=max_bytes)
+        except BadFileError as err:
+            skipped.append(_skip(rel, str(err)))
+            continue
+        codepage = detect_mojibake(text)
+        if codepage is None:
+            clean.append(_Read(rel, text, encoding))
+        else:
+            damaged.append((_Read(rel, text, encoding), codepage))
+    return clean, damaged
+
+
+def _repair_all(damaged: list[tuple[_Read, str]], context: list[str], options: LoadOptions,
+                lm_factory: Callable[[], CharLM] | None, issues: list[Issue],
+                skipped: list[SkippedFile]) -> list[RepairReport]:
+    """Repair and parse each damaged file (its issue goes to ``issues``); one report per file."""
+    # A custom model has no fingerprint we could trust, so it is never cached.
+    cache = (RepairCache(options.cache_dir, model_fingerprint(options.userdict, context))
+             if options.cache_dir is not None and lm_factory is None else None)
+    lm: CharLM | None = None
+    repairs: list[RepairReport] = []
+    try:
+        for item, codepage in damaged:
+            result = cache.get(item.text) if cache is not None else None
+            if result is None:
+                if lm is None:  # built only when some file is not in the cache: it costs seconds
+                    base = lm_factory() if lm_factory is not None else CharLM.from_jieba(options.userdict)
+                    lm = base.with_context(context)
+                result = repair_text(item.text, lm)
+                if cache is not None:
+                    cache.put(item.text, result)
+            repairs.append(RepairReport(item.rel, result.codepage or codepage, result.damaged,
+                                        result.filled, result.uncertain))
+            log.info("repaired %s: %s, %d damaged, %d filled, %d uncertain", item.rel,
+                     result.codepage or codepage, result.damaged, result.filled, result.uncertain)
+            issue = _parse(item.rel, result.text, skipped)
+            if issue is not None:
+                issues.append(dataclasses.replace(issue, repaired=True, uncertain_chars=result.uncertain))
+    finally:
+        if cache is not None:
+            cache.close()
+    return repairs
 
 
 def _parse(rel: str, text: str, skipped: list[SkippedFile]) -> Issue | None:

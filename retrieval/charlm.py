@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from retrieval._jieba import jieba
-from retrieval.text import is_cjk_word, parse_userdict
+from retrieval.lexical import is_cjk_word
+from retrieval.text import parse_userdict
 
 __all__ = ["CharLM", "LMState", "jieba_dict_path"]
 

@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import Protocol
 
 from retrieval.errors import DataFileError
+from retrieval.lexical import is_cjk_word, normalize
 from retrieval.settings import Ranking, check, default
-from retrieval.text import Analyzer, decode_data_file, is_cjk_word, normalize, read_data_file
+from retrieval.text import Analyzer, decode_data_file, read_data_file
 
 __all__ = [
     "GLOSSARY_WEIGHT",

@@ -9,7 +9,8 @@ import pytest
 
 from retrieval.cedict import MAX_TOTAL_WEIGHT, MAX_TRANSLATIONS, MAX_WEIGHT, Cedict, english_forms, parse_line
 from retrieval.glossary import Glossary, WeightedTerm, fold_plural
-from retrieval.text import Analyzer, AnalyzerConfig, normalize
+from retrieval.lexical import normalize
+from retrieval.text import Analyzer, AnalyzerConfig
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = REPO / "config"

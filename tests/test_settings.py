@@ -10,8 +10,8 @@ from typing import Any
 import msgspec
 import pytest
 
-from bot.library import search_settings
 from bot.config import Config, config_dir, load_config, sample_archive_dir, sections
+from bot.library import search_settings
 from retrieval.archive import load_archive
 from retrieval.errors import ConfigError
 from retrieval.search import SearchEngine

@@ -1,4 +1,4 @@
-"""Tests for retrieval/text.py: the analyzer shared by the index and the queries."""
+"""Tests for retrieval/text.py and retrieval/lexical.py: the analyzer shared by the index and the queries."""
 
 from __future__ import annotations
 
@@ -15,16 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from retrieval.text import (
-    Analyzer,
-    AnalyzerConfig,
-    dedupe,
-    is_cjk_word,
-    load_stopwords,
-    load_userdict,
-    normalize,
-    split_word_run,
-)
+from retrieval.lexical import dedupe, is_cjk_word, normalize, split_word_run
+from retrieval.text import Analyzer, AnalyzerConfig, load_stopwords, load_userdict
 
 REPO = Path(__file__).resolve().parent.parent
 USERDICT = REPO / "config" / "userdict.txt"
