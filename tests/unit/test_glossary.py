@@ -11,7 +11,7 @@ from retrieval.cedict import MAX_TOTAL_WEIGHT, MAX_TRANSLATIONS, MAX_WEIGHT, Ced
 from retrieval.glossary import Glossary, WeightedTerm, fold_plural
 from retrieval.text import Analyzer, AnalyzerConfig, normalize
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "config"
 GLOSSARY = CONFIG / "glossary.toml"
 

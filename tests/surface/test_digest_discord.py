@@ -234,7 +234,7 @@ async def test_a_repeated_digest_post_returns_the_first_message(sample_config: C
 
 async def test_the_fake_forgets_a_nonce_after_its_window(sample_config: Config) -> None:
     """Past Discord's nonce window a resend is a new message: the fake enforces the window, which is why the
-    scheduler still looks in the channel before any resend (tests/test_faults.py, SIGKILL mid-post)."""
+    scheduler still looks in the channel before any resend (tests/system/test_faults.py, SIGKILL mid-post)."""
     async with FakeDiscord(nonce_window=0.0) as fake:
         with point_discord_py_at(fake):
             async with bot_running(fake, guild_config(sample_config)) as client:

@@ -1,6 +1,6 @@
 """Tests for mojibake detection and repair (retrieval.repair, retrieval.charlm, retrieval.measure.repair_eval).
 
-Golden cases are our own sentences in tests/golden/repair_cases.json; the test damages each one with the
+Golden cases are our own sentences in tests/unit/golden/repair_cases.json; the test damages each one with the
 named recipe and repairs it. Known wrong repairs are strict xfails, so an improvement is noticed too.
 Tests marked ``corpus`` measure the seed articles of the shared corpus (read at run time, nothing stored).
 """
@@ -31,7 +31,7 @@ from retrieval.measure.repair_eval import (
 from retrieval.repair import _agree, _codepage, _decode, _parse, detect_mojibake, fill_candidates, repair_text
 
 GOLDEN = Path(__file__).parent / "golden" / "repair_cases.json"
-USERDICT = Path(__file__).resolve().parent.parent / "config" / "userdict.txt"
+USERDICT = Path(__file__).resolve().parents[2] / "config" / "userdict.txt"
 """The project's jieba user dictionary: what the product passes to CharLM.from_jieba."""
 CP1254_DROPPED = {0x81, 0x8D, 0x8E, 0x8F, 0x90, 0x9D, 0x9E, 0xAD}
 

@@ -26,7 +26,7 @@ from retrieval.text import (
     split_word_run,
 )
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 USERDICT = REPO / "config" / "userdict.txt"
 STOPWORDS = REPO / "config" / "stopwords.txt"
 
