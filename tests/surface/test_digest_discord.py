@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from botkit import bot_running, guild_config
+from clock import Clock
 from fake_discord import (
     DIGEST_CHANNEL_ID,
     GUILD_ID,
@@ -32,14 +33,6 @@ from bot.discord_adapter.poster import digest_footer, digest_nonce
 MANAGE_GUILD = 1 << 5
 ADMIN = MEMBER_PERMISSIONS | MANAGE_GUILD
 TICK = 0.02
-
-
-class Clock:
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 MONDAY_0800 = dt.datetime(2024, 3, 4, 8, 0, tzinfo=dt.UTC)  # ISO week 2024-W10; the default digest is Mon 09:00 UTC

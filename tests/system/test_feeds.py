@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from clock import Clock
 from feed_server import SAMPLE, FeedServer, Item, atom, item_from_markdown, rss, sample_items
 
 from bot.commands import Newsbot
@@ -27,15 +28,7 @@ HAND_SAVED = ("akiras-ml-news-week41-2020-5a3e0c000041", "akiras-ml-news-week45-
 W13 = "akiras-machine-learning-news-week-13-2021-5a3e0c210013"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += dt.timedelta(seconds=seconds)
+START = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
 
 
 @dataclasses.dataclass
@@ -76,7 +69,7 @@ async def rig(server: FeedServer, sample_config: Config, archive: Path, feeds: l
     config = _config(sample_config, archive, feeds, **archive_opts)
     newsbot = await Newsbot.create(config)
     store = await open_store(config.storage_url, create=True)
-    clock = Clock()
+    clock = Clock(START)
     service = FeedService(config.archive, store, archive, archive=lambda: newsbot.archive,
                           reindex=newsbot.reindex_tokenized, clock=clock)
     newsbot.feeds = service
