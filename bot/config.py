@@ -49,7 +49,7 @@ def sample_archive_dir() -> Path:
 
 
 # The schema: every setting's type, default, range (Meta) and one-line description. config/newsbot.toml
-# repeats each default with a comment, and tests/test_settings.py checks that the two agree.
+# repeats each default with a comment, and tests/unit/test_settings.py checks that the two agree.
 
 class FeedConfig(msgspec.Struct, frozen=True):
     """One ``[[archive.feeds]]`` entry: an RSS 2.0 or Atom feed whose items become archive files."""

@@ -65,7 +65,7 @@ async def fake():  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="session")
 def pg_server():  # type: ignore[no-untyped-def]
-    """A throwaway PostgreSQL cluster for the session (tests/pgserver.py), removed afterwards. Skipped where no
+    """A throwaway PostgreSQL cluster for the session (tests/support/pgserver.py), removed afterwards. Skipped where no
     PostgreSQL binaries (or asyncpg) are installed; required when ``CI`` is set."""
     from pgserver import PgServer, find_bindir
 

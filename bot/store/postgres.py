@@ -32,7 +32,8 @@ def _pg_unavailable() -> tuple[type[BaseException], ...]:
 
     # 08xxx (connection), 57xxx (shutdown, cannot connect now), a closed connection, the network, a timeout, and
     # the protocol state error asyncpg raises when the server cuts a connection in the middle of a query (seen
-    # in tests/test_multihost.py when PostgreSQL stops): the pool drops that connection and the next tick retries.
+    # in tests/system/test_multihost.py when PostgreSQL stops): the pool drops that connection and the next tick
+    # retries.
     return (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError,
             asyncpg.InterfaceError, asyncpg.InternalClientError)
 

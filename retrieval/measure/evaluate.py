@@ -8,7 +8,7 @@
   the targets drawn after the held-out set's: it is what to tune on once the dev set is saturated, because a
   change that helps only on questions written by the tuner does not help readers;
 * the **held-out** set (``questions/heldout.toml``) was written blind, by someone with only the archive in hand,
-  from randomly drawn items (``tests/eval/draw_heldout.py``): it is the number a reader meets, so it is reported
+  from randomly drawn items (``tests/support/eval/draw_heldout.py``): it is the number a reader meets, so it is reported
   first, and only as aggregates (overall, by language, by kind) when deciding about a technique.
 
 Both files ship inside the package, so an installed ``newsbot eval`` finds them. Each question has a ``lang``

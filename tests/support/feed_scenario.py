@@ -11,9 +11,9 @@
 5. At the slot the guild gets exactly one digest: week 13's features, pinging only the digest role, with a
    thread named after the issue.
 
-``tests/test_feeds_e2e.py`` asserts all of this; run this file to see it (the report quotes its output)::
+``tests/system/test_feeds_e2e.py`` asserts all of this; run this file to see it (the report quotes its output)::
 
-    .venv/bin/python tests/feed_scenario.py
+    .venv/bin/python tests/support/feed_scenario.py
 """
 
 from __future__ import annotations

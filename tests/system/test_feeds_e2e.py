@@ -2,7 +2,7 @@
 through /ask after one poll, and at the next slot the ``latest`` guild gets exactly one digest that pings only
 the digest role and opens a thread; a restart between the poll and the post changes nothing.
 
-The scenario lives in tests/feed_scenario.py, which also prints it for the report. It waits for a real
+The scenario lives in tests/support/feed_scenario.py, which also prints it for the report. It waits for a real
 minute boundary (the slot), so it takes one to two minutes."""
 
 from __future__ import annotations

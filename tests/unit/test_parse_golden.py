@@ -1,4 +1,4 @@
-"""Data-driven golden test: the parser against the hand-written ``tests/golden/sample_archive.json``.
+"""Data-driven golden test: the parser against the hand-written ``tests/unit/golden/sample_archive.json``.
 
 One case per issue in the golden file, each comparing the issue's fields and its entries
 (section, title, url, feature) with what :func:`retrieval.parse.parse_markdown` makes of the file in
@@ -16,8 +16,8 @@ import pytest
 
 from retrieval.parse import parse_markdown
 
-ROOT = Path(__file__).resolve().parent.parent
-GOLDEN = ROOT / "tests" / "golden" / "sample_archive.json"
+ROOT = Path(__file__).resolve().parents[2]
+GOLDEN = ROOT / "tests" / "unit" / "golden" / "sample_archive.json"
 SAMPLES = ROOT / "retrieval" / "sample_archive"
 FIELDS = ("id", "title", "source_url", "number", "year", "week", "month")
 

@@ -2,10 +2,10 @@
 
 Not a unit test (pytest does not collect it). Run it from the repository root::
 
-    python tests/load_discord.py --n 1000 --concurrency 50 --archive ../shared/corpus/akira
-    python tests/load_discord.py --reindex-stress ../shared/corpus/stress --json
+    python tests/support/load_discord.py --n 1000 --concurrency 50 --archive ../shared/corpus/akira
+    python tests/support/load_discord.py --reindex-stress ../shared/corpus/stress --json
 
-The fake Discord (``tests/fake_discord``) and the request driver run on 127.0.0.1 in a process of their
+The fake Discord (``tests/support/fake_discord``) and the request driver run on 127.0.0.1 in a process of their
 own, so Discord's clock keeps running while the bot's process is stalled (GIL, CPU), as it would in
 production, and the fake's JSON and HTTP work is not counted against the bot.
 The bot is the real ``NewsbotClient`` built as ``newsbot run`` builds it (``build_app``, then ``make_client``)

@@ -12,6 +12,7 @@ from typing import Any
 
 import msgspec
 from botkit import bot_running, guild_config
+from clock import Clock
 from fake_discord import (
     DIGEST_CHANNEL_ID,
     GUILD_ID,
@@ -32,14 +33,6 @@ from bot.discord_adapter.poster import digest_footer, digest_nonce
 MANAGE_GUILD = 1 << 5
 ADMIN = MEMBER_PERMISSIONS | MANAGE_GUILD
 TICK = 0.02
-
-
-class Clock:
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 MONDAY_0800 = dt.datetime(2024, 3, 4, 8, 0, tzinfo=dt.UTC)  # ISO week 2024-W10; the default digest is Mon 09:00 UTC
@@ -234,7 +227,7 @@ async def test_a_repeated_digest_post_returns_the_first_message(sample_config: C
 
 async def test_the_fake_forgets_a_nonce_after_its_window(sample_config: Config) -> None:
     """Past Discord's nonce window a resend is a new message: the fake enforces the window, which is why the
-    scheduler still looks in the channel before any resend (tests/test_faults.py, SIGKILL mid-post)."""
+    scheduler still looks in the channel before any resend (tests/system/test_faults.py, SIGKILL mid-post)."""
     async with FakeDiscord(nonce_window=0.0) as fake:
         with point_discord_py_at(fake):
             async with bot_running(fake, guild_config(sample_config)) as client:

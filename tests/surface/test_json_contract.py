@@ -27,7 +27,7 @@ from bot.console import run_console_async
 
 pytestmark = pytest.mark.timeout(180)
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "docs" / "console-json.schema.json"
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "console-json.schema.json"
 SCHEMA: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 DEFS: dict[str, Any] = SCHEMA["$defs"]
 FAILURE = "failure"

@@ -21,7 +21,7 @@ it; Discord, the cache and the PostgreSQL connections run in real time. Ticks ar
 Counted at the end: exactly one digest message per guild and week, none missing, every claim recorded as posted
 with the message id Discord has; one command sync for the whole deployment.
 
-Run it alone, with its figures printed: ``python -m pytest -q -s tests/test_multihost.py -p no:cacheprovider``.
+Run it alone, with its figures printed: ``python -m pytest -q -s tests/system/test_multihost.py -p no:cacheprovider``.
 """
 
 from __future__ import annotations
@@ -157,7 +157,7 @@ async def test_three_weeks_on_two_hosts_with_a_zombie(pg_server: Any, tmp_path: 
     _write_clock(clock, WEEKS[0] - dt.timedelta(days=1))
 
     # The guilds turn the digest on (what /newsbot digest-on does), before any bot runs.
-    archive = load_archive(Path(__file__).resolve().parent.parent / "retrieval" / "sample_archive")
+    archive = load_archive(Path(__file__).resolve().parents[2] / "retrieval" / "sample_archive")
     assert len(archive.newsletter_issues) >= 3
     admin_store = await open_store(url)
     try:

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from fake_discord import GUILD_ID, FakeDiscord
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 PACKAGED = {"bot": "bot", "retrieval": "retrieval", "config": "newsbot_config"}
 """Source folder -> the import package it is installed as."""
 

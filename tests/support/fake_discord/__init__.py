@@ -1,6 +1,6 @@
 """A fake Discord (REST + gateway) for driving the real discord.py client in tests.
 
-Import it as ``fake_discord`` (``tests/`` is on ``sys.path`` under pytest's default import mode)::
+Import it as ``fake_discord`` (``tests/support/`` is on ``sys.path``: ``pythonpath`` in pyproject.toml)::
 
     async with FakeDiscord() as fake:
         with point_discord_py_at(fake):

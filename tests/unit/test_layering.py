@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_retrieval_never_imports_discord_or_bot() -> None:
@@ -89,7 +89,7 @@ def test_every_error_class_lives_in_its_layers_error_module_and_is_in_the_one_tr
 
     import retrieval.errors
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     homes = {"retrieval/errors.py", "bot/errors.py"}
     sources = {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8")
                for layer in ("retrieval", "bot") for p in sorted((root / layer).rglob("*.py"))}

@@ -1,8 +1,8 @@
 """Tests for mojibake detection and repair (retrieval.repair, retrieval.charlm, retrieval.measure.repair_eval).
 
-Golden cases are our own sentences in tests/golden/repair_cases.json; the test damages each one with the
+Golden cases are our own sentences in tests/unit/golden/repair_cases.json; the test damages each one with the
 named recipe and repairs it. Known wrong repairs are strict xfails, so an improvement is noticed too.
-Tests marked ``corpus`` measure the seed articles of the shared corpus (read at run time, nothing stored).
+The seed articles of the shared corpus are measured in tests/system/test_repair_corpus.py (minutes, not seconds).
 """
 
 from __future__ import annotations
@@ -24,14 +24,13 @@ from retrieval.charlm import CharLM
 from retrieval.measure.repair_eval import (
     corrupt_cp1254,
     cross_validate,
-    evaluate_seed_repair,
     repair_elsewhere,
     stress_sample,
 )
 from retrieval.repair import _agree, _codepage, _decode, _parse, detect_mojibake, fill_candidates, repair_text
 
 GOLDEN = Path(__file__).parent / "golden" / "repair_cases.json"
-USERDICT = Path(__file__).resolve().parent.parent / "config" / "userdict.txt"
+USERDICT = Path(__file__).resolve().parents[2] / "config" / "userdict.txt"
 """The project's jieba user dictionary: what the product passes to CharLM.from_jieba."""
 CP1254_DROPPED = {0x81, 0x8D, 0x8E, 0x8F, 0x90, 0x9D, 0x9E, 0xAD}
 
@@ -294,56 +293,3 @@ def test_repair_elsewhere_measures_with_and_without_agreement(tmp_path: Path) ->
         lm = CharLM.from_jieba(USERDICT).with_context(context)
         without += Levenshtein.distance(repair_text(corrupt_cp1254(text), lm, agree=False).text, text)
     assert metrics["stress_errors_without_agreement"] == without
-
-
-# --- the seed articles of the shared corpus ---------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def seed_metrics(corpus_dir: Path) -> dict[str, float]:
-    # Measured as the product repairs: jieba's dictionary plus the project's user dictionary.
-    return evaluate_seed_repair(corpus_dir, USERDICT)
-
-
-@pytest.mark.corpus
-def test_recipe_reproduces_seed_000(corpus_dir: Path) -> None:
-    (garbled,) = (corpus_dir / "seeds").glob("000_*.txt")
-    (truth,) = (corpus_dir / "seeds").glob("001_*.txt")
-    assert corrupt_cp1254(truth.read_text(encoding="utf-8")) == garbled.read_text(encoding="utf-8")
-
-
-@pytest.mark.corpus
-def test_seed_000_repaired_alone(seed_metrics: dict[str, float]) -> None:
-    assert seed_metrics["alone_damaged"] == seed_metrics["alone_filled"] == 496
-    assert seed_metrics["alone_accuracy"] >= 0.995
-
-
-@pytest.mark.corpus
-def test_seed_000_repaired_in_archive_beats_the_prototype(seed_metrics: dict[str, float]) -> None:
-    # The research prototype reached 0.9977 with a bigram LM and 46 other issues (notes §3.4).
-    assert seed_metrics["in_archive_accuracy"] >= 0.998
-    assert seed_metrics["in_archive_uncertain"] < seed_metrics["in_archive_filled"] == 496
-
-
-@pytest.mark.corpus
-def test_seed_000_repaired_in_archive_reaches_target(seed_metrics: dict[str, float]) -> None:
-    # 0.99909: 8 of 8,786 characters wrong (仍处于起步 x2, 国会大厦, 块 x2, 低内存, 与 x2), the most the target allows.
-    assert seed_metrics["in_archive_accuracy"] >= 0.999
-
-
-@pytest.mark.corpus
-@pytest.mark.slow
-@pytest.mark.timeout(1200)  # 46 leave-one-out repairs: about 4 minutes on a busy 2-core machine
-def test_cross_validation_on_the_real_archive(corpus_dir: Path) -> None:
-    # About 17,000 damaged characters across 46 issues: a steadier figure than the 496 of seed 000.
-    metrics = evaluate_seed_repair(corpus_dir, USERDICT, cross_validation=True)
-    assert metrics["cv_documents"] == 46
-    assert metrics["cv_damaged"] > 15_000
-    assert metrics["cv_damaged_accuracy"] >= 0.98
-    assert metrics["cv_accuracy"] >= 0.9985
-
-
-@pytest.mark.corpus
-def test_holdout_issue_34(seed_metrics: dict[str, float]) -> None:
-    assert seed_metrics["holdout_damaged"] > 0
-    assert seed_metrics["holdout_accuracy"] >= 0.999

@@ -8,21 +8,14 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from clock import Clock
 
 from retrieval.cache import QueryCache, cache_key
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> Clock[float]:
+    return Clock(1_000_000.0)
 
 
 def make(path: Path, clock: Clock, *, ttl: float = 100, max_entries: int = 50) -> QueryCache:

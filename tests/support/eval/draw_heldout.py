@@ -9,7 +9,7 @@ subscribe page), saying so in the file's header. ``heldout.toml`` took targets 1
 the same way from targets 68-222, leaving out questions whose link is also a held-out or dev target (one link can be
 drawn once per issue that carries it).
 
-    python tests/eval/draw_heldout.py ../shared/corpus/akira > /tmp/targets.tsv
+    python tests/support/eval/draw_heldout.py ../shared/corpus/akira > /tmp/targets.tsv
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def pairs(archive: Path) -> list[tuple[str, str]]:
 
 def main() -> None:
     archive = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/corpus/akira")
-    dev = Path(__file__).resolve().parents[2] / "retrieval" / "measure" / "questions" / "dev.toml"
+    dev = Path(__file__).resolve().parents[3] / "retrieval" / "measure" / "questions" / "dev.toml"
     with dev.open("rb") as fh:
         dev_links = {normalize(u) for q in tomllib.load(fh)["question"] for u in q["expected"]}
     drawn = [p for p in pairs(archive) if p[1] not in dev_links]

@@ -20,7 +20,7 @@ from xml.sax.saxutils import escape
 import markdown
 from aiohttp import web
 
-SAMPLE = Path(__file__).resolve().parent.parent / "retrieval" / "sample_archive"
+SAMPLE = Path(__file__).resolve().parents[2] / "retrieval" / "sample_archive"
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from retrieval.lexical import dedupe, is_cjk_word, normalize, split_word_run
 from retrieval.text import Analyzer, AnalyzerConfig, load_stopwords, load_userdict
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 USERDICT = REPO / "config" / "userdict.txt"
 STOPWORDS = REPO / "config" / "stopwords.txt"
 

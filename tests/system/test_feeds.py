@@ -14,6 +14,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from clock import Clock
 from feed_server import SAMPLE, FeedServer, Item, atom, item_from_markdown, rss, sample_items
 
 from bot.app import build_app
@@ -33,15 +34,7 @@ HAND_SAVED = ("akiras-ml-news-week41-2020-5a3e0c000041", "akiras-ml-news-week45-
 W13 = "akiras-machine-learning-news-week-13-2021-5a3e0c210013"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += dt.timedelta(seconds=seconds)
+START = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
 
 
 @dataclasses.dataclass
@@ -85,7 +78,7 @@ async def rig(server: FeedServer, sample_config: Config, archive: Path, feeds: l
     cache = QueryCache(cache_path(config.db_path), ttl_seconds=config.cache.ttl_seconds,
                        max_entries=config.cache.max_entries)
     await cache.open()
-    clock = Clock()
+    clock = Clock(START)
     service = FeedService(config.archive, store, archive, library=library, clock=clock)
     newsbot = Newsbot(config, library, cache, feeds=service)
     await service.setup()

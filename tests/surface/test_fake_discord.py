@@ -1,4 +1,4 @@
-"""The real discord.py client against the fake Discord in ``tests/fake_discord``.
+"""The real discord.py client against the fake Discord in ``tests/support/fake_discord``.
 
 The bot here is a stand-in defined in this file (the real bot does not exist yet). Every wait has
 a generous deadline so a broken fake fails instead of hanging; the only timing assertions are

@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from clock import Clock
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -65,14 +66,6 @@ class Library:
             self.fail_next -= 1
             raise OSError("archive folder unreadable")
         return self._archive
-
-
-class Clock:
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 class Sleeper:
@@ -646,7 +639,7 @@ class StopAfter(Sleeper):
 
     async def __call__(self, delay: float) -> None:
         await super().__call__(delay)
-        self.clock.now += dt.timedelta(seconds=delay)
+        self.clock.advance(delay)
         if len(self.delays) >= self.n:
             raise asyncio.CancelledError
 

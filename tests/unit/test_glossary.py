@@ -12,7 +12,7 @@ from retrieval.glossary import Glossary, WeightedTerm, fold_plural
 from retrieval.lexical import normalize
 from retrieval.text import Analyzer, AnalyzerConfig
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "config"
 GLOSSARY = CONFIG / "glossary.toml"
 
