@@ -2,7 +2,8 @@
 
 Golden cases are our own sentences in tests/unit/golden/repair_cases.json; the test damages each one with the
 named recipe and repairs it. Known wrong repairs are strict xfails, so an improvement is noticed too.
-The seed articles of the shared corpus are measured in tests/system/test_repair_corpus.py (minutes, not seconds).
+Repair measured over whole issues (leave-one-out, other text, the seed articles of the shared corpus) is in
+tests/system/test_repair_measures.py (seconds to minutes apiece).
 """
 
 from __future__ import annotations
@@ -15,24 +16,19 @@ from typing import Any
 import ftfy
 import ftfy.bad_codecs  # registers the sloppy codecs used to damage text
 import pytest
+from damage import CP1254_DROPPED, lost_bytes
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from rapidfuzz.distance import Levenshtein
 
-from bot.config import sample_archive_dir
 from retrieval.charlm import CharLM
 from retrieval.measure.repair_eval import (
     corrupt_cp1254,
-    cross_validate,
-    repair_elsewhere,
-    stress_sample,
 )
 from retrieval.repair import _agree, _codepage, _decode, _parse, detect_mojibake, fill_candidates, repair_text
 
 GOLDEN = Path(__file__).parent / "golden" / "repair_cases.json"
 USERDICT = Path(__file__).resolve().parents[2] / "config" / "userdict.txt"
 """The project's jieba user dictionary: what the product passes to CharLM.from_jieba."""
-CP1254_DROPPED = {0x81, 0x8D, 0x8E, 0x8F, 0x90, 0x9D, 0x9E, 0xAD}
 
 GARBLE: dict[str, Callable[[str], str]] = {
     "lossy-cp1254": corrupt_cp1254,
@@ -51,10 +47,6 @@ def _cases() -> list[Any]:
         params.append(pytest.param(case, id=case["id"], marks=marks))
     return params
 
-
-def _lost_bytes(text: str) -> int:
-    """Characters of ``text`` that the cp1254 recipe damages (a continuation byte is dropped)."""
-    return sum(1 for ch in text if any(b in CP1254_DROPPED for b in ch.encode("utf-8")[1:]))
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +70,7 @@ def test_golden_repair(case: dict[str, Any], lm: CharLM) -> None:
     if "codepage" in case:
         assert result.codepage == case["codepage"]
     assert result.codepage is not None
-    expected_damage = _lost_bytes(truth) if case["garble"] == "lossy-cp1254" else 0
+    expected_damage = lost_bytes(truth) if case["garble"] == "lossy-cp1254" else 0
     assert result.damaged == expected_damage
     assert result.filled == result.damaged
     assert 0 <= result.uncertain <= result.filled
@@ -166,11 +158,11 @@ def test_lost_character_is_always_a_candidate(ch: str) -> None:
 @settings(max_examples=60, deadline=None)
 def test_lossy_repair_keeps_length_and_undamaged_characters(text: str) -> None:
     # Detection needs one intact multi-byte sequence to tell mojibake from other debris.
-    assume(any(not c.isascii() and _lost_bytes(c) == 0 for c in text))
+    assume(any(not c.isascii() and lost_bytes(c) == 0 for c in text))
     garbled = corrupt_cp1254(text)
     result = repair_text(garbled)
     assert len(result.text) == len(text)
-    assert result.damaged == _lost_bytes(text)
+    assert result.damaged == lost_bytes(text)
     for got, want in zip(result.text, text, strict=True):
         if not any(b in CP1254_DROPPED for b in want.encode("utf-8")[1:]):
             assert got == want
@@ -251,45 +243,3 @@ def test_userdict_words_enter_the_word_model(tmp_path: Path) -> None:
     model = CharLM.from_jieba(small)
     assert model.logprob("感受野") > plain.logprob("感受野")
     assert model.logprob("深伪") > plain.logprob("深伪")
-
-
-def test_cross_validation_on_the_sample_archive() -> None:
-    texts = [p.read_text(encoding="utf-8") for p in sorted(sample_archive_dir().glob("*.md"))]
-    # Two of our issues plus an ASCII-only text, which the recipe cannot damage and so is not counted.
-    small = [*texts[:2], "An English-only note."]
-    metrics = cross_validate(small, USERDICT, workers=1)
-    assert metrics["cv_documents"] == 2
-    assert metrics["cv_damaged"] == sum(_lost_bytes(t) for t in small[:2])
-    assert metrics["cv_characters"] == sum(len(t) for t in small[:2])
-    # Each fold is the product's repair of that issue with the others as context.
-    folds = []
-    for i in range(2):
-        lm = CharLM.from_jieba(USERDICT).with_context(t for j, t in enumerate(small) if j != i)
-        folds.append(Levenshtein.distance(repair_text(corrupt_cp1254(small[i]), lm).text, small[i]))
-    assert metrics["cv_errors"] == sum(folds)
-    assert metrics["cv_damaged_accuracy"] == 1 - sum(folds) / metrics["cv_damaged"]
-    # Spawned workers give the same figures; on all eight issues the model gets >= 97 % of damaged characters.
-    full = cross_validate(texts, USERDICT, workers=2)
-    assert full == cross_validate(texts, USERDICT, workers=1)
-    assert full["cv_damaged_accuracy"] >= 0.97
-    assert full["cv_worst_accuracy"] <= full["cv_accuracy"] < 1.0
-
-
-def test_repair_elsewhere_measures_with_and_without_agreement(tmp_path: Path) -> None:
-    texts = [p.read_text(encoding="utf-8") for p in sorted(sample_archive_dir().glob("*.md"))]
-    for i, text in enumerate(texts):
-        (tmp_path / f"{i}.md").write_text(text, encoding="utf-8")
-    (tmp_path / "english.md").write_text("# Only English here\n\nNothing to damage.\n" * 20, encoding="utf-8")
-    picked = stress_sample(list(tmp_path.glob("*.md")), 2, min_chinese=200)
-    assert len(picked) == 2
-    assert all(t in texts for t in picked)  # the English file never qualifies
-    assert picked == stress_sample(list(reversed(list(tmp_path.glob("*.md")))), 2, min_chinese=200)  # fixed
-    context = [t for t in texts if t not in picked]
-    metrics = repair_elsewhere(picked, context, USERDICT, workers=1)
-    assert metrics["stress_documents"] == 2
-    assert metrics["stress_damaged"] == sum(_lost_bytes(t) for t in picked)
-    without = 0
-    for text in picked:
-        lm = CharLM.from_jieba(USERDICT).with_context(context)
-        without += Levenshtein.distance(repair_text(corrupt_cp1254(text), lm, agree=False).text, text)
-    assert metrics["stress_errors_without_agreement"] == without
