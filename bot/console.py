@@ -3,7 +3,7 @@
 ``/ask ViT 鲁棒性 issue:34 count:3`` on a line runs ``ask``; options use Discord's ``name:value`` form
 (quote values with spaces: ``issue:"week 13 2021"``). With a TTY this is an interactive prompt with
 history, tab completion and colour; otherwise it reads one command per line from stdin. ``--json``
-prints exactly one JSON object per input line (the contract is in the README). A bad line never
+prints exactly one JSON object per input line (the contract is docs/console-json.md). A bad line never
 prints a traceback and never ends the session; end of input exits 0.
 """
 

@@ -1,4 +1,5 @@
-"""The console's ``--json`` surface: one JSON object per command. The keys are a public contract (README)."""
+"""The console's ``--json`` surface: one JSON object per command. The keys are a public contract
+(docs/console-json.md, checked against docs/console-json.schema.json)."""
 
 from __future__ import annotations
 

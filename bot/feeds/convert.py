@@ -1,7 +1,7 @@
 """Pure conversion: feed bytes → :class:`FeedItem` values → the markdown text of an archive file.
 
 No I/O here. feedparser is given bytes (never a URL, so its blocking fetcher is never used), and HTML
-becomes markdown through markdownify (see the README for why markdownify and not html2text).
+becomes markdown through markdownify (docs/contributing.md says why markdownify and not html2text).
 
 The file a feed item becomes has the same head as a file saved by hand::
 
