@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from bot.config import Config, config_dir, load_config, sample_archive_dir, sections
+from bot.config import Config, config_dir, load_config, reference, sample_archive_dir, sections
 from bot.library import search_settings
 from retrieval.archive import load_archive
 from retrieval.errors import ConfigError
@@ -111,3 +111,12 @@ def test_the_code_only_settings_reach_the_engine() -> None:
                               "NEWSBOT_SEARCH_WORKERS": "3"})
     settings = search_settings(config)
     assert (settings.tie, settings.dismax, settings.workers) == (0.3, False, 3)
+
+
+def test_the_operators_reference_is_the_schema() -> None:
+    """docs/operating.md's settings table is drawn from the schema, so a setting, a default or a range cannot be
+    documented wrong: regenerate it with ``python -c 'from bot.config import reference; print(reference())'``."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "operating.md").read_text(encoding="utf-8")
+    start, end = doc.index("<!-- settings:"), doc.index("<!-- /settings -->")
+    table = doc[doc.index("\n", start) + 1:end].strip()
+    assert table == reference()
