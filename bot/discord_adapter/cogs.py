@@ -155,7 +155,8 @@ class AdminCog(commands.GroupCog, group_name="newsbot", group_description="newsb
         if user.id in self.service.config.discord.operator_ids:
             return True
         client = interaction.client
-        return isinstance(client, commands.Bot) and await client.is_owner(user)
+        # AutoShardedBot is not a subclass of Bot: both carry is_owner (from BotBase).
+        return isinstance(client, commands.Bot | commands.AutoShardedBot) and await client.is_owner(user)
 
     @app_commands.command(name="reindex", description=_desc("reindex"))
     async def reindex(self, interaction: Interaction) -> None:
