@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from bot.config import Config, parse_time_of_day
 from bot.digest.schedule import DigestSettings, describe, nothing_to_post
 from bot.errors import StoreUnavailable
+from bot.redact import redact_urls
 from bot.registry import ChannelId, IssueRef, RoleId, collect, command
 from bot.results import (
     ISSUE_HELP,
@@ -56,6 +57,8 @@ LAST_ASKS_KEPT = 1024
 """How many askers' last results :meth:`Newsbot.similar` can refer to by number (least recently used go)."""
 SIMILAR_QUERY_CHARS = 300
 """How much of an item (title, then summary) :meth:`Newsbot.similar` searches with."""
+OPERATORS_ONLY = "This command is for the bot's operators."
+"""The refusal of a deployment-wide command (reindex, feed-retry) to a guild admin who is not an operator."""
 DIGEST_NOW_TEXT = {
     "recovered": "That digest was already in the channel.",
     "busy": "A digest is being posted right now; nothing more was posted.",
@@ -242,10 +245,11 @@ class Newsbot:
     async def help(self) -> HelpResult:
         return HelpResult(COMMANDS)
 
-    # -- admin commands: the whole deployment's state, or one server's settings --
+    # -- admin commands: the whole deployment's state (operators: ``operator=True``), or one server's settings --
 
     @command("Index size, cache hit rate and uptime.", admin=True)
-    async def stats(self, *, guild_id: int | None = None) -> StatsResult:
+    async def stats(self, *, guild_id: int | None = None, operator: bool = False) -> StatsResult:
+        """Everything for an operator; a guild admin gets the guild's view: no feeds, no archive path."""
         settings = None
         waiting = None
         if self.scheduler is not None and guild_id is not None:
@@ -267,16 +271,17 @@ class Newsbot:
             skipped=len(archive.skipped),
             cache=self.cache.stats,
             uptime_seconds=self._clock() - self._started,
-            archive=archive.root,
+            archive=archive.root if operator else "",
             index_fingerprint=self.library.engine.fingerprint[:12],
             digest=describe(settings) if settings is not None else None,
             digest_settings=settings,
             digest_waiting=waiting,
-            feeds=await self.feeds.status() if self.feeds is not None else (),
+            feeds=await self.feeds.status() if self.feeds is not None and operator else (),
         )
 
     @command("Reload the archive and rebuild the search index.", admin=True)
-    async def reindex(self) -> ReindexResult:
+    async def reindex(self, *, operator: bool = False) -> ReindexResult:
+        _operators_only(operator)
         return await self.library.reindex()
 
     @command("Post the weekly digest in this channel.", admin=True, console=False,
@@ -347,17 +352,20 @@ class Newsbot:
 
     @command("Enable a failing or disabled feed again and poll it at the next chance.", admin=True,
              feed="The feed's name or URL (default: every feed)")
-    async def feed_retry(self, feed: str | None = None) -> FeedRetryResult:
-        """Clear a feed's failures (by name or URL; all feeds without one) and poll it at the next chance."""
+    async def feed_retry(self, feed: str | None = None, *, operator: bool = False) -> FeedRetryResult:
+        """Clear a feed's failures (by name, raw or shown URL; all feeds without one) and poll it at the next
+        chance, never before a Retry-After its server gave."""
+        _operators_only(operator)
         if self.feeds is None or not self.feeds.feeds:
             raise QueryError("No feeds are configured ([[archive.feeds]] in the config file).")
         url = None
         if feed and feed.strip():
             wanted = feed.strip()
-            match = [f for f in self.feeds.feeds if wanted in (f.url, f.name)]
+            match = [f for f in self.feeds.feeds if wanted in (f.url, f.name, f.label)]
             if not match:
                 names = ", ".join(f.label for f in self.feeds.feeds)
-                raise QueryError(f"No feed named “{wanted}”. Configured: {names}.")
+                # The typed text may be a URL with a password that matched nothing: never echo it raw.
+                raise QueryError(f"No feed named “{redact_urls(wanted)}”. Configured: {names}.")
             url = match[0].url
         await self.feeds.retry(url)
         return FeedRetryResult(await self.feeds.status())
@@ -366,6 +374,19 @@ class Newsbot:
         if self.scheduler is None:
             raise QueryError("Weekly digests are posted by the Discord bot (newsbot run), not here.")
         return self.scheduler
+
+
+def _operators_only(operator: bool) -> None:
+    """Refuse a deployment-wide command to anyone but the bot's operators.
+
+    >>> _operators_only(True)
+    >>> _operators_only(False)
+    Traceback (most recent call last):
+    ...
+    retrieval.errors.QueryError: This command is for the bot's operators.
+    """
+    if not operator:
+        raise QueryError(OPERATORS_ONLY)
 
 
 def _similar_query(entry: Entry) -> str:

@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import msgspec
 from msgspec import Meta
 
+from bot.redact import redact_url
 from retrieval.errors import ConfigError
 from retrieval.settings import SearchOptions, WrongType, integer, parse, schema
 
@@ -59,7 +60,8 @@ class FeedConfig(msgspec.Struct, frozen=True):
 
     @property
     def label(self) -> str:
-        return self.name or self.url
+        """What logs, stats and replies call the feed: its name, or its URL without credentials or tokens."""
+        return self.name or redact_url(self.url)
 
 
 class ArchiveConfig(msgspec.Struct, frozen=True, kw_only=True):
@@ -126,6 +128,9 @@ class DigestConfig(msgspec.Struct, frozen=True, kw_only=True):
 class DiscordConfig(msgspec.Struct, frozen=True, kw_only=True):
     guild_ids: Annotated[tuple[int, ...], Meta(
         description="sync commands to these guilds (instant); empty = global sync")] = ()
+    operator_ids: Annotated[tuple[int, ...], Meta(
+        description="Discord user ids allowed reindex, feed-retry and feed stats, besides the application's owner "
+                    "or team")] = ()
     ask_cooldown_seconds: Annotated[float, Meta(ge=0, description="per-user pause between two /ask")] = 5.0
     api_base: Annotated[str, Meta(
         description="REST base override (a proxy, or a fake Discord in tests); NEWSBOT_API_BASE")] = ""
@@ -332,6 +337,9 @@ def _validate(config: Config, raw: Raw) -> None:
         ("discord", "guild_ids", lambda: _require(
             all(0 < gid < 2**63 for gid in d.guild_ids),
             f"discord.guild_ids: {list(d.guild_ids)}: a guild id is a positive snowflake")),
+        ("discord", "operator_ids", lambda: _require(
+            all(0 < uid < 2**63 for uid in d.operator_ids),
+            f"discord.operator_ids: {list(d.operator_ids)}: a user id is a positive snowflake")),
         ("storage", "url", lambda: _check_storage_url(config.storage.url)),
         ("discord", "api_base", lambda: _check_url("discord.api_base", d.api_base, ("http", "https"))),
         ("discord", "gateway_url", lambda: _check_url("discord.gateway_url", d.gateway_url,

@@ -51,6 +51,8 @@ class CommandSpec:
     """Whether the console offers it (the digest settings need a Discord server)."""
     method: str = ""
     """The service method that runs it."""
+    context: tuple[str, ...] = ()
+    """Its keyword-only parameters: what the surface fills in (``guild_id``, ``operator``…)."""
 
     @property
     def path(self) -> str:
@@ -117,9 +119,11 @@ def spec_of(method: Callable[..., Any]) -> CommandSpec:
     name = method.__name__
     signature = inspect.signature(method)
     params: list[Param] = []
+    context: list[str] = []
     for p in list(signature.parameters.values())[1:]:  # after self
         if p.kind is not inspect.Parameter.POSITIONAL_OR_KEYWORD:
-            continue  # keyword-only: the surface's context, not typed by a person
+            context.append(p.name)  # keyword-only: the surface's context, not typed by a person
+            continue
         if p.name not in marks.params:
             raise TypeError(f"{name}: parameter {p.name!r} has no description")
         params.append(Param(p.name, marks.params[p.name], p.default is inspect.Parameter.empty,
@@ -128,7 +132,7 @@ def spec_of(method: Callable[..., Any]) -> CommandSpec:
     if unknown:
         raise TypeError(f"{name}: described parameters it does not take: {', '.join(sorted(unknown))}")
     return CommandSpec(name.replace("_", "-"), marks.description, tuple(params), marks.admin, marks.group,
-                       marks.console, name)
+                       marks.console, name, tuple(context))
 
 
 def _kind(command_name: str, param: str, annotation: object) -> ParamKind:

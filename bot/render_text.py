@@ -166,8 +166,8 @@ def _help(result: HelpResult, st: _Style) -> list[str]:
 
 def _stats(result: StatsResult) -> list[str]:
     cache = result.cache
-    lines = [
-        f"archive:  {result.archive}",
+    lines = [f"archive:  {result.archive}"] if result.archive else []  # empty: a guild admin's view
+    lines += [
         f"index:    {result.issues} issues, {result.documents} documents, {result.entries} entries "
         f"({result.features} features), fingerprint {result.index_fingerprint}",
         f"files:    {result.repaired} repaired, {result.skipped} skipped",

@@ -127,6 +127,7 @@ class StatsResult:
     cache: CacheStats
     uptime_seconds: float
     archive: str
+    """The archive folder; empty in a guild admin's view (only operators see the deployment)."""
     index_fingerprint: str
     digest: str | None = None
     """This guild's digest schedule, or why it is off (e.g. a 403), when asked from a guild."""
@@ -135,6 +136,7 @@ class StatsResult:
     digest_waiting: str | None = None
     """Why the digest waits (the shared state store is unreachable), when it does."""
     feeds: tuple[FeedStatus, ...] = ()
+    """Operators only: a guild admin's view has none."""
 
 
 @dataclass(frozen=True, slots=True)

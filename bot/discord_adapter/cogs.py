@@ -148,19 +148,31 @@ class AdminCog(commands.GroupCog, group_name="newsbot", group_description="newsb
         await interaction.response.defer(ephemeral=True, thinking=True)
         return True
 
+    async def is_operator(self, interaction: Interaction) -> bool:
+        """The bot's owners run the deployment: the application's owner or team members (discord.py asks
+        Discord once and remembers), or a user listed in ``discord.operator_ids``. Manage Server is not enough."""
+        user = interaction.user
+        if user.id in self.service.config.discord.operator_ids:
+            return True
+        client = interaction.client
+        # AutoShardedBot is not a subclass of Bot: both carry is_owner (from BotBase).
+        return isinstance(client, commands.Bot | commands.AutoShardedBot) and await client.is_owner(user)
+
     @app_commands.command(name="reindex", description=_desc("reindex"))
     async def reindex(self, interaction: Interaction) -> None:
-        await send(interaction, embeds.render(await self.service.reindex()), ephemeral=True)
+        result = await self.service.reindex(operator=await self.is_operator(interaction))
+        await send(interaction, embeds.render(result), ephemeral=True)
 
     @app_commands.command(name="stats", description=_desc("stats"))
     async def stats(self, interaction: Interaction) -> None:
-        await send(interaction, embeds.render(await self.service.stats(guild_id=interaction.guild_id)),
-                   ephemeral=True)
+        result = await self.service.stats(guild_id=interaction.guild_id, operator=await self.is_operator(interaction))
+        await send(interaction, embeds.render(result), ephemeral=True)
 
     @app_commands.command(name="feed-retry", description=_desc("feed-retry"))
     @app_commands.describe(**_describe("feed-retry"))
     async def feed_retry(self, interaction: Interaction, feed: app_commands.Range[str, 1, 500] | None = None) -> None:
-        await send(interaction, embeds.render(await self.service.feed_retry(feed)), ephemeral=True)
+        result = await self.service.feed_retry(feed, operator=await self.is_operator(interaction))
+        await send(interaction, embeds.render(result), ephemeral=True)
 
     # -- weekly digest settings --
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import aiohttp
 
 from bot.errors import FetchError
+from bot.redact import redact_urls
 
 
 def _user_agent() -> str:
@@ -139,9 +140,10 @@ async def fetch_feed(session: aiohttp.ClientSession, url: str, *, etag: str | No
     except TimeoutError:
         raise FetchError(f"no complete answer within {timeout_s:g} s (timeout)") from None
     except aiohttp.InvalidURL as err:
-        raise FetchError(f"invalid URL {err}", permanent=True) from None
+        raise FetchError(f"invalid URL {redact_urls(str(err))}", permanent=True) from None
     except aiohttp.ClientError as err:
-        raise FetchError(f"network error: {type(err).__name__}: {err}") from None
+        # aiohttp's messages may quote the URL (a redirect target too): the reason is logged and shown in stats.
+        raise FetchError(f"network error: {type(err).__name__}: {redact_urls(str(err))}") from None
 
 
 def _status_error(status: int, reason: str | None, retry_after: str | None, now: dt.datetime) -> FetchError:

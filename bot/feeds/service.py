@@ -25,6 +25,7 @@ from bot.config import ArchiveConfig, FeedConfig
 from bot.errors import FeedParseError, FetchError
 from bot.feeds.convert import FeedItem, file_stem, item_markdown, parse_feed
 from bot.feeds.fetch import fetch_feed
+from bot.redact import redact_url, redact_urls
 from bot.results import FeedStatus
 from bot.store import FeedState, FeedStore, ItemRecord
 from retrieval.archive import iter_archive_files
@@ -168,7 +169,7 @@ class FeedService:
         reenabled = await self.store.feed_sync_config(
             ((f.url, f.name, config_hash(f, self.config)) for f in self.feeds), self._clock())
         for url in reenabled:
-            log.info("feed %s: config changed; enabled again", url)
+            log.info("feed %s: config changed; enabled again", redact_url(url))
         self._signature = await asyncio.to_thread(folder_signature, self.root)
 
     async def close(self) -> None:
@@ -246,6 +247,7 @@ class FeedService:
 
     async def _failed(self, feed: FeedConfig, state: FeedState, reason: str, *, permanent: bool = False,
                       retry_after: float | None = None) -> PollOutcome:
+        reason = redact_urls(reason)  # logged and shown in stats: never a credential from a URL in a message
         now = self._clock()
         failures = state.failures + 1
         limit = self.config.feed_max_failures
@@ -254,8 +256,10 @@ class FeedService:
             disabled = f"{reason} ({failures} failure{'s' * (failures != 1)} in a row)"
         delay = backoff_delay(failures, self.config.feed_poll_seconds, retry_after)
         next_poll = now + dt.timedelta(seconds=delay)
+        # The server's own "not before" is kept apart from the back-off: feed-retry may skip the back-off, not it.
+        retry_until = now + dt.timedelta(seconds=retry_after) if retry_after else None
         await self.store.feed_failure(feed.url, error=reason, now=now, next_poll=next_poll,
-                                        disabled_reason=disabled)
+                                        disabled_reason=disabled, retry_until=retry_until)
         if disabled:
             log.warning("feed %s: %s; disabled after %d failure(s) — /newsbot feed-retry or a config change "
                         "enables it again", feed.label, reason, failures)
@@ -277,7 +281,8 @@ class FeedService:
             state = await self.store.feed_get(url)
             first = state is None or not state.polled_ok
         if await self.store.feed_get(url) is None:
-            await self.store.feed_sync_config([(url, label if label != url else "", "")], self._clock())
+            named = label not in (url, redact_url(url))  # a nameless feed's label is its (redacted) URL
+            await self.store.feed_sync_config([(url, label if named else "", "")], self._clock())
         cycle = cycle or _Cycle()
         known = await self.store.feed_items(url)
         archive = self._library.archive
@@ -401,6 +406,6 @@ class FeedService:
 
 def feed_status(s: FeedState, label: str) -> FeedStatus:
     state = "off" if s.disabled_reason else ("failing" if s.failures else ("ok" if s.polled_ok else "new"))
-    return FeedStatus(label=label, url=s.url, state=state, items=s.items, failures=s.failures,
+    return FeedStatus(label=label, url=redact_url(s.url), state=state, items=s.items, failures=s.failures,
                       last_success=s.last_success, next_poll=None if s.disabled_reason else s.next_poll,
                       error=s.disabled_reason or s.last_error, notes=s.notes)

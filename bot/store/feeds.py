@@ -1,7 +1,7 @@
 """The feed poller's tables: per-feed state (validators, failures, why it is off), seen items, quiet issues.
 
-Tables ``feeds``, ``feed_items`` and ``feed_quiet`` (schema version 3), beside the digest's, so ``newsbot
-ingest`` and ``newsbot run`` share what they have seen, on SQLite or PostgreSQL.
+Tables ``feeds``, ``feed_items`` and ``feed_quiet`` (schema version 3; ``feeds.retry_until`` since 4), beside
+the digest's, so ``newsbot ingest`` and ``newsbot run`` share what they have seen, on SQLite or PostgreSQL.
 """
 
 from __future__ import annotations
@@ -14,6 +14,10 @@ from bot.store.records import FeedState, ItemRecord
 
 _FEED_COLUMNS = ("url, name, etag, last_modified, last_success, last_attempt, next_poll, failures, last_error, "
                  "disabled_reason, polled_ok, config_hash, notes")
+
+_NOT_BEFORE_RETRY_AFTER = "CASE WHEN retry_until IS NOT NULL AND retry_until > ? THEN retry_until ELSE ? END"
+"""``next_poll`` when a feed is made due now (parameters: now, now): the later of now and its server's
+Retry-After. Timestamps are fixed-width ISO text in UTC, so text order is time order."""
 
 
 def _feed(row: Row, items: int) -> FeedState:
@@ -52,7 +56,8 @@ class FeedTables(Driver):
                 if rows[0]["disabled_reason"] is not None or as_int(rows[0]["failures"]):
                     changed.append(url)
                 await self._write(("UPDATE feeds SET name = ?, config_hash = ?, failures = 0, disabled_reason = NULL,"
-                                   " next_poll = ? WHERE url = ?", (name, config_hash, ts(now), url)))
+                                   f" next_poll = {_NOT_BEFORE_RETRY_AFTER} WHERE url = ?",
+                                   (name, config_hash, ts(now), ts(now), url)))
         return changed
 
     async def feed_get(self, url: str) -> FeedState | None:
@@ -69,24 +74,26 @@ class FeedTables(Driver):
         # A 304 keeps the notes of the poll that last read the body (notes=None).
         await self._write((
             "UPDATE feeds SET etag = ?, last_modified = ?, last_success = ?, last_attempt = ?, next_poll = ?, "
-            "failures = 0, last_error = NULL, disabled_reason = NULL, polled_ok = 1, "
+            "failures = 0, last_error = NULL, disabled_reason = NULL, polled_ok = 1, retry_until = NULL, "
             "notes = COALESCE(CAST(? AS TEXT), notes) WHERE url = ?",
             (etag, last_modified, ts(now), ts(now), ts(next_poll), notes, url)))
 
     async def feed_failure(self, url: str, *, error: str, now: dt.datetime, next_poll: dt.datetime,
-                           disabled_reason: str | None) -> None:
+                           disabled_reason: str | None, retry_until: dt.datetime | None = None) -> None:
         await self._write((
             "UPDATE feeds SET failures = failures + 1, last_error = ?, last_attempt = ?, next_poll = ?, "
-            "disabled_reason = ? WHERE url = ?", (error, ts(now), ts(next_poll), disabled_reason, url)))
+            "disabled_reason = ?, retry_until = ? WHERE url = ?",
+            (error, ts(now), ts(next_poll), disabled_reason, ts(retry_until) if retry_until else None, url)))
 
     async def feed_retry(self, url: str | None, now: dt.datetime) -> list[str]:
+        """Enable a feed again (``None``: every feed) and make it due now, or when its Retry-After ends."""
+        update = f"UPDATE feeds SET failures = 0, disabled_reason = NULL, next_poll = {_NOT_BEFORE_RETRY_AFTER}"
         if url is None:
             rows = await self._rows("SELECT url FROM feeds ORDER BY url")
-            await self._write(("UPDATE feeds SET failures = 0, disabled_reason = NULL, next_poll = ?", (ts(now),)))
+            await self._write((update, (ts(now), ts(now))))
         else:
             rows = await self._rows("SELECT url FROM feeds WHERE url = ?", (url,))
-            await self._write(("UPDATE feeds SET failures = 0, disabled_reason = NULL, next_poll = ? WHERE url = ?",
-                               (ts(now), url)))
+            await self._write((f"{update} WHERE url = ?", (ts(now), ts(now), url)))
         return [str(r["url"]) for r in rows]
 
     async def feed_items(self, url: str) -> dict[str, ItemRecord]:

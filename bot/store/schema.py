@@ -89,6 +89,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE digest_settings ADD COLUMN thread INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE digest_settings ADD COLUMN thread_error TEXT",
     ),
+    # 4: the time a feed's server said not to ask before (Retry-After), so feed-retry and a config change never
+    # poll it sooner.
+    ("ALTER TABLE feeds ADD COLUMN retry_until TEXT",),
 )
 """Each entry is one schema version's statements, applied in one transaction. Append, never edit."""
 

@@ -788,7 +788,7 @@ async def test_token_never_reaches_logs_or_errors(sample_config: Config, caplog:
                         assert "something went wrong" in apology.data["content"]
                         refused = await fake.interact("newsbot reindex", permissions=NON_ADMIN)
                         assert "admin" in (await refused.response()).data["content"].lower()
-                        reindex = await fake.interact("newsbot reindex", permissions=ADMIN)
+                        reindex = await fake.interact("newsbot reindex", permissions=ADMIN, user=fake.owner)
                         await reindex.response()
                         [reindexed] = await reindex.followups(1, timeout=15.0)
                         assert reindexed.data["embeds"][0]["title"] == "Reindexed"

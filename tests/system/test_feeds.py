@@ -244,7 +244,7 @@ async def test_duplicate_item_and_item_without_link(server: FeedServer, sample_c
                                    "item 'A post without a link' has no link; skipped")
         assert "has no link; skipped" in caplog.text
         assert "appears twice" in caplog.text
-        stats = await r.newsbot.stats()
+        stats = await r.newsbot.stats(operator=True)
         [feed] = stats.feeds
         assert feed.state == "ok"
         assert feed.items == 1
@@ -297,17 +297,17 @@ async def test_a_bad_feed_backs_off_is_disabled_and_loses_nothing(
         third = {o.url: o for o in (await r.service.poll()).outcomes}[server.url("/bad")]
         assert third.status == "disabled"
         assert third.error == f"{reason} (3 failures in a row)"
-        feed = {f.label: f for f in (await r.newsbot.stats()).feeds}["bad"]
+        feed = {f.label: f for f in (await r.newsbot.stats(operator=True)).feeds}["bad"]
         assert (feed.state, feed.failures, feed.error) == ("off", 3, f"{reason} (3 failures in a row)")
         r.clock.advance(86400)
         assert server.url("/bad") not in {o.url for o in (await r.service.poll()).outcomes}  # off stays off
         # An admin fixes the feed and retries.
         server.heal("/bad")
-        result = await r.newsbot.feed_retry("bad")
+        result = await r.newsbot.feed_retry("bad", operator=True)
         assert {f.label: f.state for f in result.feeds}["bad"] == "ok"
         again = {o.url: o for o in (await r.service.poll()).outcomes}[server.url("/bad")]
         assert again.status in ("ok", "not-modified")
-        assert {f.label: f.state for f in (await r.newsbot.stats()).feeds}["bad"] == "ok"
+        assert {f.label: f.state for f in (await r.newsbot.stats(operator=True)).feeds}["bad"] == "ok"
 
 
 async def test_410_disables_at_once_and_503_retry_after_is_honoured(server: FeedServer, sample_config: Config,
@@ -363,10 +363,10 @@ async def test_a_file_an_admin_drops_in_is_picked_up_at_the_next_poll(server: Fe
 async def test_feed_retry_without_feeds_says_so(server: FeedServer, sample_config: Config, archive: Path) -> None:
     async with rig(server, sample_config, archive, [FeedConfig(server.url("/x"), "x")]) as r:
         with pytest.raises(QueryError, match=r"No feed named “y”\. Configured: x\."):
-            await r.newsbot.feed_retry("y")
+            await r.newsbot.feed_retry("y", operator=True)
     async with build_app(_config(sample_config, archive, []), "console") as app:
         with pytest.raises(QueryError, match="No feeds are configured"):
-            await app.service.feed_retry()
+            await app.service.feed_retry(operator=True)
 
 
 # -- newsbot ingest ---------------------------------------------------------------------------------
@@ -434,3 +434,27 @@ async def test_console_stats_show_the_feeds(server: FeedServer, sample_config: C
     assert "new: failing, 0 items, never succeeded, 1 failures in a row, next poll" in text
     assert "Feeds enabled again" in text
     assert "  - gone: new, 0 items, never succeeded" in text
+
+
+@pytest.mark.parametrize("max_failures", [1, 5], ids=["disabled", "failing"])
+async def test_feed_retry_never_polls_before_the_servers_retry_after(server: FeedServer, sample_config: Config,
+                                                                     archive: Path, max_failures: int) -> None:
+    """503 with Retry-After 3600: feed-retry enables the feed again (even a disabled one) but its next poll is
+    still the server's time, not now; once that time has passed it is polled."""
+    server.fail("/busy", "status", status=503, headers={"Retry-After": "3600"})
+    async with rig(server, sample_config, archive, [FeedConfig(server.url("/busy"), "busy")],
+                   feed_max_failures=max_failures) as r:
+        await r.service.poll()
+        assert len(server.requests("/busy")) == 1
+        for _ in range(10):  # ten admins in a row
+            [status] = (await r.newsbot.feed_retry("busy", operator=True)).feeds
+            assert status.state in ("ok", "new")  # enabled again, failures cleared
+            assert status.next_poll == START + dt.timedelta(seconds=3600)
+            r.clock.advance(1)
+            assert (await r.service.poll()).outcomes == ()
+        assert len(server.requests("/busy")) == 1
+        server.heal("/busy")
+        server.publish("/busy", rss(sample_items(HAND_SAVED)))
+        r.clock.advance(3600)
+        assert [o.status for o in (await r.service.poll()).outcomes] == ["ok"]
+        assert len(server.requests("/busy")) == 2

@@ -87,6 +87,7 @@ DIGEST_ROLE_ID = 1_180_000_000_000_000_104
 MODS_ROLE_ID = 1_180_000_000_000_000_105
 """A role that is not mentionable: only a bot with MENTION_EVERYONE could ping it."""
 USER_ID = 1_180_000_000_000_000_200
+TEAM_ID = 1_180_000_000_000_000_003
 
 DEFAULT_USER = FakeUser(USER_ID, "tester", global_name="Tester")
 GUILD_MESSAGES_INTENT = 1 << 9
@@ -310,6 +311,7 @@ class FakeDiscord:
         app_permissions: int = BOT_PERMISSIONS,
         nonce_window: float = 300.0,
         duplicate_shard_sessions: bool = False,
+        team: Sequence[tuple[FakeUser, str]] | None = None,
     ) -> None:
         # Looks like a real token (id.timestamp.hmac) so leak scans test something realistic.
         self.token = token or ".".join(
@@ -318,6 +320,9 @@ class FakeDiscord:
         self.application_id = application_id
         self.bot_user = FakeUser(application_id, bot_username, bot=True)
         self.owner = FakeUser(OWNER_ID, "owner")
+        self.team = tuple(team) if team is not None else None
+        """A team-owned application: its members and their roles (``admin``, ``developer``, ``read_only``);
+        ``GET /oauth2/applications/@me`` then names the team, and its ``owner`` is the team's pseudo-user."""
         self.guilds: tuple[FakeGuild, ...] = tuple(guilds) if guilds is not None else (default_guild(),)
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.interaction_deadline = interaction_deadline
@@ -743,8 +748,8 @@ class FakeDiscord:
                 "icon": None,
                 "bot_public": False,
                 "bot_require_code_grant": False,
-                "owner": self.owner.payload(),
-                "team": None,
+                "owner": self.owner.payload() if self.team is None else self._team_user(),
+                "team": None if self.team is None else self._team_payload(),
                 "verify_key": "0" * 64,
                 "flags": 0,
                 "bot": self.bot_user.payload(),
@@ -754,6 +759,20 @@ class FakeDiscord:
                 "tags": [],
             }
         )
+
+    def _team_payload(self) -> dict[str, Any]:
+        # Discord's team object: the owner is one member; membership_state 2 is ACCEPTED.
+        assert self.team is not None
+        team_id = str(TEAM_ID)
+        return {
+            "id": team_id, "name": "newsbot team", "icon": None, "owner_user_id": str(self.team[0][0].id),
+            "members": [{"membership_state": 2, "team_id": team_id, "user": user.payload(), "role": role,
+                         "permissions": ["*"]} for user, role in self.team],
+        }
+
+    def _team_user(self) -> dict[str, Any]:
+        # A team-owned application's "owner" is a pseudo-user named after the team (flag 1024: TEAM_PSEUDO_USER).
+        return {**FakeUser(TEAM_ID, f"team{TEAM_ID}").payload(), "flags": 1024}
 
     async def _get_gateway(self, req: _Request) -> web.Response:
         return _json({"url": self.gateway_url.rstrip("/")})
