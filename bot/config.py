@@ -76,6 +76,12 @@ class ArchiveConfig(msgspec.Struct, frozen=True, kw_only=True):
     feed_max_redirects: Annotated[int, Meta(ge=0, description="redirects followed per feed request")] = 5
     feed_max_failures: Annotated[int, Meta(
         ge=1, description="consecutive failures before a feed is disabled (until /newsbot feed-retry)")] = 5
+    feed_item_max_kb: Annotated[int, Meta(
+        ge=1, le=65536, description="a feed item whose markdown would be larger is skipped")] = 1024
+    feed_max_items: Annotated[int, Meta(
+        ge=1, le=100000, description="items one feed may add or update per poll; the rest are skipped")] = 500
+    feed_poll_max_mb: Annotated[float, Meta(
+        gt=0, le=10000, description="markdown one feed may write per poll; the items after that are skipped")] = 50.0
     feeds: Annotated[tuple[FeedConfig, ...], Meta(
         description="[[archive.feeds]] tables (url, optional name), or URLs separated by spaces or commas")] = ()
 

@@ -55,6 +55,10 @@ class FeedParseError(NewsbotError):
     """The bytes are not a usable RSS or Atom feed (malformed XML, or no feed at all)."""
 
 
+class FeedItemError(NewsbotError):
+    """One feed item cannot become an archive file (nested too deep, too large, too slow); ``str()`` is why."""
+
+
 class FetchError(NewsbotError):
     """The feed could not be fetched."""
 

@@ -16,6 +16,7 @@ The whole tree, drawn once. Each class lives in its layer's error module: this o
     ├── UsageError               (bot.errors) a command line cannot be run as given: exit status 2
     ├── DigestError              (bot.errors) a digest request cannot be done as asked
     ├── FeedParseError           (bot.errors) fetched bytes are not a usable RSS or Atom feed
+    ├── FeedItemError            (bot.errors) one feed item over a conversion limit; skipped with the reason
     ├── FetchError               (bot.errors) a feed could not be fetched; permanent (410) or worth a retry
     └── StoreError               (bot.errors) the state store cannot be used as it is; says what to do
         ├── SchemaMismatch       the database schema is older or newer than this code: run `newsbot migrate`

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.app import build_app
 from bot.config import Config, FeedConfig
-from bot.errors import FeedParseError
+from bot.errors import FeedParseError, FetchError
 from bot.feeds.service import PollOutcome
 
 
@@ -44,7 +44,7 @@ async def ingest(config: Config, source: str, *, json_mode: bool = False) -> int
             except OSError as err:
                 print(f"newsbot: cannot read {path}: {err.strerror or err}", file=sys.stderr)
                 return 1
-            except FeedParseError as err:
+            except (FeedParseError, FetchError) as err:
                 print(f"newsbot: {path}: {err}", file=sys.stderr)
                 return 1
     if json_mode:

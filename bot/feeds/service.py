@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import logging
 import os
+import stat
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,13 +23,15 @@ from typing import Literal, Protocol
 import aiohttp
 
 from bot.config import ArchiveConfig, FeedConfig
-from bot.errors import FeedParseError, FetchError
-from bot.feeds.convert import FeedItem, file_stem, item_markdown, parse_feed
+from bot.errors import FeedItemError, FeedParseError, FetchError
+from bot.feeds.convert import FeedItem, ItemLimits, convert_item, file_stem, parse_feed
 from bot.feeds.fetch import fetch_feed
+from bot.feeds.identity import Holders, IngestRun, file_digest, holders, own_files
 from bot.redact import redact_url, redact_urls
 from bot.results import FeedStatus
 from bot.store import FeedState, FeedStore, ItemRecord
 from retrieval.archive import iter_archive_files
+from retrieval.links import link_key
 from retrieval.models import Archive
 from retrieval.parse import slug_of
 
@@ -113,6 +116,20 @@ def _write_atomic(path: Path, text: str) -> None:
             tmp.unlink()
 
 
+def read_feed_file(path: Path, max_bytes: int) -> bytes:
+    """A feed document on disk, within the same size cap as a fetched one; raise :class:`FetchError`.
+    A device or pipe is refused: /dev/zero never ends."""
+    if not stat.S_ISREG(path.stat().st_mode):  # before opening: opening a pipe would wait for a writer
+        raise FetchError("not a regular file")
+    with path.open("rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            raise FetchError("not a regular file")
+        data = fh.read(max_bytes + 1)  # the file may grow while it is read
+    if len(data) > max_bytes:
+        raise FetchError(f"file too large (more than {max_bytes} bytes)")
+    return data
+
+
 def folder_signature(root: Path) -> tuple[tuple[str, int, int], ...]:
     """Every archive file's path, size and mtime: a change means "reindex"."""
     out = []
@@ -125,9 +142,9 @@ def folder_signature(root: Path) -> tuple[tuple[str, int, int], ...]:
 
 @dataclass
 class _Cycle:
-    """Issue ids the running cycle wrote, so two feeds carrying one item do not both write it."""
+    """Links and issue ids the running cycle wrote, so two feeds carrying one item do not both write it."""
 
-    written: dict[str, str] = field(default_factory=dict)
+    written: Holders = field(default_factory=Holders)
 
 
 class Indexed(Protocol):
@@ -197,19 +214,25 @@ class FeedService:
                     continue
                 if not force and state.next_poll is not None and state.next_poll > now:
                     continue
-                outcomes.append(await self._poll_one(feed, state, cycle))
+                try:
+                    outcomes.append(await self._poll_one(feed, state, cycle))
+                except Exception as err:  # the per-feed boundary: one feed's fault never stops the others
+                    log.debug("feed %s failed", feed.label, exc_info=True)
+                    reason = f"internal error: {type(err).__name__}: {str(err)[:200]}"
+                    outcomes.append(await self._failed(feed, state, reason))
             report = await self._reindex_if_changed(tuple(outcomes))
             self.last_report = report
             return report
 
     async def poll_one(self, feed: FeedConfig) -> PollOutcome:
-        """Poll one feed now, configured or not (``newsbot ingest URL``), with its stored validators."""
+        """Poll one feed now, configured or not (``newsbot ingest URL``), with its stored validators. A failure
+        is only reported: a one-shot import neither backs the feed off nor counts against it."""
         async with self._lock:
             state = await self.store.feed_get(feed.url)
             if state is None:
                 await self.store.feed_sync_config([(feed.url, feed.name, "")], self._clock())
                 state = FeedState(feed.url, feed.name)
-            return await self._poll_one(feed, state, _Cycle())
+            return await self._poll_one(feed, state, _Cycle(), one_shot=True)
 
     async def _reindex_if_changed(self, outcomes: tuple[PollOutcome, ...]) -> CycleReport:
         signature = await asyncio.to_thread(folder_signature, self.root)
@@ -220,13 +243,16 @@ class FeedService:
         log.info("archive folder changed; reindexed (%s entries tokenized)", tokenized)
         return CycleReport(outcomes, folder_changed=True, reindexed=True, tokenized=tokenized)
 
-    async def _poll_one(self, feed: FeedConfig, state: FeedState, cycle: _Cycle) -> PollOutcome:
+    async def _poll_one(self, feed: FeedConfig, state: FeedState, cycle: _Cycle, *,
+                        one_shot: bool = False) -> PollOutcome:
         max_bytes = int(self.config.feed_max_mb * 1_048_576)
         try:
             result = await fetch_feed(self._http(), feed.url, etag=state.etag, last_modified=state.last_modified,
                                       timeout_s=self.config.feed_timeout_seconds, max_bytes=max_bytes,
                                       max_redirects=self.config.feed_max_redirects, now=self._clock())
         except FetchError as err:
+            if one_shot:
+                return PollOutcome(feed.url, feed.label, "failed", error=err.reason)
             return await self._failed(feed, state, err.reason, permanent=err.permanent, retry_after=err.retry_after)
         delay = max(self.config.feed_poll_seconds, result.max_age or 0.0)
         if result.status == 304:
@@ -239,6 +265,8 @@ class FeedService:
             outcome = await self.ingest_bytes(feed.url, feed.label, result.body, first=not state.polled_ok,
                                               cycle=cycle)
         except FeedParseError as err:
+            if one_shot:
+                return PollOutcome(feed.url, feed.label, "failed", error=str(err))
             return await self._failed(feed, state, str(err))
         now = self._clock()
         await self.store.feed_success(feed.url, etag=result.etag, last_modified=result.last_modified, now=now,
@@ -285,64 +313,120 @@ class FeedService:
             await self.store.feed_sync_config([(url, label if named else "", "")], self._clock())
         cycle = cycle or _Cycle()
         known = await self.store.feed_items(url)
-        archive = self._library.archive
         folder = Path(FEEDS_DIR) / feed_folder(url)
-        taken = {r.path: r.key for r in known.values()}
-        added: list[str] = []
-        updated: list[str] = []
-        matched: list[str] = []
-        quiet: list[str] = []
-        unchanged = 0
+        own = await asyncio.to_thread(own_files, self.root, folder)
+        held = holders(self._library.archive, folder.as_posix() + "/", {r.path for r in known.values() if r.owned},
+                       own, cycle.written)
+        limits = ItemLimits(max_bytes=self.config.feed_item_max_kb * 1024)
+        run = IngestRun(url, label, first, folder, known, held, cycle.written, limits,
+                        taken={r.path: r.key for r in known.values()}, skipped=[])
         for item in parsed.items:
-            text = item_markdown(item)
-            digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-            issue_id = slug_of(item.link) or file_stem(item)
-            now = self._clock()
-            record = known.get(item.key)
-            if record is not None:
-                if record.content_hash == digest:
-                    unchanged += 1
-                    continue
-                if not record.owned:
-                    unchanged += 1  # an admin's own copy of the issue: theirs wins, never overwritten
-                    continue
-                await asyncio.to_thread(_write_atomic, self.root / record.path, text)
-                updated.append(record.path)
-                if issue_id != record.issue_id:
-                    quiet.append(issue_id)  # a changed item is not announced again, even under a new link
-                await self.store.feed_put_item(url, ItemRecord(item.key, record.path, digest, True, issue_id), now)
-                log.info("feed %s: updated %s", label, record.path)
-                continue
-            existing = archive.get(issue_id)
-            own_prefix = folder.as_posix() + "/"
-            other_path = cycle.written.get(issue_id) or (
-                existing.path if existing is not None and not existing.path.startswith(own_prefix) else None)
-            if other_path:
-                # The same 原文 URL is already an archive issue (saved by hand, or from another feed).
-                matched.append(other_path)
-                await self.store.feed_put_item(url, ItemRecord(item.key, other_path, digest, False, issue_id), now)
-                if first:
-                    quiet.append(issue_id)
-                continue
-            rel = self._free_path(folder, item, taken)
-            await asyncio.to_thread(_write_atomic, self.root / rel, text)
-            taken[rel] = item.key
-            cycle.written[issue_id] = rel
-            added.append(rel)
-            if first:
-                quiet.append(issue_id)
-            await self.store.feed_put_item(url, ItemRecord(item.key, rel, digest, True, issue_id), now)
-            log.info("feed %s: added %s", label, rel)
+            await self._ingest_item(run, item)
+        added, updated, matched, quiet, unchanged = run.added, run.updated, run.matched, run.quiet, run.unchanged
         if quiet:
             await self.store.feed_add_quiet(quiet, self._clock())
         for reason in parsed.skipped:
             log.warning("feed %s: %s", label, reason)
         return PollOutcome(url, label, "ok", tuple(added), tuple(updated), unchanged, tuple(matched),
-                           parsed.skipped, quiet=tuple(quiet))
+                           (*parsed.skipped, *run.skipped), quiet=tuple(quiet))
+
+    async def _convert(self, run: IngestRun, item: FeedItem, name: str) -> str | None:
+        """The item's file text, or None (skipped with its reason): the per-item boundary."""
+        if run.converted >= self.config.feed_max_items:
+            run.skip(f"item {name!r}: over the {self.config.feed_max_items} items a feed may bring per poll; "
+                     "skipped")
+            return None
+        run.converted += 1
+        try:
+            # In a worker thread: a large item must not stall the event loop (and /ask) while it converts.
+            return await asyncio.to_thread(convert_item, item, run.limits)
+        except FeedItemError as err:
+            run.skip(f"item {name!r}: {err}; skipped")
+        except Exception as err:  # noqa: BLE001 - RecursionError and the like from the converter: this item only
+            run.skip(f"item {name!r}: cannot be converted ({type(err).__name__}); skipped")
+        return None
+
+    async def _ingest_item(self, run: IngestRun, item: FeedItem) -> None:
+        record = run.known.get(item.key)
+        if record is not None and not record.owned:
+            run.unchanged += 1  # an admin's own copy of the issue: theirs wins, never overwritten
+            return
+        name = item.title[:60] or item.link[:60]
+        text = await self._convert(run, item, name)
+        if text is None:
+            return
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        if record is not None and record.content_hash == digest:
+            run.unchanged += 1
+            return
+        size = len(text.encode("utf-8"))
+        if run.written_bytes + size > self.config.feed_poll_max_mb * 1_048_576:
+            run.skip(f"item {name!r}: over the {self.config.feed_poll_max_mb:g} MB a feed may write per poll; "
+                     "skipped")
+            return
+        key, issue_id = link_key(item.link), slug_of(item.link) or file_stem(item)
+        now = self._clock()
+        if record is not None:
+            other = run.held.other(key, issue_id, own_path=record.path)
+            if other is not None:
+                # An update never changes which issue a file is: that would take over another file's issue.
+                run.skip(f"item {name!r}: its link {item.link} is now the issue in {other}; update refused, "
+                         f"{record.path} kept")
+                return
+            await self._write(run, record.path, text, size, updated=True)
+            if issue_id != record.issue_id:
+                run.quiet.append(issue_id)  # a changed item is not announced again, even under a new link
+            await self.store.feed_put_item(run.url, ItemRecord(item.key, record.path, digest, True, issue_id), now)
+            log.info("feed %s: updated %s", run.label, record.path)
+            return
+        await self._place_new(run, item, text, digest, key, issue_id)
+
+    async def _place_new(self, run: IngestRun, item: FeedItem, text: str, digest: str, key: str,
+                         issue_id: str) -> None:
+        now = self._clock()
+        if key in run.held.links:
+            # The same 原文 URL is already an archive issue (saved by hand, or from another feed).
+            run.matched.append(run.held.links[key])
+            await self.store.feed_put_item(run.url, ItemRecord(item.key, run.held.links[key], digest, False,
+                                                               issue_id), now)
+            if run.first:
+                run.quiet.append(issue_id)
+            return
+        if issue_id in run.held.ids:
+            # Another 原文 URL with the same last segment: the loader would keep only one of the two files.
+            run.skip(f"item {(item.title[:60] or item.link[:60])!r}: {item.link} has the issue id {issue_id} of "
+                     f"{run.held.ids[issue_id]}; skipped, so neither file shadows the other")
+            return
+        size = len(text.encode("utf-8"))
+        adopted = run.held.own.get(key)
+        if adopted is not None:
+            # The feed's own file for this link, not (or no longer) in the state database: adopt it, no twin.
+            same = await asyncio.to_thread(file_digest, self.root / adopted) == digest
+            if same:
+                run.unchanged += 1
+            else:
+                await self._write(run, adopted, text, size, updated=True)
+            rel = adopted
+        else:
+            rel = self._free_path(run.folder, item, run.taken)
+            await self._write(run, rel, text, size, updated=False)
+            log.info("feed %s: added %s", run.label, rel)
+        run.taken[rel] = item.key
+        run.held.own[key] = rel
+        run.written.links[key] = rel
+        run.written.ids[issue_id] = rel
+        if run.first:
+            run.quiet.append(issue_id)
+        await self.store.feed_put_item(run.url, ItemRecord(item.key, rel, digest, True, issue_id), now)
+
+    async def _write(self, run: IngestRun, rel: str, text: str, size: int, *, updated: bool) -> None:
+        await asyncio.to_thread(_write_atomic, self.root / rel, text)
+        run.written_bytes += size
+        (run.updated if updated else run.added).append(rel)
 
     async def ingest_file(self, path: Path) -> PollOutcome:
         """``newsbot ingest FILE``: a feed document on disk, remembered like a feed (by its file URI)."""
-        data = await asyncio.to_thread(path.read_bytes)
+        data = await asyncio.to_thread(read_feed_file, path, int(self.config.feed_max_mb * 1_048_576))
         uri = path.resolve().as_uri()
         async with self._lock:
             outcome = await self.ingest_bytes(uri, str(path), data)

@@ -11,6 +11,7 @@ import logging
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import msgspec
 import pytest
@@ -48,9 +49,10 @@ class Rig:
 
 
 def _config(sample_config: Config, archive: Path, feeds: list[FeedConfig], **archive_opts: object) -> Config:
+    opts: dict[str, object] = {"feed_timeout_seconds": 2.0, "feed_max_mb": 0.25, "feed_poll_seconds": 600.0,
+                               **archive_opts}
     return msgspec.structs.replace(sample_config, archive=msgspec.structs.replace(
-        sample_config.archive, path=str(archive), feeds=tuple(feeds), feed_timeout_seconds=2.0,
-        feed_max_mb=0.25, feed_poll_seconds=600.0, **archive_opts))
+        sample_config.archive, path=str(archive), feeds=tuple(feeds), **opts))
 
 
 @pytest.fixture
@@ -458,3 +460,259 @@ async def test_feed_retry_never_polls_before_the_servers_retry_after(server: Fee
         r.clock.advance(3600)
         assert [o.status for o in (await r.service.poll()).outcomes] == ["ok"]
         assert len(server.requests("/busy")) == 2
+
+
+# -- identity: an item never takes over, overwrites or shadows another file (issue 19) ---------------
+
+W41, W50 = HAND_SAVED[0], "akiras-ml-news-week50-2020-5a3e0c000050"
+
+
+def _sample(stem: str, guid: str | None = None) -> Item:
+    return item_from_markdown((SAMPLE / f"{stem}.md").read_text("utf-8"), guid=guid)
+
+
+def _feed_files(archive: Path) -> list[str]:
+    return sorted(p.relative_to(archive).as_posix() for p in (archive / "feeds").rglob("*.md"))
+
+
+async def test_an_update_never_takes_over_a_hand_saved_or_another_feeds_issue(
+        server: FeedServer, sample_config: Config, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    root = tmp_path / "archive"
+    (root / "zz-hand").mkdir(parents=True)  # sorts after feeds/: the loader would keep a feed's copy first
+    shutil.copy(SAMPLE / f"{W41}.md", root / "zz-hand" / f"{W41}.md")
+    hand_text = (root / "zz-hand" / f"{W41}.md").read_text("utf-8")
+    mine, theirs = _sample(W13, guid="mine-1"), _sample(W50, guid="theirs-1")
+    server.publish("/a", rss([mine]))
+    server.publish("/b", rss([theirs]))
+    feeds = [FeedConfig(server.url("/a"), "a"), FeedConfig(server.url("/b"), "b")]
+    async with rig(server, sample_config, root, feeds) as r:
+        report = await r.service.poll()
+        [a_path] = report.outcomes[0].added
+        [b_path] = report.outcomes[1].added
+        a_text, b_text = (root / a_path).read_text("utf-8"), (root / b_path).read_text("utf-8")
+        evil = "<p>HIJACKED: visit evil https://evil.example/phish</p>"
+        w41_link = _sample(W41).link
+        assert w41_link is not None
+        server.publish("/a", rss([dataclasses.replace(mine, link=w41_link, html=evil)]))
+        server.publish("/b", rss([dataclasses.replace(theirs, link=mine.link, html=evil)]))
+        r.clock.advance(601)
+        with caplog.at_level(logging.WARNING, logger="bot.feeds"):
+            report = await r.service.poll()
+        by_label = {o.label: o for o in report.outcomes}
+        for label, path, other in (("a", a_path, f"zz-hand/{W41}.md"), ("b", b_path, a_path)):
+            assert by_label[label].updated == ()
+            [reason] = by_label[label].skipped
+            assert f"is now the issue in {other}; update refused, {path} kept" in reason
+            assert reason in caplog.text
+        assert ((root / a_path).read_text("utf-8"), (root / b_path).read_text("utf-8")) == (a_text, b_text)
+        assert (root / "zz-hand" / f"{W41}.md").read_text("utf-8") == hand_text
+        issue = r.newsbot.archive.get(W41)
+        assert issue is not None
+        assert issue.path == f"zz-hand/{W41}.md"
+        assert "HIJACKED" not in str(await r.newsbot.features("2020-W41"))
+        assert "update refused" in {f.label: f for f in (await r.newsbot.stats(operator=True)).feeds}["a"].notes
+
+
+async def test_a_new_item_with_another_issues_id_is_not_written_to_shadow_it(
+        server: FeedServer, sample_config: Config, tmp_path: Path) -> None:
+    root = tmp_path / "archive"
+    (root / "zz-hand").mkdir(parents=True)
+    shutil.copy(SAMPLE / f"{W41}.md", root / "zz-hand" / f"{W41}.md")
+    fake = Item("evil-1", "Not the real week 41", f"https://evil.example/p/{W41}", "<p>HIJACKED</p>")
+    server.publish("/rss", rss([fake]))
+    async with rig(server, sample_config, root, [FeedConfig(server.url("/rss"), "evil")]) as r:
+        [outcome] = (await r.service.poll()).outcomes
+        assert (outcome.added, outcome.matched) == ((), ())
+        assert outcome.skipped == (f"item 'Not the real week 41': https://evil.example/p/{W41} has the issue id "
+                                   f"{W41} of zz-hand/{W41}.md; skipped, so neither file shadows the other",)
+        assert not (root / "feeds").exists()
+
+
+async def test_a_lost_state_database_adopts_the_feeds_files_instead_of_writing_twins(
+        server: FeedServer, sample_config: Config, archive: Path, tmp_path: Path) -> None:
+    items = [_sample(W13, guid="g-13"), _sample(W50)]
+    server.publish("/rss", rss(items))
+    async with rig(server, sample_config, archive, [FeedConfig(server.url("/rss"))]) as r:
+        assert len((await r.service.poll()).outcomes[0].added) == 2
+    files = _feed_files(archive)
+    (tmp_path / "state.sqlite3").unlink()  # lost; a fresh database is created
+    changed = dataclasses.replace(items[0], guid="g-13-new", html=items[0].html + "<p>修订 revised</p>")
+    server.publish("/rss", rss([changed, items[1]]))
+    async with rig(server, sample_config, archive, [FeedConfig(server.url("/rss"))]) as r:
+        [outcome] = (await r.service.poll()).outcomes
+        assert outcome.added == ()
+        assert outcome.unchanged == 1
+        assert len(outcome.updated) == 1
+        assert _feed_files(archive) == files
+        assert "修订 revised" in (archive / outcome.updated[0]).read_text("utf-8")
+        assert load_archive(archive, LoadOptions(progress=False)).duplicates == ()
+
+
+async def test_items_whose_links_share_the_last_segment_are_all_kept(server: FeedServer, sample_config: Config,
+                                                                    archive: Path) -> None:
+    links = [f"https://news.example/article?id={n}" for n in (1, 2, 3)]
+    links += [f"https://news.example/2021/0{n}/index.html" for n in (1, 2, 3)]
+    items = [Item(None, f"Post {n}", link, f"<p>body number {n} of six</p>") for n, link in enumerate(links)]
+    server.publish("/rss", rss(items))
+    async with rig(server, sample_config, archive, [FeedConfig(server.url("/rss"))]) as r:
+        [outcome] = (await r.service.poll()).outcomes
+        assert (len(outcome.added), outcome.matched, outcome.skipped) == (6, (), ())
+        texts = sorted((archive / p).read_text("utf-8") for p in outcome.added)
+        assert [sum(f"body number {n} of six" in t for t in texts) for n in range(6)] == [1] * 6
+        assert all(p.endswith(".md") and "?" not in p for p in outcome.added)
+        # The same links with tracking added are the same items (link_key), not new ones.
+        server.publish("/rss", rss([dataclasses.replace(i, link=f"{i.link}{'&' if '?' in str(i.link) else '?'}"
+                                                        "utm_source=rss") for i in items]))
+        r.clock.advance(601)
+        [again] = (await r.service.poll()).outcomes
+        assert (again.added, again.matched, again.skipped) == ((), (), ())
+        assert sorted(again.updated) == sorted(outcome.added)  # their 原文 lines changed, their files did not
+
+
+# -- limits and boundaries: one item never stops a feed, one feed never stops another ----------------
+
+DEEP = "<div>" * 1000 + "<p>deep</p>" + "</div>" * 1000
+
+
+async def test_an_item_that_cannot_be_converted_is_skipped_and_the_next_feed_still_runs(
+        server: FeedServer, sample_config: Config, archive: Path) -> None:
+    bad = Item("deep-1", "Deeply nested", "https://x.example/deep", DEEP)
+    server.publish("/bad", rss([bad, _sample(W13)]))
+    server.publish("/good", rss([_sample(W50)]))
+    feeds = [FeedConfig(server.url("/bad"), "bad"), FeedConfig(server.url("/good"), "good")]
+    async with rig(server, sample_config, archive, feeds) as r:
+        by_label = {o.label: o for o in (await r.service.poll()).outcomes}
+        assert (by_label["bad"].status, len(by_label["bad"].added)) == ("ok", 1)
+        assert by_label["bad"].skipped == ("item 'Deeply nested': HTML nested deeper than 64 levels; skipped",)
+        assert (by_label["good"].status, len(by_label["good"].added)) == ("ok", 1)
+        feed = {f.label: f for f in (await r.newsbot.stats(operator=True)).feeds}["bad"]
+        assert (feed.state, feed.items) == ("ok", 1)
+        assert "nested deeper than 64" in feed.notes
+
+
+async def test_a_feed_that_breaks_the_poller_fails_alone(server: FeedServer, sample_config: Config, archive: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.feeds import service as service_module
+
+    real = service_module.parse_feed
+
+    def parse(data: bytes, url: str = "") -> object:
+        if url.endswith("/broken"):
+            raise RuntimeError("a bug")
+        return real(data, url)
+
+    monkeypatch.setattr(service_module, "parse_feed", parse)
+    server.publish("/broken", rss([_sample(W13)]))
+    server.publish("/good", rss([_sample(W50)]))
+    feeds = [FeedConfig(server.url("/broken"), "broken"), FeedConfig(server.url("/good"), "good")]
+    async with rig(server, sample_config, archive, feeds) as r:
+        by_label = {o.label: o for o in (await r.service.poll()).outcomes}
+        assert (by_label["broken"].status, by_label["broken"].error) == ("failed", "internal error: RuntimeError: "
+                                                                                    "a bug")
+        assert (by_label["good"].status, len(by_label["good"].added)) == ("ok", 1)
+        assert {f.label: f.failures for f in (await r.newsbot.stats(operator=True)).feeds}["broken"] == 1
+
+
+async def test_a_large_item_converts_while_the_event_loop_keeps_ticking(server: FeedServer, sample_config: Config,
+                                                                        archive: Path) -> None:
+    import asyncio
+    import time
+
+    from bot.feeds.convert import html_to_markdown
+
+    para = "<p>A paragraph about <a href='https://x.example/{n}'>model {n}</a> and its <b>results</b>.</p>"
+    html = "".join(para.format(n=n) for n in range(8000))
+    started = time.perf_counter()
+    html_to_markdown(html)
+    alone = time.perf_counter() - started  # the conversion's own time on this machine
+    server.publish("/rss", rss([Item("big-1", "A big item", "https://x.example/big", html)]))
+    gaps: list[float] = []
+
+    async def tick() -> None:
+        last = time.perf_counter()
+        while True:
+            await asyncio.sleep(0.005)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    async with rig(server, sample_config, archive, [FeedConfig(server.url("/rss"))], feed_max_mb=8.0) as r:
+        ticker = asyncio.create_task(tick())
+        try:
+            [outcome] = (await r.service.poll()).outcomes
+        finally:
+            ticker.cancel()
+        assert len(outcome.added) == 1
+    # On the loop, one gap would be the whole conversion; off it, the ticker keeps running throughout.
+    assert alone > 0.2
+    assert max(gaps) < alone / 2, (max(gaps), alone)
+
+
+async def test_per_poll_item_and_byte_limits_skip_the_rest_with_a_reason(
+        server: FeedServer, sample_config: Config, archive: Path) -> None:
+    items = [Item(f"g{n}", f"Post {n}", f"https://x.example/p{n}", f"<p>{'text ' * 400}{n}</p>") for n in range(4)]
+    server.publish("/rss", rss(items))
+    async with rig(server, sample_config, archive, [FeedConfig(server.url("/rss"))], feed_max_items=3,
+                   feed_poll_max_mb=0.004) as r:
+        [outcome] = (await r.service.poll()).outcomes
+        assert len(outcome.added) == 2
+        assert outcome.skipped == ("item 'Post 2': over the 0.004 MB a feed may write per poll; skipped",
+                                   "item 'Post 3': over the 3 items a feed may bring per poll; skipped")
+
+
+async def test_an_item_whose_markdown_would_be_too_large_is_skipped(server: FeedServer, sample_config: Config,
+                                                                    archive: Path) -> None:
+    quotes = "".join("<blockquote>" * 60 + "line<br>" * 300 + "</blockquote>" * 60 for _ in range(3))
+    server.publish("/rss", rss([Item("q", "Quotes", "https://x.example/q", quotes), _sample(W13)]))
+    async with rig(server, sample_config, archive, [FeedConfig(server.url("/rss"))]) as r:
+        [outcome] = (await r.service.poll()).outcomes
+        assert len(outcome.added) == 1
+        [reason] = outcome.skipped
+        assert reason.startswith("item 'Quotes': its markdown would be ")
+        assert "(more than 4×); skipped" in reason
+
+
+# -- newsbot ingest: bounded like a URL, a plain failure, no state change --------------------------
+
+async def test_ingest_refuses_a_device_and_an_oversized_file(tmp_path: Path) -> None:
+    common = ("--archive", str(tmp_path / "archive"), "--db", str(tmp_path / "state.sqlite3"))
+    code, _, err = await _cli("ingest", "/dev/zero", *common, cwd=tmp_path)
+    assert (code, err) == (1, "newsbot: /dev/zero: not a regular file\n")
+    big = tmp_path / "big.xml"
+    big.write_bytes(rss([_sample(W13)]).replace(b"</channel>", b"<!--" + b"x" * 6_000_000 + b"--></channel>"))
+    code, _, err = await _cli("ingest", str(big), *common, cwd=tmp_path)
+    assert (code, err) == (1, f"newsbot: {big}: file too large (more than 5242880 bytes)\n")
+    assert not (tmp_path / "archive" / "feeds").exists()
+
+
+async def test_a_failed_one_shot_ingest_is_one_line_and_records_no_failure(server: FeedServer,
+                                                                           tmp_path: Path) -> None:
+    db = tmp_path / "state.sqlite3"
+    common = ("--archive", str(tmp_path / "archive"), "--db", str(db))
+    server.fail("/rss", "status", status=500)
+    code, out, err = await _cli("ingest", server.url("/rss"), *common, cwd=tmp_path)
+    assert (code, out, err) == (1, "", f"newsbot: {server.url('/rss')}: HTTP 500 Internal Server Error\n")
+    store = await open_store(str(db))
+    try:
+        state = await store.feed_get(server.url("/rss"))
+    finally:
+        await store.close()
+    assert state is None or (state.failures, state.last_error, state.next_poll) == (0, None, None)
+
+
+async def test_ingest_skips_an_item_it_cannot_convert_without_a_traceback(server: FeedServer,
+                                                                          tmp_path: Path) -> None:
+    common = ("--archive", str(tmp_path / "archive"), "--db", str(tmp_path / "state.sqlite3"))
+    title = "&lt;b&gt;Week 13&lt;/b&gt; &amp;amp; more"  # an Atom type="html" title: markup, escaped
+    doc = atom([Item("deep-1", "Deeply nested", "https://x.example/deep", DEEP), _sample(W13)])
+    doc = doc.replace(f"<title>{escape(_sample(W13).title)}</title>".encode(),
+                      f"<title type='html'>{title}</title>".encode())
+    feed = tmp_path / "feed.atom"
+    feed.write_bytes(doc)
+    code, out, err = await _cli("ingest", str(feed), *common, cwd=tmp_path)
+    assert code == 0, err
+    assert "Traceback" not in err
+    assert out.splitlines()[0] == "added 1, updated 0, unchanged 0, already in the archive 0, skipped 1"
+    assert "skipped   item 'Deeply nested': HTML nested deeper than 64 levels; skipped" in out
+    [path] = (tmp_path / "archive" / "feeds").rglob("*.md")
+    assert path.read_text("utf-8").splitlines()[0] == "# Week 13 & more"
