@@ -41,7 +41,15 @@ from bot.digest.schedule import (
     slot_for,
     thread_name,
 )
-from bot.errors import DigestError, PostError, PostForbidden, PostNotFound, PostTransient, StoreUnavailable
+from bot.errors import (
+    DigestError,
+    PostError,
+    PostForbidden,
+    PostNotFound,
+    PostRejected,
+    PostTransient,
+    StoreUnavailable,
+)
 from bot.results import FeaturesResult, features_of
 from bot.store import PostRecord, Store
 from retrieval.models import Archive, Issue
@@ -354,8 +362,10 @@ class DigestScheduler:
         try:
             await poster.start_thread(channel_id, message_id, thread_name(issue))
         except PostError as err:
-            reason = THREAD_FORBIDDEN if isinstance(err, PostForbidden) else f"the digest was posted, but its thread " \
-                f"could not be opened ({err})"
+            # Only a real 403 is the permission; a 400 says what Discord disliked, in its own words.
+            forbidden = isinstance(err, PostForbidden) and not isinstance(err, PostRejected)
+            reason = THREAD_FORBIDDEN if forbidden else f"the digest was posted, but its thread could not be " \
+                f"opened ({err})"
             log.warning("digest for guild %s: %s", s.guild_id, reason)
             await self._store.set_thread_error(s.guild_id, reason)
             return

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from bot.digest.schedule import DigestSettings, is_manual, owned_by, shard_owner, slot_for
 from bot.digest.scheduler import FORBIDDEN_REASON, NOT_FOUND_REASON, DigestScheduler, PostOutcome
-from bot.errors import DigestError, PostForbidden, PostNotFound, PostTransient
+from bot.errors import DigestError, PostForbidden, PostNotFound, PostRejected, PostTransient
 from bot.results import FeaturesResult
 from bot.store import open_store
 from retrieval.models import Archive, Entry, Issue, Section
@@ -733,6 +733,22 @@ async def test_a_403_on_the_thread_leaves_the_digest_posted_and_stats_say_so(wor
         assert (await bot.scheduler.settings(GUILD)).thread_error is None
     assert world.discord.issues() == ["issue-6", "issue-7"]
     assert [name for _, _, name in world.discord.threads] == ["Issue 7"]
+
+
+async def test_a_400_on_the_thread_says_discords_status_and_message_not_a_permission(world: World) -> None:
+    world.clock.now = W09_DUE
+    world.discord.thread_failures.append(PostRejected("Discord rejected the thread (400: Invalid Form Body)"))
+    async with world.bot() as bot:
+        await enable(bot, policy="latest")
+        await bot.scheduler.set_thread(GUILD, True)
+        world.library.add(6)
+        world.clock.now += dt.timedelta(minutes=1)
+        assert (await bot.scheduler.post_now(GUILD, bot.discord)).status == "posted"
+        s = await bot.scheduler.settings(GUILD)
+    assert s.enabled
+    assert s.thread_error is not None
+    assert "Discord rejected the thread (400: Invalid Form Body)" in s.thread_error
+    assert "Create Public Threads" not in s.thread_error
 
 
 async def test_the_loop_sleeps_until_the_slot_and_posts_on_time(world: World) -> None:
