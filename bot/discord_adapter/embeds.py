@@ -236,6 +236,17 @@ def with_cannot_post(reply: Reply, missing: Sequence[str], channel_id: int | Non
     return dataclasses.replace(reply, embeds=[head, *reply.embeds[1:]])
 
 
+def with_no_threads(reply: Reply, channel_id: int | None) -> Reply:
+    """A settings reply with a warning that the digest's thread cannot be opened (no Create Public Threads)."""
+    if not reply.embeds:
+        return reply
+    head = reply.embeds[0].copy()
+    head.add_field(name="⚠ I cannot open threads there", value=clip(
+        f"Missing Create Public Threads in <#{int(channel_id or 0)}>. Give newsbot this permission there; until "
+        "then each digest is posted without its thread.", FIELD_VALUE_MAX), inline=False)
+    return dataclasses.replace(reply, embeds=[head, *reply.embeds[1:]])
+
+
 def ask_pages(result: AskResult) -> list[discord.Embed]:
     """One embed per page of results; the view pages through them."""
     question = user_text(result.query, 200)
