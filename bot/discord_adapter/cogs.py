@@ -18,6 +18,7 @@ from bot.digest.scheduler import Poster
 from bot.discord_adapter import embeds
 from bot.discord_adapter.replies import answered_public, defer_public
 from bot.discord_adapter.views import OpenViews
+from bot.errors import DigestError
 from bot.registry import ChannelId, IssueRef, RoleId
 from bot.results import DigestSettingsResult
 
@@ -211,6 +212,11 @@ class AdminCog(commands.GroupCog, group_name="newsbot", group_description="newsb
     @app_commands.command(name="digest-role", description=_desc("digest-role"))
     @app_commands.describe(**_describe("digest-role"))
     async def digest_role(self, interaction: Interaction, role: discord.Role | None = None) -> None:
+        if role is not None and (role.is_default() or role.managed):
+            # @everyone would ping the whole server; a managed role belongs to a bot or an integration.
+            kind = ("the everyone role (it pings every member)" if role.is_default()
+                    else "a bot's or an integration's own role")
+            raise DigestError(f"The digest role cannot be {kind}: pick a role that members join to get digests.")
         me = interaction.app_permissions
         pings = role is None or role.mentionable or me.mention_everyone or me.administrator
         result = await self.service.digest_role(RoleId(role.id) if role else None, guild_id=_guild(interaction),

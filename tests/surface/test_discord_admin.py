@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 import pytest
 from botkit import bot_running, guild_config
-from fake_discord import DIGEST_CHANNEL_ID, GENERAL_CHANNEL_ID, GUILD_ID, FakeDiscord, FakeOverwrite
+from fake_discord import DIGEST_CHANNEL_ID, DIGEST_ROLE_ID, GENERAL_CHANNEL_ID, GUILD_ID, FakeDiscord, FakeOverwrite
 from fake_discord.payloads import EMBED_LINKS, MEMBER_PERMISSIONS, SEND_MESSAGES
 from fake_discord.server import BOT_ROLE_ID, default_guild
 
@@ -102,6 +102,19 @@ async def test_digest_thread_on_warns_at_once_without_create_public_threads(samp
         assert "cannot open threads" not in reply
     else:
         assert f"I cannot open threads there: Missing Create Public Threads in <#{DIGEST_CHANNEL_ID}>" in reply
+
+
+async def test_digest_role_refuses_everyone_and_managed_roles(fake: FakeDiscord, sample_config: Config) -> None:
+    from fake_discord import point_discord_py_at
+
+    with point_discord_py_at(fake):
+        async with bot_running(fake, guild_config(sample_config)):
+            everyone = await admin(fake, "digest-role", {"role": str(GUILD_ID)})
+            managed = await admin(fake, "digest-role", {"role": str(BOT_ROLE_ID)})
+            readers = await admin(fake, "digest-role", {"role": str(DIGEST_ROLE_ID)})
+    assert "cannot be the everyone role" in everyone["content"]
+    assert "cannot be a bot's or an integration's own role" in managed["content"]
+    assert readers["embeds"][0]["title"].startswith("Digest role set")
 
 
 async def test_switching_between_guild_and_global_sync_leaves_one_set(fake: FakeDiscord,
