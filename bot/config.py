@@ -48,6 +48,14 @@ def sample_archive_dir() -> Path:
     return Path(str(files("retrieval") / "sample_archive"))
 
 
+# Every number has a floor and a ceiling: an absurd value (1e308 MB, a poll every millisecond) is refused
+# with the key's name instead of overflowing or hammering a server.
+MAX_MB = 1024.0
+HOUR_SECONDS, DAY_SECONDS = 3600, 86_400
+WEEK_SECONDS = 7 * DAY_SECONDS
+MIN_POLL_SECONDS = 1.0
+"""One poll a second at most: the end-to-end feed scenario (tests/support/feed_scenario.py) polls that fast."""
+
 # The schema: every setting's type, default, range (Meta) and one-line description. config/newsbot.toml
 # repeats each default with a comment, and tests/unit/test_settings.py checks that the two agree.
 
@@ -64,16 +72,18 @@ class FeedConfig(msgspec.Struct, frozen=True):
 
 class ArchiveConfig(msgspec.Struct, frozen=True, kw_only=True):
     path: Annotated[str, Meta(description="archive folder; empty = the bundled sample archive")] = ""
-    max_file_mb: Annotated[float, Meta(gt=0, description="larger files are skipped with a warning")] = 8.0
+    max_file_mb: Annotated[float, Meta(gt=0, le=MAX_MB, description="larger files are skipped with a warning")] = 8.0
     feed_poll_seconds: Annotated[float, Meta(
-        gt=0, description="poll each feed (and look for new files in the folder) this often; a longer "
-                          "Cache-Control max-age or Retry-After from the server wins")] = 3600.0
+        ge=MIN_POLL_SECONDS, le=WEEK_SECONDS,
+        description="poll each feed (and look for new files in the folder) this often; a longer "
+                    "Cache-Control max-age or Retry-After from the server wins")] = 3600.0
     feed_timeout_seconds: Annotated[float, Meta(
-        gt=0, description="a feed that has not answered completely by then counts as a failure")] = 30.0
-    feed_max_mb: Annotated[float, Meta(gt=0, description="a larger feed body is refused")] = 5.0
-    feed_max_redirects: Annotated[int, Meta(ge=0, description="redirects followed per feed request")] = 5
+        gt=0, le=HOUR_SECONDS,
+        description="a feed that has not answered completely by then counts as a failure")] = 30.0
+    feed_max_mb: Annotated[float, Meta(gt=0, le=MAX_MB, description="a larger feed body is refused")] = 5.0
+    feed_max_redirects: Annotated[int, Meta(ge=0, le=20, description="redirects followed per feed request")] = 5
     feed_max_failures: Annotated[int, Meta(
-        ge=1, description="consecutive failures before a feed is disabled (until /newsbot feed-retry)")] = 5
+        ge=1, le=1000, description="consecutive failures before a feed is disabled (until /newsbot feed-retry)")] = 5
     feeds: Annotated[tuple[FeedConfig, ...], Meta(
         description="[[archive.feeds]] tables (url, optional name), or URLs separated by spaces or commas")] = ()
 
@@ -110,8 +120,9 @@ class SearchConfig(SearchOptions, frozen=True, kw_only=True):
 
 
 class CacheConfig(msgspec.Struct, frozen=True, kw_only=True):
-    ttl_seconds: Annotated[int, Meta(gt=0, description="how long a cached answer is served")] = 7 * 24 * 3600
-    max_entries: Annotated[int, Meta(gt=0, description="cached answers kept (oldest go first)")] = 20_000
+    ttl_seconds: Annotated[int, Meta(
+        gt=0, le=365 * DAY_SECONDS, description="how long a cached answer is served")] = 7 * 24 * 3600
+    max_entries: Annotated[int, Meta(gt=0, le=10_000_000, description="cached answers kept (oldest go first)")] = 20_000
 
 
 class DigestConfig(msgspec.Struct, frozen=True, kw_only=True):
@@ -120,18 +131,21 @@ class DigestConfig(msgspec.Struct, frozen=True, kw_only=True):
     timezone: Annotated[str, Meta(description="IANA name, e.g. Europe/Berlin")] = "UTC"
     policy: Annotated[DigestPolicy, Meta(
         description="next: replay the archive week by week; latest: post only new issues")] = "next"
-    tick_seconds: Annotated[float, Meta(gt=0, description="how often each process looks for due digests")] = 60.0
+    tick_seconds: Annotated[float, Meta(
+        ge=0.1, le=HOUR_SECONDS, description="how often each process looks for due digests")] = 60.0
 
 
 class DiscordConfig(msgspec.Struct, frozen=True, kw_only=True):
     guild_ids: Annotated[tuple[int, ...], Meta(
         description="sync commands to these guilds (instant); empty = global sync")] = ()
-    ask_cooldown_seconds: Annotated[float, Meta(ge=0, description="per-user pause between two /ask")] = 5.0
+    ask_cooldown_seconds: Annotated[float, Meta(
+        ge=0, le=HOUR_SECONDS, description="per-user pause between two /ask")] = 5.0
     api_base: Annotated[str, Meta(
         description="REST base override (a proxy, or a fake Discord in tests); NEWSBOT_API_BASE")] = ""
     gateway_url: Annotated[str, Meta(description="gateway override; NEWSBOT_GATEWAY_URL")] = ""
     start_retry_seconds: Annotated[float, Meta(
-        ge=0, description="Discord unreachable at start: retry with back-off this long, then exit 1")] = 300.0
+        ge=0, le=HOUR_SECONDS,
+        description="Discord unreachable at start: retry with back-off this long, then exit 1")] = 300.0
     identify_queue_url: Annotated[str, Meta(
         description="a gateway-queue every shard process asks before IDENTIFY, so hosts share max_concurrency "
                     "and the daily budget; empty = discord.py's own pacing")] = ""

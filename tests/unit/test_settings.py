@@ -88,8 +88,8 @@ def test_engine_fingerprint_changes_with_every_ranking_field(tmp_path: Path) -> 
 
 @pytest.mark.parametrize(("toml", "env", "message"), [
     ("", {"NEWSBOT_SEARCH_TIE": "2"}, "NEWSBOT_SEARCH_TIE: search.tie: must be between 0 and 1"),
-    ("[search]\ncoord = inf\n", {}, "bad.toml: search.coord: must be finite and at least 0"),
-    ("[search]\nworkers = 0\n", {}, "bad.toml: search.workers: must be at least 1"),
+    ("[search]\ncoord = inf\n", {}, "bad.toml: search.coord: must be between 0 and 10"),
+    ("[search]\nworkers = 0\n", {}, "bad.toml: search.workers: must be between 1 and 64"),
     ("[search]\ndismax = 'maybe'\n", {}, "bad.toml: search.dismax: 'maybe' is not a valid bool"),
     ("[search]\ntop_k = 10\nmax_top_k = 8\n", {},
      "bad.toml: search.top_k: must be between 1 and search.max_top_k (8)"),
@@ -111,3 +111,34 @@ def test_the_code_only_settings_reach_the_engine() -> None:
                               "NEWSBOT_SEARCH_WORKERS": "3"})
     settings = search_settings(config)
     assert (settings.tie, settings.dismax, settings.workers) == (0.3, False, 3)
+
+
+def _numeric_fields(struct: type[msgspec.Struct], prefix: str = "") -> list[tuple[str, Any]]:
+    """Every int or float setting under ``struct``, by dotted name, with its msgspec type info."""
+    found: list[tuple[str, Any]] = []
+    for f in msgspec.inspect.type_info(struct).fields:  # type: ignore[attr-defined]  # a StructType
+        t = f.type.type if isinstance(f.type, msgspec.inspect.Metadata) else f.type  # Annotated with Meta
+        if isinstance(t, msgspec.inspect.StructType):
+            found += _numeric_fields(t.cls, f"{prefix}{f.name}.")
+        elif isinstance(t, msgspec.inspect.IntType | msgspec.inspect.FloatType):
+            found.append((prefix + f.name, t))
+    return found
+
+
+def test_every_numeric_setting_has_a_floor_and_a_ceiling() -> None:
+    fields = _numeric_fields(Config)
+    assert {"archive.feed_poll_seconds", "search.k1", "cache.ttl_seconds"} <= dict(fields).keys()
+    unbounded = [name for name, t in fields
+                 if (t.ge is None and t.gt is None) or (t.le is None and t.lt is None)]
+    assert unbounded == []
+
+
+@pytest.mark.parametrize(("key", "value"), [("archive.feed_max_mb", "1e308"), ("archive.feed_poll_seconds", "1e308"),
+                                            ("archive.feed_poll_seconds", "0.001"), ("archive.max_file_mb", "1e308"),
+                                            ("cache.ttl_seconds", "99999999999999")])
+def test_an_absurd_number_is_refused_with_the_settings_name(tmp_path: Path, key: str, value: str) -> None:
+    section, name = key.split(".")
+    path = tmp_path / "bad.toml"
+    path.write_text(f"[{section}]\n{name} = {value}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=rf"bad.toml: {key}: must be"):
+        load_config(path)
