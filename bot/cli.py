@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -189,6 +190,9 @@ def check_storage(config: Config, *, cache: bool, db: bool) -> None:
         path = config.db_path
         if path.is_dir():
             raise ConfigError(f"storage.db_path: {path}: is a folder; name a file, e.g. {path / 'newsbot.sqlite3'}")
+        if path.exists() and not path.is_file():  # /dev/null, a pipe: SQLite fails late with "disk I/O error"
+            raise ConfigError(f"storage.db_path: {path}: not a regular file; name a file, e.g. "
+                              f"{path.parent / 'newsbot.sqlite3'}")
         _usable_folder("storage.db_path", path.parent)
 
 
@@ -201,6 +205,17 @@ def _usable_folder(key: str, path: Path) -> None:
         raise ConfigError(f"{key}: {path}: cannot create this folder ({err.strerror or err})") from None
     if not os.access(path, os.W_OK | os.X_OK):
         raise ConfigError(f"{key}: {path}: this folder is not writable")
+
+
+def _writable_folder(key: str, path: Path) -> None:
+    """A folder files can be written into: a probe file, since ``os.access`` says yes to root even in /proc."""
+    _usable_folder(key, path)
+    try:
+        fd, probe = tempfile.mkstemp(dir=path, prefix=".newsbot-probe-")
+    except OSError as err:
+        raise ConfigError(f"{key}: {path}: cannot write files in this folder ({err.strerror or err})") from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 def _str(path: Path | None) -> str | None:
@@ -370,6 +385,7 @@ def _cmd_ingest(args: argparse.Namespace, config: Config) -> int:
 
     if not config.archive.path:
         raise UsageError("ingest writes into an archive folder: give --archive DIR (or set archive.path)")
+    _writable_folder("archive.path", config.archive.resolved)
     return asyncio.run(ingest(config, args.source, json_mode=args.json))
 
 

@@ -387,11 +387,20 @@ def _check_storage_url(url: str) -> None:
     Traceback (most recent call last):
     ...
     retrieval.errors.ConfigError: storage.url: not a postgresql:// URL (leave it empty for SQLite at storage.db_path)
+    >>> _check_storage_url("postgresql://[::1")
+    Traceback (most recent call last):
+    ...
+    retrieval.errors.ConfigError: storage.url: not a valid URL (Invalid IPv6 URL)
     """
     url = url.strip()
     if not url:
         return
-    scheme = urlsplit(url).scheme if "://" in url else ""
+    try:
+        scheme = urlsplit(url).scheme if "://" in url else ""
+        if scheme in ("postgresql", "postgres"):
+            urlsplit(url).port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as err:  # "postgresql://[::1": the driver would fail later with a traceback
+        raise ConfigError(f"storage.url: not a valid URL ({err})") from None
     if scheme in ("postgresql", "postgres"):
         return
     if scheme:
