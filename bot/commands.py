@@ -360,7 +360,7 @@ class Newsbot:
                 raise QueryError(f"No feed named “{wanted}”. Configured: {names}.")
             url = match[0].url
         await self.feeds.retry(url)
-        return FeedRetryResult(await self.feeds.status())
+        return FeedRetryResult(await self.feeds.status(), retried=url)
 
     def _digests(self) -> DigestScheduler:
         if self.scheduler is None:

@@ -32,6 +32,7 @@ from bot.results import (
     SimilarResult,
     StatsResult,
     feed_line,
+    feed_retry_title,
 )
 from bot.textutil import format_duration, issue_date, shorten
 from retrieval.models import Entry, Hit, Issue
@@ -400,8 +401,8 @@ def stats_embed(result: StatsResult) -> discord.Embed:
 
 
 def feed_retry_embed(result: FeedRetryResult) -> discord.Embed:
-    return discord.Embed(title="Feeds enabled again", colour=COLOR, description=clip(
-        "They are polled at the next chance.\n" + "\n".join(escape(feed_line(f)) for f in result.feeds),
+    return discord.Embed(title=clip(escape(feed_retry_title(result)), TITLE_MAX), colour=COLOR, description=clip(
+        "Polled at the next chance. Every feed now:\n" + "\n".join(escape(feed_line(f)) for f in result.feeds),
         DESCRIPTION_MAX))
 
 
