@@ -351,7 +351,7 @@ def _validate(config: Config, raw: Raw) -> None:
         ("discord", "gateway_url", lambda: _check_url("discord.gateway_url", d.gateway_url,
                                                       ("ws", "wss", "http", "https"))),
         ("digest", "time", lambda: _named("digest.time", parse_time_of_day, config.digest.time)),
-        ("digest", "timezone", lambda: _named("digest.timezone", parse_timezone, config.digest.timezone)),
+        ("digest", "timezone", lambda: _named("digest.timezone", parse_new_timezone, config.digest.timezone)),
     ]
     for section, key, check in checks:
         try:
@@ -466,3 +466,29 @@ def parse_timezone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" is a folder, a long name too long
         raise ConfigError(f"unknown IANA time zone {name!r} (try e.g. Europe/Berlin or Asia/Tokyo)") from None
+
+
+def parse_new_timezone(name: str) -> ZoneInfo:
+    """A time zone as a person may set it: an IANA area/location name, or ``UTC``. The tz database also holds
+    names no one should pick: ``localtime`` (whatever the host is set to), ``Factory``, the ``posix/`` and
+    ``right/`` copies (``right/`` counts leap seconds) and old bare names such as ``EST5EDT``. A value saved
+    before this rule still parses with :func:`parse_timezone`.
+
+    >>> parse_new_timezone("America/Los_Angeles").key, parse_new_timezone("UTC").key
+    ('America/Los_Angeles', 'UTC')
+    >>> parse_new_timezone("EST5EDT")
+    Traceback (most recent call last):
+    ...
+    retrieval.errors.ConfigError: 'EST5EDT' is not an IANA area/location name (try e.g. America/New_York or UTC)
+    >>> parse_new_timezone("right/Asia/Tokyo")
+    Traceback (most recent call last):
+    ...
+    retrieval.errors.ConfigError: 'right/Asia/Tokyo' is not an IANA area/location name (try e.g. Asia/Tokyo or UTC)
+    """
+    copy = name.startswith(("posix/", "right/"))
+    if name != "UTC" and ("/" not in name or copy):
+        rest = name.split("/", 1)[1] if copy else ""
+        example = rest if "/" in rest else "America/New_York"
+        raise ConfigError(f"{name!r} is not an IANA area/location name (try e.g. {example} or UTC)")
+    return parse_timezone(name)
+

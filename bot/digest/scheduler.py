@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
-from bot.config import DigestConfig, parse_timezone
+from bot.config import DigestConfig, parse_new_timezone
 from bot.digest.schedule import (
     DigestSettings,
     Slot,
@@ -171,7 +171,7 @@ class DigestScheduler:
         if weekday is not None and not 0 <= weekday <= 6:
             raise DigestError(f"The weekday must be 0 (Monday) to 6 (Sunday), not {weekday}.")
         if timezone is not None:
-            parse_timezone(timezone)  # raises ConfigError with a hint
+            parse_new_timezone(timezone)  # raises ConfigError with a hint
         new = replace(s, channel_id=s.channel_id if channel_id is None else channel_id,
                       weekday=s.weekday if weekday is None else weekday, time=s.time if time is None else time,
                       timezone=s.timezone if timezone is None else timezone,

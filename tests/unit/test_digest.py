@@ -26,6 +26,7 @@ from bot.digest.scheduler import FORBIDDEN_REASON, NOT_FOUND_REASON, DigestSched
 from bot.errors import DigestError, PostForbidden, PostNotFound, PostRejected, PostTransient
 from bot.results import FeaturesResult
 from bot.store import open_store
+from retrieval.errors import ConfigError
 from retrieval.models import Archive, Entry, Issue, Section
 
 UTC = dt.UTC
@@ -465,6 +466,16 @@ async def test_changing_settings_never_reposts_a_claimed_week(world: World) -> N
         assert world.discord.slots() == ["2021-W09"]
         await bot.run(utc(2021, 3, 10, 18))  # next week: the new day and time
     assert [m.at for m in world.discord.messages] == [W09_DUE, utc(2021, 3, 10, 18)]
+
+
+@pytest.mark.parametrize("zone", ["localtime", "Factory", "posix/Europe/Berlin", "right/Europe/Berlin", "EST5EDT",
+                                  "GMT", "Zulu"])
+async def test_digest_schedule_takes_iana_area_location_names_only(world: World, zone: str) -> None:
+    async with world.bot() as bot:
+        with pytest.raises(ConfigError, match="is not an IANA area/location name"):
+            await bot.scheduler.configure(GUILD, timezone=zone)
+        for good in ("UTC", "Etc/GMT+5", "America/Los_Angeles"):
+            assert (await bot.scheduler.configure(GUILD, timezone=good)).timezone == good
 
 
 # -- content policies ---------------------------------------------------------------------------------

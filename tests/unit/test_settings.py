@@ -94,6 +94,8 @@ def test_engine_fingerprint_changes_with_every_ranking_field(tmp_path: Path) -> 
     ("[search]\ntop_k = 10\nmax_top_k = 8\n", {},
      "bad.toml: search.top_k: must be between 1 and search.max_top_k (8)"),
     ("", {"NEWSBOT_DIGEST_POLICY": "soon"}, "NEWSBOT_DIGEST_POLICY: digest.policy: must be one of next, latest"),
+    ("", {"NEWSBOT_DIGEST_TIMEZONE": "localtime"},
+     "NEWSBOT_DIGEST_TIMEZONE: digest.timezone: 'localtime' is not an IANA area/location name"),
     ("", {"NEWSBOT_DISCORD_API_BASE": "localhost"}, "NEWSBOT_DISCORD_API_BASE: discord.api_base: 'localhost'"),
     ("[cache]\nttl_seconds = 1.5\n", {}, "bad.toml: cache.ttl_seconds: 1.5 is not a valid int"),
 ])
