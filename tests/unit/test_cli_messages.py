@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli import build_parser, main
 
 
 def test_repair_of_a_missing_file_names_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -77,3 +78,26 @@ def test_a_bad_store_or_archive_path_is_one_line_not_a_traceback(
     [line] = err.strip().splitlines()
     assert line.startswith("newsbot: ")
     assert expected in line
+
+
+def _subcommands() -> dict[str, argparse.ArgumentParser]:
+    [sub] = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(sub.choices)
+
+
+def test_every_option_of_every_subcommand_has_a_help_string() -> None:
+    missing = [f"{name} {'/'.join(a.option_strings) or a.dest}" for name, p in _subcommands().items()
+               for a in p._actions if not isinstance(a, argparse._HelpAction) and not (a.help or "").strip()]
+    assert missing == []
+
+
+def test_help_says_what_the_commands_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSBOT_SHARED", "/srv/newsbot-shared")
+    sub = _subcommands()
+    [archive] = [a for a in sub["ingest"]._actions if "--archive" in a.option_strings]
+    assert "required" in (archive.help or "")
+    assert "bundled sample" not in (archive.help or "").split(";")[0]  # the sample is no default for ingest
+    eval_repair = sub["eval-repair"].format_help()
+    [corpus] = [a for a in sub["eval-repair"]._actions if "--corpus" in a.option_strings]
+    assert corpus.default == Path("/srv/newsbot-shared/corpus")
+    assert "default: /srv/newsbot-shared/corpus" in " ".join(eval_repair.split())
