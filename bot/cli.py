@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -56,6 +57,12 @@ def _positive_ints(text: str) -> list[int]:
     return values
 
 
+def shared_corpus() -> Path:
+    """The shared corpus (seeds/, akira/, stress/): ``$NEWSBOT_SHARED/corpus``, else ``../shared/corpus`` from the
+    current folder, which is where it sits when newsbot runs from its checkout."""
+    return Path(os.environ.get("NEWSBOT_SHARED") or "../shared") / "corpus"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsbot",
@@ -64,8 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def common(p: argparse.ArgumentParser, *, db: bool = True) -> None:
-        p.add_argument("--archive", type=Path, help="archive folder (default: the bundled sample archive)")
+    def common(p: argparse.ArgumentParser, *, db: bool = True,
+               archive_help: str = "archive folder (default: the bundled sample archive)") -> None:
+        p.add_argument("--archive", type=Path, help=archive_help)
         p.add_argument("--config", type=Path, help="TOML file overriding config/newsbot.toml")
         if db:
             p.add_argument("--db", type=Path,
@@ -79,12 +87,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("repair", help="repair a mojibake file: text to stdout, summary to stderr")
     p.set_defaults(handler=_cmd_repair)
-    p.add_argument("file", type=Path)
+    p.add_argument("file", type=Path, help="the damaged markdown file")
     p.add_argument("--context", type=Path, help="an archive whose clean text trains the repair model")
 
-    p = sub.add_parser("eval-repair", help="measure repair accuracy on the seed documents of ../shared/corpus")
+    corpus = shared_corpus()
+    p = sub.add_parser("eval-repair", help="measure repair accuracy on the seed documents of the shared corpus")
     p.set_defaults(handler=_cmd_eval_repair)
-    p.add_argument("--corpus", type=Path, default=Path("../shared/corpus"), help="the shared corpus folder")
+    p.add_argument("--corpus", type=Path, default=corpus,
+                   help="the corpus folder holding seeds/ and akira/ (default: %(default)s, that is "
+                        "$NEWSBOT_SHARED/corpus if set, else ../shared/corpus from the current folder)")
     p.add_argument("--cross-validate", action="store_true",
                    help="also corrupt every other archive issue and repair it with the rest (leave one out)")
     p.add_argument("--stress", type=int, default=0, metavar="N",
@@ -106,22 +117,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--explain", metavar="ID", help="explain one question: concepts, expansions, per-term scores")
     p.add_argument("--set", metavar="NAME=VALUE", action="append", default=[], dest="overrides",
                    help="measure a ranking variant, e.g. --set coord=0.5 --set bridge_floor=0 (repeatable)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print one JSON object (with the question ids)")
 
     p = sub.add_parser("bench", help="cold start to first answer, index build, query latency vs rank-bm25's "
                                      "full scan, cache, memory")
     p.set_defaults(handler=_cmd_bench)
-    p.add_argument("--stress", type=Path, default=Path("../shared/corpus/stress"), help="a large markdown folder")
+    p.add_argument("--stress", type=Path, default=corpus / "stress",
+                   help="a large markdown folder (default: %(default)s)")
     p.add_argument("--sizes", type=_positive_ints, default=[1000, 10000, 100000],
                    help="comma-separated index sizes (entries)")
-    p.add_argument("--queries", type=_positive_int, default=200)
+    p.add_argument("--queries", type=_positive_int, default=200,
+                   help="queries timed per index size (default: %(default)s)")
     p.add_argument("--archive", type=Path,
-                   help="archive for the cold-start figure (default: the configured one, else ../shared/corpus/akira "
+                   help=f"archive for the cold-start figure (default: the configured one, else {corpus / 'akira'} "
                         "when present, else the bundled sample archive)")
     p.add_argument("--config", type=Path, help="TOML file overriding config/newsbot.toml (also for the console)")
     p.add_argument("--cold-start-runs", type=int, default=3, metavar="N",
                    help="restarts of a fresh `newsbot console` to time to its first answer (0: skip)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
 
     p = sub.add_parser("migrate", help="bring the state store's schema up to this version (one deploy step)")
     p.set_defaults(handler=_cmd_migrate)
@@ -131,7 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", help="import an RSS/Atom feed (URL or file) into the archive folder once")
     p.set_defaults(handler=_cmd_ingest)
     p.add_argument("source", metavar="URL_OR_FILE", help="a feed URL (http/https) or a feed file")
-    common(p)
+    common(p, archive_help="archive folder to write the items into (required, unless archive.path is set; the "
+                           "bundled sample archive is read-only)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
     p = sub.add_parser("run", help="run the Discord bot (token from DISCORD_TOKEN)")
@@ -189,6 +203,9 @@ def check_storage(config: Config, *, cache: bool, db: bool) -> None:
         path = config.db_path
         if path.is_dir():
             raise ConfigError(f"storage.db_path: {path}: is a folder; name a file, e.g. {path / 'newsbot.sqlite3'}")
+        if path.exists() and not path.is_file():  # /dev/null, a pipe: SQLite fails late with "disk I/O error"
+            raise ConfigError(f"storage.db_path: {path}: not a regular file; name a file, e.g. "
+                              f"{path.parent / 'newsbot.sqlite3'}")
         _usable_folder("storage.db_path", path.parent)
 
 
@@ -201,6 +218,17 @@ def _usable_folder(key: str, path: Path) -> None:
         raise ConfigError(f"{key}: {path}: cannot create this folder ({err.strerror or err})") from None
     if not os.access(path, os.W_OK | os.X_OK):
         raise ConfigError(f"{key}: {path}: this folder is not writable")
+
+
+def _writable_folder(key: str, path: Path) -> None:
+    """A folder files can be written into: a probe file, since ``os.access`` says yes to root even in /proc."""
+    _usable_folder(key, path)
+    try:
+        fd, probe = tempfile.mkstemp(dir=path, prefix=".newsbot-probe-")
+    except OSError as err:
+        raise ConfigError(f"{key}: {path}: cannot write files in this folder ({err.strerror or err})") from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 def _str(path: Path | None) -> str | None:
@@ -356,10 +384,10 @@ def _cmd_bench(args: argparse.Namespace, config: Config) -> int:
 
 def _bench_archive(config: Config) -> Path:
     """The archive the cold-start figure is about: --archive (or the configured one), else the real archive
-    beside the repository, as --stress defaults to ../shared/corpus/stress, else the bundled sample."""
+    in the shared corpus (:func:`shared_corpus`, where --stress defaults to), else the bundled sample."""
     if config.archive.path:
         return config.archive.resolved
-    real = Path("../shared/corpus/akira")
+    real = shared_corpus() / "akira"
     return real if real.is_dir() else config.archive.resolved
 
 
@@ -370,6 +398,7 @@ def _cmd_ingest(args: argparse.Namespace, config: Config) -> int:
 
     if not config.archive.path:
         raise UsageError("ingest writes into an archive folder: give --archive DIR (or set archive.path)")
+    _writable_folder("archive.path", config.archive.resolved)
     return asyncio.run(ingest(config, args.source, json_mode=args.json))
 
 

@@ -17,7 +17,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from bot.config import Config, parse_time_of_day
+from bot.config import Config
 from bot.digest.schedule import DigestSettings, describe, nothing_to_post
 from bot.errors import StoreUnavailable
 from bot.redact import redact_urls
@@ -39,6 +39,7 @@ from bot.results import (
     StatsResult,
     features_of,
 )
+from bot.timeparse import parse_time_of_day
 from retrieval.cache import QueryCache, cache_key
 from retrieval.errors import QueryError
 from retrieval.issueref import extract_issue_ref
@@ -368,7 +369,7 @@ class Newsbot:
                 raise QueryError(f"No feed named “{redact_urls(wanted)}”. Configured: {names}.")
             url = match[0].url
         await self.feeds.retry(url)
-        return FeedRetryResult(await self.feeds.status())
+        return FeedRetryResult(await self.feeds.status(), retried=url)
 
     def _digests(self) -> DigestScheduler:
         if self.scheduler is None:

@@ -14,21 +14,19 @@ checked one by one as they are merged, so an error names the file, variable or f
 
 from __future__ import annotations
 
-import datetime as dt
 import os
-import re
 import tomllib
 from collections.abc import Callable, Mapping
 from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 from msgspec import Meta
 
 from bot.redact import redact_url
+from bot.timeparse import parse_new_timezone, parse_time_of_day
 from retrieval.errors import ConfigError
 from retrieval.settings import SearchOptions, WrongType, integer, parse, schema
 
@@ -49,6 +47,14 @@ def sample_archive_dir() -> Path:
     return Path(str(files("retrieval") / "sample_archive"))
 
 
+# Every number has a floor and a ceiling: an absurd value (1e308 MB, a poll every millisecond) is refused
+# with the key's name instead of overflowing or hammering a server.
+MAX_MB = 1024.0
+HOUR_SECONDS, DAY_SECONDS = 3600, 86_400
+WEEK_SECONDS = 7 * DAY_SECONDS
+MIN_POLL_SECONDS = 1.0
+"""One poll a second at most: the end-to-end feed scenario (tests/support/feed_scenario.py) polls that fast."""
+
 # The schema: every setting's type, default, range (Meta) and one-line description. config/newsbot.toml
 # repeats each default with a comment, and tests/unit/test_settings.py checks that the two agree.
 
@@ -66,16 +72,18 @@ class FeedConfig(msgspec.Struct, frozen=True):
 
 class ArchiveConfig(msgspec.Struct, frozen=True, kw_only=True):
     path: Annotated[str, Meta(description="archive folder; empty = the bundled sample archive")] = ""
-    max_file_mb: Annotated[float, Meta(gt=0, description="larger files are skipped with a warning")] = 8.0
+    max_file_mb: Annotated[float, Meta(gt=0, le=MAX_MB, description="larger files are skipped with a warning")] = 8.0
     feed_poll_seconds: Annotated[float, Meta(
-        gt=0, description="poll each feed (and look for new files in the folder) this often; a longer "
-                          "Cache-Control max-age or Retry-After from the server wins")] = 3600.0
+        ge=MIN_POLL_SECONDS, le=WEEK_SECONDS,
+        description="poll each feed (and look for new files in the folder) this often; a longer "
+                    "Cache-Control max-age or Retry-After from the server wins")] = 3600.0
     feed_timeout_seconds: Annotated[float, Meta(
-        gt=0, description="a feed that has not answered completely by then counts as a failure")] = 30.0
-    feed_max_mb: Annotated[float, Meta(gt=0, description="a larger feed body is refused")] = 5.0
-    feed_max_redirects: Annotated[int, Meta(ge=0, description="redirects followed per feed request")] = 5
+        gt=0, le=HOUR_SECONDS,
+        description="a feed that has not answered completely by then counts as a failure")] = 30.0
+    feed_max_mb: Annotated[float, Meta(gt=0, le=MAX_MB, description="a larger feed body is refused")] = 5.0
+    feed_max_redirects: Annotated[int, Meta(ge=0, le=20, description="redirects followed per feed request")] = 5
     feed_max_failures: Annotated[int, Meta(
-        ge=1, description="consecutive failures before a feed is disabled (until /newsbot feed-retry)")] = 5
+        ge=1, le=1000, description="consecutive failures before a feed is disabled (until /newsbot feed-retry)")] = 5
     feed_item_max_kb: Annotated[int, Meta(
         ge=1, le=65536, description="a feed item whose markdown would be larger is skipped")] = 1024
     feed_max_items: Annotated[int, Meta(
@@ -118,8 +126,9 @@ class SearchConfig(SearchOptions, frozen=True, kw_only=True):
 
 
 class CacheConfig(msgspec.Struct, frozen=True, kw_only=True):
-    ttl_seconds: Annotated[int, Meta(gt=0, description="how long a cached answer is served")] = 7 * 24 * 3600
-    max_entries: Annotated[int, Meta(gt=0, description="cached answers kept (oldest go first)")] = 20_000
+    ttl_seconds: Annotated[int, Meta(
+        gt=0, le=365 * DAY_SECONDS, description="how long a cached answer is served")] = 7 * 24 * 3600
+    max_entries: Annotated[int, Meta(gt=0, le=10_000_000, description="cached answers kept (oldest go first)")] = 20_000
 
 
 class DigestConfig(msgspec.Struct, frozen=True, kw_only=True):
@@ -128,7 +137,8 @@ class DigestConfig(msgspec.Struct, frozen=True, kw_only=True):
     timezone: Annotated[str, Meta(description="IANA name, e.g. Europe/Berlin")] = "UTC"
     policy: Annotated[DigestPolicy, Meta(
         description="next: replay the archive week by week; latest: post only new issues")] = "next"
-    tick_seconds: Annotated[float, Meta(gt=0, description="how often each process looks for due digests")] = 60.0
+    tick_seconds: Annotated[float, Meta(
+        ge=0.1, le=HOUR_SECONDS, description="how often each process looks for due digests")] = 60.0
 
 
 class DiscordConfig(msgspec.Struct, frozen=True, kw_only=True):
@@ -137,12 +147,14 @@ class DiscordConfig(msgspec.Struct, frozen=True, kw_only=True):
     operator_ids: Annotated[tuple[int, ...], Meta(
         description="Discord user ids allowed reindex, feed-retry and feed stats, besides the application's owner "
                     "or team")] = ()
-    ask_cooldown_seconds: Annotated[float, Meta(ge=0, description="per-user pause between two /ask")] = 5.0
+    ask_cooldown_seconds: Annotated[float, Meta(
+        ge=0, le=HOUR_SECONDS, description="per-user pause between two /ask")] = 5.0
     api_base: Annotated[str, Meta(
         description="REST base override (a proxy, or a fake Discord in tests); NEWSBOT_API_BASE")] = ""
     gateway_url: Annotated[str, Meta(description="gateway override; NEWSBOT_GATEWAY_URL")] = ""
     start_retry_seconds: Annotated[float, Meta(
-        ge=0, description="Discord unreachable at start: retry with back-off this long, then exit 1")] = 300.0
+        ge=0, le=HOUR_SECONDS,
+        description="Discord unreachable at start: retry with back-off this long, then exit 1")] = 300.0
     identify_queue_url: Annotated[str, Meta(
         description="a gateway-queue every shard process asks before IDENTIFY, so hosts share max_concurrency "
                     "and the daily budget; empty = discord.py's own pacing")] = ""
@@ -351,7 +363,7 @@ def _validate(config: Config, raw: Raw) -> None:
         ("discord", "gateway_url", lambda: _check_url("discord.gateway_url", d.gateway_url,
                                                       ("ws", "wss", "http", "https"))),
         ("digest", "time", lambda: _named("digest.time", parse_time_of_day, config.digest.time)),
-        ("digest", "timezone", lambda: _named("digest.timezone", parse_timezone, config.digest.timezone)),
+        ("digest", "timezone", lambda: _named("digest.timezone", parse_new_timezone, config.digest.timezone)),
     ]
     for section, key, check in checks:
         try:
@@ -387,11 +399,20 @@ def _check_storage_url(url: str) -> None:
     Traceback (most recent call last):
     ...
     retrieval.errors.ConfigError: storage.url: not a postgresql:// URL (leave it empty for SQLite at storage.db_path)
+    >>> _check_storage_url("postgresql://[::1")
+    Traceback (most recent call last):
+    ...
+    retrieval.errors.ConfigError: storage.url: not a valid URL (Invalid IPv6 URL)
     """
     url = url.strip()
     if not url:
         return
-    scheme = urlsplit(url).scheme if "://" in url else ""
+    try:
+        scheme = urlsplit(url).scheme if "://" in url else ""
+        if scheme in ("postgresql", "postgres"):
+            urlsplit(url).port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as err:  # "postgresql://[::1": the driver would fail later with a traceback
+        raise ConfigError(f"storage.url: not a valid URL ({err})") from None
     if scheme in ("postgresql", "postgres"):
         return
     if scheme:
@@ -419,82 +440,3 @@ def _check_url(key: str, url: str, schemes: tuple[str, ...]) -> None:
         ok = False
     if not ok:
         raise ConfigError(f"{key}: {url!r} is not a URL like {schemes[0]}://host[:port]/path")
-
-
-_TIME_OF_DAY = re.compile(r"([0-9]{1,2}):([0-9]{2})")
-
-
-def parse_time_of_day(text: str) -> dt.time:
-    """``HH:MM`` in 24-hour form, ASCII digits only (``int()`` would also take ``-0``, ``1_0`` and ``٠٩``).
-
-    >>> parse_time_of_day("09:30")
-    datetime.time(9, 30)
-    >>> parse_time_of_day("25:00")
-    Traceback (most recent call last):
-    ...
-    retrieval.errors.ConfigError: time of day must be HH:MM (24-hour), got '25:00'
-    >>> parse_time_of_day("٠٩:٣٠")
-    Traceback (most recent call last):
-    ...
-    retrieval.errors.ConfigError: time of day must be HH:MM (24-hour), got '٠٩:٣٠'
-    """
-    m = _TIME_OF_DAY.fullmatch(text.strip())
-    try:
-        if m is None:
-            raise ValueError(text)
-        return dt.time(int(m.group(1)), int(m.group(2)))
-    except ValueError:
-        raise ConfigError(f"time of day must be HH:MM (24-hour), got {text!r}") from None
-
-
-def parse_timezone(name: str) -> ZoneInfo:
-    """An IANA time zone.
-
-    >>> parse_timezone("Europe/Berlin").key
-    'Europe/Berlin'
-    """
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" is a folder, a long name too long
-        raise ConfigError(f"unknown IANA time zone {name!r} (try e.g. Europe/Berlin or Asia/Tokyo)") from None
-
-
-def _range(meta: msgspec.Meta) -> str:
-    """A setting's range in words, from its schema constraints.
-
-    >>> _range(msgspec.Meta(ge=0, le=1)), _range(msgspec.Meta(gt=0)), _range(msgspec.Meta())
-    ('0 to 1', '> 0', '')
-    >>> _range(msgspec.Meta(ge=1, lt=1))
-    '≥ 1, < 1'
-    """
-    low = f"≥ {meta.ge}" if meta.ge is not None else f"> {meta.gt}" if meta.gt is not None else ""
-    high = f"≤ {meta.le}" if meta.le is not None else f"< {meta.lt}" if meta.lt is not None else ""
-    if meta.ge is not None and meta.le is not None:
-        return f"{meta.ge} to {meta.le}"
-    return ", ".join(part for part in (low, high) if part)
-
-
-def _shown(value: object) -> str:
-    """A default as the TOML file writes it.
-
-    >>> _shown(""), _shown(()), _shown(True), _shown(0.5), _shown("mon")
-    ('`""`', '`[]`', '`true`', '`0.5`', '`"mon"`')
-    """
-    if isinstance(value, bool):
-        return f"`{str(value).lower()}`"
-    if isinstance(value, tuple):
-        return "`[]`" if not value else f"`{list(value)}`"
-    if isinstance(value, str):
-        return f'`"{value}"`'
-    return f"`{value}`"
-
-
-def reference() -> str:
-    """The configuration reference as a markdown table, drawn from the schema: every setting with its default,
-    range and description. docs/operating.md holds it verbatim (a test compares the two)."""
-    lines = ["| key | default | range | meaning |", "|---|---|---|---|"]
-    for name, cls in sections().items():
-        for key, setting in schema(cls).items():
-            description = (setting.meta.description or "").replace("|", "\\|")
-            lines.append(f"| `{name}.{key}` | {_shown(setting.default)} | {_range(setting.meta)} | {description} |")
-    return "\n".join(lines)

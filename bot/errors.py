@@ -43,6 +43,11 @@ class PostForbidden(PostError):
     """403: the bot lacks permission to post in the channel."""
 
 
+class PostRejected(PostForbidden):
+    """400 and the like: Discord refused the request itself (its status and message say why). Retrying cannot
+    help, as with a 403, but it is no missing permission."""
+
+
 class PostNotFound(PostError):
     """404: the channel (or guild) no longer exists."""
 

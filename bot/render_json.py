@@ -80,7 +80,7 @@ def render(command: str, result: Result) -> dict[str, Any]:
                 "feeds": [feed_obj(f) for f in result.feeds],
             }
         case FeedRetryResult():
-            out |= {"feeds": [feed_obj(f) for f in result.feeds]}
+            out |= {"retried": list(result.retried_labels), "feeds": [feed_obj(f) for f in result.feeds]}
         case ReindexResult():
             out |= {"issues": result.issues, "entries": result.entries, "skipped": list(result.skipped),
                     "seconds": round(result.seconds, 3), "changed": result.changed}

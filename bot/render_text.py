@@ -20,6 +20,7 @@ from bot.results import (
     SimilarResult,
     StatsResult,
     feed_line,
+    feed_retry_title,
 )
 from bot.textutil import format_duration, issue_date, shorten
 from retrieval.errors import UnknownIssueError
@@ -98,7 +99,7 @@ def render(result: Result, *, color: bool = False) -> str:
         case StatsResult():
             lines = _stats(result)
         case FeedRetryResult():
-            lines = ["Feeds enabled again; they are polled at the next chance:"]
+            lines = [f"{feed_retry_title(result)}; polled at the next chance. Every feed now:"]
             lines += [f"  - {feed_line(f)}" for f in result.feeds]
         case ReindexResult():
             lines = _reindex(result)

@@ -114,6 +114,28 @@ def feed_line(f: FeedStatus) -> str:
 @dataclass(frozen=True, slots=True)
 class FeedRetryResult:
     feeds: tuple[FeedStatus, ...]
+    retried: str | None = None
+    """The URL of the one feed retried; None: every feed was."""
+
+    @property
+    def retried_labels(self) -> tuple[str, ...]:
+        """The retried feeds by the names stats show, so the reply says which one it retried."""
+        return tuple(f.label for f in self.feeds if self.retried is None or f.url == self.retried)
+
+
+def feed_retry_title(result: FeedRetryResult) -> str:
+    """What a retry did, naming the feed (plain text; each surface escapes it).
+
+    >>> a, b = (FeedStatus(n, f"https://{n}.org/f", "new", 0, 0, None, None, None) for n in ("akira", "b"))
+    >>> feed_retry_title(FeedRetryResult((a, b), retried="https://akira.org/f"))
+    'Feed “akira” enabled again'
+    >>> feed_retry_title(FeedRetryResult((a, b)))
+    'All 2 feeds enabled again: akira, b'
+    """
+    labels = result.retried_labels
+    if result.retried is not None:
+        return f"Feed “{', '.join(labels) or result.retried}” enabled again"
+    return f"All {len(labels)} feeds enabled again: {', '.join(labels)}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ The whole tree, drawn once. Each class lives in its layer's error module: this o
         └── StoreUnavailable     the shared store cannot be reached just now; the next tick tries again
     PostError                    (bot.errors) raised by a digest Poster, handled by the scheduler, never shown
     ├── PostForbidden            403: the bot may not post there; the guild's digest is turned off
+    │   └── PostRejected         400 and the like: Discord refused the request (its status and message say why)
     ├── PostNotFound             404: the channel is gone; the guild's digest is turned off
     └── PostTransient            5xx or network; retried with back-off, then left claimed for the next tick
 

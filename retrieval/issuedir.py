@@ -23,7 +23,8 @@ class IssueDirectory:
         """The newsletter issues a reference names, or :class:`UnknownIssueError` with suggestions."""
         newsletter = self.archive.newsletter_issues
         if ref.latest:
-            return newsletter[-1:] if newsletter else ()
+            latest = self.archive.latest
+            return (latest,) if latest is not None else ()
         found = tuple(i for i in newsletter if matches(ref, i))
         if found:
             return found

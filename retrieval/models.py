@@ -225,8 +225,16 @@ class Archive:
 
     @property
     def latest(self) -> Issue | None:
+        """The newest dated issue: one whose date cannot be read sorts last but is no newer for that. Only an
+        archive where no issue has a date falls back to the last one.
+
+        >>> a, b = Issue("a", "A", None, "issue", (), date=dt.date(2021, 3, 28)), Issue("b", "B", None, "issue", ())
+        >>> Archive("r", (a, b)).latest.id, Archive("r", (b,)).latest.id
+        ('a', 'b')
+        """
         issues = self.newsletter_issues
-        return issues[-1] if issues else None
+        dated = [i for i in issues if i.date is not None]
+        return dated[-1] if dated else (issues[-1] if issues else None)
 
 
 @dataclass(frozen=True, slots=True)

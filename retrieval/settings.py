@@ -32,9 +32,9 @@ __all__ = ["OutOfRange", "Ranking", "SearchOptions", "SearchSettings", "Setting"
 class Ranking(msgspec.Struct, frozen=True, kw_only=True):
     """Everything that shapes the ranking. Every field is part of the engine's cache fingerprint."""
 
-    k1: Annotated[float, Meta(ge=0, description="BM25Plus term-frequency saturation")] = 1.5
+    k1: Annotated[float, Meta(ge=0, le=10, description="BM25Plus term-frequency saturation")] = 1.5
     b: Annotated[float, Meta(ge=0, le=1, description="BM25Plus length normalization")] = 0.75
-    delta: Annotated[float, Meta(ge=0, description="BM25Plus lower bound")] = 1.0
+    delta: Annotated[float, Meta(ge=0, le=10, description="BM25Plus lower bound")] = 1.0
     # Below 1: a rendering must weigh less than what was typed (Glossary.expand refuses 1).
     glossary_weight: Annotated[float, Meta(
         ge=0, lt=1, description="weight of glossary renderings relative to typed terms (1.0)")] = 0.6
@@ -49,7 +49,8 @@ class Ranking(msgspec.Struct, frozen=True, kw_only=True):
     tie: Annotated[float, Meta(
         ge=0, le=1, description="DisMax tie-break: a concept scores its best term plus this share of the rest")] = 0.2
     coord: Annotated[float, Meta(
-        ge=0, description="scale scores by (share of the query's concepts matched) ** coord; 0 = plain sums")] = 0.0
+        ge=0, le=10,
+        description="scale scores by (share of the query's concepts matched) ** coord; 0 = plain sums")] = 0.0
     bridge_floor: Annotated[float, Meta(
         ge=0, le=1, description="a concept with no typed term in the index: its best rendering is scaled up "
                                 "to weigh this")] = 0.5
@@ -58,7 +59,7 @@ class Ranking(msgspec.Struct, frozen=True, kw_only=True):
 class SearchOptions(Ranking, frozen=True, kw_only=True):
     """The configurable knobs the engine reads: the ranking, plus how the index is built."""
 
-    workers: Annotated[int, Meta(ge=1, description="processes that tokenize a large archive")] = 2
+    workers: Annotated[int, Meta(ge=1, le=64, description="processes that tokenize a large archive")] = 2
 
 
 class SearchSettings(SearchOptions, frozen=True, kw_only=True):
@@ -158,7 +159,7 @@ def check(cls: type[msgspec.Struct], name: str, value: float) -> None:
     >>> check(Ranking, "k1", math.inf)
     Traceback (most recent call last):
     ...
-    retrieval.settings.OutOfRange: k1 must be finite and at least 0
+    retrieval.settings.OutOfRange: k1 must be between 0 and 10
     """
     meta = schema(cls)[name].meta
     if not _in_range(value, meta):

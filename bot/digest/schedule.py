@@ -11,8 +11,9 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple, cast
 
-from bot.config import DIGEST_POLICIES, WEEKDAYS, DigestConfig, parse_time_of_day, parse_timezone
+from bot.config import DIGEST_POLICIES, WEEKDAYS, DigestConfig
 from bot.errors import DigestError
+from bot.timeparse import parse_time_of_day, parse_timezone
 from retrieval.models import Issue
 
 Policy = Literal["next", "latest"]

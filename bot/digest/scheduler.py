@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
-from bot.config import DigestConfig, parse_timezone
+from bot.config import DigestConfig
 from bot.digest.schedule import (
     DigestSettings,
     Slot,
@@ -41,9 +41,18 @@ from bot.digest.schedule import (
     slot_for,
     thread_name,
 )
-from bot.errors import DigestError, PostError, PostForbidden, PostNotFound, PostTransient, StoreUnavailable
+from bot.errors import (
+    DigestError,
+    PostError,
+    PostForbidden,
+    PostNotFound,
+    PostRejected,
+    PostTransient,
+    StoreUnavailable,
+)
 from bot.results import FeaturesResult, features_of
 from bot.store import PostRecord, Store
+from bot.timeparse import parse_new_timezone
 from retrieval.models import Archive, Issue
 
 log = logging.getLogger(__name__)
@@ -163,7 +172,7 @@ class DigestScheduler:
         if weekday is not None and not 0 <= weekday <= 6:
             raise DigestError(f"The weekday must be 0 (Monday) to 6 (Sunday), not {weekday}.")
         if timezone is not None:
-            parse_timezone(timezone)  # raises ConfigError with a hint
+            parse_new_timezone(timezone)  # raises ConfigError with a hint
         new = replace(s, channel_id=s.channel_id if channel_id is None else channel_id,
                       weekday=s.weekday if weekday is None else weekday, time=s.time if time is None else time,
                       timezone=s.timezone if timezone is None else timezone,
@@ -354,8 +363,10 @@ class DigestScheduler:
         try:
             await poster.start_thread(channel_id, message_id, thread_name(issue))
         except PostError as err:
-            reason = THREAD_FORBIDDEN if isinstance(err, PostForbidden) else f"the digest was posted, but its thread " \
-                f"could not be opened ({err})"
+            # Only a real 403 is the permission; a 400 says what Discord disliked, in its own words.
+            forbidden = isinstance(err, PostForbidden) and not isinstance(err, PostRejected)
+            reason = THREAD_FORBIDDEN if forbidden else f"the digest was posted, but its thread could not be " \
+                f"opened ({err})"
             log.warning("digest for guild %s: %s", s.guild_id, reason)
             await self._store.set_thread_error(s.guild_id, reason)
             return

@@ -18,6 +18,7 @@ from bot.digest.scheduler import Poster
 from bot.discord_adapter import embeds
 from bot.discord_adapter.replies import answered_public, defer_public
 from bot.discord_adapter.views import OpenViews
+from bot.errors import DigestError
 from bot.registry import ChannelId, IssueRef, RoleId
 from bot.results import DigestSettingsResult
 
@@ -177,9 +178,11 @@ class AdminCog(commands.GroupCog, group_name="newsbot", group_description="newsb
     # -- weekly digest settings --
 
     async def _settings_reply(self, interaction: Interaction, result: DigestSettingsResult) -> None:
-        missing = cannot_post(interaction, result.settings.channel_id)
-        await send(interaction, embeds.with_cannot_post(embeds.render(result), missing, result.settings.channel_id),
-                   ephemeral=True)
+        channel_id = result.settings.channel_id
+        reply = embeds.with_cannot_post(embeds.render(result), cannot_post(interaction, channel_id), channel_id)
+        if result.settings.thread and not can_open_threads(interaction, channel_id):
+            reply = embeds.with_no_threads(reply, channel_id)
+        await send(interaction, reply, ephemeral=True)
 
     @app_commands.command(name="digest-channel", description=_desc("digest-channel"))
     @app_commands.describe(**_describe("digest-channel"))
@@ -221,6 +224,11 @@ class AdminCog(commands.GroupCog, group_name="newsbot", group_description="newsb
     @app_commands.command(name="digest-role", description=_desc("digest-role"))
     @app_commands.describe(**_describe("digest-role"))
     async def digest_role(self, interaction: Interaction, role: discord.Role | None = None) -> None:
+        if role is not None and (role.is_default() or role.managed):
+            # @everyone would ping the whole server; a managed role belongs to a bot or an integration.
+            kind = ("the everyone role (it pings every member)" if role.is_default()
+                    else "a bot's or an integration's own role")
+            raise DigestError(f"The digest role cannot be {kind}: pick a role that members join to get digests.")
         me = interaction.app_permissions
         pings = role is None or role.mentionable or me.mention_everyone or me.administrator
         result = await self.service.digest_role(RoleId(role.id) if role else None, guild_id=_guild(interaction),
@@ -246,6 +254,14 @@ def cannot_post(interaction: discord.Interaction[Any], channel_id: int | None) -
     needed = (("View Channel", perms.view_channel), ("Send Messages", perms.send_messages),
               ("Embed Links", perms.embed_links), ("Read Message History", perms.read_message_history))
     return [name for name, granted in needed if not granted]
+
+
+def can_open_threads(interaction: discord.Interaction[Any], channel_id: int | None) -> bool:
+    """Whether the bot may open the digest's thread there (Create Public Threads), from its cache as
+    :func:`cannot_post`; an unknown channel is not held against it."""
+    guild = interaction.guild
+    channel = guild.get_channel(channel_id) if guild is not None and channel_id is not None else None
+    return guild is None or channel is None or channel.permissions_for(guild.me).create_public_threads
 
 
 def _guild(interaction: discord.Interaction[Any]) -> int:

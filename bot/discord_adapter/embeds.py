@@ -32,6 +32,7 @@ from bot.results import (
     SimilarResult,
     StatsResult,
     feed_line,
+    feed_retry_title,
 )
 from bot.textutil import format_duration, issue_date, shorten
 from retrieval.models import Entry, Hit, Issue
@@ -236,6 +237,17 @@ def with_cannot_post(reply: Reply, missing: Sequence[str], channel_id: int | Non
     return dataclasses.replace(reply, embeds=[head, *reply.embeds[1:]])
 
 
+def with_no_threads(reply: Reply, channel_id: int | None) -> Reply:
+    """A settings reply with a warning that the digest's thread cannot be opened (no Create Public Threads)."""
+    if not reply.embeds:
+        return reply
+    head = reply.embeds[0].copy()
+    head.add_field(name="⚠ I cannot open threads there", value=clip(
+        f"Missing Create Public Threads in <#{int(channel_id or 0)}>. Give newsbot this permission there; until "
+        "then each digest is posted without its thread.", FIELD_VALUE_MAX), inline=False)
+    return dataclasses.replace(reply, embeds=[head, *reply.embeds[1:]])
+
+
 def ask_pages(result: AskResult) -> list[discord.Embed]:
     """One embed per page of results; the view pages through them."""
     question = user_text(result.query, 200)
@@ -389,8 +401,8 @@ def stats_embed(result: StatsResult) -> discord.Embed:
 
 
 def feed_retry_embed(result: FeedRetryResult) -> discord.Embed:
-    return discord.Embed(title="Feeds enabled again", colour=COLOR, description=clip(
-        "They are polled at the next chance.\n" + "\n".join(escape(feed_line(f)) for f in result.feeds),
+    return discord.Embed(title=clip(escape(feed_retry_title(result)), TITLE_MAX), colour=COLOR, description=clip(
+        "Polled at the next chance. Every feed now:\n" + "\n".join(escape(feed_line(f)) for f in result.feeds),
         DESCRIPTION_MAX))
 
 

@@ -10,7 +10,7 @@ import aiohttp
 import discord
 
 from bot.discord_adapter.embeds import features_embeds
-from bot.errors import PostForbidden, PostNotFound, PostTransient
+from bot.errors import PostForbidden, PostNotFound, PostRejected, PostTransient
 from bot.results import FeaturesResult
 
 log = logging.getLogger(__name__)
@@ -97,14 +97,14 @@ class DiscordPoster:
     async def start_thread(self, channel_id: int, message_id: int, name: str) -> None:
         channel = await self._channel(channel_id)
         if not isinstance(channel, discord.TextChannel):
-            raise PostForbidden(f"channel {channel_id} cannot hold threads")
+            raise PostRejected(f"channel {channel_id} cannot hold threads")
         try:
             await channel.get_partial_message(message_id).create_thread(
                 name=name, auto_archive_duration=THREAD_ARCHIVE_MINUTES)
         except discord.HTTPException as err:
             if err.code == THREAD_EXISTS:
                 return  # opened before a crash or a retry: that is the thread we wanted
-            raise _map(err) from err
+            raise _map(err, "thread") from err
         except (TimeoutError, aiohttp.ClientError, OSError) as err:
             raise PostTransient(f"network error: {err}") from err
 
@@ -125,12 +125,13 @@ class DiscordPoster:
         return None
 
 
-def _map(err: discord.HTTPException) -> Exception:
+def _map(err: discord.HTTPException, what: str = "digest") -> Exception:
+    """The poster's error for Discord's answer; only a real 403 is a missing permission."""
     if isinstance(err, discord.Forbidden):
         return PostForbidden(f"missing permissions in the channel ({err.status}: {err.text or 'Forbidden'})")
     if isinstance(err, discord.NotFound):
         return PostNotFound(f"the channel is gone ({err.status}: {err.text or 'Not Found'})")
     if err.status >= 500 or err.status == 429:
         return PostTransient(f"Discord error {err.status}")
-    # 400 and the like: our message is wrong, retrying cannot help; treat as permanent for this guild.
-    return PostForbidden(f"Discord rejected the digest ({err.status}: {err.text})")
+    # 400 and the like: our request is wrong, retrying cannot help; permanent for this guild, but no permission.
+    return PostRejected(f"Discord rejected the {what} ({err.status}: {err.text or err.response.reason})")

@@ -74,6 +74,8 @@ class PostgresStore(SqlStore):
             raise StoreError(f"PostgreSQL at {where} refused the password (from the URL or PGPASSWORD)") from None
         except asyncpg.InvalidCatalogNameError:
             raise StoreError(f"PostgreSQL at {where}: the database does not exist; create it first") from None
+        except asyncpg.InvalidAuthorizationSpecificationError as err:  # no such role, or pg_hba.conf refuses it
+            raise StoreError(f"PostgreSQL at {where} refused the login: {err}") from None
         except _pg_unavailable() as err:
             raise StoreError(f"cannot reach PostgreSQL at {where}: {_reason(err)}. Is the server up, and "
                              "storage.url (or the PG* variables) right?") from None
@@ -116,6 +118,8 @@ class PostgresStore(SqlStore):
         return as_int(rows[0]["version"] or 0)
 
     async def _migrate(self) -> tuple[int, int]:
+        import asyncpg
+
         try:
             async with self.pool.acquire() as conn, conn.transaction():
                 # A transaction-scoped lock, released at commit: two `newsbot migrate` runs apply each step once.
@@ -129,4 +133,7 @@ class PostgresStore(SqlStore):
                                        version, ts(dt.datetime.now(dt.UTC)))
         except self._unavailable as err:
             raise self._down(err) from err
+        except asyncpg.InsufficientPrivilegeError as err:
+            raise StoreError(f"PostgreSQL at {self.where}: this role may not create the tables ({err}); grant it "
+                             "CREATE on the schema, or run `newsbot migrate` as the database's owner") from None
         return before, max(before, SCHEMA_VERSION)

@@ -52,9 +52,16 @@ class SqliteStore(SqlStore):
     @classmethod
     async def open(cls, path: Path) -> SqliteStore:
         path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_dir():
+            raise StoreError(f"{path}: is a folder, not a state database file; name a file, e.g. "
+                             f"{path / 'newsbot.sqlite3'}")
+        connecting = aiosqlite.connect(path, timeout=5.0)
         try:
-            db = await aiosqlite.connect(path, timeout=5.0)
+            db = await connecting
         except sqlite3.Error as err:
+            # aiosqlite stops its worker thread without waiting for it; unwaited, the thread reports to a closed
+            # event loop and prints a traceback at exit.
+            await asyncio.to_thread(connecting._thread.join, 5.0)
             raise StoreError(f"{path}: cannot open the state database ({err})") from None
         db.row_factory = aiosqlite.Row
         try:

@@ -8,14 +8,16 @@ import dataclasses
 from typing import Any
 
 import msgspec
+import pytest
 from botkit import bot_running, guild_config
-from fake_discord import DIGEST_CHANNEL_ID, GENERAL_CHANNEL_ID, GUILD_ID, FakeDiscord, FakeOverwrite
+from fake_discord import DIGEST_CHANNEL_ID, DIGEST_ROLE_ID, GENERAL_CHANNEL_ID, GUILD_ID, FakeDiscord, FakeOverwrite
 from fake_discord.payloads import EMBED_LINKS, MEMBER_PERMISSIONS, SEND_MESSAGES
 from fake_discord.server import BOT_ROLE_ID, default_guild
 
 from bot.config import Config
 
 ADMIN = MEMBER_PERMISSIONS | (1 << 5)
+CREATE_PUBLIC_THREADS = 1 << 35
 
 
 def text_of(embed: dict[str, Any]) -> str:
@@ -79,6 +81,40 @@ async def test_settings_replies_and_stats_show_what_is_set(sample_config: Config
     for text in (empty.data["content"], now["content"]):
         assert "no issue newer than when the digest was turned on" in text
         assert "received every issue" not in text
+
+
+@pytest.mark.parametrize("may_thread", [False, True])
+async def test_digest_thread_on_warns_at_once_without_create_public_threads(sample_config: Config,
+                                                                            may_thread: bool) -> None:
+    guild = default_guild()
+    extra = CREATE_PUBLIC_THREADS if may_thread else 0
+    guild = dataclasses.replace(guild, roles=tuple(
+        dataclasses.replace(r, permissions=r.permissions | extra) if r.id == BOT_ROLE_ID else r for r in guild.roles))
+    async with FakeDiscord(guilds=[guild]) as fake:
+        from fake_discord import point_discord_py_at
+
+        with point_discord_py_at(fake):
+            async with bot_running(fake, guild_config(sample_config)):
+                await admin(fake, "digest-channel", {"channel": str(DIGEST_CHANNEL_ID)})
+                reply = text_of((await admin(fake, "digest-thread", {"mode": "on"}))["embeds"][0])
+    assert "cannot post" not in reply  # the channel itself is fine
+    if may_thread:
+        assert "cannot open threads" not in reply
+    else:
+        assert f"I cannot open threads there: Missing Create Public Threads in <#{DIGEST_CHANNEL_ID}>" in reply
+
+
+async def test_digest_role_refuses_everyone_and_managed_roles(fake: FakeDiscord, sample_config: Config) -> None:
+    from fake_discord import point_discord_py_at
+
+    with point_discord_py_at(fake):
+        async with bot_running(fake, guild_config(sample_config)):
+            everyone = await admin(fake, "digest-role", {"role": str(GUILD_ID)})
+            managed = await admin(fake, "digest-role", {"role": str(BOT_ROLE_ID)})
+            readers = await admin(fake, "digest-role", {"role": str(DIGEST_ROLE_ID)})
+    assert "cannot be the everyone role" in everyone["content"]
+    assert "cannot be a bot's or an integration's own role" in managed["content"]
+    assert readers["embeds"][0]["title"].startswith("Digest role set")
 
 
 async def test_switching_between_guild_and_global_sync_leaves_one_set(fake: FakeDiscord,

@@ -31,6 +31,9 @@ with warnings.catch_warnings():
         running,
     )
 
+    from bot.discord_adapter.poster import DiscordPoster
+    from bot.errors import PostForbidden, PostRejected
+
 INTERACTION_DEADLINE = 3.0  # Discord: "you must send an initial response within 3 seconds"
 TITLES = ("Issue 12: 机器翻译 roundup", "Issue 13: RLHF notes", "Issue 14: 机器学习 tooling")
 
@@ -478,3 +481,18 @@ async def test_thread_from_a_message(fake: FakeDiscord, bot: StandInBot) -> None
                    json={"message": "Missing Permissions", "code": 50013})
     with pytest.raises(discord.Forbidden):
         await (await channel.send("y")).create_thread(name="no rights")
+
+
+async def test_the_poster_names_a_400_on_the_thread_by_discords_words_and_only_a_403_as_forbidden(
+        fake: FakeDiscord, bot: StandInBot) -> None:
+    poster = DiscordPoster(bot)
+    channel = bot.get_channel(DIGEST_CHANNEL_ID)
+    assert isinstance(channel, discord.TextChannel)
+    threads = rf"/channels/{DIGEST_CHANNEL_ID}/messages/\d+/threads"
+    fake.fail_next("POST", threads, 400, json={"message": "Invalid Form Body", "code": 50035})
+    with pytest.raises(PostRejected, match=r"Discord rejected the thread \(400: Invalid Form Body\)"):
+        await poster.start_thread(DIGEST_CHANNEL_ID, (await channel.send("a")).id, "name")
+    fake.fail_next("POST", threads, 403, json={"message": "Missing Permissions", "code": 50013})
+    with pytest.raises(PostForbidden) as forbidden:
+        await poster.start_thread(DIGEST_CHANNEL_ID, (await channel.send("b")).id, "name")
+    assert not isinstance(forbidden.value, PostRejected)

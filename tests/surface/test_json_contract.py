@@ -188,6 +188,8 @@ async def test_stats_and_feed_retry_with_feeds_keep_the_contract(sample_config: 
     assert retried_one["command"] == retried_all["command"] == "feed-retry"
     assert "error" not in retried_one
     assert "error" not in retried_all
+    assert retried_one["retried"] == ["gone"]  # the reply names the feed it retried
+    assert retried_all["retried"] == ["ok", "gone", "new"]
     assert unknown["error"]
 
 

@@ -77,6 +77,32 @@ def test_an_unmigrated_postgres_database_is_refused_with_what_to_run(pg_server: 
         assert PASSWORD not in out.stdout + out.stderr
 
 
+def _psql(pg_server: Any, database: str, sql: str) -> None:
+    subprocess.run([str(pg_server.bindir / "psql"), "-h", str(pg_server.root), "-p", str(pg_server.port), "-U",
+                    "newsbot", "-d", database, "-v", "ON_ERROR_STOP=1", "-c", sql],
+                   check=True, capture_output=True, timeout=60)
+
+
+def test_a_missing_role_or_one_without_create_is_one_line_not_a_traceback(pg_server: Any, tmp_path: Path,
+                                                                          shared_cache_dir: Path) -> None:
+    database = pg_server.new_database().rsplit("/", 1)[1]
+    _psql(pg_server, database, "CREATE ROLE weak LOGIN PASSWORD 'weak-pw'")
+    socket_url = f"postgresql:///{database}?host={pg_server.root}&port={pg_server.port}"
+    cases = {  # over the socket (trust), an unknown role is named as such; over TCP it is a failed password
+        "ghost": (socket_url.replace(":///", "://ghost@/"), 'refused the login: role "ghost" does not exist'),
+        "weak": (f"postgresql://weak:weak-pw@127.0.0.1:{pg_server.port}/{database}",
+                 "this role may not create the tables"),
+    }
+    for url, expected in cases.values():
+        env = {**_env(tmp_path, shared_cache_dir, url), "NEWSBOT_LOG_LEVEL": "WARNING"}
+        out = _newsbot("migrate", env=env, cwd=tmp_path)
+        assert out.returncode == 1, out
+        [line] = out.stderr.strip().splitlines()
+        assert line.startswith("newsbot: ")
+        assert expected in line
+        assert "weak-pw" not in out.stderr
+
+
 # -- the identify queue ----------------------------------------------------------------------------
 
 class GatewayQueue:

@@ -434,7 +434,7 @@ async def test_console_stats_show_the_feeds(server: FeedServer, sample_config: C
     text = out.getvalue()
     assert "feeds:    gone: off, 0 items, never succeeded — HTTP 410 Gone (1 failure in a row)" in text
     assert "new: failing, 0 items, never succeeded, 1 failures in a row, next poll" in text
-    assert "Feeds enabled again" in text
+    assert "Feed “gone” enabled again" in text
     assert "  - gone: new, 0 items, never succeeded" in text
 
 

@@ -237,3 +237,22 @@ def test_a_repair_is_cached_by_file_content_and_model(archive_dir: Path, tmp_pat
     assert len(calls) == 4
     assert repaired_issue() == first
     assert len(calls) == 4
+
+
+@pytest.mark.parametrize("when", ["9999 年第 53 周", "2021 年第 53 周"])  # a year out of range; no ISO week 53
+def test_an_issue_whose_date_cannot_be_read_sorts_last_and_is_never_latest(archive_dir: Path, when: str) -> None:
+    (archive_dir / "akiras-ml-news-undated-5a3e0c999999.md").write_text(
+        f"# Akira 的机器学习新闻—{when}\n\n> 原文：<https://medium.com/analytics-vidhya/akiras-ml-news-undated-"
+        f"5a3e0c999999>\n\n{when}\n\n## 本周特稿/新闻。\n\n*   [一篇论文](https://arxiv.org/abs/2101.00001)发布了。\n",
+        encoding="utf-8")
+    archive = load_archive(archive_dir)
+    issues = archive.newsletter_issues
+    assert len(issues) == 9
+    undated = [i for i in issues if i.date is None]
+    assert [i.title for i in undated] == [f"Akira 的机器学习新闻—{when}"]
+    assert issues[-1].date is None  # after every dated issue
+    assert archive.latest is not None
+    assert archive.latest.number == 31
+    from retrieval.issuedir import IssueDirectory
+    from retrieval.issueref import parse_issue_ref
+    assert IssueDirectory(archive).resolve(parse_issue_ref("latest")) == (archive.latest,)

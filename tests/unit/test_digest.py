@@ -23,9 +23,10 @@ from hypothesis import strategies as st
 
 from bot.digest.schedule import DigestSettings, is_manual, owned_by, shard_owner, slot_for
 from bot.digest.scheduler import FORBIDDEN_REASON, NOT_FOUND_REASON, DigestScheduler, PostOutcome
-from bot.errors import DigestError, PostForbidden, PostNotFound, PostTransient
+from bot.errors import DigestError, PostForbidden, PostNotFound, PostRejected, PostTransient
 from bot.results import FeaturesResult
 from bot.store import open_store
+from retrieval.errors import ConfigError
 from retrieval.models import Archive, Entry, Issue, Section
 
 UTC = dt.UTC
@@ -467,6 +468,16 @@ async def test_changing_settings_never_reposts_a_claimed_week(world: World) -> N
     assert [m.at for m in world.discord.messages] == [W09_DUE, utc(2021, 3, 10, 18)]
 
 
+@pytest.mark.parametrize("zone", ["localtime", "Factory", "posix/Europe/Berlin", "right/Europe/Berlin", "EST5EDT",
+                                  "GMT", "Zulu"])
+async def test_digest_schedule_takes_iana_area_location_names_only(world: World, zone: str) -> None:
+    async with world.bot() as bot:
+        with pytest.raises(ConfigError, match="is not an IANA area/location name"):
+            await bot.scheduler.configure(GUILD, timezone=zone)
+        for good in ("UTC", "Etc/GMT+5", "America/Los_Angeles"):
+            assert (await bot.scheduler.configure(GUILD, timezone=good)).timezone == good
+
+
 # -- content policies ---------------------------------------------------------------------------------
 
 async def test_latest_posts_only_new_issues(world: World) -> None:
@@ -733,6 +744,22 @@ async def test_a_403_on_the_thread_leaves_the_digest_posted_and_stats_say_so(wor
         assert (await bot.scheduler.settings(GUILD)).thread_error is None
     assert world.discord.issues() == ["issue-6", "issue-7"]
     assert [name for _, _, name in world.discord.threads] == ["Issue 7"]
+
+
+async def test_a_400_on_the_thread_says_discords_status_and_message_not_a_permission(world: World) -> None:
+    world.clock.now = W09_DUE
+    world.discord.thread_failures.append(PostRejected("Discord rejected the thread (400: Invalid Form Body)"))
+    async with world.bot() as bot:
+        await enable(bot, policy="latest")
+        await bot.scheduler.set_thread(GUILD, True)
+        world.library.add(6)
+        world.clock.now += dt.timedelta(minutes=1)
+        assert (await bot.scheduler.post_now(GUILD, bot.discord)).status == "posted"
+        s = await bot.scheduler.settings(GUILD)
+    assert s.enabled
+    assert s.thread_error is not None
+    assert "Discord rejected the thread (400: Invalid Form Body)" in s.thread_error
+    assert "Create Public Threads" not in s.thread_error
 
 
 async def test_the_loop_sleeps_until_the_slot_and_posts_on_time(world: World) -> None:

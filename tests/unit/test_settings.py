@@ -10,7 +10,8 @@ from typing import Any
 import msgspec
 import pytest
 
-from bot.config import Config, config_dir, load_config, reference, sample_archive_dir, sections
+from bot.config import Config, config_dir, load_config, sample_archive_dir, sections
+from bot.config_reference import reference
 from bot.library import search_settings
 from retrieval.archive import load_archive
 from retrieval.errors import ConfigError
@@ -88,12 +89,14 @@ def test_engine_fingerprint_changes_with_every_ranking_field(tmp_path: Path) -> 
 
 @pytest.mark.parametrize(("toml", "env", "message"), [
     ("", {"NEWSBOT_SEARCH_TIE": "2"}, "NEWSBOT_SEARCH_TIE: search.tie: must be between 0 and 1"),
-    ("[search]\ncoord = inf\n", {}, "bad.toml: search.coord: must be finite and at least 0"),
-    ("[search]\nworkers = 0\n", {}, "bad.toml: search.workers: must be at least 1"),
+    ("[search]\ncoord = inf\n", {}, "bad.toml: search.coord: must be between 0 and 10"),
+    ("[search]\nworkers = 0\n", {}, "bad.toml: search.workers: must be between 1 and 64"),
     ("[search]\ndismax = 'maybe'\n", {}, "bad.toml: search.dismax: 'maybe' is not a valid bool"),
     ("[search]\ntop_k = 10\nmax_top_k = 8\n", {},
      "bad.toml: search.top_k: must be between 1 and search.max_top_k (8)"),
     ("", {"NEWSBOT_DIGEST_POLICY": "soon"}, "NEWSBOT_DIGEST_POLICY: digest.policy: must be one of next, latest"),
+    ("", {"NEWSBOT_DIGEST_TIMEZONE": "localtime"},
+     "NEWSBOT_DIGEST_TIMEZONE: digest.timezone: 'localtime' is not an IANA area/location name"),
     ("", {"NEWSBOT_DISCORD_API_BASE": "localhost"}, "NEWSBOT_DISCORD_API_BASE: discord.api_base: 'localhost'"),
     ("[cache]\nttl_seconds = 1.5\n", {}, "bad.toml: cache.ttl_seconds: 1.5 is not a valid int"),
 ])
@@ -115,8 +118,39 @@ def test_the_code_only_settings_reach_the_engine() -> None:
 
 def test_the_operators_reference_is_the_schema() -> None:
     """docs/operating.md's settings table is drawn from the schema, so a setting, a default or a range cannot be
-    documented wrong: regenerate it with ``python -c 'from bot.config import reference; print(reference())'``."""
+    documented wrong (bot/config_reference.py says how to regenerate it)."""
     doc = (Path(__file__).resolve().parents[2] / "docs" / "operating.md").read_text(encoding="utf-8")
     start, end = doc.index("<!-- settings:"), doc.index("<!-- /settings -->")
     table = doc[doc.index("\n", start) + 1:end].strip()
     assert table == reference()
+
+
+def _numeric_fields(struct: type[msgspec.Struct], prefix: str = "") -> list[tuple[str, Any]]:
+    """Every int or float setting under ``struct``, by dotted name, with its msgspec type info."""
+    found: list[tuple[str, Any]] = []
+    for f in msgspec.inspect.type_info(struct).fields:  # type: ignore[attr-defined]  # a StructType
+        t = f.type.type if isinstance(f.type, msgspec.inspect.Metadata) else f.type  # Annotated with Meta
+        if isinstance(t, msgspec.inspect.StructType):
+            found += _numeric_fields(t.cls, f"{prefix}{f.name}.")
+        elif isinstance(t, msgspec.inspect.IntType | msgspec.inspect.FloatType):
+            found.append((prefix + f.name, t))
+    return found
+
+
+def test_every_numeric_setting_has_a_floor_and_a_ceiling() -> None:
+    fields = _numeric_fields(Config)
+    assert {"archive.feed_poll_seconds", "search.k1", "cache.ttl_seconds"} <= dict(fields).keys()
+    unbounded = [name for name, t in fields
+                 if (t.ge is None and t.gt is None) or (t.le is None and t.lt is None)]
+    assert unbounded == []
+
+
+@pytest.mark.parametrize(("key", "value"), [("archive.feed_max_mb", "1e308"), ("archive.feed_poll_seconds", "1e308"),
+                                            ("archive.feed_poll_seconds", "0.001"), ("archive.max_file_mb", "1e308"),
+                                            ("cache.ttl_seconds", "99999999999999")])
+def test_an_absurd_number_is_refused_with_the_settings_name(tmp_path: Path, key: str, value: str) -> None:
+    section, name = key.split(".")
+    path = tmp_path / "bad.toml"
+    path.write_text(f"[{section}]\n{name} = {value}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=rf"bad.toml: {key}: must be"):
+        load_config(path)
