@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import logging
 import multiprocessing
 import sys
@@ -27,6 +28,7 @@ from typing import TypeVar
 
 from retrieval.charlm import CharLM
 from retrieval.errors import ArchiveError, BadFileError
+from retrieval.links import link_key
 from retrieval.models import Archive, Issue, RepairReport, SkippedFile
 from retrieval.parse import ParseError, parse_markdown
 from retrieval.repair import detect_mojibake, repair_text
@@ -321,24 +323,55 @@ def _context_texts(clean: list[_Read], issues: list[Issue]) -> Iterable[str]:
 
 
 def deduplicate(issues: Iterable[Issue]) -> tuple[list[Issue], list[SkippedFile]]:
-    """Keep one issue per id (the 原文 URL slug): a clean copy beats a repaired one, then the first path.
+    """Keep one issue per 原文 URL: a clean copy beats a repaired one, then the first path. Two issues whose ids
+    (the URL's last path segment) agree but whose URLs do not (``…/article?id=1`` and ``?id=2``, ``…/01/index.html``
+    and ``…/02/index.html``) are two issues: the later one's id gets the URL's hash, so neither is lost.
 
     >>> a = Issue("wk13", "A", "u", "issue", (), path="b.md", repaired=True)
     >>> b = Issue("wk13", "A", "u", "issue", (), path="c.md")
     >>> kept, dropped = deduplicate([a, b])
     >>> [i.path for i in kept], [d.path for d in dropped]
     (['c.md'], ['b.md'])
+    >>> one = Issue("article", "One", "https://x.org/article?id=1", "issue", (), path="1.md")
+    >>> two = Issue("article", "Two", "https://x.org/article?id=2", "issue", (), path="2.md")
+    >>> [i.id for i in deduplicate([one, two])[0]]
+    ['article', 'article-9e23b77e']
     """
     best: dict[str, Issue] = {}
     dropped: list[SkippedFile] = []
     for issue in sorted(issues, key=lambda i: (i.repaired, i.path)):
         winner = best.get(issue.id)
+        if winner is not None and not _same_source(winner, issue):
+            issue = _renamed(issue, f"{issue.id}-{_url_hash(issue.source_url or issue.path)}")
+            winner = best.get(issue.id)
         if winner is None:
             best[issue.id] = issue
         else:
             why = "a clean copy" if issue.repaired and not winner.repaired else "another copy"
             dropped.append(SkippedFile(issue.path, f"duplicate of {winner.path} (same 原文 URL; {why} wins)"))
     return list(best.values()), dropped
+
+
+def _same_source(a: Issue, b: Issue) -> bool:
+    """Whether two issues are copies of one page (their 原文 URLs are the same link); without URLs, by id alone."""
+    if not a.source_url or not b.source_url:
+        return True
+    return link_key(a.source_url) == link_key(b.source_url)
+
+
+def _url_hash(url: str) -> str:
+    """Eight hex digits of the link's identity: stable across runs and hosts, so an issue keeps its id.
+
+    >>> _url_hash("https://x.org/article?id=2") == _url_hash("http://www.x.org/article?id=2&utm_source=feed")
+    True
+    """
+    return hashlib.sha256(link_key(url).encode("utf-8")).hexdigest()[:8]
+
+
+def _renamed(issue: Issue, new_id: str) -> Issue:
+    """The issue under another id; its entries follow, as each names its issue."""
+    entries = tuple(dataclasses.replace(e, issue_id=new_id) for e in issue.entries)
+    return dataclasses.replace(issue, id=new_id, entries=entries)
 
 
 def sort_issues(issues: Iterable[Issue]) -> list[Issue]:

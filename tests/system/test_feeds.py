@@ -560,6 +560,10 @@ async def test_items_whose_links_share_the_last_segment_are_all_kept(server: Fee
         texts = sorted((archive / p).read_text("utf-8") for p in outcome.added)
         assert [sum(f"body number {n} of six" in t for t in texts) for n in range(6)] == [1] * 6
         assert all(p.endswith(".md") and "?" not in p for p in outcome.added)
+        # And the reindexed archive answers with all six: their ids differ though their last segments agree.
+        titles = {i.title for i in r.newsbot.archive.issues}
+        assert {f"Post {n}" for n in range(6)} <= titles, titles
+        assert not [d for d in r.newsbot.archive.duplicates if "news.example" in d.reason]
         # The same links with tracking added are the same items (link_key), not new ones.
         server.publish("/rss", rss([dataclasses.replace(i, link=f"{i.link}{'&' if '?' in str(i.link) else '?'}"
                                                         "utm_source=rss") for i in items]))
