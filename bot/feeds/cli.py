@@ -11,6 +11,9 @@ from bot.config import Config, FeedConfig
 from bot.errors import FeedParseError, FetchError
 from bot.feeds.service import PollOutcome
 
+PICKED_UP = ("a running newsbot with feeds configured answers from these within a minute; without feeds, "
+             "/newsbot reindex (or a restart) loads them")
+
 
 def summary(outcome: PollOutcome) -> str:
     """The human summary of one import.
@@ -58,4 +61,6 @@ async def ingest(config: Config, source: str, *, json_mode: bool = False) -> int
         print("not modified since the last import (304): nothing to do")
     else:
         print(summary(outcome))
+        if outcome.added or outcome.updated:
+            print(PICKED_UP)
     return 1 if outcome.status in ("failed", "disabled") else 0

@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 FEEDS_DIR = "feeds"
 """Feed items are written below ``<archive>/feeds/<feed>/``; the loader reads the whole tree."""
+FOLDER_CHECK_SECONDS = 60.0
+"""The longest a change to the archive folder waits for the poller to see it (a stat of every file: cheap)."""
 MAX_BACKOFF = 24 * 3600.0
 PollStatus = Literal["ok", "not-modified", "failed", "disabled", "off"]
 
@@ -464,7 +466,9 @@ class FeedService:
 
     def _seconds_to_next(self, states: Sequence[FeedState]) -> float:
         now = self._clock()
-        delay = self.config.feed_poll_seconds  # the folder is checked on this beat even without feeds
+        # The folder is checked at least every FOLDER_CHECK_SECONDS even when no feed is due, so a file that
+        # `newsbot ingest` or an admin drops in is answered within a minute, not a poll interval later.
+        delay = min(self.config.feed_poll_seconds, FOLDER_CHECK_SECONDS)
         configured = {f.url for f in self.feeds}
         for s in states:
             if s.url in configured and s.disabled_reason is None and s.next_poll is not None:

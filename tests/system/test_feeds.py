@@ -22,7 +22,8 @@ from bot.app import build_app
 from bot.commands import Newsbot
 from bot.config import Config, FeedConfig
 from bot.feeds import fetch
-from bot.feeds.service import FeedService
+from bot.feeds.cli import PICKED_UP
+from bot.feeds.service import FOLDER_CHECK_SECONDS, FeedService
 from bot.library import Library, cache_path
 from bot.store import SqlStore, open_store
 from retrieval.archive import LoadOptions, load_archive
@@ -384,6 +385,21 @@ async def _cli(*args: str, cwd: Path) -> tuple[int, str, str]:
     return proc.returncode, out.decode(), err.decode()
 
 
+async def test_the_poller_checks_the_folder_within_a_minute_even_with_nothing_due(
+        server: FeedServer, sample_config: Config, archive: Path) -> None:
+    """A running bot answers from what `newsbot ingest` (or an admin) put in its folder within a minute, though
+    its feeds poll hourly: the folder is checked on a shorter beat, and the check reindexes it."""
+    server.publish("/rss", rss(sample_items(HAND_SAVED)))
+    async with rig(server, sample_config, archive, [FeedConfig(server.url("/rss"))], feed_poll_seconds=3600.0) as r:
+        await r.service.poll()
+        assert r.service._seconds_to_next(await r.store.feed_all()) <= FOLDER_CHECK_SECONDS == 60.0
+        shutil.copy(SAMPLE / f"{W13}.md", archive / f"{W13}.md")  # what `newsbot ingest FILE` does, by hand
+        r.clock.advance(FOLDER_CHECK_SECONDS)
+        assert (await r.service.poll()).reindexed
+        assert r.newsbot.archive.get(W13) is not None
+        assert len(server.requests("/rss")) == 1  # the feed itself is not due: only the folder was looked at
+
+
 async def test_ingest_command_from_url_then_304_and_from_file(server: FeedServer, tmp_path: Path) -> None:
     archive = tmp_path / "archive"
     common = ("--archive", str(archive), "--db", str(tmp_path / "state.sqlite3"))
@@ -393,6 +409,7 @@ async def test_ingest_command_from_url_then_304_and_from_file(server: FeedServer
     assert code == 0, err
     assert out.splitlines()[0] == "added 2, updated 0, unchanged 0, already in the archive 0, skipped 1"
     assert "skipped   item 'no link here' has no link; skipped" in out
+    assert out.splitlines()[-1] == PICKED_UP  # says how a running bot gets the new issues
     code, out, err = await _cli("ingest", server.url("/rss"), *common, cwd=tmp_path)
     assert (code, out.strip()) == (0, "not modified since the last import (304): nothing to do")
     assert [r.status for r in server.requests("/rss")] == [200, 304]
