@@ -131,9 +131,11 @@ def feed_retry_title(result: FeedRetryResult) -> str:
     'Feed “akira” enabled again'
     >>> feed_retry_title(FeedRetryResult((a, b)))
     'All 2 feeds enabled again: akira, b'
+    >>> feed_retry_title(FeedRetryResult((a,)))
+    'Feed “akira” enabled again'
     """
     labels = result.retried_labels
-    if result.retried is not None:
+    if result.retried is not None or len(labels) == 1:
         return f"Feed “{', '.join(labels) or result.retried}” enabled again"
     return f"All {len(labels)} feeds enabled again: {', '.join(labels)}"
 

@@ -86,9 +86,9 @@ async def test_guild_admins_cannot_drive_the_deployment_and_retry_after_holds(sa
     assert "Feeds" not in guild_stats
     assert "Feeds (1)" in owner_stats
     assert "busy" in owner_stats
-    assert "Feeds enabled again" in retried
+    assert "Feed “busy” enabled again" in retried  # the reply names the feed it retried
     assert "busy" in retried
-    assert "Feeds enabled again" in retried_again
+    assert "Feed “busy” enabled again" in retried_again
     assert "Reindexed" in reindexed
 
 
