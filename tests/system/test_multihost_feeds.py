@@ -4,7 +4,8 @@ Host A runs shard 0 of 2 (it fetches the feed), host B shard 1; each has its own
 database, as on separate machines with no shared filesystem. Both carry the same ``[[archive.feeds]]`` entry
 (polled every second). The feed publishes week 13 of 2021: A writes it and puts it in the store, and ``/ask`` in
 a guild of shard 1 (so answered by B) finds it. B is then stopped, its folder's feed files deleted, and
-restarted: it syncs them from the store before it builds its index, and answers at once.
+restarted without any feeds configured: it syncs them from the store before it builds its index and answers at
+once, and its poll loop (which fetches nothing) still brings it week 10, which the feed publishes next.
 
 Before the fix B never got the issue (issue 19, item 1): the per-item state is shared, so B's own poll found it
 "unchanged" and its folder never had the file.
@@ -32,7 +33,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 
 HAND_SAVED = "akiras-ml-news-week41-2020-5a3e0c000041"
 W13 = "akiras-machine-learning-news-week-13-2021-5a3e0c210013"
-QUESTION = "Swin Transformer 移位窗口"
+W10 = "akiras-machine-learning-news-week-10-2021-5a3e0c210010"
+ASKED = {W13: ("Swin Transformer 移位窗口", "2021-W13"), W10: ("torch.fx 程序变换", "2021-W10")}
 
 
 def _guilds() -> dict[int, FakeGuild]:
@@ -52,44 +54,51 @@ class Host(BotProcess):
     """``newsbot run`` for one shard of 2, with an archive folder, cache and local database of its own."""
 
     def __init__(self, name: str, shard: int, root: Path, env: dict[str, str], seed_cache: Path,
-                 feed_url: str) -> None:
+                 feed_url: str | None) -> None:
         folder = root / name
         self.archive = folder / "archive"
         self.archive.mkdir(parents=True)
         shutil.copy(SAMPLE / f"{HAND_SAVED}.md", self.archive / f"{HAND_SAVED}.md")
         cache = folder / "cache"
         shutil.copytree(seed_cache, cache)
-        config = folder / "newsbot.toml"
-        config.write_text(f'[archive]\npath = "{self.archive}"\nfeed_poll_seconds = 1.0\nfeed_timeout_seconds = 10\n\n'
-                          f'[[archive.feeds]]\nurl = "{feed_url}"\nname = "akira"\n', encoding="utf-8")
+        self.config = folder / "newsbot.toml"
+        self.configure(feed_url)
         super().__init__({**env, "NEWSBOT_DB": str(folder / "local.sqlite3"), "NEWSBOT_STORAGE_CACHE_DIR": str(cache)},
-                         folder, args=("run", "--config", str(config), "--shard-ids", str(shard), "--shard-count", "2"),
+                         folder, args=("run", "--config", str(self.config), "--shard-ids", str(shard),
+                                       "--shard-count", "2"),
                          name=name, stop_deadline=60)
+
+    def configure(self, feed_url: str | None) -> None:
+        """The same archive settings; the feed entry, or (``None``) none."""
+        feeds = f'\n[[archive.feeds]]\nurl = "{feed_url}"\nname = "akira"\n' if feed_url else ""
+        self.config.write_text(f'[archive]\npath = "{self.archive}"\nfeed_poll_seconds = 1.0\n'
+                               f"feed_timeout_seconds = 10\n{feeds}", encoding="utf-8")
 
     def feed_files(self) -> list[str]:
         feeds = self.archive / "feeds"
         return sorted(p.name for p in feeds.rglob("*.md")) if feeds.is_dir() else []
 
 
-async def _ask(fake: FakeDiscord, guild: FakeGuild, user: int) -> str:
-    handle = await fake.interact("ask", {"question": QUESTION}, guild_id=guild.id, user=FakeUser(user, f"r{user}"))
+async def _ask(fake: FakeDiscord, guild: FakeGuild, user: int, issue: str = W13) -> str:
+    handle = await fake.interact("ask", {"question": ASKED[issue][0]}, guild_id=guild.id,
+                                 user=FakeUser(user, f"r{user}"))
     callback = await handle.response(timeout=10)
     assert (callback.status, callback.type) == (200, 5), callback
     [answer] = await handle.followups(1, timeout=60)
     return json.dumps(answer.data, ensure_ascii=False)
 
 
-async def _until_answered(fake: FakeDiscord, guild: FakeGuild, host: Host, limit: float) -> str:
+async def _until_answered(fake: FakeDiscord, guild: FakeGuild, host: Host, limit: float, issue: str = W13) -> str:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + limit
     user = 7_000_000
     while True:
         user += 1
-        answer = await _ask(fake, guild, user)
-        if "2021-W13" in answer:
+        answer = await _ask(fake, guild, user, issue)
+        if ASKED[issue][1] in answer:
             return answer
         if loop.time() > deadline:
-            raise host.failure(f"/ask in {guild.name} never found week 13 within {limit}s; last answer {answer[:300]}")
+            raise host.failure(f"/ask in {guild.name} never found {issue} within {limit}s; last answer {answer[:300]}")
         await asyncio.sleep(0.5)
 
 
@@ -124,13 +133,20 @@ async def test_an_issue_fetched_by_one_host_is_answered_by_the_other(pg_server: 
             assert "feed akira:" not in b.log  # B never polled the feed itself: shard 0's host fetches
             await _until_answered(fake, guilds[0], a, 10)
 
-            # B restarts with an empty folder: it syncs before it builds its index.
+            # B restarts with an empty folder and no feeds configured: it syncs before it builds its index.
             assert await b.stop() == 0, b.log[-3000:]
             shutil.rmtree(b.archive / "feeds")
+            b.configure(None)
             await b.start()
             await b.wait_for_line("digest loop running", deadline=120)
             assert b.feed_files() == [f"{W13}.md"]
             assert "2021-W13" in await _ask(fake, guilds[1], 6_000_002)  # at once: no poll cycle needed
+
+            # Its poll loop runs without feeds, so the next issue A fetches reaches it too.
+            published = [*items, *(item_from_markdown((SAMPLE / f"{s}.md").read_text("utf-8")) for s in (W13, W10))]
+            feeds.publish("/akira.rss", rss(published))
+            await _until_answered(fake, guilds[1], b, 60, W10)
+            assert b.feed_files() == sorted([f"{W13}.md", f"{W10}.md"])
 
             for h in (a, b):
                 assert await h.stop() == 0, h.log[-3000:]
