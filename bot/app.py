@@ -70,11 +70,14 @@ async def build_app(config: Config, surface: Surface, *, progress: bool = False,
 
     ``shards`` (``discord``): shard ownership routes digest work to the process that has the guild's events; it
     is not what keeps a digest single (the store's claim is), so a zombie holding the same shard cannot
-    double-post. Shard 0's process fetches feeds and writes; every process watches the folder and reindexes.
+    double-post. Shard 0's process fetches feeds and writes; every process watches the folder and reindexes. With
+    PostgreSQL the written files go to the store too, and every process syncs its own folder from it
+    (:mod:`bot.feeds.sync`), so hosts need no shared filesystem.
     ``clock``: the digest schedule's "now" (tests run weeks of schedule in seconds)."""
     # The store drivers, the scheduler and the feed poller (aiohttp, feedparser, markdownify) are imported only
     # where this surface uses them: a console without feeds starts without them (about 0.25 s of start-up).
     has_feeds = bool(config.archive.path) and (bool(config.archive.feeds) or surface == "ingest")
+    fetch = surface == "ingest" or (surface == "discord" and (shards is None or 0 in shards[0]))
     async with contextlib.AsyncExitStack() as resources:
         store = None
         if surface != "console" or has_feeds:
@@ -82,6 +85,16 @@ async def build_app(config: Config, surface: Surface, *, progress: bool = False,
 
             store = await open_store(config.storage_url, create=True)
             resources.push_async_callback(store.close)
+        sync = None
+        if store is not None and store.backend == "postgresql" and config.archive.path and surface != "console":
+            from bot.feeds.sync import FolderSync
+
+            # Several hosts, no shared filesystem: the feed files live in the store too, and this host's folder
+            # is synced from it before the index is built (and at every poll cycle after).
+            sync = FolderSync(store, config.archive.resolved)
+            await sync.first(publish=fetch and has_feeds, now=_utcnow())
+            # A host without feeds configured still runs the poll loop (fetching nothing), to keep syncing.
+            has_feeds = has_feeds or surface == "discord"
         library = await Library.load(config, progress=progress, search=surface != "ingest",
                                      missing_ok=surface == "ingest")
         scheduler = None
@@ -98,8 +111,8 @@ async def build_app(config: Config, surface: Surface, *, progress: bool = False,
             from bot.feeds.service import FeedService
 
             assert store is not None
-            fetch = surface == "ingest" or (surface == "discord" and (shards is None or 0 in shards[0]))
-            feeds = FeedService(config.archive, store, config.archive.resolved, library=library, fetch=fetch)
+            feeds = FeedService(config.archive, store, config.archive.resolved, library=library, fetch=fetch,
+                                sync=sync)
             resources.push_async_callback(feeds.close)
             await feeds.setup()
         commands = None

@@ -23,10 +23,11 @@ from typing import Literal, Protocol
 import aiohttp
 
 from bot.config import ArchiveConfig, FeedConfig
-from bot.errors import FeedItemError, FeedParseError, FetchError
+from bot.errors import FeedItemError, FeedParseError, FetchError, StoreError
 from bot.feeds.convert import FeedItem, ItemLimits, convert_item, file_stem, parse_feed
 from bot.feeds.fetch import fetch_feed
 from bot.feeds.identity import Holders, IngestRun, file_digest, holders, own_files
+from bot.feeds.sync import FEEDS_DIR, FolderSync, write_atomic
 from bot.redact import redact_url, redact_urls
 from bot.results import FeedStatus
 from bot.store import FeedState, FeedStore, ItemRecord
@@ -37,8 +38,6 @@ from retrieval.parse import slug_of
 
 log = logging.getLogger(__name__)
 
-FEEDS_DIR = "feeds"
-"""Feed items are written below ``<archive>/feeds/<feed>/``; the loader reads the whole tree."""
 FOLDER_CHECK_SECONDS = 60.0
 """The longest a change to the archive folder waits for the poller to see it (a stat of every file: cheap)."""
 MAX_BACKOFF = 24 * 3600.0
@@ -103,21 +102,6 @@ def config_hash(feed: FeedConfig, archive: ArchiveConfig) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # A hidden temp name in the same folder: the loader skips dot files, and rename is atomic there.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with tmp.open("w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-
-
 def read_feed_file(path: Path, max_bytes: int) -> bytes:
     """A feed document on disk, within the same size cap as a fetched one; raise :class:`FetchError`.
     A device or pipe is refused: /dev/zero never ends."""
@@ -165,7 +149,8 @@ class FeedService:
 
     def __init__(self, config: ArchiveConfig, store: FeedStore, archive_dir: Path, *, library: Indexed,
                  clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
-                 sleep: Callable[[float], Awaitable[None]] | None = None, fetch: bool = True) -> None:
+                 sleep: Callable[[float], Awaitable[None]] | None = None, fetch: bool = True,
+                 sync: FolderSync | None = None) -> None:
         self.config = config
         self.feeds: tuple[FeedConfig, ...] = config.feeds
         self.store = store
@@ -181,6 +166,8 @@ class FeedService:
         self.fetch = fetch
         """False in a shard process other than shard 0's: one process fetches and writes, every process
         watches the folder and reindexes."""
+        self.sync = sync
+        """With PostgreSQL: the files written are put in the store, and each cycle first syncs the folder from it."""
 
     async def setup(self) -> None:
         """Register the configured feeds (a changed entry re-enables its feed), and note the
@@ -210,6 +197,7 @@ class FeedService:
             states = {s.url: s for s in await self.store.feed_all()}
             cycle = _Cycle()
             outcomes = []
+            await self._pull()
             for feed in self.feeds if self.fetch else ():
                 state = states.get(feed.url) or FeedState(feed.url, feed.name)
                 if state.disabled_reason is not None:
@@ -235,6 +223,14 @@ class FeedService:
                 await self.store.feed_sync_config([(feed.url, feed.name, "")], self._clock())
                 state = FeedState(feed.url, feed.name)
             return await self._poll_one(feed, state, _Cycle(), one_shot=True)
+
+    async def _pull(self) -> None:
+        if self.sync is None:
+            return
+        try:
+            await self.sync.pull()  # what another host fetched: the signature check below reindexes it
+        except StoreError as err:  # the feeds are still fetched; the next cycle syncs
+            log.warning("archive folder not synced from the store: %s", err)
 
     async def _reindex_if_changed(self, outcomes: tuple[PollOutcome, ...]) -> CycleReport:
         signature = await asyncio.to_thread(folder_signature, self.root)
@@ -406,6 +402,8 @@ class FeedService:
             same = await asyncio.to_thread(file_digest, self.root / adopted) == digest
             if same:
                 run.unchanged += 1
+                if self.sync is not None:  # a file written before the store had it (or its put failed)
+                    await self.sync.put(adopted, text, self._clock())
             else:
                 await self._write(run, adopted, text, size, updated=True)
             rel = adopted
@@ -422,7 +420,10 @@ class FeedService:
         await self.store.feed_put_item(run.url, ItemRecord(item.key, rel, digest, True, issue_id), now)
 
     async def _write(self, run: IngestRun, rel: str, text: str, size: int, *, updated: bool) -> None:
-        await asyncio.to_thread(_write_atomic, self.root / rel, text)
+        if self.sync is not None:
+            # The store first: it is the source of truth, so a failed file write is repaired by the next sync.
+            await self.sync.put(rel, text, self._clock())
+        await asyncio.to_thread(write_atomic, self.root / rel, text)
         run.written_bytes += size
         (run.updated if updated else run.added).append(rel)
 

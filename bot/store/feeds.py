@@ -1,7 +1,9 @@
 """The feed poller's tables: per-feed state (validators, failures, why it is off), seen items, quiet issues.
 
 Tables ``feeds``, ``feed_items`` and ``feed_quiet`` (schema version 3; ``feeds.retry_until`` since 4), beside
-the digest's, so ``newsbot ingest`` and ``newsbot run`` share what they have seen, on SQLite or PostgreSQL.
+the digest's, so ``newsbot ingest`` and ``newsbot run`` share what they have seen, on SQLite or PostgreSQL; and
+``archive_documents`` (version 5): the feed files' text, from which every host of a PostgreSQL deployment syncs
+its own archive folder (:mod:`bot.feeds.sync`).
 """
 
 from __future__ import annotations
@@ -117,3 +119,23 @@ class FeedTables(Driver):
 
     async def quiet_issues(self) -> frozenset[str]:
         return frozenset(str(r["issue_id"]) for r in await self._rows("SELECT issue_id FROM feed_quiet"))
+
+    # -- the feed files themselves (archive_documents) --
+
+    async def doc_put(self, path: str, sha256: str, content: str, now: dt.datetime) -> None:
+        """Store (or replace) one archive document: ``path`` is archive-relative (``feeds/…``)."""
+        await self._write((
+            "INSERT INTO archive_documents (path, sha256, content, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (path) DO UPDATE SET sha256 = excluded.sha256, content = excluded.content, "
+            "updated_at = excluded.updated_at",
+            (path, sha256, content, ts(now))))
+
+    async def doc_index(self) -> dict[str, str]:
+        """Every stored document's path and sha256, without the text: what a host compares its folder with."""
+        rows = await self._rows("SELECT path, sha256 FROM archive_documents ORDER BY path")
+        return {str(r["path"]): str(r["sha256"]) for r in rows}
+
+    async def doc_get(self, path: str) -> tuple[str, str] | None:
+        """One document's (sha256, text), fetched only for a file a host lacks or holds in another version."""
+        rows = await self._rows("SELECT sha256, content FROM archive_documents WHERE path = ?", (path,))
+        return (str(rows[0]["sha256"]), str(rows[0]["content"])) if rows else None

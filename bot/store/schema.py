@@ -92,6 +92,16 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 4: the time a feed's server said not to ask before (Retry-After), so feed-retry and a config change never
     # poll it sooner.
     ("ALTER TABLE feeds ADD COLUMN retry_until TEXT",),
+    # 5: the feed files themselves (archive-relative path under feeds/, sha256 and text), so every host of a
+    # PostgreSQL deployment syncs its own archive folder from the store instead of sharing a filesystem.
+    (
+        """CREATE TABLE IF NOT EXISTS archive_documents (
+            path TEXT PRIMARY KEY,
+            sha256 TEXT NOT NULL,
+            content TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+    ),
 )
 """Each entry is one schema version's statements, applied in one transaction. Append, never edit."""
 

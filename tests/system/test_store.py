@@ -185,6 +185,17 @@ async def test_feed_state_round_trips_on_every_backend(store: SqlStore) -> None:
     assert [s.url for s in await store.feed_all()] == [url]
 
 
+async def test_archive_documents_round_trip_on_every_backend(store: SqlStore) -> None:
+    """Schema version 5: the feed files' text, listed by path and sha256, the text fetched one by one."""
+    assert await store.doc_index() == {}
+    assert await store.doc_get("feeds/ex/a.md") is None
+    await store.doc_put("feeds/ex/b.md", "s-b", "# B\n", NOW)
+    await store.doc_put("feeds/ex/a.md", "s-a1", "# A 第一版\n", NOW)
+    await store.doc_put("feeds/ex/a.md", "s-a2", "# A 第二版\n", NOW + LEASE)  # an updated item replaces its text
+    assert await store.doc_index() == {"feeds/ex/a.md": "s-a2", "feeds/ex/b.md": "s-b"}
+    assert await store.doc_get("feeds/ex/a.md") == ("s-a2", "# A 第二版\n")
+
+
 async def test_digest_role_and_thread_settings_round_trip(store: SqlStore) -> None:
     role = 1_180_000_000_000_000_104  # a 64-bit snowflake
     settings = DigestSettings(GUILD, channel_id=5, role_id=role, thread=True)
