@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from bot.config import Config
 from bot.digest.schedule import DigestSettings, describe, nothing_to_post
 from bot.errors import StoreUnavailable
-from bot.redact import redact_urls
+from bot.redact import redact_url, redact_urls
 from bot.registry import ChannelId, IssueRef, RoleId, collect, command
 from bot.results import (
     ISSUE_HELP,
@@ -369,7 +369,8 @@ class Newsbot:
                 raise QueryError(f"No feed named “{redact_urls(wanted)}”. Configured: {names}.")
             url = match[0].url
         await self.feeds.retry(url)
-        return FeedRetryResult(await self.feeds.status(), retried=url)
+        # Statuses carry redacted URLs: the retried one is named the same way, so it matches and never leaks.
+        return FeedRetryResult(await self.feeds.status(), retried=redact_url(url) if url else None)
 
     def _digests(self) -> DigestScheduler:
         if self.scheduler is None:

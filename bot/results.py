@@ -115,7 +115,7 @@ def feed_line(f: FeedStatus) -> str:
 class FeedRetryResult:
     feeds: tuple[FeedStatus, ...]
     retried: str | None = None
-    """The URL of the one feed retried; None: every feed was."""
+    """The (redacted) URL of the one feed retried, as its status shows it; None: every feed was."""
 
     @property
     def retried_labels(self) -> tuple[str, ...]:

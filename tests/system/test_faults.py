@@ -331,7 +331,7 @@ async def test_reindex_after_archive_changes(fake: FakeDiscord, sample_config: C
             (archive / name).write_bytes(data)
         (archive / DELETED).unlink()
 
-        handle = await fake.interact("newsbot reindex", permissions=ADMIN)
+        handle = await fake.interact("newsbot reindex", permissions=ADMIN, user=fake.owner)  # an operator
         reply = await answer_of(handle, limit=30)
         skipped = field(reply, f"{len(BROKEN)} files skipped")
         for name in BROKEN:

@@ -329,7 +329,7 @@ async def test_sigterm_during_a_reindex_exits_at_once_and_abandons_it(fake: Fake
         text = "\n\n".join(p.read_text(encoding="utf-8") for p in sorted(archive.glob("*.md")))
         damaged = (text * 8).encode("utf-8").decode("cp1254", errors="ignore").replace("\u00ad", "")
         (archive / "zz_damaged.txt").write_text(damaged, encoding="utf-8")
-        handle = await fake.interact("newsbot reindex", permissions=ADMIN)
+        handle = await fake.interact("newsbot reindex", permissions=ADMIN, user=fake.owner)  # an operator
         await handle.response(timeout=10)  # deferred: the reindex is running
         code = await bot.stop(deadline=300)
     assert code == 0, bot.log[-3000:]
