@@ -34,7 +34,7 @@ from bot.store import FeedState, FeedStore, ItemRecord
 from retrieval.archive import iter_archive_files
 from retrieval.links import link_key
 from retrieval.models import Archive
-from retrieval.parse import slug_of
+from retrieval.parse import issue_id_of
 
 log = logging.getLogger(__name__)
 
@@ -362,7 +362,7 @@ class FeedService:
             run.skip(f"item {name!r}: over the {self.config.feed_poll_max_mb:g} MB a feed may write per poll; "
                      "skipped")
             return
-        key, issue_id = link_key(item.link), slug_of(item.link) or file_stem(item)
+        key, issue_id = link_key(item.link), issue_id_of(item.link) or file_stem(item)
         now = self._clock()
         if record is not None:
             other = run.held.other(key, issue_id, own_path=record.path)

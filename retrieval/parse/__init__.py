@@ -47,10 +47,10 @@ from retrieval.models import Issue
 from retrieval.parse.document import document_entries
 from retrieval.parse.entries import build_entries
 from retrieval.parse.lines import Head, fallback_title, line_kinds, prepare, read_head, stem_id
-from retrieval.parse.metadata import issue_date, metadata, slug_of
+from retrieval.parse.metadata import issue_date, issue_id_of, metadata, slug_of
 from retrieval.parse.segment import section_for, segment
 
-__all__ = ["ParseError", "parse_markdown", "section_for", "slug_of"]
+__all__ = ["ParseError", "issue_id_of", "parse_markdown", "section_for", "slug_of"]
 
 _NEWSLETTER_SLUG = re.compile(r"akiras-(?:ml|machine-learning)-news", re.IGNORECASE)
 _NEWSLETTER_TITLE = re.compile(
@@ -78,7 +78,7 @@ def parse_markdown(text: str, *, path: str = "") -> Issue:
     lines = prepare(text)
     head = read_head(lines)
     slug = slug_of(head.source_url) if head.source_url else ""
-    issue_id = slug or stem_id(path, text)
+    issue_id = (issue_id_of(head.source_url) if head.source_url else "") or stem_id(path, text)
     title = head.title or fallback_title(lines, head.body_start, path)
     if not title:
         raise ParseError("no heading and no text")

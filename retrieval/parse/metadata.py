@@ -13,9 +13,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from collections.abc import Iterable, Sequence
 
+from retrieval.links import link_key
 from retrieval.markdown import strip_asterisks
 from retrieval.parse.segment import section_for
 
@@ -56,6 +58,39 @@ def slug_of(url: str) -> str:
     rest = rest.split("?", 1)[0].split("#", 1)[0]
     parts = [p for p in rest.split("/")[1:] if p]
     return parts[-1] if parts else ""
+
+
+_INDEX_PAGES = frozenset({"index.html", "index.htm", "index.php", "index.shtml", "default.htm", "default.aspx"})
+"""Last segments that do not name a page by themselves (``…/2021/01/index.html``)."""
+_SHORT_SEGMENT = 24
+"""A last segment this short (``article``, ``view.php``) with a query is named by its query, not by itself."""
+
+
+def issue_id_of(url: str) -> str:
+    """An issue's id from its 原文 URL: the last path segment, readable and what the archive has always used; when
+    that segment does not name the page alone (an index page, or a short segment with a query that names the page:
+    ``article?id=3``), the segment plus eight hex digits of the whole link's identity, so two such pages never
+    share an id. A long, specific segment keeps its plain id whatever its query (a post's slug with a campaign
+    tag). The id is a function of the URL alone: it never changes as other issues arrive.
+
+    >>> issue_id_of("https://medium.com/analytics-vidhya/akiras-ml-news-week41-2020-5a3e0c000041?source=rss----7219b4dc6c4c---4")
+    'akiras-ml-news-week41-2020-5a3e0c000041'
+    >>> issue_id_of("https://news.example/article?id=1") != issue_id_of("https://news.example/article?id=2")
+    True
+    >>> issue_id_of("https://news.example/2021/01/index.html").startswith("index.html-")
+    True
+    >>> issue_id_of("https://medium.com/x/akiras-ml-news-week41-2020-0a1b2c3d4e5f?s=1")
+    'akiras-ml-news-week41-2020-0a1b2c3d4e5f'
+    >>> issue_id_of("https://news.example/article?id=1&utm_source=rss") == issue_id_of("http://news.example/article?id=1")
+    True
+    """
+    slug = slug_of(url)
+    key = link_key(url)
+    generic = slug.lower() in _INDEX_PAGES or ("?" in key and len(slug) <= _SHORT_SEGMENT)
+    if not generic:
+        return slug
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:8]
+    return f"{slug}-{digest}" if slug else digest
 
 
 def _intro(lines: Sequence[str], start: int) -> list[str]:

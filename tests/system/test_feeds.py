@@ -588,6 +588,16 @@ async def test_items_whose_links_share_the_last_segment_are_all_kept(server: Fee
         [again] = (await r.service.poll()).outcomes
         assert (again.added, again.matched, again.skipped) == ((), (), ())
         assert sorted(again.updated) == sorted(outcome.added)  # their 原文 lines changed, their files did not
+    # Pages of the same shape from another feed are new issues too, never taken for the ones already there: an
+    # id is the URL's, not its last segment's (article?id=4 is not article?id=1's issue).
+    later = [Item(None, f"Post {n}", link, f"<p>body number {n} of eight</p>") for n, link in
+             ((6, "https://news.example/article?id=4"), (7, "https://news.example/2021/04/index.html"))]
+    server.publish("/other", rss(later))
+    feeds = [FeedConfig(server.url("/rss")), FeedConfig(server.url("/other"), "other")]
+    async with rig(server, sample_config, archive, feeds) as r:
+        other = {o.label: o for o in (await r.service.poll()).outcomes}["other"]
+        assert (len(other.added), other.skipped) == (2, ())
+        assert {f"Post {n}" for n in range(8)} <= {i.title for i in r.newsbot.archive.issues}
 
 
 # -- limits and boundaries: one item never stops a feed, one feed never stops another ----------------
