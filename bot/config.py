@@ -90,6 +90,9 @@ class ArchiveConfig(msgspec.Struct, frozen=True, kw_only=True):
         ge=1, le=100000, description="items one feed may add or update per poll; the rest are skipped")] = 500
     feed_poll_max_mb: Annotated[float, Meta(
         gt=0, le=10000, description="markdown one feed may write per poll; the items after that are skipped")] = 50.0
+    feed_max_files: Annotated[int, Meta(
+        ge=1, le=1_000_000, description="files one feed may hold in the archive; its new items past that are "
+                                       "skipped (updates go on), so a feed's disk use is bounded")] = 20000
     feeds: Annotated[tuple[FeedConfig, ...], Meta(
         description="[[archive.feeds]] tables (url, optional name), or URLs separated by spaces or commas")] = ()
 

@@ -10,8 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import importlib.metadata
+import os
 import re
+import stat
 from dataclasses import dataclass
+from pathlib import Path
 
 import aiohttp
 
@@ -152,3 +155,17 @@ def _status_error(status: int, reason: str | None, retry_after: str | None, now:
         # 410 says "gone for good": asking again on a schedule is noise. A 404 may be a passing mistake.
         return FetchError(text, permanent=True)
     return FetchError(text, retry_after=parse_retry_after(retry_after, now))
+
+
+def read_feed_file(path: Path, max_bytes: int) -> bytes:
+    """A feed document on disk, within the same size cap as a fetched one; raise :class:`FetchError`.
+    A device or pipe is refused: /dev/zero never ends."""
+    if not stat.S_ISREG(path.stat().st_mode):  # before opening: opening a pipe would wait for a writer
+        raise FetchError("not a regular file")
+    with path.open("rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            raise FetchError("not a regular file")
+        data = fh.read(max_bytes + 1)  # the file may grow while it is read
+    if len(data) > max_bytes:
+        raise FetchError(f"file too large (more than {max_bytes} bytes)")
+    return data

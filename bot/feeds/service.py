@@ -13,8 +13,6 @@ import contextlib
 import datetime as dt
 import hashlib
 import logging
-import os
-import stat
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +23,7 @@ import aiohttp
 from bot.config import ArchiveConfig, FeedConfig
 from bot.errors import FeedItemError, FeedParseError, FetchError, StoreError
 from bot.feeds.convert import FeedItem, ItemLimits, convert_item, file_stem, parse_feed
-from bot.feeds.fetch import fetch_feed
+from bot.feeds.fetch import fetch_feed, read_feed_file
 from bot.feeds.identity import Holders, IngestRun, file_digest, holders, own_files
 from bot.feeds.sync import FEEDS_DIR, FolderSync, write_atomic
 from bot.redact import redact_url, redact_urls
@@ -100,20 +98,6 @@ def config_hash(feed: FeedConfig, archive: ArchiveConfig) -> str:
     blob = "|".join(map(str, (feed.url, feed.name, archive.feed_timeout_seconds, archive.feed_max_mb,
                               archive.feed_max_redirects, archive.feed_max_failures)))
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def read_feed_file(path: Path, max_bytes: int) -> bytes:
-    """A feed document on disk, within the same size cap as a fetched one; raise :class:`FetchError`.
-    A device or pipe is refused: /dev/zero never ends."""
-    if not stat.S_ISREG(path.stat().st_mode):  # before opening: opening a pipe would wait for a writer
-        raise FetchError("not a regular file")
-    with path.open("rb") as fh:
-        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-            raise FetchError("not a regular file")
-        data = fh.read(max_bytes + 1)  # the file may grow while it is read
-    if len(data) > max_bytes:
-        raise FetchError(f"file too large (more than {max_bytes} bytes)")
-    return data
 
 
 def folder_signature(root: Path) -> tuple[tuple[str, int, int], ...]:
@@ -408,6 +392,10 @@ class FeedService:
                 await self._write(run, adopted, text, size, updated=True)
             rel = adopted
         else:
+            if len(run.taken) >= self.config.feed_max_files:  # the retention bound: what is held stays
+                run.skip(f"item {(item.title[:60] or item.link[:60])!r}: the feed holds {len(run.taken)} files "
+                         f"(archive.feed_max_files); skipped")
+                return
             rel = self._free_path(run.folder, item, run.taken)
             await self._write(run, rel, text, size, updated=False)
             log.info("feed %s: added %s", run.label, rel)

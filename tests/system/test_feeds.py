@@ -691,6 +691,23 @@ async def test_per_poll_item_and_byte_limits_skip_the_rest_with_a_reason(
                                    "item 'Post 3': over the 3 items a feed may bring per poll; skipped")
 
 
+async def test_a_feed_holds_at_most_its_file_cap_and_updates_go_on(server: FeedServer, sample_config: Config,
+                                                                   archive: Path) -> None:
+    """The retention bound: a feed that keeps bringing new items stops adding files at archive.feed_max_files,
+    saying so; the items it holds are still updated, and nothing is deleted."""
+    items = [Item(f"g{n}", f"Post {n}", f"https://x.example/p{n}", f"<p>post number {n}</p>") for n in range(3)]
+    server.publish("/rss", rss(items[:2]))
+    async with rig(server, sample_config, archive, [FeedConfig(server.url("/rss"))], feed_max_files=2) as r:
+        [first] = (await r.service.poll()).outcomes
+        assert (len(first.added), first.skipped) == (2, ())
+        server.publish("/rss", rss([dataclasses.replace(items[0], html="<p>post number 0, revised</p>"), *items[1:]]))
+        r.clock.advance(601)
+        [second] = (await r.service.poll()).outcomes
+        assert (second.added, len(second.updated)) == ((), 1)
+        assert second.skipped == ("item 'Post 2': the feed holds 2 files (archive.feed_max_files); skipped",)
+        assert sorted(p.name for p in (archive / "feeds").rglob("*.md")) == sorted(Path(p).name for p in first.added)
+
+
 async def test_an_item_whose_markdown_would_be_too_large_is_skipped(server: FeedServer, sample_config: Config,
                                                                     archive: Path) -> None:
     quotes = "".join("<blockquote>" * 60 + "line<br>" * 300 + "</blockquote>" * 60 for _ in range(3))
