@@ -200,8 +200,9 @@ def test_ctrl_c_at_the_prompt_cancels_the_line_and_keeps_the_session(tmp_path: P
            "TERM": "dumb"}
     pid, fd = pty.fork()
     if pid == 0:  # the child: the console, with the pty as its controlling terminal
-        # An ignored SIGINT survives exec (and some earlier test may leave it ignored in this process).
+        # An ignored or blocked SIGINT survives exec (and some earlier test may leave it so in this process).
         signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         os.chdir(tmp_path)
         os.execve(sys.executable, [sys.executable, "-m", "bot.cli", "console"], env)
     seen = bytearray()
