@@ -228,23 +228,26 @@ def render(result: Result) -> Reply:
 def with_cannot_post(reply: Reply, missing: Sequence[str], channel_id: int | None) -> Reply:
     """A settings reply with a warning that the bot cannot post in the digest channel (the permissions it lacks
     there, by Discord's names, which only the Discord surface knows)."""
-    if not missing or not reply.embeds:
+    if not missing:
         return reply
-    head = reply.embeds[0].copy()
-    head.add_field(name="⚠ I cannot post there", value=clip(
-        f"Missing {', '.join(missing)} in <#{int(channel_id or 0)}>. Give newsbot these permissions there, or pick "
-        "another channel; until then the digest cannot be posted.", FIELD_VALUE_MAX), inline=False)
-    return dataclasses.replace(reply, embeds=[head, *reply.embeds[1:]])
+    return _with_warning(reply, "⚠ I cannot post there", f"Missing {', '.join(missing)} in <#{int(channel_id or 0)}>. "
+                         "Give newsbot these permissions there, or pick another channel; until then the digest "
+                         "cannot be posted.")
 
 
 def with_no_threads(reply: Reply, channel_id: int | None) -> Reply:
     """A settings reply with a warning that the digest's thread cannot be opened (no Create Public Threads)."""
+    return _with_warning(reply, "⚠ I cannot open threads there", f"Missing Create Public Threads in "
+                         f"<#{int(channel_id or 0)}>. Give newsbot this permission there; until then each digest is "
+                         "posted without its thread.")
+
+
+def _with_warning(reply: Reply, name: str, text: str) -> Reply:
+    """The reply with a warning field on its first embed (copied: a rendered reply is never changed in place)."""
     if not reply.embeds:
         return reply
     head = reply.embeds[0].copy()
-    head.add_field(name="⚠ I cannot open threads there", value=clip(
-        f"Missing Create Public Threads in <#{int(channel_id or 0)}>. Give newsbot this permission there; until "
-        "then each digest is posted without its thread.", FIELD_VALUE_MAX), inline=False)
+    head.add_field(name=name, value=clip(text, FIELD_VALUE_MAX), inline=False)
     return dataclasses.replace(reply, embeds=[head, *reply.embeds[1:]])
 
 
