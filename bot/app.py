@@ -59,10 +59,6 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _owns_all(guild_id: int) -> bool:
-    return True
-
-
 @contextlib.asynccontextmanager
 async def build_app(config: Config, surface: Surface, *, progress: bool = False, shards: Shards | None = None,
                     clock: Callable[[], dt.datetime] | None = None) -> AsyncIterator[App]:
@@ -103,9 +99,9 @@ async def build_app(config: Config, surface: Surface, *, progress: bool = False,
             from bot.digest.scheduler import DigestScheduler
 
             assert store is not None
-            scheduler = DigestScheduler(store, library, clock=clock or _utcnow,
-                                        owns_guild=owned_by(shards[0], shards[1]) if shards else _owns_all,
-                                        defaults=config.digest)
+            # Unsharded, one process is shard 0 of 1: it owns every guild.
+            scheduler = DigestScheduler(store, library, clock=clock or _utcnow, defaults=config.digest,
+                                        owns_guild=owned_by(*(shards or ([0], 1))))
         feeds = None
         if has_feeds:
             from bot.feeds.service import FeedService

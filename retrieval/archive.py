@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import logging
 import multiprocessing
 import sys
@@ -28,7 +27,7 @@ from typing import TypeVar
 
 from retrieval.charlm import CharLM
 from retrieval.errors import ArchiveError, BadFileError
-from retrieval.links import link_key
+from retrieval.links import link_hash, same_link
 from retrieval.models import Archive, Issue, RepairReport, SkippedFile
 from retrieval.parse import ParseError, parse_markdown
 from retrieval.repair import detect_mojibake, repair_text
@@ -341,8 +340,9 @@ def deduplicate(issues: Iterable[Issue]) -> tuple[list[Issue], list[SkippedFile]
     dropped: list[SkippedFile] = []
     for issue in sorted(issues, key=lambda i: (i.repaired, i.path)):
         winner = best.get(issue.id)
-        if winner is not None and not _same_source(winner, issue):
-            issue = _renamed(issue, f"{issue.id}-{_url_hash(issue.source_url or issue.path)}")
+        if winner is not None and winner.source_url and issue.source_url and not same_link(winner.source_url,
+                                                                                           issue.source_url):
+            issue = _renamed(issue, f"{issue.id}-{link_hash(issue.source_url)}")
             winner = best.get(issue.id)
         if winner is None:
             best[issue.id] = issue
@@ -350,22 +350,6 @@ def deduplicate(issues: Iterable[Issue]) -> tuple[list[Issue], list[SkippedFile]
             why = "a clean copy" if issue.repaired and not winner.repaired else "another copy"
             dropped.append(SkippedFile(issue.path, f"duplicate of {winner.path} (same 原文 URL; {why} wins)"))
     return list(best.values()), dropped
-
-
-def _same_source(a: Issue, b: Issue) -> bool:
-    """Whether two issues are copies of one page (their 原文 URLs are the same link); without URLs, by id alone."""
-    if not a.source_url or not b.source_url:
-        return True
-    return link_key(a.source_url) == link_key(b.source_url)
-
-
-def _url_hash(url: str) -> str:
-    """Eight hex digits of the link's identity: stable across runs and hosts, so an issue keeps its id.
-
-    >>> _url_hash("https://x.org/article?id=2") == _url_hash("http://www.x.org/article?id=2&utm_source=feed")
-    True
-    """
-    return hashlib.sha256(link_key(url).encode("utf-8")).hexdigest()[:8]
 
 
 def _renamed(issue: Issue, new_id: str) -> Issue:

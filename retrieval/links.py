@@ -11,6 +11,7 @@ Two functions, used everywhere a link is compared or stored (the parser, "also i
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 __all__ = ["link_key", "same_link", "strip_tracking"]
@@ -89,3 +90,15 @@ def same_link(a: str, b: str) -> bool:
     False
     """
     return link_key(a) == link_key(b)
+
+
+def link_hash(url: str) -> str:
+    """Eight hex digits of a link's identity (:func:`link_key`): stable across runs and hosts, for an id that
+    must tell two pages apart.
+
+    >>> link_hash("https://x.org/article?id=2") == link_hash("http://www.x.org/article?id=2&utm_source=feed")
+    True
+    >>> link_hash("https://x.org/article?id=2") == link_hash("https://x.org/article?id=3")
+    False
+    """
+    return hashlib.sha256(link_key(url).encode("utf-8")).hexdigest()[:8]

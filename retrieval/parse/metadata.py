@@ -13,11 +13,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 from collections.abc import Iterable, Sequence
 
-from retrieval.links import link_key
+from retrieval.links import link_hash, link_key
 from retrieval.markdown import strip_asterisks
 from retrieval.parse.segment import section_for
 
@@ -89,7 +88,7 @@ def issue_id_of(url: str) -> str:
     generic = slug.lower() in _INDEX_PAGES or ("?" in key and len(slug) <= _SHORT_SEGMENT)
     if not generic:
         return slug
-    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:8]
+    digest = link_hash(url)
     return f"{slug}-{digest}" if slug else digest
 
 
