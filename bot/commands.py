@@ -153,10 +153,9 @@ class Newsbot:
                 raise QueryError(f"Your last answer had {len(last)} result{'s' * (len(last) != 1)}; "
                                  f"pick a number from 1 to {len(last)}.")
             return last[n - 1]
-        wanted = link_key(item)
-        for entry in self.library.archive.entries:
-            if any(link_key(u) == wanted for u in entry.all_links):
-                return entry
+        entry = self.library.engine.entry_by_link(item)
+        if entry is not None:
+            return entry
         raise QueryError("No item of the archive has that link. Give a link from an answer, or a result number.")
 
     def _remember(self, user_id: int | None, entries: tuple[Entry, ...]) -> None:

@@ -367,6 +367,12 @@ class SearchEngine:
 
     # -- issues: the commands look issues up through the engine they already hold -------------------
 
+    def entry_by_link(self, url: str) -> Entry | None:
+        """The first entry that has ``url`` among its links (by link identity), from the index built for the
+        links a question names; None when no entry has it."""
+        docs = self._groups.get(self._link_groups.get(link_key(url), ""))
+        return docs[0].entry if docs else None
+
     def find_issue(self, text: str) -> Issue:
         """One issue from what a person typed (see :meth:`IssueDirectory.find_issue`)."""
         return self.directory.find_issue(text)
