@@ -144,11 +144,11 @@ class Newsbot:
     def _find_item(self, item: str, user_id: int | None) -> Entry:
         if not item:
             raise QueryError("Name an item: a link of it, or its number in your last /ask answer.")
-        if item.isdigit():
+        if item.isascii() and item.isdigit():  # str.isdigit also takes ² and ٢, which int() refuses or reads
             last = self._last_asks.get(user_id, ())
             if not last:
                 raise QueryError("Ask something first (/ask), then name a result by its number.")
-            n = int(item)
+            n = int(item) if len(item) <= 9 else 0  # int() refuses 4,300 digits and more; no answer has 10**9
             if not 1 <= n <= len(last):
                 raise QueryError(f"Your last answer had {len(last)} result{'s' * (len(last) != 1)}; "
                                  f"pick a number from 1 to {len(last)}.")

@@ -117,6 +117,14 @@ async def test_similar_says_what_to_give_instead(sample_config: Config) -> None:
     assert empty["error"].startswith("/similar needs item.")
 
 
+async def test_similar_takes_a_number_only_in_ascii_digits_of_any_length(sample_config: Config) -> None:
+    _ask, huge, superscript, arabic = await run_lines(sample_config, [
+        "/ask ViT count:2", "/similar " + "9" * 5000, "/similar ²", "/similar ٢"])
+    assert huge["error"] == "Your last answer had 2 results; pick a number from 1 to 2."
+    for odd in (superscript, arabic):  # not a number here: looked up as a link, which no item has
+        assert odd["error"].startswith("No item of the archive has that link."), odd
+
+
 async def test_issue_filter_and_count(sample_config: Config) -> None:
     (obj,) = await run_lines(sample_config, ['/ask 变压器 issue:"week 13 2021" count:2'])
     assert obj["results"]
