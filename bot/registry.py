@@ -24,10 +24,14 @@ ChannelId = NewType("ChannelId", int)
 """A parameter that is a channel: a channel picker on Discord."""
 RoleId = NewType("RoleId", int)
 """A parameter that is a role: a role picker on Discord."""
+DateOrIssue = NewType("DateOrIssue", str)
+"""A parameter that is a date (``2021-03-01``) or names an issue: issues autocompleted on Discord."""
+SectionName = NewType("SectionName", str)
+"""A parameter that names a section of the archive: autocompleted from the archive's sections on Discord."""
 
-ParamKind = Literal["text", "int", "issue", "channel", "role"]
+ParamKind = Literal["text", "int", "issue", "channel", "role", "when", "section"]
 _KINDS: Mapping[str, ParamKind] = {"str": "text", "int": "int", "IssueRef": "issue", "ChannelId": "channel",
-                                   "RoleId": "role"}
+                                   "RoleId": "role", "DateOrIssue": "when", "SectionName": "section"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +40,8 @@ class Param:
     description: str
     required: bool = False
     kind: ParamKind = "text"
-    """``text``, ``int``, ``issue`` (autocomplete on Discord), ``channel`` or ``role`` (Discord only)."""
+    """``text``, ``int``, ``issue`` (autocomplete on Discord), ``channel`` or ``role`` (Discord only), ``when``
+    (a date or an issue) or ``section`` (autocomplete on Discord)."""
 
 
 @dataclass(frozen=True, slots=True)

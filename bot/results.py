@@ -17,6 +17,7 @@ from retrieval.models import Entry, Hit, Issue
 
 if TYPE_CHECKING:  # bot.digest imports this module
     from bot.digest.schedule import DigestSettings
+    from retrieval.filters import SearchFilter
 
 ISSUES_PER_PAGE = 10
 DIGEST_MAX_FEATURES = 9
@@ -34,6 +35,8 @@ class AskResult:
     notice: str | None
     cached: bool
     issues: tuple[Issue, ...] = ()
+    filters: SearchFilter | None = None
+    """The since/until/section filters it was asked with (None or inactive: none)."""
 
 
 @dataclass(frozen=True, slots=True)
