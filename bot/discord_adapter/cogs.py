@@ -19,7 +19,7 @@ from bot.discord_adapter import embeds
 from bot.discord_adapter.replies import answered_public, defer_public
 from bot.discord_adapter.views import OpenViews
 from bot.errors import DigestError
-from bot.registry import ChannelId, IssueRef, RoleId
+from bot.registry import ChannelId, DateOrIssue, IssueRef, RoleId, SectionName
 from bot.results import DigestSettingsResult
 
 NO_MENTIONS = discord.AllowedMentions.none()
@@ -27,6 +27,7 @@ NO_MENTIONS = discord.AllowedMentions.none()
 QUESTION_MAX = 1000
 ISSUE_MAX = 100
 TIMEZONE_MAX = 64  # the longest IANA name is 32 characters
+SECTION_MAX = 100
 IssueArg = app_commands.Range[str, 1, ISSUE_MAX]
 Interaction = discord.Interaction[Any]
 
@@ -74,17 +75,26 @@ class ReaderCog(commands.Cog):
         return [app_commands.Choice(name=name[:100], value=value[:100])
                 for name, value in self.service.issue_choices(current)]
 
+    async def section_autocomplete(self, interaction: Interaction,
+                                   current: str) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=name[:100], value=value[:100])
+                for name, value in self.service.section_choices(current)]
+
     @app_commands.command(name="ask", description=_desc("ask"))
     @app_commands.describe(**_describe("ask"))
-    @app_commands.autocomplete(issue=issue_autocomplete)
+    @app_commands.autocomplete(issue=issue_autocomplete, since=issue_autocomplete, until=issue_autocomplete,
+                               section=section_autocomplete)
     @app_commands.checks.dynamic_cooldown(_ask_cooldown)
     async def ask(self, interaction: Interaction, question: app_commands.Range[str, 1, QUESTION_MAX],
-                  issue: IssueArg | None = None, count: app_commands.Range[int, 1, 25] | None = None) -> None:
+                  issue: IssueArg | None = None, count: app_commands.Range[int, 1, 25] | None = None,
+                  since: IssueArg | None = None, until: IssueArg | None = None,
+                  section: app_commands.Range[str, 1, SECTION_MAX] | None = None) -> None:
         # The answer is public, its errors are not: the ones we can name now are answered before the defer.
-        self.service.check_ask(issue, count)
+        self.service.check_ask(issue, count, since, until, section)
         await defer_public(interaction)
         result = await self.service.ask(question, IssueRef(issue) if issue else None, count,
-                                        user_id=interaction.user.id)
+                                        DateOrIssue(since) if since else None, DateOrIssue(until) if until else None,
+                                        SectionName(section) if section else None, user_id=interaction.user.id)
         await send(interaction, embeds.render(result), views=self.views)
         answered_public(interaction)
 

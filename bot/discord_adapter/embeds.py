@@ -254,7 +254,11 @@ def _with_warning(reply: Reply, name: str, text: str) -> Reply:
 def ask_pages(result: AskResult) -> list[discord.Embed]:
     """One embed per page of results; the view pages through them."""
     question = user_text(result.query, 200)
-    return hit_pages(f"“{question}”" if question else "Search", result.hits, result.notice, cached=result.cached)
+    notice = result.notice
+    if result.filters is not None and result.filters.active and result.hits:
+        filtered = f"Filtered: {result.filters.describe()}."
+        notice = f"{notice} {filtered}" if notice else filtered
+    return hit_pages(f"“{question}”" if question else "Search", result.hits, notice, cached=result.cached)
 
 
 def hit_pages(title: str, hits: Sequence[Hit], notice: str | None, *, cached: bool = False) -> list[discord.Embed]:
