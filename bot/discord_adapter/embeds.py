@@ -450,6 +450,8 @@ def digest_settings_text(settings: DigestSettings) -> str:
         text += " · opens a thread"
     if settings.thread_error:
         text += f"\nlast digest: {escape(settings.thread_error)}"
+    if settings.publish_error:
+        text += f"\nlast digest: {escape(settings.publish_error)}"
     return text
 
 

@@ -93,6 +93,12 @@ DEFAULT_USER = FakeUser(USER_ID, "tester", global_name="Tester")
 GUILD_MESSAGES_INTENT = 1 << 9
 
 
+ANNOUNCEMENT_CHANNEL = 5
+"""GUILD_ANNOUNCEMENT: a channel other servers can follow; its messages are published with the crosspost call."""
+CROSSPOSTED = 1 << 0
+"""The message flag Discord sets once a message has been published to following servers."""
+
+
 def default_guild() -> FakeGuild:
     return FakeGuild(
         id=GUILD_ID,
@@ -348,6 +354,10 @@ class FakeDiscord:
         self.gateway_frames: list[GatewayFrame] = []
         self.threads: dict[int, JSON] = {}
         """Threads started from messages, by thread id (= the starter message's id)."""
+        self.crossposts: list[int] = []
+        """Messages published to following servers (``POST /channels/{c}/messages/{m}/crosspost``), in order."""
+        self.crosspost_forbidden: set[int] = set()
+        """Announcement channels where the bot may not publish: the crosspost endpoint answers 403 (50013)."""
 
         self._messages: dict[int, StoredMessage] = {}
         self._command_ids: dict[tuple[int | None, int, str], int] = {}
@@ -622,6 +632,7 @@ class FakeDiscord:
             ("PATCH", channel_message, True, self._edit_message),
             ("DELETE", channel_message, True, self._delete_message),
             ("POST", channel_message + "/threads", True, self._start_thread),
+            ("POST", channel_message + "/crosspost", True, self._crosspost),
         ]
         return [(method, re.compile(pattern), auth, handler) for method, pattern, auth, handler in table]
 
@@ -974,6 +985,26 @@ class FakeDiscord:
         self._refresh(stored)
         await self.dispatch("THREAD_CREATE", {**thread, "newly_created": True})
         return _json(thread, status=201)
+
+    async def _crosspost(self, req: _Request, channel: str, message: str) -> web.Response:
+        """Publish a message of an announcement channel (type 5) to the servers that follow it, as Discord does:
+        once (40033 after), only there (50024 elsewhere), and 403 (50013) where the bot lacks the permission."""
+        found = self._channel(int(channel))
+        if found is None:
+            return _error(404, "Unknown Channel", 10003)
+        stored = self._channel_message(channel, message)
+        if stored is None:
+            return _error(404, "Unknown Message", 10008)
+        if found[1].type != ANNOUNCEMENT_CHANNEL:
+            return _error(400, "Cannot execute action on this channel type", 50024)
+        if found[1].id in self.crosspost_forbidden:
+            return _error(403, "Missing Permissions", 50013)
+        if stored.flags & CROSSPOSTED:
+            return _error(400, "This message has already been crossposted.", 40033)
+        stored.flags |= CROSSPOSTED
+        self.crossposts.append(stored.id)
+        self._refresh(stored)
+        return _json(stored.payload())
 
     async def _delete_message(self, req: _Request, channel: str, message: str) -> web.Response:
         stored = self._channel_message(channel, message)
