@@ -77,7 +77,7 @@ FORBIDDEN_REASON = "missing permissions in the channel (403)"
 NOT_FOUND_REASON = "the channel no longer exists (404)"
 THREAD_FORBIDDEN = "the digest was posted, but the bot may not open a thread there (403: needs Create Public Threads)"
 PUBLISH_FORBIDDEN = ("the digest was posted, but the bot may not publish it to the servers following the announcement "
-                     "channel (403: needs Send Messages and Manage Messages there)")
+                     "channel (403: needs Send Messages there)")
 RETRY_FLOOR = dt.timedelta(seconds=60)
 """A claim left for retry (5xx outlasted the back-off) is tried again no sooner than this."""
 
