@@ -20,8 +20,19 @@ from typing import TYPE_CHECKING
 from bot.config import Config
 from bot.digest.schedule import DigestSettings, describe, nothing_to_post
 from bot.errors import StoreUnavailable
+from bot.message_text import message_query
 from bot.redact import redact_url, redact_urls
-from bot.registry import ChannelId, DateOrIssue, IssueRef, RoleId, SectionName, collect, command
+from bot.registry import (
+    ChannelId,
+    DateOrIssue,
+    IssueRef,
+    RoleId,
+    SectionName,
+    collect,
+    collect_menus,
+    command,
+    message_menu,
+)
 from bot.results import (
     ISSUE_HELP,
     ISSUES_PER_PAGE,
@@ -57,6 +68,8 @@ log = logging.getLogger(__name__)
 
 LAST_ASKS_KEPT = 1024
 """How many askers' last results :meth:`Newsbot.similar` can refer to by number (least recently used go)."""
+MESSAGE_SEARCH_RESULTS = 4
+"""How many results "Search the archive" on a message shows: one page, each with its link buttons."""
 SIMILAR_QUERY_CHARS = 300
 """How much of an item (title, then summary) :meth:`Newsbot.similar` searches with."""
 OPERATORS_ONLY = "This command is for the bot's operators."
@@ -140,6 +153,16 @@ class Newsbot:
     def section_choices(self, current: str, limit: int = 25) -> list[tuple[str, str]]:
         """Autocomplete for a section argument: ``(shown name, key)`` pairs from the archive's sections."""
         return section_choices(self.library.archive, current, limit)
+
+    @message_menu("Search the archive", "Search the archive with a message's text; the answer is yours alone.")
+    async def search_message(self, text: str, *, user_id: int | None = None) -> AskResult:
+        """"Search the archive" on a message: its text, without mentions or markdown and clipped, as a question
+        (one page of answers)."""
+        question = message_query(text)
+        if not question:
+            raise QueryError("That message has no words to search with.")
+        return await self.ask(question, count=min(MESSAGE_SEARCH_RESULTS, self.config.search.max_top_k),
+                              user_id=user_id)
 
     @command("Items most like one item: give its link, or its number in your last /ask answer.",
              item="A link of the item, or its number in your last /ask answer (1, 2, …)",
@@ -425,4 +448,6 @@ def _similar_query(entry: Entry) -> str:
 COMMANDS = collect(Newsbot)
 """The one registry of commands, read off :class:`Newsbot` in the order it defines them."""
 CONSOLE_COMMANDS = tuple(c for c in COMMANDS if c.console)
+MESSAGE_MENUS = collect_menus(Newsbot)
+"""The message commands (a message's Apps menu), read off :class:`Newsbot` like :data:`COMMANDS`."""
 COMMANDS_BY_NAME = {c.name: c for c in COMMANDS}

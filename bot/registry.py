@@ -153,6 +153,51 @@ def _kind(command_name: str, param: str, annotation: object) -> ParamKind:
     return _KINDS[base]
 
 
+@dataclass(frozen=True, slots=True)
+class MenuSpec:
+    """A message command: an entry of a message's Apps menu (Discord's context menu) that runs a service method
+    with that message's text. Not a slash command, so it is kept apart from :func:`collect`'s commands."""
+
+    name: str
+    """As Discord lists it in the menu (mixed case and spaces allowed, at most 32 characters)."""
+    description: str
+    """What it does, for people (Discord shows no description for a menu entry)."""
+    method: str
+    """The service method: it takes the message's text and keyword-only context (``user_id``)."""
+
+
+_MENU_MARK = "__newsbot_message_menu__"
+
+
+def message_menu(name: str, description: str) -> Callable[[F], F]:
+    """Mark a service method as a message command named ``name`` (English; a translator localizes it).
+
+    >>> @message_menu("Search the archive", "Search with a message's text.")
+    ... async def search_message(self, text: str, *, user_id: int | None = None) -> None:
+    ...     pass
+    >>> collect_menus(type("S", (), {"search_message": search_message}))
+    (MenuSpec(name='Search the archive', description="Search with a message's text.", method='search_message'),)
+    """
+    if not 1 <= len(name) <= 32:
+        raise ValueError(f"a message command's name has 1 to 32 characters, not {len(name)}: {name!r}")
+
+    def mark(method: F) -> F:
+        params = [p for p in list(inspect.signature(method).parameters.values())[1:]
+                  if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+        if [p.name for p in params] != ["text"]:
+            raise TypeError(f"{method.__name__}: a message command takes the message's text alone, then context")
+        setattr(method, _MENU_MARK, MenuSpec(name, description, method.__name__))
+        return method
+
+    return mark
+
+
+def collect_menus(service: type) -> tuple[MenuSpec, ...]:
+    """Every message command of ``service``, in the order the class defines them."""
+    return tuple(getattr(member, _MENU_MARK) for member in vars(service).values()
+                 if callable(member) and hasattr(member, _MENU_MARK))
+
+
 def collect(service: type) -> tuple[CommandSpec, ...]:
     """Every command of ``service``, in the order the class defines them (the order /help lists them)."""
     return tuple(spec_of(member) for member in vars(service).values()

@@ -12,12 +12,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.commands import COMMANDS_BY_NAME, Newsbot
+from bot.commands import COMMANDS_BY_NAME, MESSAGE_MENUS, Newsbot
 from bot.digest.schedule import DAY_NAMES
 from bot.digest.scheduler import Poster
 from bot.discord_adapter import embeds
 from bot.discord_adapter.replies import answered_public, defer_public
-from bot.discord_adapter.views import OpenViews
+from bot.discord_adapter.views import OpenViews, link_buttons
 from bot.errors import DigestError
 from bot.registry import ChannelId, DateOrIssue, IssueRef, RoleId, SectionName
 from bot.results import DigestSettingsResult
@@ -251,6 +251,29 @@ class AdminCog(commands.GroupCog, group_name="newsbot", group_description="newsb
                                 app_commands.Choice(name="off", value="off")])
     async def digest_thread(self, interaction: Interaction, mode: str) -> None:
         await self._settings_reply(interaction, await self.service.digest_thread(mode, guild_id=_guild(interaction)))
+
+
+def message_menus(service: Newsbot) -> list[app_commands.ContextMenu]:
+    """The message commands (:data:`bot.commands.MESSAGE_MENUS`): "Search the archive" on a message answers
+    the one who used it alone (ephemeral), with link buttons to each item and its issue."""
+    spec = next(m for m in MESSAGE_MENUS if m.method == "search_message")
+
+    async def search_message(interaction: Interaction, message: discord.Message) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        result = await service.search_message(message_text(message), user_id=interaction.user.id)
+        reply = embeds.render(result)
+        buttons = link_buttons(embeds.hit_links(result))
+        await interaction.followup.send(embeds=reply.embeds[:1], view=buttons or discord.utils.MISSING,
+                                        ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    return [app_commands.ContextMenu(name=spec.name, callback=search_message)]
+
+
+def message_text(message: discord.Message) -> str:
+    """What a message says: its content, or (a bot's message, a digest) its embeds' titles and descriptions."""
+    if message.content.strip():
+        return message.content
+    return "\n".join(part for e in message.embeds for part in (e.title, e.description) if part)
 
 
 def cannot_post(interaction: discord.Interaction[Any], channel_id: int | None) -> list[str]:

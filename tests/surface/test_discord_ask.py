@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from botkit import FastReconnectClient, bot_running, guild_config
-from fake_discord import FakeDiscord
+from fake_discord import FakeDiscord, FakeUser
 
 from bot.config import Config
 
@@ -84,3 +84,68 @@ async def test_a_bad_filter_is_one_private_line_that_pings_no_one(fake: FakeDisc
     assert callback.data["flags"] & 64
     assert callback.data["content"].startswith(expected)
     assert callback.data["allowed_mentions"] == {"parse": []}
+
+
+# -- "Search the archive" on a message ------------------------------------------------------------------
+
+MENU = "Search the archive"
+
+
+def _buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
+    return [b for row in message.get("components", []) for b in row["components"]]
+
+
+async def test_the_message_command_is_synced_as_type_3(fake: FakeDiscord, client: FastReconnectClient) -> None:
+    [menu] = [c for c in fake.commands[fake.guild.id] if c["name"] == MENU]
+    assert menu["type"] == 3
+    assert not menu.get("description")
+    assert not menu.get("options")
+    assert not [c for c in fake.command_syncs if c.status != 200]
+
+
+async def test_search_from_a_message_answers_the_invoker_alone_with_link_buttons(
+        fake: FakeDiscord, client: FastReconnectClient) -> None:
+    channel = fake.guild.channels[0].id
+    posted = fake.member_message(channel, "<@42> @everyone did anyone read about **不用乘法的矩阵乘积**? <:pog:1>",
+                                 author=FakeUser(5151, "poster"))
+    before = len(fake.channel_messages[channel])
+    handle = await fake.interact(MENU, target=int(posted["id"]), user=FakeUser(6161, "reader"))
+    callback = await handle.response()
+    assert callback.type == 5
+    assert callback.data["flags"] & 64  # ephemeral from the start: no public "thinking…"
+    assert callback.elapsed < INTERACTION_DEADLINE
+    [answer] = await handle.followups(1)
+    assert answer.status == 200
+    assert answer.data["flags"] & 64
+    assert answer.data["allowed_mentions"] == {"parse": []}
+    embed = answer.data["embeds"][0]
+    assert embed["title"] == "“did anyone read about 不用乘法的矩阵乘积?”"  # the text, without mentions or marks
+    assert "@everyone" not in _text(answer.data)
+    assert len(fake.channel_messages[channel]) == before  # nothing public was posted
+    buttons = _buttons(answer.data)
+    assert buttons[0] == {"type": 2, "style": 5, "label": "1. 不用乘法的矩阵乘积：用哈希和查找表代替乘加运算",
+                          "url": "https://arxiv.org/abs/2106.10860", "disabled": False}
+    assert buttons[1]["label"] == "1. Issue #31"
+    assert buttons[1]["url"].startswith("https://")
+    assert all(b["style"] == 5 and "custom_id" not in b for b in buttons)
+    assert len(answer.data["components"]) <= 4
+
+
+async def test_a_message_without_words_is_one_private_line(fake: FakeDiscord, client: FastReconnectClient) -> None:
+    posted = fake.member_message(fake.guild.channels[0].id, "<@42> <#7> <:pog:1>")
+    handle = await fake.interact(MENU, target=int(posted["id"]))
+    await handle.response()
+    [answer] = await handle.followups(1)
+    assert answer.data["content"] == "That message has no words to search with."
+    assert answer.data["flags"] & 64
+    assert not answer.data.get("components")
+
+
+async def test_a_bots_message_is_searched_by_its_embeds(fake: FakeDiscord, client: FastReconnectClient) -> None:
+    posted = fake.member_message(fake.guild.channels[0].id, "", embeds=[{"title": "LoRA 低秩 微调"}],
+                                 author=FakeUser(7171, "another-bot", bot=True))
+    handle = await fake.interact(MENU, target=int(posted["id"]))
+    await handle.response()
+    [answer] = await handle.followups(1)
+    assert answer.data["embeds"][0]["title"] == "“LoRA 低秩 微调”"
+    assert "https://arxiv.org/abs/2106.09685" in [b["url"] for b in _buttons(answer.data)]

@@ -850,14 +850,29 @@ class FakeDiscord:
             return _error(403, "Missing Access", 50001)
         return _json(self.commands.get(int(guild) if guild is not None else None, []))
 
-    def find_command(self, name: str, guild_id: int | None = None) -> JSON | None:
-        """The synced command ``name``: the guild's first (when ``guild_id``), then global."""
+    def find_command(self, name: str, guild_id: int | None = None, kind: int = 1) -> JSON | None:
+        """The synced command ``name`` of type ``kind`` (1 slash, 2 user, 3 message command): the guild's first
+        (when ``guild_id``), then global."""
         scopes: list[int | None] = [guild_id, None] if guild_id is not None else [None]
         for scope in scopes:
             for command in self.commands.get(scope, []):
-                if command["name"] == name and command.get("type", 1) == 1:
+                if command["name"] == name and command.get("type", 1) == kind:
                     return command
         return None
+
+    def member_message(self, channel_id: int, content: str, *, author: FakeUser = DEFAULT_USER,
+                       embeds: Sequence[JSON] = ()) -> JSON:
+        """A message a member wrote in a channel (not the bot): what a message command can be used on. Mentions
+        are computed as Discord would for a member's message (nothing suppressed)."""
+        found = self._channel(channel_id)
+        if found is None:
+            raise KeyError(f"no channel {channel_id}")
+        guild, chan = found
+        message = StoredMessage(id=self._ids(), channel_id=chan.id, guild_id=guild.id, author=author.payload())
+        message.apply({"content": content, "embeds": list(embeds)})
+        self._mentions(message, {"content": content})
+        self._store(message)
+        return message.payload()
 
     # -- REST: channels --------------------------------------------------------------------
 
@@ -1468,6 +1483,7 @@ class FakeDiscord:
         message: int | Mapping[str, Any] | None = None,
         locale: str = "en-US",
         allow_unsynced: bool = False,
+        target: int | None = None,
     ) -> InteractionHandle:
         """Dispatch an INTERACTION_CREATE and return its handle.
 
@@ -1477,6 +1493,9 @@ class FakeDiscord:
           command, so the bot must have synced it (``allow_unsynced`` sends a made-up id).
         * ``type=3`` (component): ``custom_id``, ``component_type`` (2 button, 3 select with
           ``values``) and ``message``: the id of a message the fake holds, or a payload.
+        * ``type=2`` with ``target`` (message command): ``name`` is the synced message command's name (e.g.
+          ``"Search the archive"``), ``target`` the id of a message the fake holds; Discord sends ``data.type`` 3,
+          ``data.target_id`` and the message in ``data.resolved.messages``, with its guild.
         """
         guild = self.guild if guild_id is None else next(g for g in self.guilds if g.id == guild_id)
         channel = guild.channel(channel_id) if channel_id is not None else guild.channels[0]
@@ -1503,7 +1522,9 @@ class FakeDiscord:
             # discord.py reads this with [] (interactions.py), so it must be present.
             "attachment_size_limit": 10 * 1024 * 1024,
         }
-        if type in (2, 4):
+        if type == 2 and target is not None:
+            payload["data"] = self._message_command_data(name, target, guild.id)
+        elif type in (2, 4):
             payload["data"] = self._command_data(name, options or {}, guild.id, focused, allow_unsynced)
         elif type == 3:
             if custom_id is None or message is None:
@@ -1560,6 +1581,19 @@ class FakeDiscord:
             # Discord resolves snowflake options; discord.py then uses its cached channel for the id, and builds
             # the Role from the resolved data.
             data["resolved"] = {k: v for k, v in (("channels", channels), ("roles", roles)) if v}
+        return data
+
+    def _message_command_data(self, name: str, target: int, guild_id: int) -> JSON:
+        command = self.find_command(name, guild_id, kind=3)
+        if command is None:
+            raise KeyError(f"message command {name!r} was never synced (synced: {self._synced_names()})")
+        found = self.message(target)
+        if found is None:
+            raise KeyError(f"no message {target}")
+        data: JSON = {"id": command["id"], "name": name, "type": 3, "target_id": str(target),
+                      "resolved": {"messages": {str(target): {**found, "guild_id": str(guild_id)}}}}
+        if "guild_id" in command:
+            data["guild_id"] = command["guild_id"]
         return data
 
     def _resolved_channels(self, options: Sequence[JSON], guild_id: int) -> JSON:
