@@ -29,6 +29,7 @@ from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
 from bot.config import DigestConfig
+from bot.digest.publish import publish_digest
 from bot.digest.schedule import (
     DigestSettings,
     Slot,
@@ -76,8 +77,6 @@ at once), not a wish for a second digest: it posts nothing."""
 FORBIDDEN_REASON = "missing permissions in the channel (403)"
 NOT_FOUND_REASON = "the channel no longer exists (404)"
 THREAD_FORBIDDEN = "the digest was posted, but the bot may not open a thread there (403: needs Create Public Threads)"
-PUBLISH_FORBIDDEN = ("the digest was posted, but the bot may not publish it to the servers following the announcement "
-                     "channel (403: needs Send Messages there)")
 RETRY_FLOOR = dt.timedelta(seconds=60)
 """A claim left for retry (5xx outlasted the back-off) is tried again no sooner than this."""
 
@@ -123,9 +122,8 @@ class Poster(Protocol):
         ...
 
     async def publish(self, channel_id: int, message_id: int) -> bool:
-        """Publish a digest message to the servers that follow its channel, when the channel is an announcement
-        channel (False: it is not, nothing to do); one published before counts as published. Raise
-        :class:`PostError` subclasses on failure (the digest itself stays posted)."""
+        """Publish a digest to the servers following its announcement channel (False: not one); see
+        :mod:`bot.digest.publish`."""
         ...
 
 
@@ -341,7 +339,7 @@ class DigestScheduler:
                 found = await poster.find_existing(channel_id, slot) if attempt or look_first else None
                 if found is not None:
                     await self._store.mark_posted(s.guild_id, slot, issue.id, found, self._now())
-                    await self._publish(poster, s, channel_id, found)
+                    await publish_digest(self._store, poster, s, channel_id, found)
                     await self._open_thread(poster, s, channel_id, found, issue)
                     return PostOutcome(s.guild_id, slot, "recovered", issue.id, found)
                 message_id = await poster.post(channel_id, s.guild_id, slot, content, role_id=s.role_id)
@@ -354,7 +352,7 @@ class DigestScheduler:
                 return await self._disable_for(s, slot, issue.id, err)
             await self._store.mark_posted(s.guild_id, slot, issue.id, message_id, self._now())
             log.info("digest for guild %s slot %s: posted %s as message %s", s.guild_id, slot, issue.id, message_id)
-            await self._publish(poster, s, channel_id, message_id)
+            await publish_digest(self._store, poster, s, channel_id, message_id)
             await self._open_thread(poster, s, channel_id, message_id, issue)
             return PostOutcome(s.guild_id, slot, "posted", issue.id, message_id)
         detail = f"gave up after {len(self._retry_delays) + 1} attempts: {error}"
@@ -382,23 +380,6 @@ class DigestScheduler:
             return
         if s.thread_error is not None:
             await self._store.set_thread_error(s.guild_id, None)
-
-    async def _publish(self, poster: Poster, s: DigestSettings, channel_id: int, message_id: int) -> None:
-        """Publish to following servers, after the digest is recorded: a failure is reported in stats and never
-        costs the digest or sends it again."""
-        try:
-            published = await poster.publish(channel_id, message_id)
-        except PostError as err:
-            forbidden = isinstance(err, PostForbidden) and not isinstance(err, PostRejected)
-            reason = PUBLISH_FORBIDDEN if forbidden else f"the digest was posted, but could not be published to " \
-                f"following servers ({err})"
-            log.warning("digest for guild %s: %s", s.guild_id, reason)
-            await self._store.set_publish_error(s.guild_id, reason)
-            return
-        if published:
-            log.info("digest for guild %s: message %s published to following servers", s.guild_id, message_id)
-        if s.publish_error is not None:
-            await self._store.set_publish_error(s.guild_id, None)
 
     async def _disable_for(self, s: DigestSettings, slot: str, issue_id: str | None,
                            err: PostForbidden | PostNotFound) -> PostOutcome:
