@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from retrieval.errors import QueryError, UnknownIssueError
@@ -218,8 +218,3 @@ def resolve_filter(directory: IssueDirectory, *, since: str | None = None, until
         raise QueryError(f"since ({start}) is after until ({end}): nothing can be in between.")
     key = _find_section(directory.archive, section) if section and section.strip() else None
     return SearchFilter(start, end, key)
-
-
-def known_sections(archive: Archive) -> Iterable[str]:
-    """The archive's section keys, in order of first appearance."""
-    return tuple(_sections(archive))
