@@ -281,7 +281,7 @@ class Newsbot:
 
     @command("What newsbot can do.")
     async def help(self) -> HelpResult:
-        return HelpResult(COMMANDS)
+        return HelpResult(COMMANDS, menus=MESSAGE_MENUS)
 
     # -- admin commands: the whole deployment's state (operators: ``operator=True``), or one server's settings --
 

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot.registry import CommandSpec
+from bot.registry import CommandSpec, MenuSpec
 from retrieval.cache import CacheStats
 from retrieval.models import Entry, Hit, Issue
 
@@ -72,6 +72,8 @@ class IssueListResult:
 class HelpResult:
     commands: tuple[CommandSpec, ...]
     issue_forms: str = ISSUE_HELP
+    menus: tuple[MenuSpec, ...] = ()
+    """The message commands (a message's Apps menu), for a surface that has them (Discord)."""
 
 
 @dataclass(frozen=True, slots=True)

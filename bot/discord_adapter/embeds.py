@@ -396,6 +396,9 @@ def help_embed(result: HelpResult) -> discord.Embed:
     embed = discord.Embed(title="newsbot", description=clip("\n".join(lines), DESCRIPTION_MAX), colour=COLOR)
     if admin:
         embed.add_field(name="Admins (Manage Server)", value=clip("\n".join(admin), FIELD_VALUE_MAX), inline=False)
+    if result.menus:
+        menus = [f"**{escape(m.name)}** — {escape(m.description)}" for m in result.menus]
+        embed.add_field(name="On a message (Apps menu)", value=clip("\n".join(menus), FIELD_VALUE_MAX), inline=False)
     embed.set_footer(text=clip(f"Name an issue as {result.issue_forms}.", FOOTER_MAX))
     return embed
 
