@@ -20,8 +20,19 @@ from typing import TYPE_CHECKING
 from bot.config import Config
 from bot.digest.schedule import DigestSettings, describe, nothing_to_post
 from bot.errors import StoreUnavailable
+from bot.message_text import message_query
 from bot.redact import redact_url, redact_urls
-from bot.registry import ChannelId, IssueRef, RoleId, collect, command
+from bot.registry import (
+    ChannelId,
+    DateOrIssue,
+    IssueRef,
+    RoleId,
+    SectionName,
+    collect,
+    collect_menus,
+    command,
+    message_menu,
+)
 from bot.results import (
     ISSUE_HELP,
     ISSUES_PER_PAGE,
@@ -42,6 +53,7 @@ from bot.results import (
 from bot.timeparse import parse_time_of_day
 from retrieval.cache import QueryCache, cache_key
 from retrieval.errors import QueryError
+from retrieval.filters import resolve_filter, section_choices
 from retrieval.issueref import extract_issue_ref
 from retrieval.links import link_key
 from retrieval.models import Archive, Entry, Issue
@@ -56,6 +68,8 @@ log = logging.getLogger(__name__)
 
 LAST_ASKS_KEPT = 1024
 """How many askers' last results :meth:`Newsbot.similar` can refer to by number (least recently used go)."""
+MESSAGE_SEARCH_RESULTS = 4
+"""How many results "Search the archive" on a message shows: one page, each with its link buttons."""
 SIMILAR_QUERY_CHARS = 300
 """How much of an item (title, then summary) :meth:`Newsbot.similar` searches with."""
 OPERATORS_ONLY = "This command is for the bot's operators."
@@ -99,32 +113,56 @@ class Newsbot:
 
     @command("Ask a question about the archive, in Chinese or English.",
              question="What you want to find, e.g. ViT 鲁棒性 or 'matrix multiplication without multiplies'",
-             issue=f"Only search this issue: {ISSUE_HELP}", count="How many results (1-25)")
-    async def ask(self, question: str, issue: IssueRef | None = None, count: int | None = None, *,
-                  user_id: int | None = None) -> AskResult:
+             issue=f"Only search this issue: {ISSUE_HELP}", count="How many results (1-25)",
+             since="Only issues from this date or issue on: 2021-03-01, #18, 2021-W13…",
+             until="Only issues up to this date or issue: 2021-10-01, 第 34 期…",
+             section="Only this section of the issues, e.g. papers (论文)")
+    async def ask(self, question: str, issue: IssueRef | None = None, count: int | None = None,
+                  since: DateOrIssue | None = None, until: DateOrIssue | None = None,
+                  section: SectionName | None = None, *, user_id: int | None = None) -> AskResult:
         k = self._count(count)
         engine = self.library.engine
         target = engine.find_issue(issue) if issue else None
+        filters = resolve_filter(engine.directory, since=since, until=until, section=section)
         normalized = engine.analyzer.normalize(question.strip())
-        key = cache_key(normalized, {"issue": target.id if target else None, "k": k}, engine.fingerprint)
+        params: dict[str, object] = {"issue": target.id if target else None, "k": k}
+        if filters.active:
+            params["filters"] = filters.cache_part()  # only then: an unfiltered question keeps its old key
+        key = cache_key(normalized, params, engine.fingerprint)
         payload = await self.cache.get(key)
         cached = engine.from_cache(question, payload) if payload is not None else None
         if cached is not None:
-            result = AskResult(question, cached.hits, cached.notice, cached.cached, cached.issues)
+            result = AskResult(question, cached.hits, cached.notice, cached.cached, cached.issues, filters)
         else:
             # Ranking is CPU work; keep it off the event loop so heartbeats and other users are not blocked.
-            found = await asyncio.to_thread(engine.search, question, k=k, issue=target)
+            found = await asyncio.to_thread(engine.search, question, k=k, issue=target, filters=filters)
             await self.cache.put(key, engine.cache_payload(found))
-            result = AskResult(question, found.hits, found.notice, False, found.issues)
+            result = AskResult(question, found.hits, found.notice, False, found.issues, filters)
         self._remember(user_id, tuple(h.entry for h in result.hits))
         return result
 
-    def check_ask(self, issue: str | None, count: int | None) -> None:
+    def check_ask(self, issue: str | None, count: int | None, since: str | None = None, until: str | None = None,
+                  section: str | None = None) -> None:
         """Raise at once the errors :meth:`ask` would raise for these options (cheap: no search), so a surface
         can answer them privately before it starts a public answer."""
         self._count(count)
         if issue:
             self.library.engine.find_issue(issue)
+        resolve_filter(self.library.engine.directory, since=since, until=until, section=section)
+
+    def section_choices(self, current: str, limit: int = 25) -> list[tuple[str, str]]:
+        """Autocomplete for a section argument: ``(shown name, key)`` pairs from the archive's sections."""
+        return section_choices(self.library.archive, current, limit)
+
+    @message_menu("Search the archive", "Search the archive with a message's text; the answer is yours alone.")
+    async def search_message(self, text: str, *, user_id: int | None = None) -> AskResult:
+        """"Search the archive" on a message: its text, without mentions or markdown and clipped, as a question
+        (one page of answers)."""
+        question = message_query(text)
+        if not question:
+            raise QueryError("That message has no words to search with.")
+        return await self.ask(question, count=min(MESSAGE_SEARCH_RESULTS, self.config.search.max_top_k),
+                              user_id=user_id)
 
     @command("Items most like one item: give its link, or its number in your last /ask answer.",
              item="A link of the item, or its number in your last /ask answer (1, 2, …)",
@@ -243,7 +281,7 @@ class Newsbot:
 
     @command("What newsbot can do.")
     async def help(self) -> HelpResult:
-        return HelpResult(COMMANDS)
+        return HelpResult(COMMANDS, menus=MESSAGE_MENUS)
 
     # -- admin commands: the whole deployment's state (operators: ``operator=True``), or one server's settings --
 
@@ -410,4 +448,6 @@ def _similar_query(entry: Entry) -> str:
 COMMANDS = collect(Newsbot)
 """The one registry of commands, read off :class:`Newsbot` in the order it defines them."""
 CONSOLE_COMMANDS = tuple(c for c in COMMANDS if c.console)
+MESSAGE_MENUS = collect_menus(Newsbot)
+"""The message commands (a message's Apps menu), read off :class:`Newsbot` like :data:`COMMANDS`."""
 COMMANDS_BY_NAME = {c.name: c for c in COMMANDS}

@@ -24,10 +24,14 @@ ChannelId = NewType("ChannelId", int)
 """A parameter that is a channel: a channel picker on Discord."""
 RoleId = NewType("RoleId", int)
 """A parameter that is a role: a role picker on Discord."""
+DateOrIssue = NewType("DateOrIssue", str)
+"""A parameter that is a date (``2021-03-01``) or names an issue: issues autocompleted on Discord."""
+SectionName = NewType("SectionName", str)
+"""A parameter that names a section of the archive: autocompleted from the archive's sections on Discord."""
 
-ParamKind = Literal["text", "int", "issue", "channel", "role"]
+ParamKind = Literal["text", "int", "issue", "channel", "role", "when", "section"]
 _KINDS: Mapping[str, ParamKind] = {"str": "text", "int": "int", "IssueRef": "issue", "ChannelId": "channel",
-                                   "RoleId": "role"}
+                                   "RoleId": "role", "DateOrIssue": "when", "SectionName": "section"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +40,8 @@ class Param:
     description: str
     required: bool = False
     kind: ParamKind = "text"
-    """``text``, ``int``, ``issue`` (autocomplete on Discord), ``channel`` or ``role`` (Discord only)."""
+    """``text``, ``int``, ``issue`` (autocomplete on Discord), ``channel`` or ``role`` (Discord only), ``when``
+    (a date or an issue) or ``section`` (autocomplete on Discord)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +151,51 @@ def _kind(command_name: str, param: str, annotation: object) -> ParamKind:
         raise TypeError(f"{command_name}: parameter {param!r} has type {annotation!r}; a command takes "
                         f"{', '.join(_KINDS)}")
     return _KINDS[base]
+
+
+@dataclass(frozen=True, slots=True)
+class MenuSpec:
+    """A message command: an entry of a message's Apps menu (Discord's context menu) that runs a service method
+    with that message's text. Not a slash command, so it is kept apart from :func:`collect`'s commands."""
+
+    name: str
+    """As Discord lists it in the menu (mixed case and spaces allowed, at most 32 characters)."""
+    description: str
+    """What it does, for people (Discord shows no description for a menu entry)."""
+    method: str
+    """The service method: it takes the message's text and keyword-only context (``user_id``)."""
+
+
+_MENU_MARK = "__newsbot_message_menu__"
+
+
+def message_menu(name: str, description: str) -> Callable[[F], F]:
+    """Mark a service method as a message command named ``name`` (English; a translator localizes it).
+
+    >>> @message_menu("Search the archive", "Search with a message's text.")
+    ... async def search_message(self, text: str, *, user_id: int | None = None) -> None:
+    ...     pass
+    >>> collect_menus(type("S", (), {"search_message": search_message}))
+    (MenuSpec(name='Search the archive', description="Search with a message's text.", method='search_message'),)
+    """
+    if not 1 <= len(name) <= 32:
+        raise ValueError(f"a message command's name has 1 to 32 characters, not {len(name)}: {name!r}")
+
+    def mark(method: F) -> F:
+        params = [p for p in list(inspect.signature(method).parameters.values())[1:]
+                  if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+        if [p.name for p in params] != ["text"]:
+            raise TypeError(f"{method.__name__}: a message command takes the message's text alone, then context")
+        setattr(method, _MENU_MARK, MenuSpec(name, description, method.__name__))
+        return method
+
+    return mark
+
+
+def collect_menus(service: type) -> tuple[MenuSpec, ...]:
+    """Every message command of ``service``, in the order the class defines them."""
+    return tuple(getattr(member, _MENU_MARK) for member in vars(service).values()
+                 if callable(member) and hasattr(member, _MENU_MARK))
 
 
 def collect(service: type) -> tuple[CommandSpec, ...]:

@@ -49,6 +49,9 @@ def render(command: str, result: Result) -> dict[str, Any]:
                 "issues": [i.id for i in result.issues],
                 "results": [hit_obj(h) for h in result.hits],
             }
+            if result.filters is not None and result.filters.active:
+                # Only when one was given, so an unfiltered answer's output stays as it was.
+                out["filters"] = {"since": None, "until": None, "section": None} | result.filters.cache_part()
         case SimilarResult():
             out |= {"item": entry_obj(result.item) | {"links": list(result.item.all_links)} | issue_obj(result.issue),
                     "results": [hit_obj(h) for h in result.hits]}

@@ -114,6 +114,8 @@ def render(result: Result, *, color: bool = False) -> str:
 
 def _ask(result: AskResult, st: _Style) -> list[str]:
     lines = [st.dim(result.notice)] if result.notice else []
+    if result.filters is not None and result.filters.active and result.hits:
+        lines.append(st.dim(f"filtered: {result.filters.describe()}"))
     for n, h in enumerate(result.hits, 1):
         lines += _hit(n, h, st)
     if result.cached:

@@ -11,12 +11,13 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot.registry import CommandSpec
+from bot.registry import CommandSpec, MenuSpec
 from retrieval.cache import CacheStats
 from retrieval.models import Entry, Hit, Issue
 
 if TYPE_CHECKING:  # bot.digest imports this module
     from bot.digest.schedule import DigestSettings
+    from retrieval.filters import SearchFilter
 
 ISSUES_PER_PAGE = 10
 DIGEST_MAX_FEATURES = 9
@@ -34,6 +35,8 @@ class AskResult:
     notice: str | None
     cached: bool
     issues: tuple[Issue, ...] = ()
+    filters: SearchFilter | None = None
+    """The since/until/section filters it was asked with (None or inactive: none)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +72,8 @@ class IssueListResult:
 class HelpResult:
     commands: tuple[CommandSpec, ...]
     issue_forms: str = ISSUE_HELP
+    menus: tuple[MenuSpec, ...] = ()
+    """The message commands (a message's Apps menu), for a surface that has them (Discord)."""
 
 
 @dataclass(frozen=True, slots=True)

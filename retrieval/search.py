@@ -24,6 +24,7 @@ import numpy.typing as npt
 from retrieval.bm25 import BM25Index
 from retrieval.cedict import Cedict
 from retrieval.errors import UnknownIssueError
+from retrieval.filters import SearchFilter, section_key
 from retrieval.glossary import Glossary, Translator, WeightedTerm
 from retrieval.issuedir import IssueDirectory, describe_ref
 from retrieval.issueref import extract_issue_ref
@@ -138,6 +139,9 @@ class SearchEngine:
         self.directory = IssueDirectory(archive)
         self._issue_pos = {i.id: n for n, i in enumerate(archive.issues)}
         self._doc_issue = np.array([self._issue_pos[d.issue.id] for d in docs], dtype=np.int32)
+        # What the filters read (since, until, section), as arrays; -1: the issue has no date.
+        self._doc_date = np.array([d.issue.date.toordinal() if d.issue.date else -1 for d in docs], dtype=np.int64)
+        self._doc_section = np.array([section_key(d.entry.section) for d in docs], dtype=object)
         self._groups: dict[str, list[_Doc]] = {}
         for d in docs:
             self._groups.setdefault(d.group, []).append(d)
@@ -241,7 +245,7 @@ class SearchEngine:
         return tuple(t if t.source == "query" else WeightedTerm(t.token, round(t.weight * scale, 4), t.source)
                      for t in terms)
 
-    def _prepare(self, query: str, issue: Issue | None) -> _Prepared:
+    def _prepare(self, query: str, issue: Issue | None, filters: SearchFilter | None = None) -> _Prepared:
         original = query
         query = query.strip()
         notice = None
@@ -265,7 +269,25 @@ class SearchEngine:
         if issues:
             positions = [self._issue_pos[i.id] for i in issues]
             allowed = np.isin(self._doc_issue, positions)
+        if filters is not None and filters.active:
+            # Before ranking, so the top k are the best of what passes, never a page emptied by the filter.
+            passing = self.filter_mask(filters)
+            allowed = passing if allowed is None else allowed & passing
         return _Prepared(original, query, text, tokens, issues, notice, allowed)
+
+    def filter_mask(self, filters: SearchFilter) -> npt.NDArray[np.bool_]:
+        """Which documents pass ``filters`` (as :meth:`SearchFilter.admits` says): one boolean per document,
+        computed over arrays, as it runs on every filtered question."""
+        mask = np.ones(len(self._docs), dtype=np.bool_)
+        if filters.section is not None:
+            mask &= self._doc_section == filters.section
+        if filters.since is not None or filters.until is not None:
+            mask &= self._doc_date >= 0  # an undated issue is outside any date bound
+        if filters.since is not None:
+            mask &= self._doc_date >= filters.since.toordinal()
+        if filters.until is not None:
+            mask &= self._doc_date <= filters.until.toordinal()
+        return mask
 
     def _rank(self, concepts: Sequence[Concept], n: int,
               allowed: npt.NDArray[np.bool_] | None) -> list[tuple[int, float]]:
@@ -273,9 +295,11 @@ class SearchEngine:
             [[(t.token, t.weight) for t in c.terms] for c in concepts], n, tie=self.settings.tie,
             coord=self.settings.coord, allowed=allowed)
 
-    def search(self, query: str, *, k: int = 5, issue: Issue | None = None) -> SearchResult:
-        """Search, never raising on odd input: odd input gets a ``notice`` instead."""
-        prep = self._prepare(query, issue)
+    def search(self, query: str, *, k: int = 5, issue: Issue | None = None,
+               filters: SearchFilter | None = None) -> SearchResult:
+        """Search, never raising on odd input: odd input gets a ``notice`` instead. ``filters`` restrict the
+        candidates before ranking; an answer they empty says which of them did."""
+        prep = self._prepare(query, issue, filters)
         original, issues, notice, tokens = prep.original, prep.issues, prep.notice, prep.tokens
         if not prep.query:
             return SearchResult(original, (), notice=EMPTY_QUERY_NOTICE)
@@ -285,7 +309,10 @@ class SearchEngine:
                 return SearchResult(original, tuple(self._group([], k, [], (), "", pinned)), issues=issues,
                                     notice=notice)
             if issues:
-                return SearchResult(original, self._browse(issues, k), issues=issues, notice=notice)
+                browsed = self._browse(issues, k, prep.allowed)
+                if not browsed and filters is not None and filters.active:
+                    notice = _join(notice, f"No entries of that issue {filters.describe()}.")
+                return SearchResult(original, browsed, issues=issues, notice=notice)
             return SearchResult(
                 original, (),
                 notice="Nothing to search for: the question has only common words, punctuation or symbols. "
@@ -296,10 +323,29 @@ class SearchEngine:
         ranked = self._rank(concepts, max(k * 4, 20), prep.allowed)
         pinned = self._pinned(prep.text, prep.allowed)
         hits = self._group(ranked, k, [t.token for t in terms], concepts, prep.text, pinned)
-        if not hits:
+        if not hits and filters is not None and filters.active:
+            notice = _join(notice, self._emptied_by(prep, concepts, filters, issue))
+        elif not hits:
             where = f" in {issues[0].label}" if len(issues) == 1 else ""
             notice = _join(notice, f"No entries{where} match that question.")
         return SearchResult(original, tuple(hits), tuple(terms), issues, notice)
+
+    def _emptied_by(self, prep: _Prepared, concepts: Sequence[Concept], filters: SearchFilter,
+                    issue: Issue | None) -> str:
+        """Which filter emptied an answer: the one whose removal alone brings matches back (and how many), or
+        all of them together, or none (the question matches nothing anyway)."""
+        def count(f: SearchFilter | None) -> int:
+            allowed = self._prepare(prep.query, issue, f).allowed
+            return len({self._docs[d].group for d, _ in self._rank(concepts, self.size, allowed)})
+
+        for name in filters.set_fields():
+            n = count(filters.without(name))
+            if n:
+                return f"No match {filters.describe(name)}; {n} match{'es' * (n != 1)} without that filter."
+        n = count(None)
+        if n:
+            return f"No match {filters.describe()}; {n} match{'es' * (n != 1)} without these filters."
+        return "No entries match that question, even without its filters."
 
     def _group(self, ranked: list[tuple[int, float]], k: int, terms: list[str],
                concepts: Sequence[Concept] = (), query: str = "", pinned: Sequence[str] = ()) -> list[Hit]:
@@ -357,10 +403,13 @@ class SearchEngine:
                 seen.setdefault(d.issue.id, d.issue)
         return tuple(seen.values())
 
-    def _browse(self, issues: tuple[Issue, ...], k: int) -> tuple[Hit, ...]:
+    def _browse(self, issues: tuple[Issue, ...], k: int,
+                allowed: npt.NDArray[np.bool_] | None = None) -> tuple[Hit, ...]:
         hits = []
         for issue in issues:
             for e in sorted(issue.entries, key=lambda e: (not e.feature, e.position)):
+                if allowed is not None and not allowed[self._doc_ids[e.key]]:
+                    continue
                 snippet, _ = make_snippet(e.summary or e.title, ())
                 hits.append(Hit(e, issue, 0.0, snippet, (), self._same_link(self._by_key[e.key].group, issue)))
         return tuple(hits[:k])

@@ -44,6 +44,9 @@ class DigestSettings:
     """``/newsbot digest-thread on``: open a discussion thread on each digest message."""
     thread_error: str | None = None
     """Why the last thread could not be opened (e.g. a 403), for stats; None when it was."""
+    publish_error: str | None = None
+    """Why the last digest could not be published to the servers following its announcement channel (e.g. a 403),
+    for stats; None when it was, or when the channel is not an announcement channel."""
 
     @classmethod
     def from_config(cls, guild_id: int, config: DigestConfig) -> DigestSettings:
@@ -217,6 +220,8 @@ def describe(settings: DigestSettings) -> str:
     >>> describe(DigestSettings(1, 5, enabled=True, policy="latest", role_id=7, thread=True,
     ...                         thread_error="no thread (403)"))
     'every Monday at 09:00 UTC in <#5>, policy “latest”, pings <@&7>, opens a thread; last time: no thread (403)'
+    >>> describe(DigestSettings(1, 5, enabled=True, publish_error="not published (403)"))
+    'every Monday at 09:00 UTC in <#5>, policy “next”; last time: not published (403)'
     """
     where = f" in <#{settings.channel_id}>" if settings.channel_id is not None else ", no channel yet"
     text = f"every {when(settings)}{where}, policy “{settings.policy}”"
@@ -228,6 +233,8 @@ def describe(settings: DigestSettings) -> str:
         text += f" (off: {settings.disabled_reason})" if settings.disabled_reason else " (off)"
     if settings.thread_error:
         text += f"; last time: {settings.thread_error}"
+    if settings.publish_error:
+        text += f"; last time: {settings.publish_error}"
     return text
 
 

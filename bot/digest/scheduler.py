@@ -29,6 +29,7 @@ from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
 from bot.config import DigestConfig
+from bot.digest.publish import publish_digest
 from bot.digest.schedule import (
     DigestSettings,
     Slot,
@@ -118,6 +119,11 @@ class Poster(Protocol):
 
     async def find_existing(self, channel_id: int, slot: str) -> int | None:
         """The id of our own digest for ``slot`` among the channel's recent messages, if any."""
+        ...
+
+    async def publish(self, channel_id: int, message_id: int) -> bool:
+        """Publish a digest to the servers following its announcement channel (False: not one); see
+        :mod:`bot.digest.publish`."""
         ...
 
 
@@ -333,6 +339,7 @@ class DigestScheduler:
                 found = await poster.find_existing(channel_id, slot) if attempt or look_first else None
                 if found is not None:
                     await self._store.mark_posted(s.guild_id, slot, issue.id, found, self._now())
+                    await publish_digest(self._store, poster, s, channel_id, found)
                     await self._open_thread(poster, s, channel_id, found, issue)
                     return PostOutcome(s.guild_id, slot, "recovered", issue.id, found)
                 message_id = await poster.post(channel_id, s.guild_id, slot, content, role_id=s.role_id)
@@ -345,6 +352,7 @@ class DigestScheduler:
                 return await self._disable_for(s, slot, issue.id, err)
             await self._store.mark_posted(s.guild_id, slot, issue.id, message_id, self._now())
             log.info("digest for guild %s slot %s: posted %s as message %s", s.guild_id, slot, issue.id, message_id)
+            await publish_digest(self._store, poster, s, channel_id, message_id)
             await self._open_thread(poster, s, channel_id, message_id, issue)
             return PostOutcome(s.guild_id, slot, "posted", issue.id, message_id)
         detail = f"gave up after {len(self._retry_delays) + 1} attempts: {error}"

@@ -21,7 +21,7 @@ from bot.app import App
 from bot.commands import Newsbot
 from bot.digest.scheduler import DigestScheduler
 from bot.discord_adapter import embeds
-from bot.discord_adapter.cogs import AdminCog, ReaderCog
+from bot.discord_adapter.cogs import AdminCog, ReaderCog, message_menus
 from bot.discord_adapter.poster import DiscordPoster
 from bot.discord_adapter.replies import EXPIRED_AUTOCOMPLETE, expired, send_private
 from bot.discord_adapter.views import OpenViews
@@ -159,6 +159,8 @@ class NewsbotClient(commands.AutoShardedBot):
         cooldown = self.newsbot.config.discord.ask_cooldown_seconds
         await self.add_cog(ReaderCog(self.newsbot, self.views, ask_cooldown=cooldown))
         await self.add_cog(AdminCog(self.newsbot, self.poster))
+        for menu in message_menus(self.newsbot):
+            self.tree.add_command(menu)
         self.synced = await self.sync_commands() if self.sync_on_start else False
         if self.store.read_only:
             return  # every claim would fail; the launcher has said so once at start

@@ -12,14 +12,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.commands import COMMANDS_BY_NAME, Newsbot
+from bot.commands import COMMANDS_BY_NAME, MESSAGE_MENUS, Newsbot
 from bot.digest.schedule import DAY_NAMES
 from bot.digest.scheduler import Poster
 from bot.discord_adapter import embeds
 from bot.discord_adapter.replies import answered_public, defer_public
-from bot.discord_adapter.views import OpenViews
+from bot.discord_adapter.views import OpenViews, link_buttons
 from bot.errors import DigestError
-from bot.registry import ChannelId, IssueRef, RoleId
+from bot.registry import ChannelId, DateOrIssue, IssueRef, RoleId, SectionName
 from bot.results import DigestSettingsResult
 
 NO_MENTIONS = discord.AllowedMentions.none()
@@ -27,6 +27,7 @@ NO_MENTIONS = discord.AllowedMentions.none()
 QUESTION_MAX = 1000
 ISSUE_MAX = 100
 TIMEZONE_MAX = 64  # the longest IANA name is 32 characters
+SECTION_MAX = 100
 IssueArg = app_commands.Range[str, 1, ISSUE_MAX]
 Interaction = discord.Interaction[Any]
 
@@ -74,17 +75,26 @@ class ReaderCog(commands.Cog):
         return [app_commands.Choice(name=name[:100], value=value[:100])
                 for name, value in self.service.issue_choices(current)]
 
+    async def section_autocomplete(self, interaction: Interaction,
+                                   current: str) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=name[:100], value=value[:100])
+                for name, value in self.service.section_choices(current)]
+
     @app_commands.command(name="ask", description=_desc("ask"))
     @app_commands.describe(**_describe("ask"))
-    @app_commands.autocomplete(issue=issue_autocomplete)
+    @app_commands.autocomplete(issue=issue_autocomplete, since=issue_autocomplete, until=issue_autocomplete,
+                               section=section_autocomplete)
     @app_commands.checks.dynamic_cooldown(_ask_cooldown)
     async def ask(self, interaction: Interaction, question: app_commands.Range[str, 1, QUESTION_MAX],
-                  issue: IssueArg | None = None, count: app_commands.Range[int, 1, 25] | None = None) -> None:
+                  issue: IssueArg | None = None, count: app_commands.Range[int, 1, 25] | None = None,
+                  since: IssueArg | None = None, until: IssueArg | None = None,
+                  section: app_commands.Range[str, 1, SECTION_MAX] | None = None) -> None:
         # The answer is public, its errors are not: the ones we can name now are answered before the defer.
-        self.service.check_ask(issue, count)
+        self.service.check_ask(issue, count, since, until, section)
         await defer_public(interaction)
         result = await self.service.ask(question, IssueRef(issue) if issue else None, count,
-                                        user_id=interaction.user.id)
+                                        DateOrIssue(since) if since else None, DateOrIssue(until) if until else None,
+                                        SectionName(section) if section else None, user_id=interaction.user.id)
         await send(interaction, embeds.render(result), views=self.views)
         answered_public(interaction)
 
@@ -241,6 +251,29 @@ class AdminCog(commands.GroupCog, group_name="newsbot", group_description="newsb
                                 app_commands.Choice(name="off", value="off")])
     async def digest_thread(self, interaction: Interaction, mode: str) -> None:
         await self._settings_reply(interaction, await self.service.digest_thread(mode, guild_id=_guild(interaction)))
+
+
+def message_menus(service: Newsbot) -> list[app_commands.ContextMenu]:
+    """The message commands (:data:`bot.commands.MESSAGE_MENUS`): "Search the archive" on a message answers
+    the one who used it alone (ephemeral), with link buttons to each item and its issue."""
+    spec = next(m for m in MESSAGE_MENUS if m.method == "search_message")
+
+    async def search_message(interaction: Interaction, message: discord.Message) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        result = await service.search_message(message_text(message), user_id=interaction.user.id)
+        reply = embeds.render(result)
+        buttons = link_buttons(embeds.hit_links(result))
+        await interaction.followup.send(embeds=reply.embeds[:1], view=buttons or discord.utils.MISSING,
+                                        ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    return [app_commands.ContextMenu(name=spec.name, callback=search_message)]
+
+
+def message_text(message: discord.Message) -> str:
+    """What a message says: its content, or (a bot's message, a digest) its embeds' titles and descriptions."""
+    if message.content.strip():
+        return message.content
+    return "\n".join(part for e in message.embeds for part in (e.title, e.description) if part)
 
 
 def cannot_post(interaction: discord.Interaction[Any], channel_id: int | None) -> list[str]:

@@ -50,6 +50,7 @@ ECHO_MAX = 100
 """How much of what a member typed a reply repeats."""
 
 HITS_PER_PAGE = 4
+BUTTON_LABEL_MAX = 80
 COLOR = discord.Colour(0x5865F2)
 FEATURE_COLOR = discord.Colour(0xF1C40F)
 
@@ -254,7 +255,27 @@ def _with_warning(reply: Reply, name: str, text: str) -> Reply:
 def ask_pages(result: AskResult) -> list[discord.Embed]:
     """One embed per page of results; the view pages through them."""
     question = user_text(result.query, 200)
-    return hit_pages(f"“{question}”" if question else "Search", result.hits, result.notice, cached=result.cached)
+    notice = result.notice
+    if result.filters is not None and result.filters.active and result.hits:
+        filtered = f"Filtered: {result.filters.describe()}."
+        notice = f"{notice} {filtered}" if notice else filtered
+    return hit_pages(f"“{question}”" if question else "Search", result.hits, notice, cached=result.cached)
+
+
+def hit_links(result: AskResult) -> list[list[tuple[str, str | None]]]:
+    """The link buttons of an answer, one row per hit: ``(label, url)`` for the item, then for its issue (a url
+    that is None or not one a button may carry is dropped by the view). Labels are plain text (a button renders
+    no markdown and pings no one), clipped to Discord's 80 characters.
+
+    >>> from retrieval.models import Entry, Hit, Issue, Section
+    >>> issue = Issue("w31", "第 31 期", "https://medium.com/x", "issue", (), number=31)
+    >>> hit = Hit(Entry("w31", 0, Section.PAPERS, "MADDNESS", "https://arxiv.org/abs/2106.10860", ""), issue, 1.0, "")
+    >>> hit_links(AskResult("q", (hit,), None, False))
+    [[('1. MADDNESS', 'https://arxiv.org/abs/2106.10860'), ('1. Issue #31', 'https://medium.com/x')]]
+    """
+    return [[(clip(f"{n}. {h.entry.title or 'item'}", BUTTON_LABEL_MAX), h.entry.url),
+             (clip(f"{n}. Issue {h.issue.label}", BUTTON_LABEL_MAX), h.issue.source_url)]
+            for n, h in enumerate(result.hits[:HITS_PER_PAGE], 1)]
 
 
 def hit_pages(title: str, hits: Sequence[Hit], notice: str | None, *, cached: bool = False) -> list[discord.Embed]:
@@ -375,6 +396,9 @@ def help_embed(result: HelpResult) -> discord.Embed:
     embed = discord.Embed(title="newsbot", description=clip("\n".join(lines), DESCRIPTION_MAX), colour=COLOR)
     if admin:
         embed.add_field(name="Admins (Manage Server)", value=clip("\n".join(admin), FIELD_VALUE_MAX), inline=False)
+    if result.menus:
+        menus = [f"**{escape(m.name)}** — {escape(m.description)}" for m in result.menus]
+        embed.add_field(name="On a message (Apps menu)", value=clip("\n".join(menus), FIELD_VALUE_MAX), inline=False)
     embed.set_footer(text=clip(f"Name an issue as {result.issue_forms}.", FOOTER_MAX))
     return embed
 
@@ -446,6 +470,8 @@ def digest_settings_text(settings: DigestSettings) -> str:
         text += " · opens a thread"
     if settings.thread_error:
         text += f"\nlast digest: {escape(settings.thread_error)}"
+    if settings.publish_error:
+        text += f"\nlast digest: {escape(settings.publish_error)}"
     return text
 
 

@@ -20,6 +20,8 @@ HISTORY_LIMIT = 50
 """How far back the channel is read to find a digest that was sent but not recorded."""
 THREAD_EXISTS = 160004
 """Discord's "a thread has already been created for this message" (a retry after a crash)."""
+ALREADY_CROSSPOSTED = 40033
+"""Discord's "this message has already been crossposted" (a recovered digest published before a crash)."""
 THREAD_ARCHIVE_MINUTES: Literal[10080] = 10080
 """A week: the discussion stays open until the next digest."""
 
@@ -107,6 +109,21 @@ class DiscordPoster:
             raise _map(err, "thread") from err
         except (TimeoutError, aiohttp.ClientError, OSError) as err:
             raise PostTransient(f"network error: {err}") from err
+
+    async def publish(self, channel_id: int, message_id: int) -> bool:
+        """Crosspost the digest when its channel is an announcement channel, so following servers get it."""
+        channel = await self._channel(channel_id)
+        if not isinstance(channel, discord.TextChannel) or not channel.is_news():
+            return False
+        try:
+            await channel.get_partial_message(message_id).publish()
+        except discord.HTTPException as err:
+            if err.code == ALREADY_CROSSPOSTED:
+                return True  # published before a crash or a retry
+            raise _map(err, "publication") from err
+        except (TimeoutError, aiohttp.ClientError, OSError) as err:
+            raise PostTransient(f"network error: {err}") from err
+        return True
 
     async def find_existing(self, channel_id: int, slot: str) -> int | None:
         channel = await self._channel(channel_id)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import weakref
+from collections.abc import Sequence
 
 import discord
 
@@ -83,6 +85,36 @@ class Paginator(discord.ui.View):
             except discord.HTTPException as err:
                 # The message may be gone or the token expired; the buttons die with it.
                 log.debug("could not disable paginator buttons: %s", err)
+
+
+BUTTON_URL_MAX = 512
+_BUTTON_URL = re.compile(r"^https?://[^\s<>\"]+$", re.IGNORECASE)
+
+
+def button_url(url: str | None) -> str | None:
+    """A URL a link button may carry (http or https, at most 512 characters, Discord's limit), or None.
+
+    >>> button_url("https://arxiv.org/abs/2106.10860")
+    'https://arxiv.org/abs/2106.10860'
+    >>> [button_url(u) for u in (None, "javascript:alert(1)", "https://x.org/" + "a" * 500, "https://a b")]
+    [None, None, None, None]
+    """
+    if not url or len(url) > BUTTON_URL_MAX or not _BUTTON_URL.match(url):
+        return None
+    return url
+
+
+def link_buttons(rows: Sequence[Sequence[tuple[str, str | None]]]) -> discord.ui.View | None:
+    """Link buttons, one row per entry of ``rows`` (at most Discord's 5 rows of 5); links a button may not
+    carry are dropped, and None when none is left. Link buttons need no listener, so the view is never stored."""
+    view = discord.ui.View(timeout=None)
+    for row, links in enumerate(rows[:5]):
+        for label, url in links[:5]:
+            target = button_url(url)
+            if target is not None and label:
+                view.add_item(discord.ui.Button(style=discord.ButtonStyle.link, label=label[:80], url=target,
+                                                row=row))
+    return view if view.children else None
 
 
 class OpenViews:

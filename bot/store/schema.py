@@ -102,6 +102,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             updated_at TEXT NOT NULL
         )""",
     ),
+    # 6: why the last digest could not be published to the servers following its announcement channel (a 403),
+    # for stats; the digest itself stays posted.
+    ("ALTER TABLE digest_settings ADD COLUMN publish_error TEXT",),
 )
 """Each entry is one schema version's statements, applied in one transaction. Append, never edit."""
 

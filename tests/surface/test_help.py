@@ -11,7 +11,7 @@ from typing import Any
 from botkit import bot_running, guild_config
 from fake_discord import GUILD_ID, FakeDiscord
 
-from bot.commands import COMMANDS
+from bot.commands import COMMANDS, MESSAGE_MENUS
 from bot.config import Config
 from bot.console import run_console_async
 
@@ -22,6 +22,8 @@ def synced_paths(fake: FakeDiscord) -> dict[str, str]:
     """Every command a member can run, as ``path -> description``: top level, and each group's subcommands."""
     paths = {}
     for command in fake.commands[GUILD_ID]:
+        if command.get("type", 1) != 1:
+            continue  # a message command: listed by name, below
         subs = [o for o in command.get("options") or [] if o["type"] == 1]
         if subs:
             paths |= {f"{command['name']} {o['name']}": o["description"] for o in subs}
@@ -49,6 +51,11 @@ async def test_discord_help_lists_exactly_the_synced_commands(fake: FakeDiscord,
     # One registry: every synced command is a spec with the same description.
     specs = {c.path: c for c in COMMANDS}
     assert {path: specs[path].description[:100] for path in synced} == synced
+    # The message commands: each synced one is listed with its registry description, and nothing else is.
+    menus = [c["name"] for c in fake.commands[GUILD_ID] if c.get("type") == 3]
+    assert menus == [m.name for m in MESSAGE_MENUS]
+    [field] = [f for f in callback.data["embeds"][0]["fields"] if f["name"] == "On a message (Apps menu)"]
+    assert field["value"].splitlines() == [f"**{m.name}** — {m.description}" for m in MESSAGE_MENUS]
 
 
 async def test_console_help_lists_exactly_the_commands_it_runs(sample_config: Config) -> None:

@@ -41,6 +41,8 @@ SESSION = [
     "/ask CLIP foundation models",                      # an answer through a glossary bridge
     "/ask ViT robustness issue:31 count:3",             # restricted to one issue
     "/ask https://arxiv.org/abs/2106.10860",            # a link in the question
+    "/ask 矩阵乘法 since:2021-09-01 section:papers",     # filters
+    "/ask 矩阵乘法 since:2021-10-01",                    # a filter that empties the answer
     "/ask transformer",
     "/ask transformer",                                 # the same again: cached
     "/similar 1",                                       # the first result of the last /ask
@@ -61,6 +63,8 @@ SESSION = [
     "/ask",
     "/ask x count:99",
     "/ask 变压器 count:abc",
+    "/ask x since:2021-02-30",                          # not a date
+    "/ask x section:nosuch",                            # no such section
     "/features 999",
     "/issue 34",                                        # not found, with suggestions
     "/issue nosuch",                                    # not found, without
@@ -142,7 +146,10 @@ def test_every_object_is_closed_and_its_keys_required() -> None:
     for where, schema in walk(DEFS, "#/$defs"):
         assert schema.get("additionalProperties") is False, where
         optional = set(schema["properties"]) - set(schema["required"])
-        assert optional <= ({"suggestions"} if where == f"#/$defs/{FAILURE}" else set()), (where, optional)
+        # The only optional keys: a failure's suggestions, and an answer's filters (absent when none was given,
+        # so an unfiltered /ask prints what it always did).
+        allowed = {f"#/$defs/{FAILURE}": {"suggestions"}, "#/$defs/ask": {"filters"}}.get(where, set())
+        assert optional <= allowed, (where, optional)
 
 
 # -- real sessions --------------------------------------------------------------------------------------
@@ -153,13 +160,19 @@ async def test_every_answer_of_a_session_keeps_the_contract(sample_config: Confi
     answered = {o["command"] for o in objs if "error" not in o}
     assert answered == {c.name for c in CONSOLE_COMMANDS} - {"feed-retry"}  # feed-retry: below, with feeds
     failures = [o for o in objs if "error" in o]
-    assert len(failures) == 13
+    assert len(failures) == 15
     assert any("suggestions" in o for o in failures)
     assert any("suggestions" not in o for o in failures)
     asks = [o for o in objs if o["command"] == "ask" and "error" not in o]
     assert any(r["bridges"] for o in asks for r in o["results"])
     assert any(o["issues"] for o in asks)
     assert any(o["cached"] for o in asks)
+    filtered = [o for o in asks if "filters" in o]
+    assert [o["filters"] for o in filtered] == [{"since": "2021-09-01", "until": None, "section": "papers"},
+                                                {"since": "2021-10-01", "until": None, "section": None}]
+    assert filtered[0]["results"]
+    assert not filtered[1]["results"]
+    assert filtered[1]["notice"].startswith("No match since 2021-10-01; ")
 
 
 async def test_stats_and_feed_retry_with_feeds_keep_the_contract(sample_config: Config, tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ claim: exactly one must win, whatever the backend.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import sqlite3
 import subprocess
@@ -206,3 +207,16 @@ async def test_digest_role_and_thread_settings_round_trip(store: SqlStore) -> No
     assert (got.role_id, got.thread, got.thread_error) == (role, True, "missing permissions to open a thread (403)")
     await store.set_thread_error(GUILD, None)
     assert (await store.get_settings(GUILD)).thread_error is None  # type: ignore[union-attr]
+
+
+async def test_digest_publish_error_round_trips_and_survives_a_settings_change(store: SqlStore) -> None:
+    await store.put_settings(DigestSettings(GUILD, channel_id=5))
+    reason = "the digest was posted, but the bot may not publish it (403)"
+    await store.set_publish_error(GUILD, reason)
+    got = await store.get_settings(GUILD)
+    assert got is not None
+    assert got.publish_error == reason
+    await store.put_settings(dataclasses.replace(got, weekday=3))  # an admin changes the schedule
+    assert (await store.get_settings(GUILD)).publish_error == reason  # type: ignore[union-attr]
+    await store.set_publish_error(GUILD, None)
+    assert (await store.get_settings(GUILD)).publish_error is None  # type: ignore[union-attr]

@@ -111,6 +111,20 @@ class FakeDiscord:
     entered: asyncio.Event = field(default_factory=asyncio.Event)
     threads: list[tuple[int, int, str]] = field(default_factory=list)
     thread_failures: list[BaseException] = field(default_factory=list)
+    announcement: set[int] = field(default_factory=set)
+    """Channels that are announcement channels: their digests are published."""
+    published: list[tuple[int, int]] = field(default_factory=list)
+    publish_failures: list[BaseException] = field(default_factory=list)
+
+    async def publish(self, channel_id: int, message_id: int) -> bool:
+        await asyncio.sleep(0)
+        if channel_id not in self.announcement:
+            return False
+        if self.publish_failures:
+            raise self.publish_failures.pop(0)
+        if (channel_id, message_id) not in self.published:  # published before: counts as published
+            self.published.append((channel_id, message_id))
+        return True
 
     async def start_thread(self, channel_id: int, message_id: int, name: str) -> None:
         await asyncio.sleep(0)
@@ -760,6 +774,59 @@ async def test_a_400_on_the_thread_says_discords_status_and_message_not_a_permis
     assert s.thread_error is not None
     assert "Discord rejected the thread (400: Invalid Form Body)" in s.thread_error
     assert "Create Public Threads" not in s.thread_error
+
+
+async def test_a_digest_in_an_announcement_channel_is_published_once(world: World) -> None:
+    world.clock.now = W09_DUE
+    world.discord.announcement.add(CHANNEL)
+    async with world.bot() as bot:
+        await enable(bot, policy="latest")
+        world.library.add(6)
+        world.clock.now += dt.timedelta(minutes=1)
+        assert (await bot.scheduler.post_now(GUILD, bot.discord)).status == "posted"
+        assert (await bot.scheduler.settings(GUILD)).publish_error is None
+    [message] = world.discord.messages
+    assert world.discord.published == [(CHANNEL, message.message_id)]
+
+
+async def test_a_403_on_publishing_leaves_the_digest_posted_once_and_stats_say_so(world: World) -> None:
+    world.clock.now = W09_DUE
+    world.discord.announcement.add(CHANNEL)
+    world.discord.publish_failures.append(PostForbidden("missing permissions in the channel (403: Forbidden)"))
+    async with world.bot() as bot:
+        await enable(bot, policy="latest")
+        world.library.add(6)
+        world.clock.now += dt.timedelta(minutes=1)
+        assert (await bot.scheduler.post_now(GUILD, bot.discord)).status == "posted"
+        s = await bot.scheduler.settings(GUILD)
+        assert s.enabled
+        assert s.publish_error is not None
+        assert "may not publish it to the servers following the announcement channel (403" in s.publish_error
+        from bot.digest.schedule import describe
+        assert "last time: the digest was posted, but the bot may not publish it" in describe(s)
+        # More ticks in the same week never send it again.
+        for _ in range(3):
+            world.clock.now += dt.timedelta(hours=1)
+            assert [o for o in await bot.scheduler.tick(bot.discord) if o.status == "posted"] == []
+        assert len(world.discord.messages) == 1
+        # The next digest is published, and the note goes away.
+        world.library.add(7)
+        world.clock.now = W10_DUE
+        assert [o.status for o in await bot.scheduler.tick(bot.discord)] == ["posted"]
+        assert (await bot.scheduler.settings(GUILD)).publish_error is None
+    assert world.discord.issues() == ["issue-6", "issue-7"]
+    assert world.discord.published == [(CHANNEL, world.discord.messages[1].message_id)]
+
+
+async def test_a_digest_outside_an_announcement_channel_is_not_published(world: World) -> None:
+    world.clock.now = W09_DUE
+    async with world.bot() as bot:
+        await enable(bot, policy="latest")
+        world.library.add(6)
+        world.clock.now += dt.timedelta(minutes=1)
+        assert (await bot.scheduler.post_now(GUILD, bot.discord)).status == "posted"
+        assert (await bot.scheduler.settings(GUILD)).publish_error is None
+    assert world.discord.published == []
 
 
 async def test_the_loop_sleeps_until_the_slot_and_posts_on_time(world: World) -> None:

@@ -443,13 +443,55 @@ def message_errors(body: Mapping[str, Any], *, create: bool) -> list[str]:
                 errors.append(f"embeds.{index}.fields.{number}.value: must be 1024 or fewer in length")
     if sum(_embed_chars(e) for e in embeds) > MAX_EMBED_TOTAL:
         errors.append(f"embeds: total must be {MAX_EMBED_TOTAL} or fewer characters")
+    errors += component_errors(body.get("components") or [])
     has_payload = content or embeds or body.get("components") or body.get("sticker_ids") or body.get("poll")
     if create and not has_payload and not body.get("attachments"):
         errors.append("empty message")
     return errors
 
 
+_BUTTON_URL = re.compile(r"^(?:https?|discord)://\S+$", re.IGNORECASE)
+
+
+def component_errors(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Discord's 400s for action rows of buttons: at most 5 rows of 5; a link button (style 5) carries a url
+    (http, https or discord, at most 512 characters) and no custom_id, any other button a custom_id; a label has
+    at most 80 characters.
+
+    >>> component_errors([{"type": 1, "components": [{"type": 2, "style": 5, "label": "x", "url": "javascript:1"}]}])
+    ['components.0.components.0.url: scheme must be one of (http, https, discord)']
+    >>> component_errors([{"type": 1, "components": [{"type": 2, "style": 5, "label": "x", "url": "https://a.org"}]}])
+    []
+    """
+    errors: list[str] = []
+    if len(rows) > 5:
+        errors.append("components: must be 5 or fewer in length")
+    for r, row in enumerate(rows):
+        items = row.get("components") or []
+        if len(items) > 5:
+            errors.append(f"components.{r}.components: must be 5 or fewer in length")
+        for i, item in enumerate(items):
+            where = f"components.{r}.components.{i}"
+            if item.get("type") != 2:
+                continue
+            if len(str(item.get("label") or "")) > 80:
+                errors.append(f"{where}.label: must be 80 or fewer in length")
+            if item.get("style") == 5:
+                url = str(item.get("url") or "")
+                if len(url) > 512:
+                    errors.append(f"{where}.url: must be 512 or fewer in length")
+                elif not _BUTTON_URL.match(url):
+                    errors.append(f"{where}.url: scheme must be one of (http, https, discord)")
+                if "custom_id" in item:
+                    errors.append(f"{where}.custom_id: a link button cannot have a custom_id")
+            elif not item.get("custom_id"):
+                errors.append(f"{where}.custom_id: required")
+    return errors
+
+
 _COMMAND_NAME = re.compile(r"^[-_\w]{1,32}$")
+_MENU_NAME = re.compile(r"^[^\n\r]{1,32}$")
+"""User and message commands (types 2 and 3): mixed case and spaces allowed."""
 
 
 def command_errors(commands: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -466,7 +508,17 @@ def command_errors(commands: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         problems: dict[str, Any] = {}
         name = str(command.get("name", ""))
         chat_input = command.get("type", 1) == 1
-        if not _COMMAND_NAME.match(name) or (chat_input and name != name.lower()):
+        menu = command.get("type") in (2, 3)
+        if menu:
+            if not _MENU_NAME.match(name) or name != name.strip():
+                problems["name"] = {"_errors": [{"code": "APPLICATION_COMMAND_INVALID_NAME", "message": "Bad name"}]}
+            if command.get("description"):
+                problems["description"] = {"_errors": [{"code": "APPLICATION_COMMAND_CONTEXT_MENU_DESCRIPTION",
+                                                        "message": "Context menu commands cannot have description"}]}
+            if command.get("options"):
+                problems["options"] = {"_errors": [{"code": "APPLICATION_COMMAND_CONTEXT_MENU_OPTIONS",
+                                                    "message": "Context menu commands cannot have options"}]}
+        elif not _COMMAND_NAME.match(name) or (chat_input and name != name.lower()):
             problems["name"] = {
                 "_errors": [{"code": "APPLICATION_COMMAND_INVALID_NAME", "message": "Bad name"}]
             }

@@ -93,6 +93,12 @@ DEFAULT_USER = FakeUser(USER_ID, "tester", global_name="Tester")
 GUILD_MESSAGES_INTENT = 1 << 9
 
 
+ANNOUNCEMENT_CHANNEL = 5
+"""GUILD_ANNOUNCEMENT: a channel other servers can follow; its messages are published with the crosspost call."""
+CROSSPOSTED = 1 << 0
+"""The message flag Discord sets once a message has been published to following servers."""
+
+
 def default_guild() -> FakeGuild:
     return FakeGuild(
         id=GUILD_ID,
@@ -348,6 +354,10 @@ class FakeDiscord:
         self.gateway_frames: list[GatewayFrame] = []
         self.threads: dict[int, JSON] = {}
         """Threads started from messages, by thread id (= the starter message's id)."""
+        self.crossposts: list[int] = []
+        """Messages published to following servers (``POST /channels/{c}/messages/{m}/crosspost``), in order."""
+        self.crosspost_forbidden: set[int] = set()
+        """Announcement channels where the bot may not publish: the crosspost endpoint answers 403 (50013)."""
 
         self._messages: dict[int, StoredMessage] = {}
         self._command_ids: dict[tuple[int | None, int, str], int] = {}
@@ -622,6 +632,7 @@ class FakeDiscord:
             ("PATCH", channel_message, True, self._edit_message),
             ("DELETE", channel_message, True, self._delete_message),
             ("POST", channel_message + "/threads", True, self._start_thread),
+            ("POST", channel_message + "/crosspost", True, self._crosspost),
         ]
         return [(method, re.compile(pattern), auth, handler) for method, pattern, auth, handler in table]
 
@@ -839,14 +850,29 @@ class FakeDiscord:
             return _error(403, "Missing Access", 50001)
         return _json(self.commands.get(int(guild) if guild is not None else None, []))
 
-    def find_command(self, name: str, guild_id: int | None = None) -> JSON | None:
-        """The synced command ``name``: the guild's first (when ``guild_id``), then global."""
+    def find_command(self, name: str, guild_id: int | None = None, kind: int = 1) -> JSON | None:
+        """The synced command ``name`` of type ``kind`` (1 slash, 2 user, 3 message command): the guild's first
+        (when ``guild_id``), then global."""
         scopes: list[int | None] = [guild_id, None] if guild_id is not None else [None]
         for scope in scopes:
             for command in self.commands.get(scope, []):
-                if command["name"] == name and command.get("type", 1) == 1:
+                if command["name"] == name and command.get("type", 1) == kind:
                     return command
         return None
+
+    def member_message(self, channel_id: int, content: str, *, author: FakeUser = DEFAULT_USER,
+                       embeds: Sequence[JSON] = ()) -> JSON:
+        """A message a member wrote in a channel (not the bot): what a message command can be used on. Mentions
+        are computed as Discord would for a member's message (nothing suppressed)."""
+        found = self._channel(channel_id)
+        if found is None:
+            raise KeyError(f"no channel {channel_id}")
+        guild, chan = found
+        message = StoredMessage(id=self._ids(), channel_id=chan.id, guild_id=guild.id, author=author.payload())
+        message.apply({"content": content, "embeds": list(embeds)})
+        self._mentions(message, {"content": content})
+        self._store(message)
+        return message.payload()
 
     # -- REST: channels --------------------------------------------------------------------
 
@@ -974,6 +1000,26 @@ class FakeDiscord:
         self._refresh(stored)
         await self.dispatch("THREAD_CREATE", {**thread, "newly_created": True})
         return _json(thread, status=201)
+
+    async def _crosspost(self, req: _Request, channel: str, message: str) -> web.Response:
+        """Publish a message of an announcement channel (type 5) to the servers that follow it, as Discord does:
+        once (40033 after), only there (50024 elsewhere), and 403 (50013) where the bot lacks the permission."""
+        found = self._channel(int(channel))
+        if found is None:
+            return _error(404, "Unknown Channel", 10003)
+        stored = self._channel_message(channel, message)
+        if stored is None:
+            return _error(404, "Unknown Message", 10008)
+        if found[1].type != ANNOUNCEMENT_CHANNEL:
+            return _error(400, "Cannot execute action on this channel type", 50024)
+        if found[1].id in self.crosspost_forbidden:
+            return _error(403, "Missing Permissions", 50013)
+        if stored.flags & CROSSPOSTED:
+            return _error(400, "This message has already been crossposted.", 40033)
+        stored.flags |= CROSSPOSTED
+        self.crossposts.append(stored.id)
+        self._refresh(stored)
+        return _json(stored.payload())
 
     async def _delete_message(self, req: _Request, channel: str, message: str) -> web.Response:
         stored = self._channel_message(channel, message)
@@ -1437,6 +1483,7 @@ class FakeDiscord:
         message: int | Mapping[str, Any] | None = None,
         locale: str = "en-US",
         allow_unsynced: bool = False,
+        target: int | None = None,
     ) -> InteractionHandle:
         """Dispatch an INTERACTION_CREATE and return its handle.
 
@@ -1446,6 +1493,9 @@ class FakeDiscord:
           command, so the bot must have synced it (``allow_unsynced`` sends a made-up id).
         * ``type=3`` (component): ``custom_id``, ``component_type`` (2 button, 3 select with
           ``values``) and ``message``: the id of a message the fake holds, or a payload.
+        * ``type=2`` with ``target`` (message command): ``name`` is the synced message command's name (e.g.
+          ``"Search the archive"``), ``target`` the id of a message the fake holds; Discord sends ``data.type`` 3,
+          ``data.target_id`` and the message in ``data.resolved.messages``, with its guild.
         """
         guild = self.guild if guild_id is None else next(g for g in self.guilds if g.id == guild_id)
         channel = guild.channel(channel_id) if channel_id is not None else guild.channels[0]
@@ -1472,7 +1522,9 @@ class FakeDiscord:
             # discord.py reads this with [] (interactions.py), so it must be present.
             "attachment_size_limit": 10 * 1024 * 1024,
         }
-        if type in (2, 4):
+        if type == 2 and target is not None:
+            payload["data"] = self._message_command_data(name, target, guild.id)
+        elif type in (2, 4):
             payload["data"] = self._command_data(name, options or {}, guild.id, focused, allow_unsynced)
         elif type == 3:
             if custom_id is None or message is None:
@@ -1529,6 +1581,19 @@ class FakeDiscord:
             # Discord resolves snowflake options; discord.py then uses its cached channel for the id, and builds
             # the Role from the resolved data.
             data["resolved"] = {k: v for k, v in (("channels", channels), ("roles", roles)) if v}
+        return data
+
+    def _message_command_data(self, name: str, target: int, guild_id: int) -> JSON:
+        command = self.find_command(name, guild_id, kind=3)
+        if command is None:
+            raise KeyError(f"message command {name!r} was never synced (synced: {self._synced_names()})")
+        found = self.message(target)
+        if found is None:
+            raise KeyError(f"no message {target}")
+        data: JSON = {"id": command["id"], "name": name, "type": 3, "target_id": str(target),
+                      "resolved": {"messages": {str(target): {**found, "guild_id": str(guild_id)}}}}
+        if "guild_id" in command:
+            data["guild_id"] = command["guild_id"]
         return data
 
     def _resolved_channels(self, options: Sequence[JSON], guild_id: int) -> JSON:

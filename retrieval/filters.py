@@ -1,0 +1,220 @@
+"""Filters on a search: ``since`` and ``until`` (a date or an issue) and ``section``, combined with the question.
+
+Pure values and parsing here; :class:`~retrieval.search.SearchEngine` applies a :class:`SearchFilter` to its
+candidates before it ranks the top k, so a filter never empties a page that has matches further down.
+
+Sections are read through :func:`section_key` and :func:`section_names` only, which take an entry's section
+as a string (a free name) or as anything with a string ``value`` and ``label_*`` names (the fixed enum of
+:class:`retrieval.models.Section`), so the filter works whichever an archive uses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from retrieval.errors import QueryError, UnknownIssueError
+from retrieval.issuedir import IssueDirectory, describe_ref, echo
+from retrieval.issueref import parse_issue_ref
+from retrieval.models import Archive, Issue
+
+__all__ = ["SearchFilter", "parse_date", "resolve_filter", "section_choices", "section_key", "section_names"]
+
+_DATE = re.compile(r"^\s*(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\s*$|^\s*(\d{4})(\d{2})(\d{2})\s*$")
+_DATE_ZH = re.compile(r"^\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilter:
+    """What a search is restricted to, besides the question; unset fields do not restrict.
+
+    An issue is inside ``since``/``until`` by its date (both ends included); an issue without a date is outside
+    any date bound. ``section`` is a section key (:func:`section_key`)."""
+
+    since: dt.date | None = None
+    until: dt.date | None = None
+    section: str | None = None
+
+    @property
+    def active(self) -> bool:
+        """Whether it restricts anything.
+
+        >>> SearchFilter().active, SearchFilter(section="papers").active
+        (False, True)
+        """
+        return self.since is not None or self.until is not None or self.section is not None
+
+    def cache_part(self) -> dict[str, str]:
+        """Its part of the query-cache key (only the set fields, so an unfiltered key stays as it was).
+
+        >>> SearchFilter(since=dt.date(2021, 3, 1), section="papers").cache_part()
+        {'since': '2021-03-01', 'section': 'papers'}
+        """
+        part = {"since": self.since.isoformat() if self.since else None,
+                "until": self.until.isoformat() if self.until else None, "section": self.section}
+        return {k: v for k, v in part.items() if v is not None}
+
+    def without(self, name: str) -> SearchFilter:
+        """The same filter with one of its fields (``since``, ``until``, ``section``) unset.
+
+        >>> SearchFilter(since=dt.date(2021, 3, 1), section="papers").without("since")
+        SearchFilter(since=None, until=None, section='papers')
+        """
+        return SearchFilter(**{f: None if f == name else getattr(self, f) for f in ("since", "until", "section")})
+
+    def set_fields(self) -> tuple[str, ...]:
+        """The names of the fields that are set, in order.
+
+        >>> SearchFilter(until=dt.date(2021, 3, 1), section="papers").set_fields()
+        ('until', 'section')
+        """
+        return tuple(f for f in ("since", "until", "section") if getattr(self, f) is not None)
+
+    def describe(self, name: str | None = None) -> str:
+        """One field (or all that are set) in words, as an empty answer names them.
+
+        >>> f = SearchFilter(since=dt.date(2021, 10, 1), section="papers")
+        >>> f.describe("since"), f.describe()
+        ('since 2021-10-01', 'since 2021-10-01, in section papers')
+        """
+        names = (name,) if name else self.set_fields()
+        words = {"since": f"since {self.since}", "until": f"until {self.until}",
+                 "section": f"in section {self.section}"}
+        return ", ".join(words[n] for n in names)
+
+    def admits(self, issue: Issue, section: object) -> bool:
+        """Whether an entry of ``issue`` in ``section`` passes.
+
+        >>> i = Issue("a", "A", None, "issue", (), date=dt.date(2021, 3, 28))
+        >>> march = dt.date(2021, 3, 1)
+        >>> SearchFilter(since=march).admits(i, "papers"), SearchFilter(until=march).admits(i, "x")
+        (True, False)
+        >>> SearchFilter(section="papers").admits(i, "articles")
+        False
+        """
+        if self.section is not None and section_key(section) != self.section:
+            return False
+        if self.since is None and self.until is None:
+            return True
+        if issue.date is None:
+            return False
+        return (self.since is None or issue.date >= self.since) and (self.until is None or issue.date <= self.until)
+
+
+def section_key(section: object) -> str:
+    """A section as a string key: an enum's value, or the name itself.
+
+    >>> from retrieval.models import Section
+    >>> section_key(Section.PAPERS), section_key("Rust 周报")
+    ('papers', 'Rust 周报')
+    """
+    value = getattr(section, "value", section)
+    return value if isinstance(value, str) else str(value)
+
+
+def section_names(section: object) -> tuple[str, ...]:
+    """Every name a reader may use for a section: its key, then its labels when it has any.
+
+    >>> from retrieval.models import Section
+    >>> section_names(Section.PAPERS), section_names("Crate of the week")
+    (('papers', '论文', 'Papers'), ('Crate of the week',))
+    """
+    names = [section_key(section)]
+    for attr in ("label_zh", "label_en"):
+        label = getattr(section, attr, None)
+        if isinstance(label, str) and label not in names:
+            names.append(label)
+    return tuple(names)
+
+
+def _sections(archive: Archive) -> dict[str, tuple[str, ...]]:
+    """The archive's sections, key -> names, in order of first appearance."""
+    found: dict[str, tuple[str, ...]] = {}
+    for entry in archive.entries:
+        key = section_key(entry.section)
+        if key not in found:
+            found[key] = section_names(entry.section)
+    return found
+
+
+def section_choices(archive: Archive, current: str = "", limit: int = 25) -> list[tuple[str, str]]:
+    """Autocomplete for a section: ``(shown name, key)`` pairs whose names contain what was typed."""
+    wanted = current.strip().casefold()
+    out = []
+    for key, names in _sections(archive).items():
+        if not wanted or any(wanted in n.casefold() for n in names):
+            out.append((" / ".join(dict.fromkeys((*names[1:], key))) if len(names) > 1 else key, key))
+    return out[:limit]
+
+
+def _find_section(archive: Archive, text: str) -> str:
+    wanted = " ".join(text.split()).casefold()
+    sections = _sections(archive)
+    for key, names in sections.items():
+        if wanted in (n.casefold() for n in names):
+            return key
+    known = ", ".join(sections) or "none"
+    raise QueryError(f"No section called “{echo(text)}”. Sections of this archive: {echo(known, 300)}.")
+
+
+def parse_date(text: str) -> dt.date | None:
+    """A calendar date as a reader types it (``2021-03-01``, ``2021/3/1``, ``20210301``, ``2021 年 3 月 1 日``);
+    None when the text is not shaped like a date, :class:`QueryError` for one that does not exist.
+
+    >>> parse_date("2021-03-01"), parse_date(" 2021/3/1 "), parse_date("2021年3月1日")
+    (datetime.date(2021, 3, 1), datetime.date(2021, 3, 1), datetime.date(2021, 3, 1))
+    >>> parse_date("第 34 期") is None, parse_date("2021-03") is None
+    (True, True)
+    >>> parse_date("2021-02-30")
+    Traceback (most recent call last):
+    ...
+    retrieval.errors.QueryError: “2021-02-30” is not a date: day is out of range for month.
+    """
+    m = _DATE.match(text) or _DATE_ZH.match(text)
+    if m is None:
+        return None
+    year, month, day = (int(g) for g in m.groups() if g is not None)
+    try:
+        return dt.date(year, month, day)
+    except ValueError as err:
+        raise QueryError(f"“{echo(text)}” is not a date: {err}.") from None
+
+
+def _bound(directory: IssueDirectory, text: str, name: str, *, last: bool) -> dt.date:
+    """A ``since``/``until`` value as a date: the date itself, or the date of the issue(s) it names (of
+    several, the earliest for ``since`` and the latest for ``until``, so ``since:2021-03`` means March on)."""
+    date = parse_date(text)
+    if date is not None:
+        return date
+    ref = parse_issue_ref(text)
+    issues: Sequence[Issue]
+    if ref is not None and not directory.archive.get(text.strip()):
+        try:
+            issues = directory.resolve(ref)
+        except UnknownIssueError as err:
+            raise UnknownIssueError(f"{name}: {err}", err.suggestions) from None
+        what = describe_ref(ref)
+    else:
+        try:
+            issues = (directory.find_issue(text),)
+        except UnknownIssueError as err:
+            raise UnknownIssueError(f"{name} takes a date (2021-03-01) or an issue: {err}", err.suggestions) from None
+        what = issues[0].label
+    dates = [i.date for i in issues if i.date is not None]
+    if not dates:
+        raise QueryError(f"{name}: {what} has no date, so it cannot bound a search; give a date (2021-03-01).")
+    return max(dates) if last else min(dates)
+
+
+def resolve_filter(directory: IssueDirectory, *, since: str | None = None, until: str | None = None,
+                   section: str | None = None) -> SearchFilter:
+    """The filter a reader asked for, each value checked: :class:`QueryError` (one line) for a bad date, an
+    unknown issue or section, or ``since`` after ``until``."""
+    start = _bound(directory, since, "since", last=False) if since and since.strip() else None
+    end = _bound(directory, until, "until", last=True) if until and until.strip() else None
+    if start is not None and end is not None and start > end:
+        raise QueryError(f"since ({start}) is after until ({end}): nothing can be in between.")
+    key = _find_section(directory.archive, section) if section and section.strip() else None
+    return SearchFilter(start, end, key)
