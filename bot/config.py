@@ -148,7 +148,8 @@ class AlertsConfig(msgspec.Struct, frozen=True, kw_only=True):
     min_score: Annotated[float, Meta(
         ge=0, le=1000, description="an entry of a new issue alerts a subscriber when its search score for the "
                                    "query (BM25+, as /ask ranks) is at least this")] = 4.0
-    max_per_member: Annotated[int, Meta(ge=1, le=100, description="subscriptions one member may hold")] = 10
+    max_per_member: Annotated[int, Meta(
+        ge=1, le=25, description="keyword alerts one member may hold (each gets a remove button; 25 at most)")] = 10
     max_matches: Annotated[int, Meta(ge=1, le=25, description="matching items listed in one alert message")] = 5
     send_interval_seconds: Annotated[float, Meta(
         ge=0, le=60, description="pause between two alert messages a process sends (under Discord's limits)")] = 1.0

@@ -108,8 +108,9 @@ class AlertBook:
         from bot.store.records import Subscription
 
         uid = CONSOLE_USER_ID if user_id is None else user_id
-        sub = Subscription(secrets.randbits(53) or 1, uid, check_query(query), parse_section(section), self.archive,
-                           self._clock())
+        # Random ids above 2**52: never a list number, and never guessable from another member's.
+        sub = Subscription(secrets.randbits(52) | 1 << 52, uid, check_query(query), parse_section(section),
+                           self.archive, self._clock())
         store = await self._open()
         status, held = await store.alert_subscribe(sub, self.config.max_per_member)
         if status == "full":
