@@ -115,15 +115,23 @@ async def test_remove_button_only_for_its_owner(fake: FakeDiscord, sample_config
     async with bot_running(fake, config):
         await reply_text(fake, "subscribe", {"query": "diffusion", "section": "papers"})
         await reply_text(fake, "subscribe", {"query": "GPT-3"})
-        [listing] = await reply_text(fake, "subscriptions")
+        handle = await fake.interact("subscriptions")
+        await handle.response()
+        [call] = await handle.followups(1)
+        listing = call.data
         buttons = [c for row in listing["components"] for c in row["components"]]
         assert [b["label"] for b in buttons] == ["Remove 1", "Remove 2"]
-        message = int(str(listing["id"]))
+        assert call.message_id is not None
+        message = call.message_id
         stranger = await fake.interact(type=3, custom_id=buttons[0]["custom_id"], message=message, user=OTHER)
         refused = await stranger.response()
         assert "Only the member" in refused.data["content"]
+        # A button forged with the presser's own id in it: the store removes by id *and* owner, so nothing goes.
         forged = buttons[0]["custom_id"].replace(str(DEFAULT_USER.id), str(OTHER.id))
-        await (await fake.interact(type=3, custom_id=forged, message=message, user=OTHER)).response()
+        fake_message = {**fake.message(message), "components": [  # type: ignore[dict-item]
+            {"type": 1, "components": [{**buttons[0], "custom_id": forged}]}]}
+        answer = await (await fake.interact(type=3, custom_id=forged, message=fake_message, user=OTHER)).response()
+        assert "no keyword alerts" in answer.data["content"]
         [still] = await reply_text(fake, "subscriptions")
         assert "diffusion" in still["embeds"][0]["description"]  # a forged id removed nothing
         press = await fake.interact(type=3, custom_id=buttons[0]["custom_id"], message=message)
