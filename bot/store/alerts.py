@@ -8,6 +8,7 @@ issue that only one caller (of any process, on any host) wins, as the digest's c
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import Collection
 from typing import Literal, cast
 
@@ -93,12 +94,15 @@ class AlertTables(Driver):
 
     async def alert_baseline(self, archive: str, issue_ids: Collection[str], now: dt.datetime) -> bool:
         """Record the issues there now as no news, once per archive (one transaction; one caller wins)."""
+        # The kv row carries a token only this call knows, so the guarded inserts run for the winner alone (a
+        # timestamp could be equal for two processes).
         key, stamp = BASELINE_KEY + archive, ts(now)
+        token = f"{stamp} {self.owner} {secrets.token_hex(8)}"
         taken = await self._write(
-            ("INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", (key, stamp)),
+            ("INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", (key, token)),
             *(("INSERT INTO alert_issues (archive, issue_id, first_seen, baseline) SELECT CAST(? AS TEXT), "
                "CAST(? AS TEXT), CAST(? AS TEXT), 1 WHERE (SELECT value FROM kv WHERE key = ?) = ? "
-               "ON CONFLICT DO NOTHING", (archive, i, stamp, key, stamp)) for i in issue_ids),
+               "ON CONFLICT DO NOTHING", (archive, i, stamp, key, token)) for i in issue_ids),
         )
         return taken == 1
 
