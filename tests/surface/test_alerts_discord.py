@@ -69,8 +69,10 @@ async def test_alert_dm_once_closed_dms_paused_and_removed_never_sends(
     fake.dms.closed.add(CLOSED.id)
     async with bot_running(fake, config) as client:
         [added] = await reply_text(fake, "subscribe", {"query": QUERY})
-        assert "Alert added" in added["content"] and added["flags"] & 64  # private
-        assert mentions_in(added["content"]) == [] and "**@everyone**" not in added["content"]
+        assert "Alert added" in added["content"]
+        assert added["flags"] & 64
+        assert mentions_in(added["content"]) == []
+        assert "**@everyone**" not in added["content"]
         await reply_text(fake, "subscribe", {"query": "protein folding"}, user=CLOSED)
         await reply_text(fake, "subscribe", {"query": "protein folding"}, user=QUITTER)
         [removed] = await reply_text(fake, "unsubscribe", {"alert": "1"}, user=QUITTER)
@@ -87,7 +89,9 @@ async def test_alert_dm_once_closed_dms_paused_and_removed_never_sends(
 
         # The closed member hears of the pause once, after their next reply, and not again.
         [notice] = await reply_text(fake, "help", user=CLOSED)  # /help answers in its response; then the notice
-        assert "paused" in str(notice["content"]) and "50007" in str(notice["content"]) and notice["flags"] & 64
+        assert "paused" in str(notice["content"])
+        assert "50007" in str(notice["content"])
+        assert notice["flags"] & 64
         handle = await fake.interact("help", user=CLOSED)
         await handle.response()
         await asyncio.sleep(TICK * 20)
@@ -98,7 +102,8 @@ async def test_alert_dm_once_closed_dms_paused_and_removed_never_sends(
         await asyncio.sleep(TICK * 30)
 
     [dm] = fake.dms.messages[DEFAULT_USER.id]
-    assert QUITTER.id not in fake.dms.messages and OTHER.id not in fake.dms.messages
+    assert QUITTER.id not in fake.dms.messages
+    assert OTHER.id not in fake.dms.messages
     assert fake.dms.refused == {CLOSED.id: 1}
     embed = dm["embeds"][0]
     assert "2022-W05" in embed["title"]
@@ -106,7 +111,8 @@ async def test_alert_dm_once_closed_dms_paused_and_removed_never_sends(
     assert "https://example.org/tables" not in embed["description"]
     assert embed["footer"]["text"].startswith("newsbot alert · ")
     assert dm["allowed_mentions"] == {"parse": []}
-    assert mentions_in(embed["description"]) == [] and live_markdown(embed["description"].split("matched", 1)[1]) == []
+    assert mentions_in(embed["description"]) == []
+    assert live_markdown(embed["description"].split("matched", 1)[1]) == []
     print("ALERT DM as the fake recorded it:", dm)
 
 

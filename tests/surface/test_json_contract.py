@@ -237,8 +237,10 @@ async def test_console_alerts_are_the_console_users_own_and_shown_literally(samp
                                            "/subscribe x section:poems", "/subscriptions", "/unsubscribe 7"])
     assert_keeps_contract(objs)
     added, empty, bad_section, listing, unknown = objs
-    assert added["alert"]["query"] == "**GPU** <@&1>" and added["alert"]["section"] == "papers"
+    assert added["alert"]["query"] == "**GPU** <@&1>"
+    assert added["alert"]["section"] == "papers"
     assert added["delivered_here"] is False
-    assert "needs query" in empty["error"] and "poems" in bad_section["error"]
+    assert "needs query" in empty["error"]
+    assert "poems" in bad_section["error"]
     assert [a["query"] for a in listing["alerts"]] == ["**GPU** <@&1>"]
     assert "no alert number 7" in unknown["error"]

@@ -78,7 +78,8 @@ async def test_baseline_once_then_new_issues_once(store_url: str, store: SqlStor
         await asyncio.gather(*(r.alert_add_issues("", ["w2", "w3"], NOW + dt.timedelta(minutes=i))
                                for i, r in enumerate(racers)))
         [(issue, first_seen)] = await store.alert_pending("")
-        assert issue == "w3" and NOW <= first_seen <= NOW + dt.timedelta(minutes=3)
+        assert issue == "w3"
+        assert NOW <= first_seen <= NOW + dt.timedelta(minutes=3)
         await store.alert_issue_done("", "w3", NOW)
         assert await store.alert_pending("") == []
         assert not await store.alert_baseline("", ["w9"], NOW)  # taken once per archive, for good
