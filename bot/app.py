@@ -21,9 +21,11 @@ from bot.library import Library, cache_path
 from retrieval.cache import QueryCache
 
 if TYPE_CHECKING:
+    from bot.alerts.service import AlertService
     from bot.digest.scheduler import DigestScheduler
     from bot.feeds.service import FeedService
     from bot.store import Store
+    from bot.store.protocol import AlertStore
 
 Surface = Literal["console", "discord", "ingest"]
 """``console``: the commands, no digest posting, feeds shown but never polled. ``discord``: everything.
@@ -47,6 +49,8 @@ class App:
     """The feed poller, when the config names feeds (and always for ``ingest``)."""
     commands: Newsbot | None
     """The service (``console`` and ``discord``)."""
+    alerts: AlertService | None = None
+    """Keyword alerts' sender side (``discord`` only): the client runs its loop with a DM sender."""
 
     @property
     def service(self) -> Newsbot:
@@ -57,6 +61,28 @@ class App:
 
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+class _StoreOnFirstUse:
+    """The store for keyword alerts: the one the app opened, or (a console without feeds) one opened at the
+    first /subscribe and closed with the app, so a console that never subscribes starts without it."""
+
+    def __init__(self, url: str, store: Store | None, resources: contextlib.AsyncExitStack) -> None:
+        self._url = url
+        self._store = store
+        self._resources = resources
+
+    async def __call__(self) -> AlertStore:
+        if self._store is None:
+            from bot.store import open_store
+
+            store = await open_store(self._url, create=True)
+            if self._store is not None:  # another command opened it meanwhile
+                await store.close()
+            else:
+                self._store = store
+                self._resources.push_async_callback(store.close)
+        return self._store
 
 
 @contextlib.asynccontextmanager
@@ -111,11 +137,22 @@ async def build_app(config: Config, surface: Surface, *, progress: bool = False,
                                 sync=sync)
             resources.push_async_callback(feeds.close)
             await feeds.setup()
+        alerts = None
+        if surface == "discord":
+            from bot.alerts.service import AlertService
+
+            assert store is not None
+            alerts = AlertService(store, library, config.alerts)
+            library.on_change(alerts.wake)  # a reindex (feed poll, folder change, /reindex) may bring new issues
         commands = None
         if surface != "ingest":
+            from bot.alerts.book import AlertBook
+
+            book = AlertBook(config.alerts, _StoreOnFirstUse(config.storage_url, store, resources),
+                             direct=surface == "discord")
             cache = QueryCache(cache_path(config.db_path), ttl_seconds=config.cache.ttl_seconds,
                                max_entries=config.cache.max_entries)
             await cache.open()
             resources.push_async_callback(cache.close)
-            commands = Newsbot(config, library, cache, scheduler=scheduler, feeds=feeds)
-        yield App(config, library, store, scheduler, feeds, commands)
+            commands = Newsbot(config, library, cache, scheduler=scheduler, feeds=feeds, alerts=book)
+        yield App(config, library, store, scheduler, feeds, commands, alerts)

@@ -48,6 +48,9 @@ from bot.results import (
     ReindexResult,
     SimilarResult,
     StatsResult,
+    SubscribeResult,
+    SubscriptionsResult,
+    UnsubscribeResult,
     features_of,
 )
 from bot.timeparse import parse_time_of_day
@@ -59,6 +62,7 @@ from retrieval.links import link_key
 from retrieval.models import Archive, Entry, Issue
 
 if TYPE_CHECKING:
+    from bot.alerts.book import AlertBook
     from bot.digest.scheduler import DigestScheduler, Poster
     from bot.feeds.service import FeedService
     from bot.library import Library
@@ -88,7 +92,7 @@ class Newsbot:
 
     def __init__(self, config: Config, library: Library, cache: QueryCache, *,
                  scheduler: DigestScheduler | None = None, feeds: FeedService | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 alerts: AlertBook | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
         self.library = library
         self.cache = cache
@@ -96,6 +100,8 @@ class Newsbot:
         """The digest's state machine, where digests are posted (Discord); the console previews from the config."""
         self.feeds = feeds
         """Given when feeds are configured: stats show them and ``feed-retry`` resets them."""
+        self.alerts = alerts
+        """Members' keyword alerts (:mod:`bot.alerts`); the composition root always gives it."""
         self._clock = clock
         self._started = clock()
         self._last_asks: OrderedDict[int | None, tuple[Entry, ...]] = OrderedDict()
@@ -278,6 +284,28 @@ class Newsbot:
             return DigestPreview(content, describe(settings))
         defaults = dataclasses.replace(DigestSettings.from_config(0, self.config.digest), enabled=True)
         return DigestPreview(features_of(self._issue(None)), describe(defaults))
+
+    # -- keyword alerts (bot/alerts): each member's own, stored in the shared store --
+
+    @command("Get a direct message when a new issue has items matching your words.",
+             query="The words to watch for, e.g. protein folding or 强化学习",
+             section="Only items of this section: features, use_cases, papers, articles or other")
+    async def subscribe(self, query: str, section: str | None = None, *,
+                        user_id: int | None = None) -> SubscribeResult:
+        return await self._alerts().subscribe(user_id, query, section)
+
+    @command("Your keyword alerts, with buttons to remove them.")
+    async def subscriptions(self, *, user_id: int | None = None) -> SubscriptionsResult:
+        return await self._alerts().subscriptions(user_id)
+
+    @command("Stop one of your keyword alerts.", alert="Its number in /subscriptions")
+    async def unsubscribe(self, alert: str, *, user_id: int | None = None) -> UnsubscribeResult:
+        return await self._alerts().unsubscribe(user_id, alert)
+
+    def _alerts(self) -> AlertBook:
+        if self.alerts is None:
+            raise QueryError("Keyword alerts are not available here.")
+        return self.alerts
 
     @command("What newsbot can do.")
     async def help(self) -> HelpResult:

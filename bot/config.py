@@ -144,6 +144,17 @@ class DigestConfig(msgspec.Struct, frozen=True, kw_only=True):
         ge=0.1, le=HOUR_SECONDS, description="how often each process looks for due digests")] = 60.0
 
 
+class AlertsConfig(msgspec.Struct, frozen=True, kw_only=True):
+    min_score: Annotated[float, Meta(
+        ge=0, le=1000, description="an entry of a new issue alerts a subscriber when its search score for the "
+                                   "query (BM25+, as /ask ranks) is at least this")] = 4.0
+    max_per_member: Annotated[int, Meta(
+        ge=1, le=25, description="keyword alerts one member may hold (each gets a remove button; 25 at most)")] = 10
+    max_matches: Annotated[int, Meta(ge=1, le=25, description="matching items listed in one alert message")] = 5
+    send_interval_seconds: Annotated[float, Meta(
+        ge=0, le=60, description="pause between two alert messages a process sends (under Discord's limits)")] = 1.0
+
+
 class DiscordConfig(msgspec.Struct, frozen=True, kw_only=True):
     guild_ids: Annotated[tuple[int, ...], Meta(
         description="sync commands to these guilds (instant); empty = global sync")] = ()
@@ -173,6 +184,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     search: SearchConfig = msgspec.field(default_factory=SearchConfig)
     cache: CacheConfig = msgspec.field(default_factory=CacheConfig)
     digest: DigestConfig = msgspec.field(default_factory=DigestConfig)
+    alerts: AlertsConfig = msgspec.field(default_factory=AlertsConfig)
     discord: DiscordConfig = msgspec.field(default_factory=DiscordConfig)
     logging: LoggingConfig = msgspec.field(default_factory=LoggingConfig)
 

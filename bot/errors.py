@@ -13,6 +13,10 @@ class DigestError(NewsbotError):
     """A digest request cannot be done as asked; the message is for the admin who asked."""
 
 
+class AlertError(NewsbotError):
+    """A keyword alert request cannot be done as asked (too many, unknown number, empty words); says why."""
+
+
 class StoreError(NewsbotError):
     """The state store cannot be used as it is (unreachable, or its schema does not match); says what to do."""
 
@@ -54,6 +58,10 @@ class PostNotFound(PostError):
 
 class PostTransient(PostError):
     """5xx or a network error: worth trying again."""
+
+
+class DMClosed(PostForbidden):
+    """50007: the member does not accept direct messages from the bot (closed, blocked, or no shared server)."""
 
 
 class FeedParseError(NewsbotError):

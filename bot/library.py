@@ -90,6 +90,11 @@ class Library:
         self._archive = archive
         self._engine = engine
         self._lock = asyncio.Lock()
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after every reindex (the keyword alerts look for new issues then)."""
+        self._listeners.append(listener)
 
     @classmethod
     async def load(cls, config: Config, *, progress: bool = False, search: bool = True,
@@ -123,6 +128,8 @@ class Library:
             search = old is not None
             archive, engine = await in_daemon_thread(lambda: _load(self.config, analyzer, False, search))
             self._archive, self._engine = archive, engine
+            for listener in self._listeners:
+                listener()
             changed = engine is None or old is None or engine.fingerprint != old.fingerprint
             return ReindexResult(
                 issues=len(archive.newsletter_issues), entries=len(archive.entries),

@@ -7,6 +7,10 @@ from typing import Any, assert_never
 
 from bot.digest.schedule import describe
 from bot.results import (
+    AlertNoticeResult,
+    AlertReply,
+    AlertResult,
+    AlertSub,
     AskResult,
     DigestNowResult,
     DigestPreview,
@@ -21,6 +25,9 @@ from bot.results import (
     Result,
     SimilarResult,
     StatsResult,
+    SubscribeResult,
+    SubscriptionsResult,
+    UnsubscribeResult,
 )
 from bot.textutil import issue_date
 from retrieval.errors import UnknownIssueError
@@ -91,9 +98,16 @@ def render(command: str, result: Result) -> dict[str, Any]:
             out |= {"title": result.title, "schedule": describe(result.settings)}
         case DigestNowResult():
             out |= {"status": result.status, "text": result.text}
+        case SubscribeResult() | SubscriptionsResult() | UnsubscribeResult() | AlertResult() | AlertNoticeResult():
+            out |= _alert_obj(result)
         case _:
             assert_never(result)
     return out
+
+
+def sub_obj(s: AlertSub) -> dict[str, Any]:
+    return {"number": s.number, "id": s.id, "query": s.query, "section": s.section or None,
+            "archive": s.archive, "paused": s.paused}
 
 
 def hit_obj(h: Hit) -> dict[str, Any]:
@@ -127,4 +141,24 @@ def error(command: str, err: Exception) -> dict[str, Any]:
     out: dict[str, Any] = {"command": command, "error": str(err)}
     if isinstance(err, UnknownIssueError) and err.suggestions:
         out["suggestions"] = list(err.suggestions)
+    return out
+
+
+def _alert_obj(result: AlertReply) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    match result:
+        case SubscribeResult():
+            out |= {"status": result.status, "alert": sub_obj(result.sub), "held": result.held,
+                    "limit": result.limit, "delivered_here": result.direct}
+        case SubscriptionsResult():
+            out |= {"alerts": [sub_obj(s) for s in result.subs], "limit": result.limit}
+        case UnsubscribeResult():
+            out |= {"removed": sub_obj(result.sub), "left": result.left}
+        case AlertResult():
+            out |= issue_obj(result.issue) | {"marker": result.marker, "items": [
+                entry_obj(m.entry) | {"score": round(m.score, 6), "queries": list(m.queries)} for m in result.matches]}
+        case AlertNoticeResult():
+            out |= {"paused": [sub_obj(s) for s in result.paused]}
+        case _:
+            assert_never(result)
     return out

@@ -6,6 +6,10 @@ from typing import assert_never
 
 from bot.digest.schedule import describe
 from bot.results import (
+    AlertNoticeResult,
+    AlertReply,
+    AlertResult,
+    AlertSub,
     AskResult,
     DigestNowResult,
     DigestPreview,
@@ -19,8 +23,13 @@ from bot.results import (
     Result,
     SimilarResult,
     StatsResult,
+    SubscribeResult,
+    SubscriptionsResult,
+    UnsubscribeResult,
+    alert_notice_text,
     feed_line,
     feed_retry_title,
+    subscribe_text,
 )
 from bot.textutil import format_duration, issue_date, shorten
 from retrieval.errors import UnknownIssueError
@@ -107,9 +116,21 @@ def render(result: Result, *, color: bool = False) -> str:
             lines = [st.bold(result.title), describe(result.settings)]
         case DigestNowResult():
             lines = [result.text]
+        case SubscribeResult() | SubscriptionsResult() | UnsubscribeResult() | AlertResult() | AlertNoticeResult():
+            lines = _alert_lines(result, st)
         case _:
             assert_never(result)
     return "\n".join(lines)
+
+
+def _sub(sub: AlertSub) -> str:
+    """A keyword alert, its words quoted as typed (the console echoes input literally).
+
+    >>> _sub(AlertSub(1, 7, "**GPU**", "papers", paused="closed"))
+    '1. “**GPU**” in papers (paused)'
+    """
+    return f"{sub.number}. “{sub.query}”" + (f" in {sub.section}" if sub.section else "") + (
+        " (paused)" if sub.paused else "")
 
 
 def _ask(result: AskResult, st: _Style) -> list[str]:
@@ -213,3 +234,23 @@ def error(err: Exception, *, color: bool = False) -> str:
     if isinstance(err, UnknownIssueError) and err.suggestions:
         text += "\n" + "Did you mean: " + "; ".join(err.suggestions)
     return text
+
+
+def _alert_lines(result: AlertReply, st: _Style) -> list[str]:
+    lines: list[str]
+    match result:
+        case SubscribeResult():
+            lines = [subscribe_text(result, _sub(result.sub))]
+        case SubscriptionsResult():
+            lines = [st.dim(f"your keyword alerts ({len(result.subs)} of {result.limit})")]
+            lines += [f"  {_sub(s)}" for s in result.subs] or ["  none: /subscribe adds one"]
+        case UnsubscribeResult():
+            lines = [f"Removed {_sub(result.sub)}. You have {result.left} left."]
+        case AlertResult():
+            lines = [st.bold(f"New issue {result.issue.label}: {len(result.matches)} item(s) match your alerts")]
+            lines += [f"{n}. {m.entry.title}  {m.entry.url or ''}".rstrip() for n, m in enumerate(result.matches, 1)]
+        case AlertNoticeResult():
+            lines = [alert_notice_text([_sub(s) for s in result.paused])]
+        case _:
+            assert_never(result)
+    return lines

@@ -199,8 +199,104 @@ class DigestNowResult:
     """What happened, in words."""
 
 
+# -- keyword alerts (bot/alerts) -------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class AlertSub:
+    """One of a member's keyword alerts, as shown to them."""
+
+    number: int
+    """Its place in the member's list (1, 2, …), oldest first."""
+    id: int
+    """Its stable id (the remove buttons and /unsubscribe's autocomplete carry it)."""
+    query: str
+    """As typed: every surface shows it literally (escaped, never a ping)."""
+    section: str = ""
+    """A section's value (``papers``), or '' for every section."""
+    archive: str = ""
+    """The archive it watches; '' is the default one."""
+    paused: str | None = None
+    """Why it sends nothing (closed direct messages), or None."""
+
+
+@dataclass(frozen=True, slots=True)
+class SubscribeResult:
+    status: str
+    """``added``, ``resumed`` (a paused one of the same words) or ``exists``."""
+    sub: AlertSub
+    held: int
+    limit: int
+    direct: bool
+    """Whether alerts reach this surface (Discord direct messages); False in the console."""
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionsResult:
+    user_id: int
+    """Whose list this is: only they may press its remove buttons."""
+    subs: tuple[AlertSub, ...]
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class UnsubscribeResult:
+    sub: AlertSub
+    left: int
+
+
+@dataclass(frozen=True, slots=True)
+class AlertMatch:
+    """One item of a new issue that matched a member's alert."""
+
+    entry: Entry
+    score: float
+    queries: tuple[str, ...]
+    """The member's queries that found it, as typed."""
+
+
+@dataclass(frozen=True, slots=True)
+class AlertResult:
+    """The direct message one member gets for one new issue."""
+
+    issue: Issue
+    matches: tuple[AlertMatch, ...]
+    marker: str
+    """Marks the message (in its footer), so a restarted sender can find it in the member's DMs."""
+
+
+@dataclass(frozen=True, slots=True)
+class AlertNoticeResult:
+    """Said once, in a member's next reply: these alerts were paused (their direct messages are closed)."""
+
+    paused: tuple[AlertSub, ...]
+
+
+def subscribe_text(result: SubscribeResult, line: str) -> str:
+    """The reply to /subscribe around ``line`` (the alert as the surface shows it, already escaped).
+
+    >>> subscribe_text(SubscribeResult("added", AlertSub(1, 5, "gpu"), 1, 10, False), "1. gpu")
+    'Alert added: 1. gpu. You hold 1 of 10. Alerts are direct messages from the Discord bot: the console gets none.'
+    """
+    head = {"added": "Alert added", "resumed": "Alert resumed", "exists": "You already have this alert"}
+    text = f"{head.get(result.status, 'Alert')}: {line}. You hold {result.held} of {result.limit}."
+    if result.direct:
+        return text + " I will send you a direct message when a new issue has matching items."
+    return text + " Alerts are direct messages from the Discord bot: the console gets none."
+
+
+def alert_notice_text(lines: list[str]) -> str:
+    """The one-time notice that a member's alerts were paused (``lines``: each alert, already escaped)."""
+    return ("Your keyword alerts are paused: I could not send you a direct message (Discord error 50007: your "
+            "direct messages are closed to me). Allow direct messages from this server, then /subscribe the "
+            "same words again to resume each one:\n" + "\n".join(lines))
+
+
+AlertReply = SubscribeResult | SubscriptionsResult | UnsubscribeResult | AlertResult | AlertNoticeResult
+"""The keyword alerts' results: each renderer draws them in one helper of its own."""
+
 Result = (AskResult | SimilarResult | FeaturesResult | IssueResult | IssueListResult | HelpResult | StatsResult
-          | DigestPreview | ReindexResult | FeedRetryResult | DigestSettingsResult | DigestNowResult)
+          | DigestPreview | ReindexResult | FeedRetryResult | DigestSettingsResult | DigestNowResult
+          | SubscribeResult | SubscriptionsResult | UnsubscribeResult | AlertResult | AlertNoticeResult)
 
 
 def features_of(issue: Issue, limit: int = DIGEST_MAX_FEATURES) -> FeaturesResult:

@@ -15,6 +15,7 @@ The whole tree, drawn once. Each class lives in its layer's error module: this o
     ├── ConfigError              a configuration file or override is invalid; names the bad key
     ├── UsageError               (bot.errors) a command line cannot be run as given: exit status 2
     ├── DigestError              (bot.errors) a digest request cannot be done as asked
+    ├── AlertError               (bot.errors) a keyword alert request cannot be done as asked
     ├── FeedParseError           (bot.errors) fetched bytes are not a usable RSS or Atom feed
     ├── FeedItemError            (bot.errors) one feed item over a conversion limit; skipped with the reason
     ├── FetchError               (bot.errors) a feed could not be fetched; permanent (410) or worth a retry
@@ -24,7 +25,8 @@ The whole tree, drawn once. Each class lives in its layer's error module: this o
         └── StoreUnavailable     the shared store cannot be reached just now; the next tick tries again
     PostError                    (bot.errors) raised by a digest Poster, handled by the scheduler, never shown
     ├── PostForbidden            403: the bot may not post there; the guild's digest is turned off
-    │   └── PostRejected         400 and the like: Discord refused the request (its status and message say why)
+    │   ├── PostRejected         400 and the like: Discord refused the request (its status and message say why)
+    │   └── DMClosed             50007: a member's direct messages are closed; their alerts are paused
     ├── PostNotFound             404: the channel is gone; the guild's digest is turned off
     └── PostTransient            5xx or network; retried with back-off, then left claimed for the next tick
 

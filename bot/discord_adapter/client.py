@@ -21,10 +21,12 @@ from bot.app import App
 from bot.commands import Newsbot
 from bot.digest.scheduler import DigestScheduler
 from bot.discord_adapter import embeds
+from bot.discord_adapter.alerts_cog import AlertsCog, paused_notice
 from bot.discord_adapter.cogs import AdminCog, ReaderCog, message_menus
+from bot.discord_adapter.dm import DMSender
 from bot.discord_adapter.poster import DiscordPoster
 from bot.discord_adapter.replies import EXPIRED_AUTOCOMPLETE, expired, send_private
-from bot.discord_adapter.views import OpenViews
+from bot.discord_adapter.views import OpenViews, RemoveAlert
 from bot.store import Store
 from retrieval.errors import ConfigError, NewsbotError, UnknownIssueError
 
@@ -141,6 +143,9 @@ class NewsbotClient(commands.AutoShardedBot):
         self.feeds = app.feeds
         """Polls the feeds and watches the archive folder (reindexing on change); None: no feed loop."""
         self._feed_task: asyncio.Task[None] | None = None
+        self.dms = DMSender(self, app.config.alerts.send_interval_seconds)
+        """Keyword alerts' direct messages, paced; the alert loop sends through it."""
+        self._alert_task: asyncio.Task[None] | None = None
         # discord.py answers autocomplete itself and logs a late answer's 10062 as an ERROR traceback.
         logging.getLogger("discord.app_commands.tree").addFilter(EXPIRED_AUTOCOMPLETE)
         self.identify_queue_url = identify_queue_url
@@ -161,6 +166,8 @@ class NewsbotClient(commands.AutoShardedBot):
         await self.add_cog(AdminCog(self.newsbot, self.poster))
         for menu in message_menus(self.newsbot):
             self.tree.add_command(menu)
+        await self.add_cog(AlertsCog(self.newsbot))
+        self.add_dynamic_items(RemoveAlert)  # /subscriptions' remove buttons, still live after a restart
         self.synced = await self.sync_commands() if self.sync_on_start else False
         if self.store.read_only:
             return  # every claim would fail; the launcher has said so once at start
@@ -169,6 +176,19 @@ class NewsbotClient(commands.AutoShardedBot):
         if self.feeds is not None:
             # Independent of the gateway: new issues become searchable even while Discord reconnects.
             self._feed_task = asyncio.create_task(self.feeds.run_forever(), name="newsbot-feeds")
+        if self.app.alerts is not None:
+            self._alert_task = asyncio.create_task(self._alert_loop(), name="newsbot-alerts")
+
+    async def _alert_loop(self) -> None:
+        assert self.app.alerts is not None
+        await self.wait_until_ready()
+        await self.app.alerts.run_forever(self.dms)
+
+    async def on_app_command_completion(self, interaction: discord.Interaction[NewsbotClient],
+                                        command: app_commands.Command[Any, ..., Any] | app_commands.ContextMenu,
+                                        ) -> None:
+        """Every answered command: a member whose alerts were paused hears it once, after their reply."""
+        await paused_notice(self.newsbot, interaction)
 
     async def _digest_loop(self) -> None:
         await self.wait_until_ready()
@@ -197,12 +217,12 @@ class NewsbotClient(commands.AutoShardedBot):
     async def close(self) -> None:
         # While the HTTP session is still open: disable the page buttons of answers still on screen.
         await self.views.shut_down()
-        for task in (self._digest_task, self._feed_task):
+        for task in (self._digest_task, self._feed_task, self._alert_task):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        self._digest_task = self._feed_task = None
+        self._digest_task = self._feed_task = self._alert_task = None
         await super().close()
 
     def command_payload(self) -> list[dict[str, Any]]:

@@ -18,6 +18,10 @@ import discord
 
 from bot.digest.schedule import DigestSettings, when
 from bot.results import (
+    AlertNoticeResult,
+    AlertReply,
+    AlertResult,
+    AlertSub,
     AskResult,
     DigestNowResult,
     DigestPreview,
@@ -31,8 +35,13 @@ from bot.results import (
     Result,
     SimilarResult,
     StatsResult,
+    SubscribeResult,
+    SubscriptionsResult,
+    UnsubscribeResult,
+    alert_notice_text,
     feed_line,
     feed_retry_title,
+    subscribe_text,
 )
 from bot.textutil import format_duration, issue_date, shorten
 from retrieval.models import Entry, Hit, Issue
@@ -222,6 +231,8 @@ def render(result: Result) -> Reply:
             return Reply([digest_settings_embed(result.title, result.settings)])
         case DigestNowResult():
             return Reply(content=clip(discord.utils.escape_mentions(result.text), CONTENT_MAX))
+        case SubscribeResult() | SubscriptionsResult() | UnsubscribeResult() | AlertResult() | AlertNoticeResult():
+            return _alert_reply(result)
         case _:
             assert_never(result)
 
@@ -478,3 +489,38 @@ def digest_settings_text(settings: DigestSettings) -> str:
 def digest_settings_embed(title: str, settings: DigestSettings) -> discord.Embed:
     """A settings reply: everything that is set."""
     return discord.Embed(title=clip(title, TITLE_MAX), description=digest_settings_text(settings), colour=COLOR)
+
+
+
+def sub_line(sub: AlertSub) -> str:  # the words as typed, escaped: no markdown, no mention
+    text = f"**{sub.number}.** “{user_text(sub.query, 200)}”" + (f" in {sub.section}" if sub.section else "")
+    return text + (" — *paused*" if sub.paused else "")
+
+
+def alert_embed(result: AlertResult) -> discord.Embed:  # one member's DM: the issue, each match with its link
+    lines = [f"**{n}.** {link(escape(clip(m.entry.title or '(untitled)', 200)), m.entry.url)}\n"
+             f"{m.entry.section.label_en} · matched " + ", ".join(f"“{user_text(q, 60)}”" for q in m.queries[:3])
+             for n, m in enumerate(result.matches, 1)]
+    return discord.Embed(
+        title=clip(f"New issue {result.issue.label}: {len(result.matches)} item(s) match your alerts", TITLE_MAX),
+        url=safe_url(result.issue.source_url), colour=FEATURE_COLOR,
+        description=clip(f"{_issue_ref(result.issue)}\n\n" + "\n".join(lines), DESCRIPTION_MAX),
+    ).set_footer(text=clip(result.marker, FOOTER_MAX))
+
+
+def _alert_reply(result: AlertReply) -> Reply:
+    match result:
+        case SubscribeResult():
+            return Reply(content=clip(subscribe_text(result, sub_line(result.sub)), CONTENT_MAX))
+        case SubscriptionsResult():
+            lines = "\n".join(sub_line(s) for s in result.subs) or "You have no keyword alerts; /subscribe adds one."
+            return Reply([discord.Embed(title=f"Your keyword alerts ({len(result.subs)} of {result.limit})",
+                                        description=clip(lines, DESCRIPTION_MAX), colour=COLOR)])
+        case UnsubscribeResult():
+            return Reply(content=f"Removed {sub_line(result.sub)}. You have {result.left} left.")
+        case AlertResult():
+            return Reply([alert_embed(result)])
+        case AlertNoticeResult():
+            return Reply(content=clip(alert_notice_text([sub_line(s) for s in result.paused]), CONTENT_MAX))
+        case _:
+            assert_never(result)

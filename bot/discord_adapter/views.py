@@ -1,4 +1,5 @@
-"""Pagination buttons for long answers; disabled when the view times out, and when the bot shuts down."""
+"""Pagination buttons for long answers (disabled when the view times out, and when the bot shuts down), and the
+remove buttons of /subscriptions."""
 
 from __future__ import annotations
 
@@ -7,10 +8,14 @@ import logging
 import re
 import weakref
 from collections.abc import Sequence
+from typing import Any
 
 import discord
 
+from bot.discord_adapter.embeds import error_text, render
 from bot.discord_adapter.replies import expired
+from bot.errors import AlertError
+from bot.results import SubscriptionsResult
 
 log = logging.getLogger(__name__)
 
@@ -136,3 +141,50 @@ class OpenViews:
         for view in views:
             with contextlib.suppress(discord.HTTPException):
                 await view.shut_down()
+
+
+ALERT_BUTTON = re.compile(r"nb:unsub:(?P<user>[0-9]{1,20}):(?P<sub>[0-9]{1,20})")
+"""A remove button's custom_id: whose list it is and which alert. Checked against the presser (only that member
+may remove it) and by the store (which deletes by id *and* owner), so a forged custom_id removes nothing."""
+
+
+class RemoveAlert(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=ALERT_BUTTON):
+    """One remove button of /subscriptions. Dynamic, so it still works after a restart."""
+
+    def __init__(self, user_id: int, sub_id: int, number: int = 0) -> None:
+        super().__init__(discord.ui.Button(label=f"Remove {number}" if number else "Remove",
+                                           style=discord.ButtonStyle.danger, custom_id=f"nb:unsub:{user_id}:{sub_id}"))
+        self.user_id = user_id
+        self.sub_id = sub_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any],
+                             match: re.Match[str], /) -> RemoveAlert:
+        return cls(int(match["user"]), int(match["sub"]))
+
+    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
+        if interaction.user.id != self.user_id:
+            await interaction.response.send_message("Only the member whose alerts these are can remove them; "
+                                                    "/subscriptions lists your own.", ephemeral=True,
+                                                    allowed_mentions=discord.AllowedMentions.none())
+            return False
+        return True
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        service = interaction.client.newsbot
+        try:
+            await service.unsubscribe(str(self.sub_id), user_id=self.user_id)
+        except AlertError as err:
+            await interaction.response.send_message(error_text(str(err)), ephemeral=True,
+                                                    allowed_mentions=discord.AllowedMentions.none())
+            return
+        listing = await service.subscriptions(user_id=self.user_id)
+        await interaction.response.edit_message(embeds=render(listing).embeds, view=alerts_view(listing))
+
+
+def alerts_view(result: SubscriptionsResult) -> discord.ui.View:
+    """A remove button per alert (at most 25: ``alerts.max_per_member`` allows no more)."""
+    view = discord.ui.View(timeout=None)
+    for sub in result.subs[:25]:
+        view.add_item(RemoveAlert(result.user_id, sub.id, sub.number))
+    return view

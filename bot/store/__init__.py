@@ -17,17 +17,18 @@ from pathlib import Path
 
 from bot.errors import SchemaMismatch, StoreError, StoreReadOnly, StoreUnavailable
 from bot.store.postgres import PostgresStore
-from bot.store.protocol import FeedStore, Store
-from bot.store.records import FeedState, ItemRecord, PostRecord, PostStatus
+from bot.store.protocol import AlertStore, FeedStore, Store
+from bot.store.records import AlertClaim, AlertStatus, FeedState, ItemRecord, PostRecord, PostStatus, Subscription
 from bot.store.schema import MIGRATIONS, SCHEMA_VERSION
 from bot.store.sql import SqlStore
 from bot.store.sqlite import SqliteStore
 from bot.store.url import describe_url, is_postgres_url
 
 __all__ = [
-    "MIGRATIONS", "SCHEMA_VERSION", "FeedState", "FeedStore", "ItemRecord", "PostRecord", "PostStatus",
+    "MIGRATIONS", "SCHEMA_VERSION", "AlertClaim", "AlertStatus", "AlertStore", "FeedState", "FeedStore",
+    "ItemRecord", "PostRecord", "PostStatus",
     "PostgresStore", "SchemaMismatch", "SqlStore", "SqliteStore", "Store", "StoreError", "StoreReadOnly",
-    "StoreUnavailable", "describe_url", "is_postgres_url", "migrate_store", "open_store",
+    "StoreUnavailable", "Subscription", "describe_url", "is_postgres_url", "migrate_store", "open_store",
 ]
 
 

@@ -68,3 +68,37 @@ class ItemRecord:
     owned: bool
     """True when the poller wrote the file; an admin's own copy is never overwritten."""
     issue_id: str
+
+
+AlertStatus = Literal["claimed", "sent", "closed", "gone", "failed"]
+"""One member's alert for one issue: ``claimed`` (being sent, or the sender died), ``sent``, ``closed`` (the
+member's DMs are closed: 50007), ``gone`` (every subscription of the member was removed or paused before it went
+out), ``failed`` (Discord refused it otherwise)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """One row of ``alert_subscriptions``: a member's keyword alert."""
+
+    id: int
+    user_id: int
+    query: str
+    """Exactly as the member typed it (shown escaped, never as markdown or a ping)."""
+    section: str = ""
+    """A :class:`retrieval.models.Section` value, or '' for every section."""
+    archive: str = ""
+    """The archive it watches; '' is the default archive."""
+    created_at: dt.datetime | None = None
+    paused_reason: str | None = None
+    """Set when alerts cannot reach the member (closed DMs): nothing is sent until they subscribe again."""
+
+
+class AlertClaim(NamedTuple):
+    """One row of ``alert_sends``."""
+
+    archive: str
+    issue_id: str
+    user_id: int
+    status: AlertStatus
+    lease_until: dt.datetime | None
+    message_id: int | None

@@ -105,6 +105,43 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 6: why the last digest could not be published to the servers following its announcement channel (a 403),
     # for stats; the digest itself stays posted.
     ("ALTER TABLE digest_settings ADD COLUMN publish_error TEXT",),
+    # 7: personal keyword alerts: each member's subscriptions (``archive`` '' is the default archive), the issues
+    # the alerts have seen (``baseline`` 1: already there when alerts started, never alerted), and one claim per
+    # member and new issue, so one direct message goes out across restarts and hosts.
+    (
+        """CREATE TABLE IF NOT EXISTS alert_subscriptions (
+            id BIGINT PRIMARY KEY,
+            user_id BIGINT NOT NULL,
+            query TEXT NOT NULL,
+            section TEXT NOT NULL DEFAULT '',
+            archive TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            paused_reason TEXT,
+            notice_pending INTEGER NOT NULL DEFAULT 0
+        )""",
+        "CREATE INDEX IF NOT EXISTS alert_subscriptions_user ON alert_subscriptions (user_id)",
+        """CREATE TABLE IF NOT EXISTS alert_issues (
+            archive TEXT NOT NULL DEFAULT '',
+            issue_id TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            baseline INTEGER NOT NULL DEFAULT 0,
+            done_at TEXT,
+            PRIMARY KEY (archive, issue_id)
+        )""",
+        """CREATE TABLE IF NOT EXISTS alert_sends (
+            archive TEXT NOT NULL DEFAULT '',
+            issue_id TEXT NOT NULL,
+            user_id BIGINT NOT NULL,
+            status TEXT NOT NULL,
+            claimed_at TEXT NOT NULL,
+            claimed_by TEXT,
+            lease_until TEXT,
+            sent_at TEXT,
+            message_id BIGINT,
+            detail TEXT,
+            PRIMARY KEY (archive, issue_id, user_id)
+        )""",
+    ),
 )
 """Each entry is one schema version's statements, applied in one transaction. Append, never edit."""
 

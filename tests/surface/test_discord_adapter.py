@@ -36,7 +36,8 @@ def _embed_text(message: dict[str, Any]) -> str:
 async def test_synced_command_set(fake: FakeDiscord, client: FastReconnectClient) -> None:
     synced = {c["name"]: c for c in fake.commands[GUILD_ID]}
     assert set(synced) == {"ask", "similar", "features", "issue", "issues", "latest", "digest", "help", "newsbot",
-                           "Search the archive"}
+                           "Search the archive",
+                           "subscribe", "subscriptions", "unsubscribe"}
     assert None not in fake.commands  # guild sync only: no duplicate global set
     ask = {o["name"]: o for o in synced["ask"]["options"]}
     assert ask["question"]["required"] is True

@@ -57,6 +57,10 @@ SESSION = [
     "/issues 1",
     "/stats",
     "/reindex",
+    "/subscribe protein folding **@everyone** section:papers",  # the console's own alerts (never delivered)
+    "/subscribe transformer",
+    "/subscriptions",
+    "/unsubscribe 2",
     # failures
     "",
     "/bogus",
@@ -239,3 +243,17 @@ async def test_an_added_renamed_or_dropped_key_breaks_the_contract(sample_config
     stats = copy.deepcopy(objs[1])
     stats["cache"]["hit_rate"] = "100%"
     assert problems(stats), "a wrongly typed value passed"
+
+
+async def test_console_alerts_are_the_console_users_own_and_shown_literally(sample_config: Config) -> None:
+    objs = await run_lines(sample_config, ["/subscribe **GPU** <@&1> section:Papers", "/subscribe   ",
+                                           "/subscribe x section:poems", "/subscriptions", "/unsubscribe 7"])
+    assert_keeps_contract(objs)
+    added, empty, bad_section, listing, unknown = objs
+    assert added["alert"]["query"] == "**GPU** <@&1>"
+    assert added["alert"]["section"] == "papers"
+    assert added["delivered_here"] is False
+    assert "needs query" in empty["error"]
+    assert "poems" in bad_section["error"]
+    assert [a["query"] for a in listing["alerts"]] == ["**GPU** <@&1>"]
+    assert "no alert number 7" in unknown["error"]

@@ -42,6 +42,7 @@ from typing import Any, Self
 
 from aiohttp import BodyPartReader, WSMsgType, web
 
+from .dms import FakeDMs
 from .payloads import (
     BOT_PERMISSIONS,
     EPHEMERAL,
@@ -375,6 +376,8 @@ class FakeDiscord:
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
         self._routes: list[tuple[str, re.Pattern[str], bool, Handler]] = self._route_table()
+        self.dms = FakeDMs(self._ids, self.bot_user)
+        """Direct messages: ``dms.messages[user_id]``, and ``dms.closed`` for members whose DMs are closed."""
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -613,6 +616,7 @@ class FakeDiscord:
         # (method, path regex, needs the bot token, handler)
         table: list[tuple[str, str, bool, Handler]] = [
             ("GET", r"/users/@me", True, self._get_me),
+            ("POST", r"/users/@me/channels", True, self._open_dm),
             ("GET", r"/oauth2/applications/@me", True, self._get_application),
             ("GET", r"/gateway", False, self._get_gateway),
             ("GET", r"/gateway/bot", True, self._get_gateway_bot),
@@ -883,7 +887,14 @@ class FakeDiscord:
         guild, chan = found
         return _json(chan.payload(guild.id))
 
+    async def _open_dm(self, req: _Request) -> web.Response:
+        status, payload = self.dms.open(req.json if isinstance(req.json, dict) else {})
+        return _json(payload, status)
+
     async def _post_message(self, req: _Request, channel: str) -> web.Response:
+        if self.dms.member_of(int(channel)) is not None:
+            status, payload = self.dms.post(int(channel), req.json if isinstance(req.json, dict) else {})
+            return _json(payload, status)
         found = self._channel(int(channel))
         if found is None:
             return _error(404, "Unknown Channel", 10003)
@@ -926,6 +937,8 @@ class FakeDiscord:
             await self.dispatch("MESSAGE_CREATE", {**message.payload(), "member": member})
 
     async def _list_messages(self, req: _Request, channel: str) -> web.Response:
+        if self.dms.member_of(int(channel)) is not None:
+            return _json(self.dms.history(int(channel), max(1, min(100, int(req.query.get("limit", "50"))))))
         if self._channel(int(channel)) is None:
             return _error(404, "Unknown Channel", 10003)
         limit = max(1, min(100, int(req.query.get("limit", "50"))))
