@@ -394,8 +394,7 @@ def _similar_query(entry: Entry) -> str:
     """What :meth:`Newsbot.similar` searches with: the item's title and summary, without anything that reads
     as an issue reference (which would narrow the search to that issue).
 
-    >>> from retrieval.models import Section
-    >>> _similar_query(Entry("w13", 0, Section.PAPERS, "ViT 的鲁棒性", None, "Vision Transformer 比 CNN 更稳健。"))
+    >>> _similar_query(Entry("w13", 0, "papers", "ViT 的鲁棒性", None, "Vision Transformer 比 CNN 更稳健。"))
     'ViT 的鲁棒性 Vision Transformer 比 CNN 更稳健。'
     """
     text = f"{entry.title} {entry.summary}"[:SIMILAR_QUERY_CHARS]

@@ -30,6 +30,8 @@ from retrieval.errors import ArchiveError, BadFileError
 from retrieval.links import link_hash, same_link
 from retrieval.models import Archive, Issue, RepairReport, SkippedFile
 from retrieval.parse import ParseError, parse_markdown
+from retrieval.parse.detect import choose_profile
+from retrieval.profile import Profile, profile_notes
 from retrieval.repair import detect_mojibake, repair_text
 from retrieval.repaircache import RepairCache, model_fingerprint
 
@@ -178,8 +180,13 @@ def read_archive_file(path: Path, *, max_bytes: int = DEFAULT_MAX_FILE_BYTES) ->
 
 
 def load_archive(root: Path, options: LoadOptions = LoadOptions(), *,
-                 lm_factory: Callable[[], CharLM] | None = None) -> Archive:
+                 lm_factory: Callable[[], CharLM] | None = None, profile: Profile | None = None) -> Archive:
     """Load every issue under ``root``.
+
+    ``profile`` says the newsletter's layout (:func:`retrieval.profile.load_profile`); None detects it from the
+    files (:func:`retrieval.parse.detect.choose_profile`): Akira's for Akira's archive and the bundled sample, the
+    generic reader for a folder no profile matches. Files of another newsletter than the archive's are skipped,
+    each with one line naming it.
 
     ``lm_factory`` builds the base repair model (default: jieba's dictionary plus ``options.userdict``);
     it is only called when a file needs repair.
@@ -189,9 +196,16 @@ def load_archive(root: Path, options: LoadOptions = LoadOptions(), *,
     skipped: list[SkippedFile] = []
     show = options.progress and len(files) >= PROGRESS_MIN_FILES
     clean, damaged = _read_files(root, files, options.max_file_bytes, show, skipped)
+    chosen, foreign = choose_profile([(r.rel, r.text) for r in clean], profile)
+    if foreign:
+        other = {rel for rel, _ in foreign}
+        clean = [r for r in clean if r.rel not in other]
+        skipped.extend(_skip(rel, f"an issue of {name}, not of this archive's {chosen.name}: give it its own archive")
+                       for rel, name in foreign)
 
     issues: list[Issue] = []
-    for rel, parsed in zip([c.rel for c in clean], _parse_all(clean, options.workers, show), strict=True):
+    parsed_all = _parse_all(clean, options.workers, show, chosen)
+    for rel, parsed in zip([c.rel for c in clean], parsed_all, strict=True):
         if isinstance(parsed, Issue):
             issues.append(parsed)
         else:
@@ -202,11 +216,14 @@ def load_archive(root: Path, options: LoadOptions = LoadOptions(), *,
         skipped.extend(_skip(r.rel, f"mojibake ({cp}) and repair is off") for r, cp in damaged)
     elif damaged:
         context = list(_context_texts(clean, issues))
-        repairs = _repair_all(damaged, context, options, lm_factory, issues, skipped)
+        repairs = _repair_all(damaged, context, options, lm_factory, issues, skipped, chosen)
 
     kept, duplicates = deduplicate(issues)
+    notes = profile_notes(chosen, kept)
+    for note in notes:
+        log.warning("%s", note)
     return Archive(root=str(root), issues=tuple(sort_issues(kept)), skipped=tuple(skipped),
-                   repairs=tuple(repairs), duplicates=tuple(duplicates))
+                   repairs=tuple(repairs), duplicates=tuple(duplicates), profile=chosen.name, notes=tuple(notes))
 
 
 def _archive_files(root: Path) -> list[Path]:
@@ -244,7 +261,7 @@ def _read_files(root: Path, files: list[Path], max_bytes: int, show: bool,
 
 def _repair_all(damaged: list[tuple[_Read, str]], context: list[str], options: LoadOptions,
                 lm_factory: Callable[[], CharLM] | None, issues: list[Issue],
-                skipped: list[SkippedFile]) -> list[RepairReport]:
+                skipped: list[SkippedFile], profile: Profile | None = None) -> list[RepairReport]:
     """Repair and parse each damaged file (its issue goes to ``issues``); one report per file."""
     # A custom model has no fingerprint we could trust, so it is never cached.
     cache = (RepairCache(options.cache_dir, model_fingerprint(options.userdict, context))
@@ -265,7 +282,7 @@ def _repair_all(damaged: list[tuple[_Read, str]], context: list[str], options: L
                                         result.filled, result.uncertain))
             log.info("repaired %s: %s, %d damaged, %d filled, %d uncertain", item.rel,
                      result.codepage or codepage, result.damaged, result.filled, result.uncertain)
-            issue = _parse(item.rel, result.text, skipped)
+            issue = _parse(item.rel, result.text, skipped, profile)
             if issue is not None:
                 issues.append(dataclasses.replace(issue, repaired=True, uncertain_chars=result.uncertain))
     finally:
@@ -274,19 +291,19 @@ def _repair_all(damaged: list[tuple[_Read, str]], context: list[str], options: L
     return repairs
 
 
-def _parse(rel: str, text: str, skipped: list[SkippedFile]) -> Issue | None:
-    parsed = _parse_one((rel, text))
+def _parse(rel: str, text: str, skipped: list[SkippedFile], profile: Profile | None = None) -> Issue | None:
+    parsed = _parse_one((rel, text, profile))
     if isinstance(parsed, str):
         skipped.append(_skip(rel, parsed))
         return None
     return parsed
 
 
-def _parse_one(item: tuple[str, str]) -> Issue | str:
+def _parse_one(item: tuple[str, str, Profile | None]) -> Issue | str:
     """An issue, or the reason the file has none. Module-level so worker processes can run it."""
-    rel, text = item
+    rel, text, profile = item
     try:
-        issue = parse_markdown(text, path=rel)
+        issue = parse_markdown(text, path=rel, profile=profile)
     except ParseError as err:
         return f"no usable content ({err})"
     except Exception as err:  # per-file boundary: one parser bug must not sink the archive
@@ -295,8 +312,9 @@ def _parse_one(item: tuple[str, str]) -> Issue | str:
     return dataclasses.replace(issue, path=rel)
 
 
-def _parse_all(items: list[_Read], workers: int, show: bool) -> Iterable[Issue | str]:
-    pairs = [(r.rel, r.text) for r in items]
+def _parse_all(items: list[_Read], workers: int, show: bool, profile: Profile | None = None
+               ) -> Iterable[Issue | str]:
+    pairs = [(r.rel, r.text, profile) for r in items]
     if workers <= 1 or len(pairs) < PARALLEL_MIN_FILES:
         return [_parse_one(p) for p in _progress(pairs, "parsing", show)]
     # spawn, not fork: reindexing runs inside the bot, next to aiosqlite's and discord.py's threads.

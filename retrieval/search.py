@@ -67,8 +67,7 @@ def entry_text(entry: Entry, issue: Issue) -> str:
     """The text indexed for an entry: the title (with its byline) twice, as titles are short and say what matters,
     then the summary, the embed cards' text and an arXiv id.
 
-    >>> from retrieval.models import Section
-    >>> e = Entry("i", 0, Section.PAPERS, "不用乘法的矩阵乘积", "https://arxiv.org/abs/2106.10860", "用查表代替乘法。")
+    >>> e = Entry("i", 0, "papers", "不用乘法的矩阵乘积", "https://arxiv.org/abs/2106.10860", "用查表代替乘法。")
     >>> entry_text(e, Issue("i", "第 31 期", None, "issue", ()))
     '不用乘法的矩阵乘积\\n不用乘法的矩阵乘积\\n用查表代替乘法。\\n2106.10860'
     """
@@ -87,10 +86,9 @@ _ARXIV_RE = re.compile(r"arxiv\.org/(?:abs|pdf)/(\d{4}\.\d{4,5})")
 def link_group(entry: Entry) -> str:
     """The identity of what an entry points at, so one paper in several issues is listed once.
 
-    >>> from retrieval.models import Section
-    >>> link_group(Entry("a", 0, Section.PAPERS, "t", "https://arxiv.org/pdf/2106.10860v1.pdf", ""))
+    >>> link_group(Entry("a", 0, "papers", "t", "https://arxiv.org/pdf/2106.10860v1.pdf", ""))
     'arxiv:2106.10860'
-    >>> link_group(Entry("a", 3, Section.PAPERS, "t", None, ""))
+    >>> link_group(Entry("a", 3, "papers", "t", None, ""))
     'entry:a#3'
     """
     if not entry.url:

@@ -154,7 +154,7 @@ def _hit_block(n: int, hit: Hit, snippet_chars: int) -> str:
     marks = " ★" if entry.feature else ""
     title = link(escape(clip(entry.title, 200)), entry.url)
     snippet = _highlight(hit, snippet_chars)
-    where = f"{_issue_ref(hit.issue)} · {entry.section.label_zh}"
+    where = f"{_issue_ref(hit.issue)} · {entry.section_name}"
     lines = [f"**{n}.** {title}{marks}"]
     if snippet:
         lines.append(f"> {snippet}")
@@ -343,7 +343,7 @@ def issue_embed(result: IssueResult) -> discord.Embed:
     date = issue_date(issue)
     embed.description = clip(" · ".join(p for p in (escape(issue.label), date) if p), DESCRIPTION_MAX)
     for section in issue.sections[:FIELDS_MAX]:
-        items = [e for e in issue.entries if e.section is section]
+        items = [e for e in issue.entries if e.section == section]
         lines: list[str] = []
         used = 0
         for e in items:
@@ -353,7 +353,7 @@ def issue_embed(result: IssueResult) -> discord.Embed:
                 break
             lines.append(line)
             used += len(line) + 1
-        embed.add_field(name=clip(f"{section.label_zh} / {section.label_en}", FIELD_NAME_MAX),
+        embed.add_field(name=clip(items[0].section_name_both, FIELD_NAME_MAX),
                         value=clip("\n".join(lines) or "—", FIELD_VALUE_MAX), inline=False)
     return fit_message([embed])[0]
 
