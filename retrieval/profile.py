@@ -107,6 +107,8 @@ class Profile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Sections with their own key and labels, tried in order; other headings are sections named by their text."""
     skip: tuple[str, ...] = ()
     """Regexes on heading text: sections that are not content (sponsors, jobs, events, past issues)."""
+    end: tuple[str, ...] = ()
+    """Regexes on lines: the issue's content ends at the first line one matches (a colophon, a sign-off)."""
     features: Features = Features()
     dates: Dates = Dates()
     issue_ref: tuple[str, ...] = ()
@@ -158,6 +160,7 @@ def _check(profile: Profile, where: str) -> Profile:
     """Compile every regex of the profile now, so a bad one names its key at load time, not mid-parse."""
     checks: list[tuple[str, str]] = [(f"sections[{n}].match", r.match) for n, r in enumerate(profile.sections)]
     checks += [(f"skip[{n}]", p) for n, p in enumerate(profile.skip)]
+    checks += [(f"end[{n}]", p) for n, p in enumerate(profile.end)]
     checks += [(f"features.sections[{n}]", p) for n, p in enumerate(profile.features.sections)]
     checks += [("dates.pattern", profile.dates.pattern), ("match.files", profile.match.files),
                ("match.title", profile.match.title)]

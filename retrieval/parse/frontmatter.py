@@ -27,7 +27,7 @@ def front_matter(lines: Sequence[str]) -> tuple[dict[str, str], int]:
     """The front matter's keys and values, and the line the rest of the file starts at (0 when there is none).
 
     >>> front_matter(["Title: This Week in Rust 528", "Number: 528", "Date: 2024-01-03", "", "Hello"])
-    ({'title': 'This Week in Rust 528', 'number': '528', 'date': '2024-01-03'}, 4)
+    ({'title': 'This Week in Rust 528', 'number': '528', 'date': '2024-01-03'}, 3)
     >>> front_matter(["---", "title: \\"第 3 期\\"", "date: 2024-01-05", "---", "# x"])
     ({'title': '第 3 期', 'date': '2024-01-05'}, 4)
     >>> front_matter(["+++", 'title = "Issue 7"', "date = 2024-01-05", "+++"])

@@ -35,6 +35,8 @@ _TABLE_ROW = re.compile(r"^[ \t]*\|.*\|[ \t]*$")
 _TABLE_RULE = re.compile(r"^[ \t]*\|?[ \t:\-|]+\|?[ \t]*$")
 _LINK_LINE = re.compile(r"^[ \t]*(?:\*\*|__)?[ \t]*\[[^\]\n]*[^\]\s][^\]\n]*\]\(")
 _LINK_TEXT = re.compile(r"\[([^\[\]\n]{1,200})\]\(")
+_REF_DEF = re.compile(r"^[ \t]{0,3}\[([^\[\]\n]{1,200})\]:[ \t]*(\S+)")
+_REF_USE = re.compile(r"\[([^\[\]\n]{0,500})\]\[([^\[\]\n]{0,200})\]")
 _HAS_LINK = re.compile(r"\]\((?:https?:|/)|https?://")
 _COMMENT_OPEN, _COMMENT_CLOSE = "<!--", "-->"
 _TITLE_NUMBER = re.compile(
@@ -267,6 +269,11 @@ def _cut(block: _Block, lines: Sequence[str], section: int) -> list[_Item]:
     if not kind:
         return []
     starts = block.starters[kind]
+    first_text = next((i for i in range(block.start, block.end) if lines[i].strip()), block.end)
+    if kind == _LINK_KIND and starts[0] != first_text:
+        # Paragraphs opening with a link are items only in a block that starts with one (a list of links); in
+        # prose ("[Please submit quotes…](…)" under a quote) they are the prose's.
+        return []
     items = []
     for n, s in enumerate(starts):
         end = starts[n + 1] if n + 1 < len(starts) else block.end
@@ -274,7 +281,37 @@ def _cut(block: _Block, lines: Sequence[str], section: int) -> list[_Item]:
     return items
 
 
+def _inline_references(lines: list[str], start: int) -> None:
+    """Rewrite reference links (``[text][ref]`` with ``[ref]: url`` further down) as inline links, in place, and
+    blank the definitions, so an item holds its own links and the last item not every definition.
+
+    >>> lines = ["* [Racer][r]. [Reddit][]", "", "[r]: https://a.example/racer", "[reddit]: https://reddit.com/x"]
+    >>> _inline_references(lines, 0); lines
+    ['* [Racer](https://a.example/racer). [Reddit](https://reddit.com/x)', '', '', '']
+    """
+    defs: dict[str, str] = {}
+    for i in range(start, len(lines)):
+        if (m := _REF_DEF.match(lines[i])) is not None:
+            defs.setdefault(m.group(1).strip().lower(), m.group(2).strip("<>"))
+            lines[i] = ""
+    if not defs:
+        return
+
+    def inline(m: re.Match[str]) -> str:
+        url = defs.get((m.group(2) or m.group(1)).strip().lower())
+        return f"[{m.group(1)}]({url})" if url else m.group(0)
+
+    for i in range(start, len(lines)):
+        if "][" in lines[i]:
+            lines[i] = _REF_USE.sub(inline, lines[i])
+
+
 def _entries(lines: list[str], start: int, issue_id: str, title: str, profile: Profile) -> tuple[Entry, ...]:
+    _inline_references(lines, start)
+    if profile.end:
+        ends = [compiled(p) for p in profile.end]
+        stop = next((i for i in range(start, len(lines)) if any(r.search(lines[i]) for r in ends)), len(lines))
+        del lines[stop:]
     blocks = _blocks(lines, start)
     level = _section_level(blocks)
     sections: list[_Section] = []
