@@ -59,8 +59,10 @@ class Entry:
     def section_name(self) -> str:
         """The section's label to show: :attr:`section_label`, else the key.
 
-        >>> Entry("w", 0, "papers", "t", None, "s", section_label="论文").section_name, Entry("w", 0, "Jobs", "t", None, "").section_name
-        ('论文', 'Jobs')
+        >>> Entry("w", 0, "papers", "t", None, "s", section_label="论文").section_name
+        '论文'
+        >>> Entry("w", 0, "Jobs", "t", None, "").section_name
+        'Jobs'
         """
         return self.section_label or self.section
 

@@ -43,13 +43,13 @@ from collections.abc import Sequence
 
 from retrieval.errors import ParseError
 from retrieval.models import Issue
-from retrieval.profile import Profile, compiled, load_profile
 from retrieval.parse.document import document_entries
 from retrieval.parse.entries import build_entries
 from retrieval.parse.generic import parse_generic
 from retrieval.parse.lines import Head, fallback_title, line_kinds, prepare, read_head, stem_id
 from retrieval.parse.metadata import issue_date, issue_id_of, metadata, slug_of
 from retrieval.parse.segment import section_for, segment
+from retrieval.profile import Profile, compiled, load_profile
 
 __all__ = ["ParseError", "issue_id_of", "parse_markdown", "section_for", "slug_of"]
 

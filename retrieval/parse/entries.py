@@ -12,8 +12,8 @@ import re
 from retrieval.links import link_key
 from retrieval.markdown import card_text, clean_block, clean_inline, find_urls, is_domain, strip_asterisks
 from retrieval.models import Entry
-from retrieval.profile import Profile, load_profile
 from retrieval.parse.segment import FEATURES, Item, Pick
+from retrieval.profile import Profile, load_profile
 
 _ARXIV_TITLE_LINE = re.compile(r"^\s*[\[【]\s*(?:\d{4}\.\d{4,5}(?:\s*v\d+)?)?\s*[\]】]?\s*(.+)$")
 _CLAUSE_END = re.compile(r"[。！？!?]|[.;；]\s")

@@ -379,7 +379,8 @@ def _empty_heading_item(item: _Item, section: _Section) -> bool:
     text = "\n".join(item.body)
     if clean_block(text) or find_urls(text):
         # A section's own intro is dropped once its subheadings bring items of their own.
-        return item is section.items[0] and len(section.items) > 1 and not section.whole and item.header == section.heading
+        first = item is section.items[0] and item.header == section.heading
+        return first and len(section.items) > 1 and not section.whole
     return True
 
 
@@ -393,7 +394,7 @@ def _item_fields(item: _Item) -> tuple[str, str | None, str, tuple[str, ...]]:
     if not item.heading:
         if len(head_line) > _TITLE_MAX:
             title = _SENTENCE_END.split(head_line, maxsplit=1)[0][:_TITLE_MAX]
-        if head_line and head_line != title or not summary:
+        if (head_line and head_line != title) or not summary:
             summary = (clean_block(header) + " " + summary).strip()
     if not title and (m := _LINK_TEXT.search(header)):
         title = strip_asterisks(m.group(1)).strip()  # a link named after a file or host: ``[avatar.png](…)``

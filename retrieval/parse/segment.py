@@ -17,8 +17,8 @@ from enum import Enum
 
 from retrieval.links import same_link
 from retrieval.markdown import clean_inline, find_urls, is_domain, is_separator, strip_asterisks
-from retrieval.profile import Profile, SectionRule, load_profile
 from retrieval.parse.lines import HEADING, split_cards
+from retrieval.profile import Profile, SectionRule, load_profile
 
 _NUMBERED = re.compile(r"^\s*(\d{1,2})\s*[.．、]\s*(\S.*)$", re.ASCII)
 FEATURES, OTHER = "features", "other"
@@ -208,7 +208,8 @@ class Segmenter:
             self._enter(Mode.SECTION, named)
             self.heading_items = False
             self.phase = Phase.NUMBERED
-        elif self.phase is not Phase.NUMBERED and level == 2 and (named := _highlights_section(plain, self.profile)) is not None:
+        elif (self.phase is not Phase.NUMBERED and level == 2
+              and (named := _highlights_section(plain, self.profile)) is not None):
             # "## 本周特稿/新闻。" atop the issue: a digest of the sections below, in bullets.
             self._enter(Mode.SECTION, named)
             self.phase = Phase.HIGHLIGHTS
@@ -293,7 +294,7 @@ def segment(lines: Sequence[str], kinds: Sequence[str], start: int, base: str,
 
     >>> md = "# 1.机器学习论文\\n\\n# 小模型\\n\\n一项研究。\\n\\n# 每周编辑精选\\n\\n* 小模型（1. 论文）"
     >>> items, picks = segment(md.split("\\n"), [""] * 9, 0, "https://medium.com")
-    >>> [(it.section.value, it.header, it.body) for it in items], [p.title for p in picks]
+    >>> [(it.section, it.header, it.body) for it in items], [p.title for p in picks]
     ([('papers', '小模型', ['', '一项研究。', ''])], ['小模型'])
     """
     return Segmenter(lines, kinds, start, base, profile).run()

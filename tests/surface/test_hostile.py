@@ -65,6 +65,8 @@ pytestmark = pytest.mark.timeout(240)
 FAST = settings(max_examples=150, deadline=None, database=None)
 MEDIUM = settings(max_examples=100, deadline=None, database=None)
 
+_SECTIONS = ["features", "use_cases", "papers", "articles", "other", "Jobs & <b>"]
+
 
 # -- strategies --------------------------------------------------------------------------------------------
 
@@ -469,7 +471,7 @@ def test_ask_pages_of_a_real_answer_are_inert(service: Service, query: str, topi
 def _hostile_issue(draw: st.DrawFn, n: int, *, numbered: bool = False) -> Issue:
     title = draw(short_hostile) or "t"
     entries = tuple(
-        Entry(f"hostile-{n}", pos, draw(st.sampled_from(["features", "use_cases", "papers", "articles", "other", "Jobs & <b>"])), draw(hostile_text),
+        Entry(f"hostile-{n}", pos, draw(st.sampled_from(_SECTIONS)), draw(hostile_text),
               draw(st.one_of(st.none(), st.sampled_from(
                   ["https://arxiv.org/abs/2106.10860", "https://evil.example/a_(b)_c?x=*y*", "javascript:alert(1)",
                    "https://e.example/" + "a" * 3000, "https://e.example/<@123456789012345678>", "ftp://x"]),

@@ -5,6 +5,7 @@ profile given, so detection must pick the right one."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from pathlib import Path
 
@@ -42,7 +43,8 @@ def test_every_file_is_an_issue_with_items(corpus_dir: Path, name: str, profile:
                                            ) -> None:
     archive: Archive = request.getfixturevalue("ruanyf" if name == "ruanyf-weekly" else "twir")
     assert archive.profile == profile
-    assert not archive.skipped and not archive.duplicates
+    assert not archive.skipped
+    assert not archive.duplicates
     assert {i.path for i in archive.newsletter_issues} == {p.name for p in _files(corpus_dir, name)}
     assert len(archive.newsletter_issues) == len(archive.issues)
     assert all(i.entries for i in archive.issues)
@@ -64,23 +66,27 @@ def test_ruanyf_numbers_are_the_file_numbers_and_dates_follow_them(ruanyf: Archi
     assert len(issues) == 407
     for issue in issues:
         assert issue.number == int(issue.path.removeprefix("issue-").removesuffix(".md")), issue.path
-        assert issue.date is not None and issue.date.weekday() == 4, issue.path  # published on Fridays
+        assert issue.date is not None, issue.path
+        assert issue.date.weekday() == 4, issue.path  # published on Fridays
     by_number = sorted(issues, key=lambda i: i.number or 0)
     dates = [i.date for i in by_number if i.date]
     # Image upload days can lag: allow a few issues out of order, never a jump of more than a few weeks back.
-    backwards = sum(1 for a, b in zip(dates, dates[1:], strict=False) if b < a)
+    backwards = sum(1 for a, b in itertools.pairwise(dates) if b < a)
     assert backwards <= 5
-    assert dates[0].year == 2018 and dates[-1].year >= 2026
+    assert dates[0].year == 2018
+    assert dates[-1].year >= 2026
 
 
 def test_ruanyf_the_opening_essay_is_one_feature_entry(ruanyf: Archive) -> None:
     issue = next(i for i in ruanyf.newsletter_issues if i.number == 350)
     features = issue.features
-    assert len(features) == 1 and features[0].title in issue.title
+    assert len(features) == 1
+    assert features[0].title in issue.title
     # 往年回顾 (past issues) is not content; 科技动态 is, one entry per numbered news item.
     assert "往年回顾" not in issue.sections
     news = [e for e in issue.entries if e.section == "科技动态"]
-    assert len(news) >= 3 and all(e.url for e in news)
+    assert len(news) >= 3
+    assert all(e.url for e in news)
 
 
 def test_twir_dates_and_numbers_come_from_front_matter(twir: Archive, corpus_dir: Path) -> None:
@@ -89,7 +95,8 @@ def test_twir_dates_and_numbers_come_from_front_matter(twir: Archive, corpus_dir
     for issue in issues:
         # Front matter's Date wins; the file name's date is the week's, a few days apart at most.
         file_date = dt.date.fromisoformat(issue.path[:10])
-        assert issue.date is not None and abs(issue.date - file_date) <= dt.timedelta(days=7), issue.path
+        assert issue.date is not None, issue.path
+        assert abs(issue.date - file_date) <= dt.timedelta(days=7), issue.path
         assert issue.number is not None, issue.path
     numbers = [i.number for i in issues]  # the archive is sorted by date
     assert numbers == sorted(numbers)
