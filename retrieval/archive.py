@@ -26,18 +26,20 @@ from pathlib import Path
 from typing import TypeVar
 
 from retrieval.charlm import CharLM
-from retrieval.errors import ArchiveError, BadFileError
+from retrieval.errors import ArchiveError, BadFileError, ConfigError
 from retrieval.links import link_hash, same_link
 from retrieval.models import Archive, Issue, RepairReport, SkippedFile
 from retrieval.parse import ParseError, parse_markdown
 from retrieval.parse.detect import choose_profile
-from retrieval.profile import Profile, profile_notes
+from retrieval.profile import Profile, load_profile, profile_notes
 from retrieval.repair import detect_mojibake, repair_text
 from retrieval.repaircache import RepairCache, model_fingerprint
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+FOLDER_PROFILE = "newsbot-profile.toml"
+"""A profile kept in the archive folder itself, used when none is given."""
 TEXT_SUFFIXES = frozenset({".md", ".markdown", ".txt"})
 DEFAULT_MAX_FILE_BYTES = 8 * 1024 * 1024
 # Below this many files a progress bar is noise.
@@ -183,8 +185,8 @@ def load_archive(root: Path, options: LoadOptions = LoadOptions(), *,
                  lm_factory: Callable[[], CharLM] | None = None, profile: Profile | None = None) -> Archive:
     """Load every issue under ``root``.
 
-    ``profile`` says the newsletter's layout (:func:`retrieval.profile.load_profile`); None detects it from the
-    files (:func:`retrieval.parse.detect.choose_profile`): Akira's for Akira's archive and the bundled sample, the
+    ``profile`` says the newsletter's layout (:func:`retrieval.profile.load_profile`); None reads the folder's
+    ``newsbot-profile.toml`` if it has one, else detects it from the files (:func:`retrieval.parse.detect.choose_profile`): Akira's for Akira's archive and the bundled sample, the
     generic reader for a folder no profile matches. Files of another newsletter than the archive's are skipped,
     each with one line naming it.
 
@@ -196,6 +198,9 @@ def load_archive(root: Path, options: LoadOptions = LoadOptions(), *,
     skipped: list[SkippedFile] = []
     show = options.progress and len(files) >= PROGRESS_MIN_FILES
     clean, damaged = _read_files(root, files, options.max_file_bytes, show, skipped)
+    notes: list[str] = []
+    if profile is None:
+        profile = _folder_profile(root, notes)
     chosen, foreign = choose_profile([(r.rel, r.text) for r in clean], profile)
     if foreign:
         other = {rel for rel, _ in foreign}
@@ -219,11 +224,24 @@ def load_archive(root: Path, options: LoadOptions = LoadOptions(), *,
         repairs = _repair_all(damaged, context, options, lm_factory, issues, skipped, chosen)
 
     kept, duplicates = deduplicate(issues)
-    notes = profile_notes(chosen, kept)
+    notes += profile_notes(chosen, kept)
     for note in notes:
         log.warning("%s", note)
     return Archive(root=str(root), issues=tuple(sort_issues(kept)), skipped=tuple(skipped),
                    repairs=tuple(repairs), duplicates=tuple(duplicates), profile=chosen.name, notes=tuple(notes))
+
+
+def _folder_profile(root: Path, notes: list[str]) -> Profile | None:
+    """The profile the archive folder carries (``newsbot-profile.toml``), if any; a broken one is a note and the
+    folder is read as if it had none."""
+    path = root / FOLDER_PROFILE
+    if not path.is_file():
+        return None
+    try:
+        return load_profile(path)
+    except ConfigError as err:
+        notes.append(f"{err} (ignored: the archive is read without it)")
+        return None
 
 
 def _archive_files(root: Path) -> list[Path]:

@@ -182,3 +182,21 @@ def test_the_bundled_sample_archive_is_detected_as_akira() -> None:
     akira = {(r.key, r.label) for r in load_profile("akira").sections}
     assert set(archive.section_names()) <= akira
     assert ("papers", "论文") in archive.section_names()
+
+
+def test_a_profile_in_the_archive_folder_is_used_and_a_broken_one_is_one_note(tmp_path: Path) -> None:
+    root = _write(tmp_path / "weekly", {f"issue-{n}.md": ZH_ISSUE.format(n=n) for n in (1, 2)})
+    (root / "newsbot-profile.toml").write_text(
+        'name = "folder-weekly"\nlanguage = "zh"\nskip = ["^往年回顾$"]\n[features]\nsections = ["^科技动态$"]\n',
+        encoding="utf-8")
+    archive = load_archive(root, LoadOptions(progress=False))
+    assert archive.profile == "folder-weekly"
+    assert not archive.notes
+    assert {e.section for i in archive.newsletter_issues for e in i.features} == {"科技动态"}
+    assert "往年回顾" not in {e.section for e in archive.entries}
+    (root / "newsbot-profile.toml").write_text('name = "folder-weekly"\nfeatures = 3\n', encoding="utf-8")
+    archive = load_archive(root, LoadOptions(progress=False))
+    assert archive.profile == "generic"
+    assert len(archive.newsletter_issues) == 2
+    assert len(archive.notes) == 1
+    assert archive.notes[0].startswith(f"{root / 'newsbot-profile.toml'}: Expected `object`")
