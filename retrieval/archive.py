@@ -186,7 +186,8 @@ def load_archive(root: Path, options: LoadOptions = LoadOptions(), *,
     """Load every issue under ``root``.
 
     ``profile`` says the newsletter's layout (:func:`retrieval.profile.load_profile`); None reads the folder's
-    ``newsbot-profile.toml`` if it has one, else detects it from the files (:func:`retrieval.parse.detect.choose_profile`): Akira's for Akira's archive and the bundled sample, the
+    ``newsbot-profile.toml`` if it has one, else detects it from the files
+    (:func:`retrieval.parse.detect.choose_profile`): Akira's for Akira's archive and the bundled sample, the
     generic reader for a folder no profile matches. Files of another newsletter than the archive's are skipped,
     each with one line naming it.
 

@@ -46,6 +46,8 @@ _TITLE_NUMBER = re.compile(
 )
 _YEARS = (1900, 2100)
 """A title ending in a year (``Notes 2024``) names no issue number."""
+_DATE_SPREAD = dt.timedelta(days=14)
+"""A gap this long before an issue's latest date makes that date an outlier (an image replaced much later)."""
 _SENTENCE_END = re.compile(r"[。！？!?]|[.;；]\s")
 _TITLE_MAX = 80
 _NORM = re.compile(r"[\W_]+")
@@ -152,17 +154,28 @@ def _number(front: dict[str, str], title: str, path: str) -> int | None:
 
 
 def _pattern_date(text: str, profile: Profile) -> dt.date | None:
-    """The latest date the profile's ``dates.pattern`` finds in the text, moved to its weekday."""
+    """The latest date the profile's ``dates.pattern`` finds in the text, moved to its weekday. A latest date far
+    after all others is an outlier (an image replaced a year later) and does not count.
+
+    >>> from retrieval.profile import load_profile
+    >>> text = "bg2018052301.png bg2018052502.png bg2018052403.png bg2019052502.png"
+    >>> _pattern_date(text, load_profile("ruanyf-weekly"))
+    datetime.date(2018, 5, 25)
+    """
     if not profile.dates.pattern:
         return None
-    best: dt.date | None = None
+    found: list[dt.date] = []
     for m in compiled(profile.dates.pattern).finditer(text):
         try:
-            d = dt.date(int(m.group("y")), int(m.group("m")), int(m.group("d")))
+            found.append(dt.date(int(m.group("y")), int(m.group("m")), int(m.group("d"))))
         except ValueError:
             continue
-        best = d if best is None or d > best else best
-    return snap_to_weekday(best, profile.dates.weekday) if best else None
+    if not found:
+        return None
+    found.sort()
+    while len(found) > 1 and found[-1] - found[-2] > _DATE_SPREAD:
+        found.pop()
+    return snap_to_weekday(found[-1], profile.dates.weekday)
 
 
 # -- lines and blocks -------------------------------------------------------------------------------------------
