@@ -330,7 +330,7 @@ def _entries(lines: list[str], start: int, issue_id: str, title: str, profile: P
     sections: list[_Section] = []
     skip_below = 0  # a skipped heading's level: its blocks, and deeper ones, are not content
     has_sections = any(0 < b.level <= level for b in blocks)
-    for block in blocks:
+    for k, block in enumerate(blocks):
         if block.level == 0 and has_sections:
             continue  # the intro above the first section: greetings and boilerplate
         if skip_below and block.level > skip_below:
@@ -344,11 +344,14 @@ def _entries(lines: list[str], start: int, issue_id: str, title: str, profile: P
             sections.append(_open_section(block.heading or title, profile, title, len(sections)))
             _fill(sections[-1], block, lines, len(sections) - 1, own=True)
         elif sections:
-            _fill(sections[-1], block, lines, len(sections) - 1, own=False)
+            # A subheading over deeper ones (``### Final Comment Period`` over ``#### RFCs``) only groups them.
+            group = k + 1 < len(blocks) and blocks[k + 1].level > block.level
+            _fill(sections[-1], block, lines, len(sections) - 1, own=False, group=group)
     return _build(issue_id, sections, profile)
 
 
-def _fill(section: _Section, block: _Block, lines: Sequence[str], index: int, *, own: bool) -> None:
+def _fill(section: _Section, block: _Block, lines: Sequence[str], index: int, *, own: bool,
+          group: bool = False) -> None:
     """Add a block's items to its section (a whole section collects every line into one item)."""
     if section.whole:
         if not section.items:
@@ -358,6 +361,8 @@ def _fill(section: _Section, block: _Block, lines: Sequence[str], index: int, *,
     items = _cut(block, lines, index)
     if items:
         section.items.extend(items)
+    elif group:
+        return
     elif own:
         # A section with no item lines of its own is one item, unless its subheadings bring items.
         section.items.append(_Item(index, block.start - 1, section.heading, list(lines[block.start:block.end]),
