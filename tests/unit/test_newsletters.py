@@ -200,3 +200,20 @@ def test_a_profile_in_the_archive_folder_is_used_and_a_broken_one_is_one_note(tm
     assert len(archive.newsletter_issues) == 2
     assert len(archive.notes) == 1
     assert archive.notes[0].startswith(f"{root / 'newsbot-profile.toml'}: Expected `object`")
+
+
+def test_every_profile_key_is_documented() -> None:
+    """docs/newsletters.md's reference names every field of the schema (a new key cannot go undocumented)."""
+    import msgspec
+
+    from retrieval.profile import Dates, Features, Match, Profile, SectionRule
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "newsletters.md").read_text(encoding="utf-8")
+    reference = doc.split("## Profile reference", 1)[1]
+    for struct, prefix in ((Profile, ""), (Match, "[match] "), (SectionRule, "[[sections]] "),
+                           (Features, "[features] "), (Dates, "[dates] ")):
+        for field in msgspec.structs.fields(struct):
+            if field.name in ("match", "features", "dates", "sections") and struct is Profile:
+                continue
+            cell = f"| `{prefix.strip()}` `{field.name}` |" if prefix else f"| `{field.name}` |"
+            assert cell in reference, field.name
