@@ -19,7 +19,8 @@ _PELICAN = re.compile(r"^([A-Za-z][A-Za-z0-9_ -]{0,30}):[ \t]*(.*?)\s*$")
 _PELICAN_FIRST = frozenset({"title", "date", "number", "category", "slug", "author", "tags", "summary", "issue"})
 _YAML_LINE = re.compile(r"^([A-Za-z_][\w-]{0,40})[ \t]*:[ \t]*(.*?)\s*$")
 _DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})", re.ASCII)
-_FILE_NUMBER = re.compile(r"(?:^|[-_ ])(?:issue|no|number|n)?[-_ ]?(\d{1,5})$", re.IGNORECASE | re.ASCII)
+_FILE_NUMBER = re.compile(r"^(?:.*?[-_ ])?(?:issue|weekly|no|number|vol|episode)[-_ ]?(\d{1,5})$|^(\d{1,5})$",
+                          re.IGNORECASE | re.ASCII)
 _MAX_LINES = 60
 
 
@@ -92,9 +93,11 @@ def number_in_file_name(path: str) -> int | None:
 
     >>> number_in_file_name("docs/issue-350.md"), number_in_file_name("350.md"), number_in_file_name("2024-01-03-x.md")
     (350, 350, None)
+    >>> number_in_file_name("my-weekly-12.md"), number_in_file_name("note-0003.md")
+    (12, None)
     """
     stem = PurePath(path).stem
     if date_in(stem):
         return None
     m = _FILE_NUMBER.search(stem)
-    return int(m.group(1)) if m else None
+    return int(m.group(1) or m.group(2)) if m else None
