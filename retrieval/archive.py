@@ -31,7 +31,7 @@ from retrieval.links import link_hash, same_link
 from retrieval.models import Archive, Issue, RepairReport, SkippedFile
 from retrieval.parse import ParseError, parse_markdown
 from retrieval.parse.detect import choose_profile
-from retrieval.profile import Profile, load_profile, profile_notes
+from retrieval.profile import GENERIC, Profile, load_profile, profile_notes
 from retrieval.repair import detect_mojibake, repair_text
 from retrieval.repaircache import RepairCache, model_fingerprint
 
@@ -210,7 +210,9 @@ def load_archive(root: Path, options: LoadOptions = LoadOptions(), *,
                        for rel, name in foreign)
 
     issues: list[Issue] = []
-    parsed_all = _parse_all(clean, options.workers, show, chosen)
+    # A folder of articles (no newsletter found) is read exactly as before profiles existed.
+    reader = None if chosen is GENERIC else chosen
+    parsed_all = _parse_all(clean, options.workers, show, reader)
     for rel, parsed in zip([c.rel for c in clean], parsed_all, strict=True):
         if isinstance(parsed, Issue):
             issues.append(parsed)
@@ -222,7 +224,7 @@ def load_archive(root: Path, options: LoadOptions = LoadOptions(), *,
         skipped.extend(_skip(r.rel, f"mojibake ({cp}) and repair is off") for r, cp in damaged)
     elif damaged:
         context = list(_context_texts(clean, issues))
-        repairs = _repair_all(damaged, context, options, lm_factory, issues, skipped, chosen)
+        repairs = _repair_all(damaged, context, options, lm_factory, issues, skipped, reader)
 
     kept, duplicates = deduplicate(issues)
     notes += profile_notes(chosen, kept)

@@ -31,6 +31,7 @@ from retrieval.models import Issue
 
 __all__ = [
     "GENERIC",
+    "GENERIC_NEWSLETTER",
     "Dates",
     "Features",
     "Match",
@@ -144,7 +145,9 @@ class Profile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 GENERIC = Profile(name="generic", every_file_is_issue=False)
-"""No profile: the generic reader with its defaults; only files that carry an issue number or date are issues."""
+"""No profile and no newsletter: a folder of articles, each a document, read as newsbot always read them."""
+GENERIC_NEWSLETTER = Profile(name="generic", every_file_is_issue=True)
+"""No profile, but most files carry an issue number or date: the generic reader, every file an issue."""
 
 
 

@@ -76,7 +76,10 @@ def parse_markdown(text: str, *, path: str = "", profile: Profile | None = None)
     'Some text.'
     """
     if profile is not None and profile.layout != "akira":
-        return parse_generic(text, path=path, profile=profile)
+        issue = parse_generic(text, path=path, profile=profile)
+        if issue.kind == "document":
+            return parse_markdown(text, path=path)  # an article in a folder of articles reads as it always has
+        return issue
     profile = profile or load_profile("akira")
     other = next(((r.label, r.label_en) for r in profile.sections if r.key == "other"), ("", ""))
     lines = prepare(text)

@@ -10,9 +10,10 @@ from collections.abc import Sequence
 
 from retrieval.errors import ParseError
 from retrieval.markdown import clean_inline
-from retrieval.parse.frontmatter import front_matter
+from retrieval.parse.frontmatter import date_in, front_matter
+from retrieval.parse.generic import issue_number
 from retrieval.parse.lines import HEADING, prepare
-from retrieval.profile import GENERIC, Profile, detect_profile, matches, profile_for_file
+from retrieval.profile import GENERIC, GENERIC_NEWSLETTER, Profile, detect_profile, matches, profile_for_file
 
 _HEAD_CHARS = 4000
 
@@ -41,7 +42,9 @@ def file_identity(text: str) -> tuple[str, dict[str, str]]:
 def choose_profile(files: Sequence[tuple[str, str]], explicit: Profile | None = None
                    ) -> tuple[Profile, list[tuple[str, str]]]:
     """The archive's profile (``explicit``, else the one most files match) and the files of another newsletter,
-    each with that newsletter's name.
+    each with that newsletter's name. When no bundled profile matches, a folder where most files carry an issue
+    number or date is a newsletter (:data:`~retrieval.profile.GENERIC_NEWSLETTER`: every file an issue); any other
+    folder is read as it always was (:data:`~retrieval.profile.GENERIC`: articles are documents).
 
     >>> twir = ("2024-01-03-twir.md", "Title: This Week in Rust 528\\nCategory: This Week in Rust\\n\\nx")
     >>> ruanyf = ("issue-350.md", "# 科技爱好者周刊（第 350 期）：Java\\n")
@@ -56,6 +59,11 @@ def choose_profile(files: Sequence[tuple[str, str]], explicit: Profile | None = 
         identities.append((rel, title, front))
         votes.append(profile_for_file(rel, title, front))
     profile = explicit or detect_profile(votes)
+    if profile is GENERIC and identities:
+        dated = sum(1 for rel, title, front in identities
+                    if issue_number(front, title, rel) is not None or date_in(front.get("date", "") or rel))
+        if dated * 2 > len(identities):
+            profile = GENERIC_NEWSLETTER
     foreign = []
     if profile is not GENERIC:
         for (rel, title, front), vote in zip(identities, votes, strict=True):

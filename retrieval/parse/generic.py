@@ -105,7 +105,7 @@ def parse_generic(text: str, *, path: str = "", profile: Profile) -> Issue:
     title = title or fallback_title(lines, body_start, path)
     if not title:
         raise ParseError("no heading and no text")
-    number = _number(front, title, path, loose=profile.every_file_is_issue)
+    number = issue_number(front, title, path, loose=profile.every_file_is_issue)
     date = date_in(front.get("date", "")) or date_in(_file_name(path)) or _pattern_date(text, profile)
     issue_id = _safe_id(front.get("slug", "")) or stem_id(path, text)
     entries = _entries(lines, body_start, issue_id, title, profile)
@@ -137,15 +137,17 @@ def _title(lines: Sequence[str], start: int, front: dict[str, str]) -> tuple[str
     return title, (i + 1 if heading else start)
 
 
-def _number(front: dict[str, str], title: str, path: str, *, loose: bool = True) -> int | None:
+def issue_number(front: dict[str, str], title: str, path: str, *, loose: bool = False) -> int | None:
     """The issue number: front matter's, else the title's, else the file name's. A bare number ending the title
     (``Weekly 528``) counts only when the folder is known to be a newsletter (``loose``): ``笔记 3`` is a note.
 
-    >>> _number({}, "科技爱好者周刊（第 350 期）：Java 三十周年", ""), _number({}, "This Week in Rust 528", "")
-    (350, 528)
-    >>> _number({"number": "12"}, "x", ""), _number({}, "Notes", "issue-9.md"), _number({}, "Notes", "notes.md")
-    (12, 9, None)
-    >>> _number({}, "笔记 3", "note-3.md", loose=False), _number({}, "Weekly 528", "", loose=True)
+    >>> issue_number({}, "科技爱好者周刊（第 350 期）：Java 三十周年", "")
+    350
+    >>> issue_number({"number": "12"}, "x", ""), issue_number({}, "Notes", "issue-9.md")
+    (12, 9)
+    >>> issue_number({}, "Notes", "notes.md") is None
+    True
+    >>> issue_number({}, "笔记 3", "note-3.md"), issue_number({}, "Weekly 528", "", loose=True)
     (None, 528)
     """
     raw = front.get("number", "") or front.get("issue", "")
