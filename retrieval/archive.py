@@ -234,6 +234,23 @@ def load_archive(root: Path, options: LoadOptions = LoadOptions(), *,
                    repairs=tuple(repairs), duplicates=tuple(duplicates), profile=chosen.name, notes=tuple(notes))
 
 
+def archive_profile(root: Path, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Profile:
+    """The profile :func:`load_archive` would read ``root`` with when given none (its ``newsbot-profile.toml``,
+    else detection); only the files' first lines are parsed."""
+    root = root.expanduser()
+    notes: list[str] = []
+    found = _folder_profile(root, notes)
+    if found is not None:
+        return found
+    texts = []
+    for path in _archive_files(root):
+        try:
+            texts.append((path.relative_to(root).as_posix(), read_archive_file(path, max_bytes=max_file_bytes)[0]))
+        except BadFileError:
+            continue
+    return choose_profile(texts)[0]
+
+
 def _folder_profile(root: Path, notes: list[str]) -> Profile | None:
     """The profile the archive folder carries (``newsbot-profile.toml``), if any; a broken one is a note and the
     folder is read as if it had none."""

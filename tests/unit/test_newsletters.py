@@ -217,3 +217,23 @@ def test_every_profile_key_is_documented() -> None:
                 continue
             cell = f"| `{prefix.strip()}` `{field.name}` |" if prefix else f"| `{field.name}` |"
             assert cell in reference, field.name
+
+
+def test_a_folder_of_numbered_issues_without_a_profile_is_a_newsletter(tmp_path: Path) -> None:
+    root = _write(tmp_path / "weekly", {f"issue-{n}.md": EN_ISSUE.replace("Category: Rust Notes", "").format(
+        n=n, day=n) for n in (1, 2, 3)})
+    (root / "README.md").write_text("# About this folder\n\nNotes.\n", encoding="utf-8")
+    archive = load_archive(root, LoadOptions(progress=False))
+    assert archive.profile == "generic"
+    # Every file of a newsletter folder is an issue, the README too.
+    assert len(archive.newsletter_issues) == 4
+    assert [i.number for i in archive.newsletter_issues if i.number] == [1, 2, 3]
+
+
+def test_archive_profile_names_what_load_archive_would_use(tmp_path: Path) -> None:
+    from retrieval.archive import archive_profile
+
+    root = _write(tmp_path / "weekly", {f"issue-{n}.md": ZH_ISSUE.format(n=n).replace("测试周刊", "科技爱好者周刊")
+                                        for n in (1, 2)})
+    assert archive_profile(root).name == "ruanyf-weekly"
+    assert archive_profile(Path(__file__).resolve().parents[2] / "retrieval" / "sample_archive").name == "akira"
