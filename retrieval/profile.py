@@ -69,6 +69,9 @@ class Features(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """A feature section is one item (an essay), not cut into its numbered paragraphs."""
     first_section: bool = True
     """When no rule above finds one, the first content section's items are the features."""
+    key: str = ""
+    """One section key (and label) for every feature section the rules find (``本周话题`` for essays each headed by
+    their own title); empty keeps each section's own."""
 
 
 class Dates(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

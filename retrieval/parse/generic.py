@@ -278,7 +278,10 @@ def _open_section(heading: str, profile: Profile, title: str, index: int) -> _Se
     key = rule.key if rule else plain
     feature = profile.is_feature_section(key, plain) or (
         profile.features.title_section and index < _TITLE_SECTION_WINDOW and _title_names(title, plain))
-    return _Section(key=key, label=(rule.label if rule else "") or plain, label_en=rule.label_en if rule else "",
+    label = (rule.label if rule else "") or plain
+    if feature and profile.features.key:
+        key = label = profile.features.key
+    return _Section(key=key, label=label, label_en=rule.label_en if rule else "",
                     heading=plain, feature=feature, whole=feature and profile.features.whole)
 
 

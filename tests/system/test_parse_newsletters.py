@@ -82,6 +82,7 @@ def test_ruanyf_the_opening_essay_is_one_feature_entry(ruanyf: Archive) -> None:
     features = issue.features
     assert len(features) == 1
     assert features[0].title in issue.title
+    assert features[0].section == "本周话题"
     # 往年回顾 (past issues) is not content; 科技动态 is, one entry per numbered news item.
     assert "往年回顾" not in issue.sections
     news = [e for e in issue.entries if e.section == "科技动态"]
