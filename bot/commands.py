@@ -289,10 +289,11 @@ class Newsbot:
 
     @command("Get a direct message when a new issue has items matching your words.",
              query="The words to watch for, e.g. protein folding or 强化学习",
-             section="Only items of this section: features, use_cases, papers, articles or other")
-    async def subscribe(self, query: str, section: str | None = None, *,
+             section="Only items of this section, e.g. papers (论文)")
+    async def subscribe(self, query: str, section: SectionName | None = None, *,
                         user_id: int | None = None) -> SubscribeResult:
-        return await self._alerts().subscribe(user_id, query, section)
+        key = resolve_filter(self.library.engine.directory, section=section).section if section else None
+        return await self._alerts().subscribe(user_id, query, key or "")
 
     @command("Your keyword alerts, with buttons to remove them.")
     async def subscriptions(self, *, user_id: int | None = None) -> SubscriptionsResult:
@@ -460,8 +461,7 @@ def _similar_query(entry: Entry) -> str:
     """What :meth:`Newsbot.similar` searches with: the item's title and summary, without anything that reads
     as an issue reference (which would narrow the search to that issue).
 
-    >>> from retrieval.models import Section
-    >>> _similar_query(Entry("w13", 0, Section.PAPERS, "ViT 的鲁棒性", None, "Vision Transformer 比 CNN 更稳健。"))
+    >>> _similar_query(Entry("w13", 0, "papers", "ViT 的鲁棒性", None, "Vision Transformer 比 CNN 更稳健。"))
     'ViT 的鲁棒性 Vision Transformer 比 CNN 更稳健。'
     """
     text = f"{entry.title} {entry.summary}"[:SIMILAR_QUERY_CHARS]

@@ -43,7 +43,7 @@ def issue_obj(issue: Issue) -> dict[str, Any]:
 
 
 def entry_obj(entry: Entry) -> dict[str, Any]:
-    return {"title": entry.title, "url": entry.url, "summary": entry.summary, "section": entry.section.value,
+    return {"title": entry.title, "url": entry.url, "summary": entry.summary, "section": entry.section,
             "feature": entry.feature}
 
 
@@ -68,7 +68,7 @@ def render(command: str, result: Result) -> dict[str, Any]:
             out |= features_obj(result.features) | {"schedule": result.schedule}
         case IssueResult():
             out |= issue_obj(result.issue) | {
-                "sections": [s.value for s in result.issue.sections],
+                "sections": list(result.issue.sections),
                 "items": [entry_obj(e) for e in result.issue.entries],
             }
         case IssueListResult():
@@ -131,7 +131,7 @@ def feed_obj(f: FeedStatus) -> dict[str, Any]:
 
 def features_obj(result: FeaturesResult) -> dict[str, Any]:
     return issue_obj(result.issue) | {
-        "items": [{"title": e.title, "url": e.url, "summary": e.summary, "section": e.section.value}
+        "items": [{"title": e.title, "url": e.url, "summary": e.summary, "section": e.section}
                   for e in result.items],
         "more": result.more,
     }

@@ -153,7 +153,7 @@ def _hit(n: int, h: Hit, st: _Style) -> list[str]:
     if more:
         lines.append("   " + st.dim("also links: ") + " ".join(st.link(u) for u in more))
     lines.append(f"   {highlight(h.snippet, h.highlights, st)}")
-    lines.append(f"   {st.dim('from')} {_issue_line(h.issue, st)} · {h.entry.section.label_zh}")
+    lines.append(f"   {st.dim('from')} {_issue_line(h.issue, st)} · {h.entry.section_name}")
     if h.bridges:
         lines.append("   " + st.dim("matched via " + ", ".join(f"{a} ↔ {b}" for a, b in h.bridges)))
     if h.also_in:
@@ -168,11 +168,11 @@ def _issue(issue: Issue, st: _Style) -> list[str]:
     if issue.repaired:
         lines.append(st.dim(f"(repaired from mojibake; {issue.uncertain_chars} uncertain characters)"))
     for section in issue.sections:
-        lines += ["", st.bold(f"{section.label_zh} / {section.label_en}")]
-        for e in issue.entries:
-            if e.section is section:
-                star = "★ " if e.feature else ""
-                lines.append(f"  - {star}{e.title}" + (f"  {st.link(e.url)}" if e.url else ""))
+        items = [e for e in issue.entries if e.section == section]
+        lines += ["", st.bold(items[0].section_name_both)]
+        for e in items:
+            star = "★ " if e.feature else ""
+            lines.append(f"  - {star}{e.title}" + (f"  {st.link(e.url)}" if e.url else ""))
     return lines
 
 

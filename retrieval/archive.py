@@ -26,16 +26,20 @@ from pathlib import Path
 from typing import TypeVar
 
 from retrieval.charlm import CharLM
-from retrieval.errors import ArchiveError, BadFileError
+from retrieval.errors import ArchiveError, BadFileError, ConfigError
 from retrieval.links import link_hash, same_link
 from retrieval.models import Archive, Issue, RepairReport, SkippedFile
 from retrieval.parse import ParseError, parse_markdown
+from retrieval.parse.detect import choose_profile
+from retrieval.profile import GENERIC, Profile, load_profile, profile_notes
 from retrieval.repair import detect_mojibake, repair_text
 from retrieval.repaircache import RepairCache, model_fingerprint
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+FOLDER_PROFILE = "newsbot-profile.toml"
+"""A profile kept in the archive folder itself, used when none is given."""
 TEXT_SUFFIXES = frozenset({".md", ".markdown", ".txt"})
 DEFAULT_MAX_FILE_BYTES = 8 * 1024 * 1024
 # Below this many files a progress bar is noise.
@@ -178,8 +182,14 @@ def read_archive_file(path: Path, *, max_bytes: int = DEFAULT_MAX_FILE_BYTES) ->
 
 
 def load_archive(root: Path, options: LoadOptions = LoadOptions(), *,
-                 lm_factory: Callable[[], CharLM] | None = None) -> Archive:
+                 lm_factory: Callable[[], CharLM] | None = None, profile: Profile | None = None) -> Archive:
     """Load every issue under ``root``.
+
+    ``profile`` says the newsletter's layout (:func:`retrieval.profile.load_profile`); None reads the folder's
+    ``newsbot-profile.toml`` if it has one, else detects it from the files
+    (:func:`retrieval.parse.detect.choose_profile`): Akira's for Akira's archive and the bundled sample, the
+    generic reader for a folder no profile matches. Files of another newsletter than the archive's are skipped,
+    each with one line naming it.
 
     ``lm_factory`` builds the base repair model (default: jieba's dictionary plus ``options.userdict``);
     it is only called when a file needs repair.
@@ -189,9 +199,21 @@ def load_archive(root: Path, options: LoadOptions = LoadOptions(), *,
     skipped: list[SkippedFile] = []
     show = options.progress and len(files) >= PROGRESS_MIN_FILES
     clean, damaged = _read_files(root, files, options.max_file_bytes, show, skipped)
+    notes: list[str] = []
+    if profile is None:
+        profile = _folder_profile(root, notes)
+    chosen, foreign = choose_profile([(r.rel, r.text) for r in clean], profile)
+    if foreign:
+        other = {rel for rel, _ in foreign}
+        clean = [r for r in clean if r.rel not in other]
+        skipped.extend(_skip(rel, f"an issue of {name}, not of this archive's {chosen.name}: give it its own archive")
+                       for rel, name in foreign)
 
     issues: list[Issue] = []
-    for rel, parsed in zip([c.rel for c in clean], _parse_all(clean, options.workers, show), strict=True):
+    # A folder of articles (no newsletter found) is read exactly as before profiles existed.
+    reader = None if chosen is GENERIC else chosen
+    parsed_all = _parse_all(clean, options.workers, show, reader)
+    for rel, parsed in zip([c.rel for c in clean], parsed_all, strict=True):
         if isinstance(parsed, Issue):
             issues.append(parsed)
         else:
@@ -202,11 +224,44 @@ def load_archive(root: Path, options: LoadOptions = LoadOptions(), *,
         skipped.extend(_skip(r.rel, f"mojibake ({cp}) and repair is off") for r, cp in damaged)
     elif damaged:
         context = list(_context_texts(clean, issues))
-        repairs = _repair_all(damaged, context, options, lm_factory, issues, skipped)
+        repairs = _repair_all(damaged, context, options, lm_factory, issues, skipped, reader)
 
     kept, duplicates = deduplicate(issues)
+    notes += profile_notes(chosen, kept)
+    for note in notes:
+        log.warning("%s", note)
     return Archive(root=str(root), issues=tuple(sort_issues(kept)), skipped=tuple(skipped),
-                   repairs=tuple(repairs), duplicates=tuple(duplicates))
+                   repairs=tuple(repairs), duplicates=tuple(duplicates), profile=chosen.name, notes=tuple(notes))
+
+
+def archive_profile(root: Path, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Profile:
+    """The profile :func:`load_archive` would read ``root`` with when given none (its ``newsbot-profile.toml``,
+    else detection); only the files' first lines are parsed."""
+    root = root.expanduser()
+    notes: list[str] = []
+    found = _folder_profile(root, notes)
+    if found is not None:
+        return found
+    texts = []
+    for path in _archive_files(root):
+        try:
+            texts.append((path.relative_to(root).as_posix(), read_archive_file(path, max_bytes=max_file_bytes)[0]))
+        except BadFileError:
+            continue
+    return choose_profile(texts)[0]
+
+
+def _folder_profile(root: Path, notes: list[str]) -> Profile | None:
+    """The profile the archive folder carries (``newsbot-profile.toml``), if any; a broken one is a note and the
+    folder is read as if it had none."""
+    path = root / FOLDER_PROFILE
+    if not path.is_file():
+        return None
+    try:
+        return load_profile(path)
+    except ConfigError as err:
+        notes.append(f"{err} (ignored: the archive is read without it)")
+        return None
 
 
 def _archive_files(root: Path) -> list[Path]:
@@ -244,7 +299,7 @@ def _read_files(root: Path, files: list[Path], max_bytes: int, show: bool,
 
 def _repair_all(damaged: list[tuple[_Read, str]], context: list[str], options: LoadOptions,
                 lm_factory: Callable[[], CharLM] | None, issues: list[Issue],
-                skipped: list[SkippedFile]) -> list[RepairReport]:
+                skipped: list[SkippedFile], profile: Profile | None = None) -> list[RepairReport]:
     """Repair and parse each damaged file (its issue goes to ``issues``); one report per file."""
     # A custom model has no fingerprint we could trust, so it is never cached.
     cache = (RepairCache(options.cache_dir, model_fingerprint(options.userdict, context))
@@ -265,7 +320,7 @@ def _repair_all(damaged: list[tuple[_Read, str]], context: list[str], options: L
                                         result.filled, result.uncertain))
             log.info("repaired %s: %s, %d damaged, %d filled, %d uncertain", item.rel,
                      result.codepage or codepage, result.damaged, result.filled, result.uncertain)
-            issue = _parse(item.rel, result.text, skipped)
+            issue = _parse(item.rel, result.text, skipped, profile)
             if issue is not None:
                 issues.append(dataclasses.replace(issue, repaired=True, uncertain_chars=result.uncertain))
     finally:
@@ -274,19 +329,19 @@ def _repair_all(damaged: list[tuple[_Read, str]], context: list[str], options: L
     return repairs
 
 
-def _parse(rel: str, text: str, skipped: list[SkippedFile]) -> Issue | None:
-    parsed = _parse_one((rel, text))
+def _parse(rel: str, text: str, skipped: list[SkippedFile], profile: Profile | None = None) -> Issue | None:
+    parsed = _parse_one((rel, text, profile))
     if isinstance(parsed, str):
         skipped.append(_skip(rel, parsed))
         return None
     return parsed
 
 
-def _parse_one(item: tuple[str, str]) -> Issue | str:
+def _parse_one(item: tuple[str, str, Profile | None]) -> Issue | str:
     """An issue, or the reason the file has none. Module-level so worker processes can run it."""
-    rel, text = item
+    rel, text, profile = item
     try:
-        issue = parse_markdown(text, path=rel)
+        issue = parse_markdown(text, path=rel, profile=profile)
     except ParseError as err:
         return f"no usable content ({err})"
     except Exception as err:  # per-file boundary: one parser bug must not sink the archive
@@ -295,8 +350,9 @@ def _parse_one(item: tuple[str, str]) -> Issue | str:
     return dataclasses.replace(issue, path=rel)
 
 
-def _parse_all(items: list[_Read], workers: int, show: bool) -> Iterable[Issue | str]:
-    pairs = [(r.rel, r.text) for r in items]
+def _parse_all(items: list[_Read], workers: int, show: bool, profile: Profile | None = None
+               ) -> Iterable[Issue | str]:
+    pairs = [(r.rel, r.text, profile) for r in items]
     if workers <= 1 or len(pairs) < PARALLEL_MIN_FILES:
         return [_parse_one(p) for p in _progress(pairs, "parsing", show)]
     # spawn, not fork: reindexing runs inside the bot, next to aiosqlite's and discord.py's threads.

@@ -3,9 +3,8 @@
 Pure values and parsing here; :class:`~retrieval.search.SearchEngine` applies a :class:`SearchFilter` to its
 candidates before it ranks the top k, so a filter never empties a page that has matches further down.
 
-Sections are read through :func:`section_key` and :func:`section_names` only, which take an entry's section
-as a string (a free name) or as anything with a string ``value`` and ``label_*`` names (the fixed enum of
-:class:`retrieval.models.Section`), so the filter works whichever an archive uses.
+A section is named by its key or either of its labels (:func:`section_names`): Akira's profile gives ``papers`` the
+labels 论文 and Papers; a section of an archive without a profile is its heading text.
 """
 
 from __future__ import annotations
@@ -18,9 +17,9 @@ from dataclasses import dataclass
 from retrieval.errors import QueryError, UnknownIssueError
 from retrieval.issuedir import IssueDirectory, describe_ref, echo
 from retrieval.issueref import parse_issue_ref
-from retrieval.models import Archive, Issue
+from retrieval.models import Archive, Entry, Issue
 
-__all__ = ["SearchFilter", "parse_date", "resolve_filter", "section_choices", "section_key", "section_names"]
+__all__ = ["SearchFilter", "parse_date", "resolve_filter", "section_choices", "section_names"]
 
 _DATE = re.compile(r"^\s*(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\s*$|^\s*(\d{4})(\d{2})(\d{2})\s*$")
 _DATE_ZH = re.compile(r"^\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]\s*$")
@@ -31,7 +30,7 @@ class SearchFilter:
     """What a search is restricted to, besides the question; unset fields do not restrict.
 
     An issue is inside ``since``/``until`` by its date (both ends included); an issue without a date is outside
-    any date bound. ``section`` is a section key (:func:`section_key`)."""
+    any date bound. ``section`` is a section key (:attr:`Entry.section`)."""
 
     since: dt.date | None = None
     until: dt.date | None = None
@@ -84,7 +83,7 @@ class SearchFilter:
                  "section": f"in section {self.section}"}
         return ", ".join(words[n] for n in names)
 
-    def admits(self, issue: Issue, section: object) -> bool:
+    def admits(self, issue: Issue, section: str) -> bool:
         """Whether an entry of ``issue`` in ``section`` passes.
 
         >>> i = Issue("a", "A", None, "issue", (), date=dt.date(2021, 3, 28))
@@ -94,7 +93,7 @@ class SearchFilter:
         >>> SearchFilter(section="papers").admits(i, "articles")
         False
         """
-        if self.section is not None and section_key(section) != self.section:
+        if self.section is not None and section != self.section:
             return False
         if self.since is None and self.until is None:
             return True
@@ -103,39 +102,23 @@ class SearchFilter:
         return (self.since is None or issue.date >= self.since) and (self.until is None or issue.date <= self.until)
 
 
-def section_key(section: object) -> str:
-    """A section as a string key: an enum's value, or the name itself.
+def section_names(entry: Entry) -> tuple[str, ...]:
+    """Every name a reader may use for an entry's section: its key, then its labels.
 
-    >>> from retrieval.models import Section
-    >>> section_key(Section.PAPERS), section_key("Rust 周报")
-    ('papers', 'Rust 周报')
+    >>> section_names(Entry("w", 0, "papers", "t", None, "", section_label="论文", section_label_en="Papers"))
+    ('papers', '论文', 'Papers')
+    >>> section_names(Entry("w", 0, "Crate of the Week", "t", None, ""))
+    ('Crate of the Week',)
     """
-    value = getattr(section, "value", section)
-    return value if isinstance(value, str) else str(value)
-
-
-def section_names(section: object) -> tuple[str, ...]:
-    """Every name a reader may use for a section: its key, then its labels when it has any.
-
-    >>> from retrieval.models import Section
-    >>> section_names(Section.PAPERS), section_names("Crate of the week")
-    (('papers', '论文', 'Papers'), ('Crate of the week',))
-    """
-    names = [section_key(section)]
-    for attr in ("label_zh", "label_en"):
-        label = getattr(section, attr, None)
-        if isinstance(label, str) and label not in names:
-            names.append(label)
-    return tuple(names)
+    return tuple(dict.fromkeys(n for n in (entry.section, entry.section_label, entry.section_label_en) if n))
 
 
 def _sections(archive: Archive) -> dict[str, tuple[str, ...]]:
     """The archive's sections, key -> names, in order of first appearance."""
     found: dict[str, tuple[str, ...]] = {}
     for entry in archive.entries:
-        key = section_key(entry.section)
-        if key not in found:
-            found[key] = section_names(entry.section)
+        if entry.section not in found:
+            found[entry.section] = section_names(entry)
     return found
 
 

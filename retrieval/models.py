@@ -11,54 +11,16 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:  # annotations only: importing the glossary at run time would load jieba
     from retrieval.glossary import WeightedTerm
 
 
-class Section(StrEnum):
-    """The small, normalized set of sections an entry can belong to.
+SectionKey = str
+"""A section's key: Akira's profile names its five (``features``, ``papers``…); a generic archive's section key is
+its heading text. The profile that parsed an issue supplies the labels (:attr:`Entry.section_label`)."""
 
-    The newsletter names its sections many ways (``1.本周特稿/新闻``, ``3.报纸``,
-    ``3.机器学习用例的例子``, ``# ****2.机器学习使用 cas****``); the parser maps them all here.
-
-    >>> Section("papers").label_zh
-    '论文'
-    >>> [s.value for s in Section]
-    ['features', 'use_cases', 'papers', 'articles', 'other']
-    """
-
-    FEATURES = "features"
-    USE_CASES = "use_cases"
-    PAPERS = "papers"
-    ARTICLES = "articles"
-    OTHER = "other"
-
-    @property
-    def label_zh(self) -> str:
-        return _SECTION_LABELS_ZH[self]
-
-    @property
-    def label_en(self) -> str:
-        return _SECTION_LABELS_EN[self]
-
-
-_SECTION_LABELS_ZH = {
-    Section.FEATURES: "本周特稿/新闻",
-    Section.USE_CASES: "机器学习用例",
-    Section.PAPERS: "论文",
-    Section.ARTICLES: "技术文章",
-    Section.OTHER: "其他主题",
-}
-_SECTION_LABELS_EN = {
-    Section.FEATURES: "Features / news",
-    Section.USE_CASES: "Use cases",
-    Section.PAPERS: "Papers",
-    Section.ARTICLES: "Technical articles",
-    Section.OTHER: "Other topics",
-}
 
 DocumentKind = Literal["issue", "document"]
 
@@ -71,7 +33,8 @@ class Entry:
     """The :attr:`Issue.id` this entry belongs to."""
     position: int
     """0-based order of the entry inside its issue; ``(issue_id, position)`` is unique."""
-    section: Section
+    section: SectionKey
+    """The section's key: a profile's (``papers``) or, in a generic archive, its heading text."""
     title: str
     url: str | None
     """The first real link: Medium-relative links made absolute, Revue ``utm_*`` parameters removed."""
@@ -87,14 +50,40 @@ class Entry:
     byline: str = ""
     """What followed the title on its line (``|作者藤井昭弘|走向数据科学``: Medium's author and publication): indexed
     with the title, not shown in it."""
+    section_label: str = ""
+    """The section's name as the newsletter's readers know it (``论文``); empty means the key itself."""
+    section_label_en: str = ""
+    """The section's English name, when the profile gives one (``Papers``)."""
+
+    @property
+    def section_name(self) -> str:
+        """The section's label to show: :attr:`section_label`, else the key.
+
+        >>> Entry("w", 0, "papers", "t", None, "s", section_label="论文").section_name
+        '论文'
+        >>> Entry("w", 0, "Jobs", "t", None, "").section_name
+        'Jobs'
+        """
+        return self.section_label or self.section
+
+    @property
+    def section_name_both(self) -> str:
+        """``label / English label`` when both exist and differ, else the label.
+
+        >>> Entry("w", 0, "papers", "t", None, "s", section_label="论文", section_label_en="Papers").section_name_both
+        '论文 / Papers'
+        """
+        if self.section_label_en and self.section_label_en != self.section_name:
+            return f"{self.section_name} / {self.section_label_en}"
+        return self.section_name
 
     @property
     def all_links(self) -> tuple[str, ...]:
         """:attr:`links`, or just :attr:`url` for an entry built without them.
 
-        >>> Entry("w13", 0, Section.PAPERS, "t", "https://x.org/a", "s").all_links
+        >>> Entry("w13", 0, "papers", "t", "https://x.org/a", "s").all_links
         ('https://x.org/a',)
-        >>> Entry("w13", 0, Section.PAPERS, "t", None, "s").all_links
+        >>> Entry("w13", 0, "papers", "t", None, "s").all_links
         ()
         """
         return self.links or ((self.url,) if self.url else ())
@@ -103,7 +92,7 @@ class Entry:
     def key(self) -> str:
         """A stable key for this entry, unique within an archive.
 
-        >>> Entry("week-13-2021", 3, Section.PAPERS, "t", None, "s").key
+        >>> Entry("week-13-2021", 3, "papers", "t", None, "s").key
         'week-13-2021#3'
         """
         return f"{self.issue_id}#{self.position}"
@@ -143,9 +132,9 @@ class Issue:
         return tuple(e for e in self.entries if e.feature)
 
     @property
-    def sections(self) -> tuple[Section, ...]:
-        """The sections present, in order of first appearance."""
-        seen: dict[Section, None] = {}
+    def sections(self) -> tuple[SectionKey, ...]:
+        """The section keys present, in order of first appearance."""
+        seen: dict[SectionKey, None] = {}
         for e in self.entries:
             seen.setdefault(e.section)
         return tuple(seen)
@@ -202,15 +191,33 @@ class Archive:
     repairs: tuple[RepairReport, ...] = ()
     duplicates: tuple[SkippedFile, ...] = ()
     """Files dropped because another copy of the same 原文 URL won (the clean copy wins)."""
+    profile: str = ""
+    """The name of the newsletter profile the archive was read with (``akira``, ``generic``, a user's)."""
+    notes: tuple[str, ...] = ()
+    """One line each about what loaded but looks wrong: an issue with no items, a profile's section no issue has."""
     _by_id: dict[str, Issue] = field(default_factory=dict, repr=False, compare=False)
     _newsletter: tuple[Issue, ...] = field(default=(), init=False, repr=False, compare=False)
     _entries: tuple[Entry, ...] = field(default=(), init=False, repr=False, compare=False)
+    _sections: tuple[tuple[str, str], ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Derived once: autocomplete and every issue lookup read these on each keystroke or query.
         self._by_id.update({i.id: i for i in self.issues})
         object.__setattr__(self, "_newsletter", tuple(i for i in self.issues if i.kind == "issue"))
         object.__setattr__(self, "_entries", tuple(e for i in self.issues for e in i.entries))
+        names: dict[str, str] = {}
+        for e in self._entries:
+            names.setdefault(e.section, e.section_name)
+        object.__setattr__(self, "_sections", tuple(names.items()))
+
+    def section_names(self) -> tuple[tuple[str, str], ...]:
+        """Every section key of the archive with its label, in order of first appearance (oldest issue first).
+
+        >>> e = Entry("a", 0, "papers", "t", None, "", section_label="论文")
+        >>> Archive("r", (Issue("a", "A", None, "issue", (e, Entry("a", 1, "Jobs", "j", None, ""))),)).section_names()
+        (('papers', '论文'), ('Jobs', 'Jobs'))
+        """
+        return self._sections
 
     def get(self, issue_id: str) -> Issue | None:
         return self._by_id.get(issue_id)

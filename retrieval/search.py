@@ -24,7 +24,7 @@ import numpy.typing as npt
 from retrieval.bm25 import BM25Index
 from retrieval.cedict import Cedict
 from retrieval.errors import UnknownIssueError
-from retrieval.filters import SearchFilter, section_key
+from retrieval.filters import SearchFilter
 from retrieval.glossary import Glossary, Translator, WeightedTerm
 from retrieval.issuedir import IssueDirectory, describe_ref
 from retrieval.issueref import extract_issue_ref
@@ -68,8 +68,7 @@ def entry_text(entry: Entry, issue: Issue) -> str:
     """The text indexed for an entry: the title (with its byline) twice, as titles are short and say what matters,
     then the summary, the embed cards' text and an arXiv id.
 
-    >>> from retrieval.models import Section
-    >>> e = Entry("i", 0, Section.PAPERS, "不用乘法的矩阵乘积", "https://arxiv.org/abs/2106.10860", "用查表代替乘法。")
+    >>> e = Entry("i", 0, "papers", "不用乘法的矩阵乘积", "https://arxiv.org/abs/2106.10860", "用查表代替乘法。")
     >>> entry_text(e, Issue("i", "第 31 期", None, "issue", ()))
     '不用乘法的矩阵乘积\\n不用乘法的矩阵乘积\\n用查表代替乘法。\\n2106.10860'
     """
@@ -88,10 +87,9 @@ _ARXIV_RE = re.compile(r"arxiv\.org/(?:abs|pdf)/(\d{4}\.\d{4,5})")
 def link_group(entry: Entry) -> str:
     """The identity of what an entry points at, so one paper in several issues is listed once.
 
-    >>> from retrieval.models import Section
-    >>> link_group(Entry("a", 0, Section.PAPERS, "t", "https://arxiv.org/pdf/2106.10860v1.pdf", ""))
+    >>> link_group(Entry("a", 0, "papers", "t", "https://arxiv.org/pdf/2106.10860v1.pdf", ""))
     'arxiv:2106.10860'
-    >>> link_group(Entry("a", 3, Section.PAPERS, "t", None, ""))
+    >>> link_group(Entry("a", 3, "papers", "t", None, ""))
     'entry:a#3'
     """
     if not entry.url:
@@ -141,7 +139,7 @@ class SearchEngine:
         self._doc_issue = np.array([self._issue_pos[d.issue.id] for d in docs], dtype=np.int32)
         # What the filters read (since, until, section), as arrays; -1: the issue has no date.
         self._doc_date = np.array([d.issue.date.toordinal() if d.issue.date else -1 for d in docs], dtype=np.int64)
-        self._doc_section = np.array([section_key(d.entry.section) for d in docs], dtype=object)
+        self._doc_section = np.array([d.entry.section for d in docs], dtype=object)
         self._groups: dict[str, list[_Doc]] = {}
         for d in docs:
             self._groups.setdefault(d.group, []).append(d)

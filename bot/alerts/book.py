@@ -15,7 +15,6 @@ from bot.alerts import CONSOLE_USER_ID
 from bot.config import AlertsConfig
 from bot.errors import AlertError
 from bot.results import AlertNoticeResult, AlertSub, SubscribeResult, SubscriptionsResult, UnsubscribeResult
-from retrieval.models import Section
 
 if TYPE_CHECKING:  # bot.store loads its drivers: a console that never subscribes does not
     from bot.store.protocol import AlertStore
@@ -23,29 +22,6 @@ if TYPE_CHECKING:  # bot.store loads its drivers: a console that never subscribe
 
 QUERY_MAX_CHARS = 200
 """The longest query a subscription keeps: words to watch for, not a question."""
-SECTIONS: tuple[str, ...] = tuple(s.value for s in Section)
-"""What ``section`` may name (or the English label of one)."""
-
-
-def parse_section(text: str | None) -> str:
-    """A section's value from its value or English label, case-insensitive; '' for none.
-
-    >>> parse_section("Papers"), parse_section(" use_cases "), parse_section(None), parse_section("Use cases")
-    ('papers', 'use_cases', '', 'use_cases')
-    >>> parse_section("poems")
-    Traceback (most recent call last):
-    ...
-    bot.errors.AlertError: There is no section “poems”: pick one of features, use_cases, papers, articles, other.
-    """
-    wanted = (text or "").strip().lower()
-    if not wanted:
-        return ""
-    for s in Section:
-        if wanted in (s.value, s.label_en.lower()):
-            return s.value
-    raise AlertError(f"There is no section “{wanted[:40]}”: pick one of {', '.join(SECTIONS)}.")
-
-
 def check_query(query: str) -> str:
     """The query a subscription keeps: stripped, non-empty, at most :data:`QUERY_MAX_CHARS`.
 
@@ -104,12 +80,13 @@ class AlertBook:
         self.archive = archive
         self._clock = clock
 
-    async def subscribe(self, user_id: int | None, query: str, section: str | None) -> SubscribeResult:
+    async def subscribe(self, user_id: int | None, query: str, section: str) -> SubscribeResult:
+        """``section`` is a section key of the archive ('' = every section), resolved by the caller."""
         from bot.store.records import Subscription
 
         uid = CONSOLE_USER_ID if user_id is None else user_id
         # Random ids above 2**52: never a list number, and never guessable from another member's.
-        sub = Subscription(secrets.randbits(52) | 1 << 52, uid, check_query(query), parse_section(section),
+        sub = Subscription(secrets.randbits(52) | 1 << 52, uid, check_query(query), section,
                            self.archive, self._clock())
         store = await self._open()
         status, held = await store.alert_subscribe(sub, self.config.max_per_member)

@@ -28,7 +28,7 @@ def query_hits(engine: Searches, issue: Issue, query: str, section: str, min_sco
     found = engine.search(query, k=CANDIDATES, issue=issue)
     return [(h.entry.key, h.score) for h in found.hits
             if h.issue.id == issue.id and h.score >= min_score and h.score > 0
-            and (not section or h.entry.section.value == section)]
+            and (not section or h.entry.section == section)]
 
 
 def member_matches(engine: Searches, issue: Issue, queries: Iterable[tuple[str, str]], min_score: float,
@@ -36,9 +36,9 @@ def member_matches(engine: Searches, issue: Issue, queries: Iterable[tuple[str, 
     """One member's matches in ``issue`` over all their subscriptions (``(query, section)`` pairs): each entry
     once, with every query that found it, best score first, at most ``limit``.
 
-    >>> from retrieval.models import Entry, Hit, Section
-    >>> a = Entry("w1", 0, Section.PAPERS, "Protein folding", "https://x.org/a", "")
-    >>> b = Entry("w1", 1, Section.ARTICLES, "GPU prices", "https://x.org/b", "")
+    >>> from retrieval.models import Entry, Hit
+    >>> a = Entry("w1", 0, "papers", "Protein folding", "https://x.org/a", "")
+    >>> b = Entry("w1", 1, "articles", "GPU prices", "https://x.org/b", "")
     >>> issue = Issue("w1", "Week 1", None, "issue", (a, b))
     >>> class Fake:
     ...     def search(self, query, *, k=5, issue=None):

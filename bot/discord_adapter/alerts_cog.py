@@ -10,11 +10,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.alerts.book import QUERY_MAX_CHARS, SECTIONS
+from bot.alerts.book import QUERY_MAX_CHARS
 from bot.commands import COMMANDS_BY_NAME, Newsbot
 from bot.discord_adapter import embeds
 from bot.discord_adapter.views import alerts_view
 from bot.errors import StoreError
+from bot.registry import SectionName
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +42,19 @@ class AlertsCog(commands.Cog):
         return [app_commands.Choice(name=name[:100], value=value)
                 for name, value in await book.choices(interaction.user.id, current)]
 
+    async def section_autocomplete(self, interaction: Interaction,
+                                   current: str) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=name[:100], value=value[:100])
+                for name, value in self.service.section_choices(current)]
+
     @app_commands.command(name="subscribe", description=_desc("subscribe"))
     @app_commands.describe(**_describe("subscribe"))
-    @app_commands.choices(section=[app_commands.Choice(name=s, value=s) for s in SECTIONS])
+    @app_commands.autocomplete(section=section_autocomplete)
     async def subscribe(self, interaction: Interaction, query: app_commands.Range[str, 1, QUERY_MAX_CHARS],
-                        section: str | None = None) -> None:
+                        section: app_commands.Range[str, 1, 100] | None = None) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        result = await self.service.subscribe(query, section, user_id=interaction.user.id)
+        result = await self.service.subscribe(query, SectionName(section) if section else None,
+                                              user_id=interaction.user.id)
         await interaction.followup.send(embeds.render(result).content or "", ephemeral=True,
                                         allowed_mentions=NO_MENTIONS)
 

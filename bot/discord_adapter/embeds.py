@@ -164,7 +164,7 @@ def _hit_block(n: int, hit: Hit, snippet_chars: int) -> str:
     marks = " ★" if entry.feature else ""
     title = link(escape(clip(entry.title, 200)), entry.url)
     snippet = _highlight(hit, snippet_chars)
-    where = f"{_issue_ref(hit.issue)} · {entry.section.label_zh}"
+    where = f"{_issue_ref(hit.issue)} · {escape(clip(entry.section_name, 100))}"  # a heading: data
     lines = [f"**{n}.** {title}{marks}"]
     if snippet:
         lines.append(f"> {snippet}")
@@ -278,9 +278,9 @@ def hit_links(result: AskResult) -> list[list[tuple[str, str | None]]]:
     that is None or not one a button may carry is dropped by the view). Labels are plain text (a button renders
     no markdown and pings no one), clipped to Discord's 80 characters.
 
-    >>> from retrieval.models import Entry, Hit, Issue, Section
+    >>> from retrieval.models import Entry, Hit, Issue
     >>> issue = Issue("w31", "第 31 期", "https://medium.com/x", "issue", (), number=31)
-    >>> hit = Hit(Entry("w31", 0, Section.PAPERS, "MADDNESS", "https://arxiv.org/abs/2106.10860", ""), issue, 1.0, "")
+    >>> hit = Hit(Entry("w31", 0, "papers", "MADDNESS", "https://arxiv.org/abs/2106.10860", ""), issue, 1.0, "")
     >>> hit_links(AskResult("q", (hit,), None, False))
     [[('1. MADDNESS', 'https://arxiv.org/abs/2106.10860'), ('1. Issue #31', 'https://medium.com/x')]]
     """
@@ -375,7 +375,7 @@ def issue_embed(result: IssueResult) -> discord.Embed:
     date = issue_date(issue)
     embed.description = clip(" · ".join(p for p in (escape(issue.label), date) if p), DESCRIPTION_MAX)
     for section in issue.sections[:FIELDS_MAX]:
-        items = [e for e in issue.entries if e.section is section]
+        items = [e for e in issue.entries if e.section == section]
         lines: list[str] = []
         used = 0
         for e in items:
@@ -385,7 +385,7 @@ def issue_embed(result: IssueResult) -> discord.Embed:
                 break
             lines.append(line)
             used += len(line) + 1
-        embed.add_field(name=clip(f"{section.label_zh} / {section.label_en}", FIELD_NAME_MAX),
+        embed.add_field(name=clip(escape(items[0].section_name_both), FIELD_NAME_MAX),
                         value=clip("\n".join(lines) or "—", FIELD_VALUE_MAX), inline=False)
     return fit_message([embed])[0]
 
@@ -493,13 +493,14 @@ def digest_settings_embed(title: str, settings: DigestSettings) -> discord.Embed
 
 
 def sub_line(sub: AlertSub) -> str:  # the words as typed, escaped: no markdown, no mention
-    text = f"**{sub.number}.** “{user_text(sub.query, 200)}”" + (f" in {sub.section}" if sub.section else "")
+    text = f"**{sub.number}.** “{user_text(sub.query, 200)}”" + (f" in {user_text(sub.section)}" if sub.section else "")
     return text + (" — *paused*" if sub.paused else "")
 
 
 def alert_embed(result: AlertResult) -> discord.Embed:  # one member's DM: the issue, each match with its link
     lines = [f"**{n}.** {link(escape(clip(m.entry.title or '(untitled)', 200)), m.entry.url)}\n"
-             f"{m.entry.section.label_en} · matched " + ", ".join(f"“{user_text(q, 60)}”" for q in m.queries[:3])
+             f"{escape(clip(m.entry.section_label_en or m.entry.section_name, 100))} · matched "
+             + ", ".join(f"“{user_text(q, 60)}”" for q in m.queries[:3])
              for n, m in enumerate(result.matches, 1)]
     return discord.Embed(
         title=clip(f"New issue {result.issue.label}: {len(result.matches)} item(s) match your alerts", TITLE_MAX),

@@ -85,7 +85,7 @@ class Subscription:
     query: str
     """Exactly as the member typed it (shown escaped, never as markdown or a ping)."""
     section: str = ""
-    """A :class:`retrieval.models.Section` value, or '' for every section."""
+    """A section key of the archive (:attr:`retrieval.models.Entry.section`), or '' for every section."""
     archive: str = ""
     """The archive it watches; '' is the default archive."""
     created_at: dt.datetime | None = None

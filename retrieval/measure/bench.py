@@ -45,8 +45,8 @@ def chunk_texts(archive: Archive, n: int) -> list[str]:
     """``n`` texts of up to about ``CHUNK_CHARS`` characters (whole paragraphs, with their entry's title),
     cycling through them if the archive has fewer.
 
-    >>> from retrieval.models import Entry, Issue, Section
-    >>> e = Entry("d", 0, Section.OTHER, "标题", None, "第一段。\\n\\n" + "长" * 400 + "\\n\\n第三段。")
+    >>> from retrieval.models import Entry, Issue
+    >>> e = Entry("d", 0, "other", "标题", None, "第一段。\\n\\n" + "长" * 400 + "\\n\\n第三段。")
     >>> [len(c) for c in chunk_texts(Archive("r", (Issue("d", "T", None, "document", (e,)),)), 3)]
     [7, 403, 7]
     """

@@ -39,28 +39,28 @@ Modules, in the order a file goes through them:
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Sequence
 
 from retrieval.errors import ParseError
 from retrieval.models import Issue
 from retrieval.parse.document import document_entries
 from retrieval.parse.entries import build_entries
+from retrieval.parse.generic import parse_generic
 from retrieval.parse.lines import Head, fallback_title, line_kinds, prepare, read_head, stem_id
 from retrieval.parse.metadata import issue_date, issue_id_of, metadata, slug_of
 from retrieval.parse.segment import section_for, segment
+from retrieval.profile import Profile, compiled, load_profile
 
 __all__ = ["ParseError", "issue_id_of", "parse_markdown", "section_for", "slug_of"]
 
-_NEWSLETTER_SLUG = re.compile(r"akiras-(?:ml|machine-learning)-news", re.IGNORECASE)
-_NEWSLETTER_TITLE = re.compile(
-    r"(?:akira|阿基拉)\s*的\s*(?:ml|机器学习)\s*新闻|^\s*\d{4}\s*年第\s*\d{1,2}\s*周\s*$", re.IGNORECASE
-)
 _MEDIUM = "https://medium.com"
 
 
-def parse_markdown(text: str, *, path: str = "") -> Issue:
+def parse_markdown(text: str, *, path: str = "", profile: Profile | None = None) -> Issue:
     """Parse a markdown file into an :class:`Issue` (a newsletter issue or a generic document).
+
+    ``profile`` says the newsletter's layout (:mod:`retrieval.profile`); None is Akira's, as it always was. A
+    generic-layout profile goes to :func:`retrieval.parse.generic.parse_generic`.
 
     Raises :class:`ParseError` only when there is nothing usable (empty, whitespace or markup only).
 
@@ -70,11 +70,18 @@ def parse_markdown(text: str, *, path: str = "") -> Issue:
     >>> issue = parse_markdown(md)
     >>> issue.id, issue.kind, issue.label, issue.date
     ('akiras-ml-news-week41-2020-0a1b2c3d4e5f', 'issue', '2020-W41', datetime.date(2020, 10, 4))
-    >>> [(e.section.value, e.title, e.url) for e in issue.entries]
+    >>> [(e.section, e.title, e.url) for e in issue.entries]
     [('papers', '把大模型压缩成小模型', 'https://arxiv.org/abs/2010.00001')]
     >>> parse_markdown("# Notes\\n\\nSome text.", path="docs/notes.md").entries[0].summary
     'Some text.'
     """
+    if profile is not None and profile.layout != "akira":
+        issue = parse_generic(text, path=path, profile=profile)
+        if issue.kind == "document":
+            return parse_markdown(text, path=path)  # an article in a folder of articles reads as it always has
+        return issue
+    profile = profile or load_profile("akira")
+    other = next(((r.label, r.label_en) for r in profile.sections if r.key == "other"), ("", ""))
     lines = prepare(text)
     head = read_head(lines)
     slug = slug_of(head.source_url) if head.source_url else ""
@@ -82,31 +89,36 @@ def parse_markdown(text: str, *, path: str = "") -> Issue:
     title = head.title or fallback_title(lines, head.body_start, path)
     if not title:
         raise ParseError("no heading and no text")
-    is_issue = bool(_NEWSLETTER_SLUG.search(slug)) if head.source_url else bool(
-        _NEWSLETTER_TITLE.search(title) or _NEWSLETTER_SLUG.search(path)
+    is_issue = _hit(profile.match.files, slug) if head.source_url else (
+        _hit(profile.match.title, title) or _hit(profile.match.files, path)
     )
     if is_issue:
         # Without a 原文 line, a file named after the slug still carries the number and week.
-        issue = _parse_issue(lines, head, issue_id, title, slug or issue_id)
+        issue = _parse_issue(lines, head, issue_id, title, slug or issue_id, profile)
         if issue.entries:
             return issue
         # An unknown (or damaged) layout still yields its text, one entry per heading section.
-        entries = document_entries(lines, head, issue_id, title)
+        entries = document_entries(lines, head, issue_id, title, other)
         if not entries and not head.title:
             raise ParseError("no heading and no text")
         return dataclasses.replace(issue, entries=entries)
-    entries = document_entries(lines, head, issue_id, title)
+    entries = document_entries(lines, head, issue_id, title, other)
     if not entries and not head.title:
         raise ParseError("no heading and no text")
     return Issue(id=issue_id, title=title, source_url=head.source_url, kind="document", entries=entries)
 
 
-def _parse_issue(lines: Sequence[str], head: Head, issue_id: str, title: str, slug: str) -> Issue:
+def _hit(pattern: str, text: str) -> bool:
+    return bool(pattern) and bool(compiled(pattern).search(text))
+
+
+def _parse_issue(lines: Sequence[str], head: Head, issue_id: str, title: str, slug: str,
+                 profile: Profile) -> Issue:
     kinds = line_kinds(lines, head.body_start)
     # The newsletter lives on Medium: its site-relative links ("](/analytics-vidhya/…)") are Medium's.
     base = head.source_url or _MEDIUM
-    items, picks = segment(lines, kinds, head.body_start, base)
-    entries = build_entries(issue_id, items, picks, base)
+    items, picks = segment(lines, kinds, head.body_start, base, profile)
+    entries = build_entries(issue_id, items, picks, base, profile)
     number, year, week, month = metadata(slug, title, lines, head.body_start)
     date, estimated = issue_date(lines, head.body_start, number, year, week, month)
     if year is None and date is not None and not estimated:

@@ -1,6 +1,6 @@
 """Plain markdown documents (not newsletter issues), and issues whose layout the segmenter does not know.
 
-Such a file becomes one entry per heading section, all in :attr:`~retrieval.models.Section.OTHER`; the text
+Such a file becomes one entry per heading section, all in the section keyed ``other``; the text
 under the title is the title's own section. Headings inside code and embed cards do not cut sections.
 """
 
@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from retrieval.markdown import clean_block, clean_inline, find_urls, is_separator
-from retrieval.models import Entry, Section
+from retrieval.models import Entry
 from retrieval.parse.lines import HEADING, Head, line_kinds
 
 
-def document_entries(lines: Sequence[str], head: Head, issue_id: str, title: str) -> tuple[Entry, ...]:
+def document_entries(lines: Sequence[str], head: Head, issue_id: str, title: str,
+                     labels: tuple[str, str] = ("", "")) -> tuple[Entry, ...]:
     """One entry per heading section with text; its URL is the first link of its text.
 
     >>> lines = ["# 笔记", "", "开头。", "## 第二节", "见 [这里](https://example.com/a)。", "## 空节", ""]
@@ -38,5 +39,6 @@ def document_entries(lines: Sequence[str], head: Head, issue_id: str, title: str
         if not summary:
             continue
         urls = find_urls(text, head.source_url)
-        entries.append(Entry(issue_id, len(entries), Section.OTHER, heading, urls[0] if urls else None, summary))
+        entries.append(Entry(issue_id, len(entries), "other", heading, urls[0] if urls else None, summary,
+                             section_label=labels[0], section_label_en=labels[1]))
     return tuple(entries)

@@ -11,8 +11,9 @@ import re
 
 from retrieval.links import link_key
 from retrieval.markdown import card_text, clean_block, clean_inline, find_urls, is_domain, strip_asterisks
-from retrieval.models import Entry, Section
-from retrieval.parse.segment import Item, Pick
+from retrieval.models import Entry
+from retrieval.parse.segment import FEATURES, Item, Pick
+from retrieval.profile import Profile, load_profile
 
 _ARXIV_TITLE_LINE = re.compile(r"^\s*[\[【]\s*(?:\d{4}\.\d{4,5}(?:\s*v\d+)?)?\s*[\]】]?\s*(.+)$")
 _CLAUSE_END = re.compile(r"[。！？!?]|[.;；]\s")
@@ -24,9 +25,10 @@ _TITLE_NOISE = re.compile(r"[\W_]+")
 _TITLE_MATCH = 0.5
 
 
-def build_entries(issue_id: str, items: list[Item], picks: list[Pick], base: str | None) -> tuple[Entry, ...]:
+def build_entries(issue_id: str, items: list[Item], picks: list[Pick], base: str | None,
+                  profile: Profile | None = None) -> tuple[Entry, ...]:
     """The issue's entries in reading order: one per item, then one per pick that names no item."""
-    rows: list[tuple[int, Section, str, str | None, str, bool, tuple[str, ...], str, str]] = []
+    rows: list[tuple[int, str, str, str | None, str, bool, tuple[str, ...], str, str]] = []
     item_urls: list[list[str]] = []
     item_titles: list[str] = []
     bylines: list[str] = []
@@ -46,7 +48,7 @@ def build_entries(issue_id: str, items: list[Item], picks: list[Pick], base: str
     unmatched = _mark_features(items, item_urls, item_titles, picks)
     for item, urls, title, byline in zip(items, item_urls, item_titles, bylines, strict=True):
         summary = clean_block(item.header if item.bullet else "\n".join(item.body))
-        feature = item.feature or item.section is Section.FEATURES
+        feature = item.feature or item.section == FEATURES
         cards = card_text("\n".join([item.header, *item.body]))
         if not summary and cards:
             # An item that is only a card: its snippet is the summary a reader sees.
@@ -55,11 +57,13 @@ def build_entries(issue_id: str, items: list[Item], picks: list[Pick], base: str
         rows.append((item.line, item.section, title, urls[0] if urls else None, summary, feature, links, cards,
                      byline))
     for pick in unmatched:
-        rows.append((pick.line, Section.FEATURES, pick.title, pick.url, pick.title, True,
+        rows.append((pick.line, FEATURES, pick.title, pick.url, pick.title, True,
                      (pick.url,) if pick.url else (), "", ""))
     rows.sort(key=lambda r: r[0])
+    labels = {r.key: (r.label, r.label_en) for r in (profile or load_profile("akira")).sections}
     return tuple(
-        Entry(issue_id, pos, section, title, url, summary, feature, links, cards, byline)
+        Entry(issue_id, pos, section, title, url, summary, feature, links, cards, byline,
+              *labels.get(section, ("", "")))
         for pos, (_, section, title, url, summary, feature, links, cards, byline) in enumerate(rows)
     )
 def _without_repeated_bullets(items: list[Item], base: str | None) -> list[Item]:

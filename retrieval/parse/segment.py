@@ -9,6 +9,7 @@ entries.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,18 +17,24 @@ from enum import Enum
 
 from retrieval.links import same_link
 from retrieval.markdown import clean_inline, find_urls, is_domain, is_separator, strip_asterisks
-from retrieval.models import Section
 from retrieval.parse.lines import HEADING, split_cards
+from retrieval.profile import Profile, SectionRule, load_profile
 
 _NUMBERED = re.compile(r"^\s*(\d{1,2})\s*[.．、]\s*(\S.*)$", re.ASCII)
-# Synonyms, checked in this order ("机器学习技术相关文章" must not be read as use cases).
-_SECTION_SYNONYMS: tuple[tuple[Section, re.Pattern[str]], ...] = (
-    (Section.FEATURES, re.compile(r"特稿|本周新闻")),
-    (Section.USE_CASES, re.compile(r"用例|应用的?例子|使用\s*cas|现实世界", re.IGNORECASE)),
-    (Section.PAPERS, re.compile(r"论文|报纸")),
-    (Section.ARTICLES, re.compile(r"文章")),
-    (Section.OTHER, re.compile(r"其他|其它")),
-)
+FEATURES, OTHER = "features", "other"
+"""The two section keys Akira's reader relies on (an ``akira``-layout profile must define both)."""
+
+
+def _synonyms(profile: Profile | None) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """The profile's section keys and heading patterns, checked in order (Akira's when no profile is given)."""
+    return _compiled((profile or load_profile("akira")).sections)
+
+
+@functools.cache
+def _compiled(rules: tuple[SectionRule, ...]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    return tuple((rule.key, re.compile(rule.match, re.IGNORECASE)) for rule in rules if rule.match)
+
+
 _HIGHLIGHT_HEADING = 10
 _PICKS = re.compile(r"编辑精选")
 # Headings (and a few paragraphs) after which nothing is an item: past issues, blogs, about, Twitter.
@@ -52,7 +59,7 @@ _DOMAIN_TAG_START = re.compile(r"^【[^【】]{1,80}】")
 class Item:
     """One item of the issue as the walk builds it: its header line, then the body lines under it."""
 
-    section: Section
+    section: str
     line: int
     header: str
     heading: bool
@@ -75,13 +82,13 @@ class Pick:
     url: str | None
 
 
-def section_for(heading: str) -> Section | None:
-    """The section a numbered newsletter heading names, by synonym; None if it names none.
+def section_for(heading: str, profile: Profile | None = None) -> str | None:
+    """The section key a numbered newsletter heading names, by the profile's synonyms; None if it names none.
 
     >>> section_for("# ****2.机器学习使用 cas****")
-    <Section.USE_CASES: 'use_cases'>
+    'use_cases'
     >>> section_for("# **4.机器学习技术相关文章**"), section_for("# 3.报纸")
-    (<Section.ARTICLES: 'articles'>, <Section.PAPERS: 'papers'>)
+    ('articles', 'papers')
     >>> section_for("# 用图网络预测天气") is None
     True
     """
@@ -89,24 +96,24 @@ def section_for(heading: str) -> Section | None:
     if not m:
         return None
     name = m.group(2)
-    for section, pattern in _SECTION_SYNONYMS:
+    for section, pattern in _synonyms(profile):
         if pattern.search(name):
             return section
     return None
 
 
-def _highlights_section(plain: str) -> Section | None:
+def _highlights_section(plain: str, profile: Profile | None = None) -> str | None:
     """The section a short un-numbered heading names (the highlights atop an issue), else None.
 
     >>> _highlights_section("本周特稿/新闻。"), _highlights_section("报纸")
-    (<Section.FEATURES: 'features'>, <Section.PAPERS: 'papers'>)
+    ('features', 'papers')
     >>> _highlights_section("用图网络预测天气的论文集合与讨论"), _highlights_section("关于我")
     (None, None)
     """
     name = plain.strip().rstrip("。.：:")
     if not name or len(name) > _HIGHLIGHT_HEADING:
         return None
-    return next((section for section, pattern in _SECTION_SYNONYMS if pattern.search(name)), None)
+    return next((section for section, pattern in _synonyms(profile) if pattern.search(name)), None)
 
 
 class Mode(Enum):
@@ -136,21 +143,23 @@ class Phase(Enum):
 class Segmenter:
     """One walk over an issue's body: numbered section headings open sections, tail headings close them."""
 
-    def __init__(self, lines: Sequence[str], kinds: Sequence[str], start: int, base: str) -> None:
+    def __init__(self, lines: Sequence[str], kinds: Sequence[str], start: int, base: str,
+                 profile: Profile | None = None) -> None:
+        self.profile = profile
         self.lines = lines
         self.kinds = kinds
         self.start = start
         self.base = base
         # Era B (section 1 is 本周特稿/新闻) writes items as link lines, whatever the section's first item is.
         self.era_b = any(
-            HEADING.match(lines[i]) and section_for(lines[i]) is Section.FEATURES
+            HEADING.match(lines[i]) and section_for(lines[i], profile) == FEATURES
             for i in range(start, len(lines)) if not kinds[i]
         )
         self.items: list[Item] = []
         self.picks: list[Pick] = []
         self.mode = Mode.OUTSIDE
         self.phase = Phase.START
-        self.section: Section | None = None
+        self.section: str | None = None
         """The open section: set in Mode.SECTION and Mode.OTHER_POSTS, None otherwise."""
         self.current: Item | None = None
         """The item whose body the next lines extend."""
@@ -177,7 +186,7 @@ class Segmenter:
 
     # -- transitions ---------------------------------------------------------------------------------------
 
-    def _enter(self, mode: Mode, section: Section | None = None) -> None:
+    def _enter(self, mode: Mode, section: str | None = None) -> None:
         self.mode = mode
         self.section = section
         self.current = None
@@ -187,11 +196,11 @@ class Segmenter:
         if is_separator(text):
             return
         plain = strip_asterisks(text).strip()
-        named = section_for(text)
+        named = section_for(text, self.profile)
         if _PICKS.search(plain):
             self._enter(Mode.PICKS)
         elif _OTHER_POSTS.search(plain):
-            self._enter(Mode.OTHER_POSTS, Section.OTHER)
+            self._enter(Mode.OTHER_POSTS, OTHER)
             self.heading_items = False
         elif _TAIL.search(plain):
             self._enter(Mode.OUTSIDE)
@@ -199,7 +208,8 @@ class Segmenter:
             self._enter(Mode.SECTION, named)
             self.heading_items = False
             self.phase = Phase.NUMBERED
-        elif self.phase is not Phase.NUMBERED and level == 2 and (named := _highlights_section(plain)) is not None:
+        elif (self.phase is not Phase.NUMBERED and level == 2
+              and (named := _highlights_section(plain, self.profile)) is not None):
             # "## 本周特稿/新闻。" atop the issue: a digest of the sections below, in bullets.
             self._enter(Mode.SECTION, named)
             self.phase = Phase.HIGHLIGHTS
@@ -261,7 +271,7 @@ class Segmenter:
             self.current.body.append(line)
         return i + 1
 
-    def _cards(self, i: int, section: Section, other_posts: bool) -> int:
+    def _cards(self, i: int, section: str, other_posts: bool) -> int:
         end = i
         while end < len(self.lines) and self.kinds[end] == "card":
             end += 1
@@ -275,7 +285,8 @@ class Segmenter:
         return end
 
 
-def segment(lines: Sequence[str], kinds: Sequence[str], start: int, base: str) -> tuple[list[Item], list[Pick]]:
+def segment(lines: Sequence[str], kinds: Sequence[str], start: int, base: str,
+            profile: Profile | None = None) -> tuple[list[Item], list[Pick]]:
     """The items and 编辑精选 picks of an issue whose body starts at ``lines[start]``.
 
     ``kinds`` marks code and card lines (:func:`retrieval.parse.lines.line_kinds`); site-relative links resolve
@@ -283,10 +294,10 @@ def segment(lines: Sequence[str], kinds: Sequence[str], start: int, base: str) -
 
     >>> md = "# 1.机器学习论文\\n\\n# 小模型\\n\\n一项研究。\\n\\n# 每周编辑精选\\n\\n* 小模型（1. 论文）"
     >>> items, picks = segment(md.split("\\n"), [""] * 9, 0, "https://medium.com")
-    >>> [(it.section.value, it.header, it.body) for it in items], [p.title for p in picks]
+    >>> [(it.section, it.header, it.body) for it in items], [p.title for p in picks]
     ([('papers', '小模型', ['', '一项研究。', ''])], ['小模型'])
     """
-    return Segmenter(lines, kinds, start, base).run()
+    return Segmenter(lines, kinds, start, base, profile).run()
 
 
 def _is_link_header(line: str) -> bool:

@@ -49,7 +49,7 @@ from retrieval.archive import load_archive
 from retrieval.cache import QueryCache
 from retrieval.errors import QueryError
 from retrieval.issueref import IssueRef, extract_issue_ref, parse_issue_ref
-from retrieval.models import Entry, Hit, Issue, SearchResult, Section
+from retrieval.models import Entry, Hit, Issue, SearchResult
 from retrieval.parse import ParseError, parse_markdown
 from retrieval.repair import CODEPAGES, RepairResult, detect_mojibake, repair_text
 from retrieval.search import SearchEngine
@@ -64,6 +64,8 @@ pytestmark = pytest.mark.timeout(240)
 
 FAST = settings(max_examples=150, deadline=None, database=None)
 MEDIUM = settings(max_examples=100, deadline=None, database=None)
+
+_SECTIONS = ["features", "use_cases", "papers", "articles", "other", "Jobs & <b>"]
 
 
 # -- strategies --------------------------------------------------------------------------------------------
@@ -469,7 +471,7 @@ def test_ask_pages_of_a_real_answer_are_inert(service: Service, query: str, topi
 def _hostile_issue(draw: st.DrawFn, n: int, *, numbered: bool = False) -> Issue:
     title = draw(short_hostile) or "t"
     entries = tuple(
-        Entry(f"hostile-{n}", pos, draw(st.sampled_from(list(Section))), draw(hostile_text),
+        Entry(f"hostile-{n}", pos, draw(st.sampled_from(_SECTIONS)), draw(hostile_text),
               draw(st.one_of(st.none(), st.sampled_from(
                   ["https://arxiv.org/abs/2106.10860", "https://evil.example/a_(b)_c?x=*y*", "javascript:alert(1)",
                    "https://e.example/" + "a" * 3000, "https://e.example/<@123456789012345678>", "ftp://x"]),
@@ -512,7 +514,7 @@ def synthetic_ask(draw: st.DrawFn) -> AskResult:
 ])
 def test_archive_text_in_answers_renders_no_mention(service: Service, text: str) -> None:
     # Archive text (entry title, snippet, issue label) lands in descriptions, where Discord renders mentions.
-    issue = Issue("hostile", text, None, "issue", (Entry("hostile", 0, Section.PAPERS, text, None, text),))
+    issue = Issue("hostile", text, None, "issue", (Entry("hostile", 0, "papers", text, None, text),))
     hit = Hit(issue.entries[0], issue, 1.0, text, ((0, 3),), (issue,))
     pages = [e.to_dict() for e in embeds.ask_pages(AskResult("ViT", (hit,), text, False))]
     check_message_limits(pages)
@@ -551,7 +553,7 @@ def test_features_embeds_of_hostile_issues_keep_limits(data: st.DataObject) -> N
 
 def test_unnumbered_issue_label_cannot_break_out_of_the_code_span() -> None:
     title = "Notes` @everyone <@123456789012345678> **bold** `"
-    entries = tuple(Entry("notes", i, Section.OTHER, f"item {i}", None, "text") for i in range(12))
+    entries = tuple(Entry("notes", i, "other", f"item {i}", None, "text") for i in range(12))
     issue = Issue("notes", title, None, "document", entries)
     assert issue.label == title
     message = [e.to_dict() for e in embeds.features_embeds(FeaturesResult(issue, entries[:9], 3))]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.alerts.book import check_query, parse_section, pick
+from bot.alerts.book import check_query, pick
 from bot.alerts.match import member_matches, query_hits
 from bot.config import AlertsConfig, load_config, sample_archive_dir
 from bot.errors import AlertError
@@ -54,7 +54,7 @@ def test_common_words_never_match_even_at_threshold_zero(engine: SearchEngine) -
 def test_section_restricts(engine: SearchEngine) -> None:
     w31 = issue(engine, "31")
     [(key, _)] = query_hits(engine, w31, "protein folding", "", DEFAULT)[:1]
-    section = next(e.section.value for e in w31.entries if e.key == key)
+    section = next(e.section for e in w31.entries if e.key == key)
     other = next(s for s in ("features", "use_cases", "papers", "articles", "other") if s != section)
     assert query_hits(engine, w31, "protein folding", section, DEFAULT)
     assert query_hits(engine, w31, "protein folding", other, DEFAULT) == []
@@ -72,7 +72,6 @@ def test_one_member_gets_each_item_once_with_every_query_that_found_it(engine: S
 
 
 def test_member_input_is_checked() -> None:
-    assert parse_section("Technical articles") == "articles"
     with pytest.raises(AlertError):
         check_query("x" * 201)
     subs = (AlertSub(1, (1 << 52) + 5, "a"),)

@@ -27,7 +27,7 @@ from bot.errors import DigestError, PostForbidden, PostNotFound, PostRejected, P
 from bot.results import FeaturesResult
 from bot.store import open_store
 from retrieval.errors import ConfigError
-from retrieval.models import Archive, Entry, Issue, Section
+from retrieval.models import Archive, Entry, Issue
 
 UTC = dt.UTC
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -47,7 +47,7 @@ W09_DUE, W10_DUE, W11_DUE = utc(2021, 3, 1, 9), utc(2021, 3, 8, 9), utc(2021, 3,
 
 def make_issue(n: int) -> Issue:
     iid = f"issue-{n}"
-    entry = Entry(iid, 0, Section.FEATURES, f"Feature of issue {n}", None, "summary", feature=True)
+    entry = Entry(iid, 0, "features", f"Feature of issue {n}", None, "summary", feature=True)
     return Issue(iid, f"Issue {n}", None, "issue", (entry,), number=n, date=dt.date(2021, 1, 4) + dt.timedelta(weeks=n))
 
 

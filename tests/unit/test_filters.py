@@ -11,9 +11,9 @@ from bot.config import sample_archive_dir
 from bot.library import search_settings
 from retrieval.archive import load_archive
 from retrieval.errors import QueryError, UnknownIssueError
-from retrieval.filters import SearchFilter, parse_date, resolve_filter, section_choices, section_key, section_names
+from retrieval.filters import SearchFilter, parse_date, resolve_filter, section_choices, section_names
 from retrieval.issueref import parse_issue_ref
-from retrieval.models import Section
+from retrieval.models import Entry
 from retrieval.search import SearchEngine
 
 
@@ -91,11 +91,9 @@ def test_a_section_is_named_by_its_key_or_either_label(engine: SearchEngine) -> 
     d = engine.directory
     for name in ("papers", "Papers", "论文", " PAPERS "):
         assert resolve_filter(d, section=name).section == "papers", name
-    assert section_key(Section.PAPERS) == "papers"
-    assert section_key("Crate of the Week") == "Crate of the Week"
-    assert section_names("Crate of the Week") == ("Crate of the Week",)
+    assert section_names(Entry("w", 0, "Crate of the Week", "t", None, "")) == ("Crate of the Week",)
     choices = section_choices(engine.archive)
-    assert {key for _, key in choices} == {section_key(e.section) for e in engine.archive.entries}
+    assert {key for _, key in choices} == {e.section for e in engine.archive.entries}
     assert section_choices(engine.archive, "论文") == [("论文 / Papers / papers", "papers")]
     assert section_choices(engine.archive, "zzz") == []
 

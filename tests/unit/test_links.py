@@ -10,7 +10,7 @@ import retrieval.measure.evaluate as evaluate
 import retrieval.parse as parse
 import retrieval.search as search
 from retrieval.links import link_key, same_link, strip_tracking
-from retrieval.models import Entry, Section
+from retrieval.models import Entry
 from retrieval.parse import parse_markdown
 
 MEDIUM = "https://medium.com/analytics-vidhya/some-post-0a1b2c3d4e5f"
@@ -58,7 +58,7 @@ def test_no_module_keeps_its_own_link_identity() -> None:
     # The three old private definitions are gone; everyone compares with link_key.
     for module, name in ((search, "canonical_link"), (parse, "_url_key"), (evaluate, "_strip_utm")):
         assert not hasattr(module, name), f"{module.__name__}.{name} is back"
-    entry = Entry("i", 0, Section.PAPERS, "t", "http://www.example.com/x/", "")
+    entry = Entry("i", 0, "papers", "t", "http://www.example.com/x/", "")
     assert search.link_group(entry) == link_key("https://example.com/x")
     sources = Path(search.__file__).parent
     offenders = [p.name for p in sources.rglob("*.py") if 'startswith("utm_")' in p.read_text(encoding="utf-8")

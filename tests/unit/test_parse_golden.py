@@ -50,7 +50,7 @@ def test_sample_issue_matches_golden(case: dict[str, Any]) -> None:
         assert case["date"] is None
     else:
         assert (issue.date.isoformat() if issue.date else None) == case["date"]
-    got = [{"section": e.section.value, "title": e.title, "url": e.url, "feature": e.feature} for e in issue.entries]
+    got = [{"section": e.section, "title": e.title, "url": e.url, "feature": e.feature} for e in issue.entries]
     assert got == case["entries"]
 
 
