@@ -27,11 +27,17 @@ from msgspec import Meta
 
 from bot.config_archives import (
     DEFAULT_ARCHIVE,
-    ArchiveSpec,
-    FeedConfig,
     archive_specs,
     feed_configs,
-    sample_archive_dir,
+)
+from bot.config_archives import (
+    ArchiveSpec as ArchiveSpec,  # re-exported: the config's types are bot.config's
+)
+from bot.config_archives import (
+    FeedConfig as FeedConfig,
+)
+from bot.config_archives import (
+    sample_archive_dir as sample_archive_dir,
 )
 from bot.timeparse import parse_new_timezone, parse_time_of_day
 from retrieval.errors import ConfigError
