@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from bot.config import ArchiveSpec, Config
+from bot.errors import StoreUnavailable
 from bot.results import ReindexResult
 from retrieval.archive import LoadOptions, load_archive
 from retrieval.errors import ArchiveError, QueryError
@@ -51,6 +54,7 @@ def cache_path(db_path: Path) -> Path:
 
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 async def in_daemon_thread(work: Callable[[], T], name: str = "newsbot-reindex") -> T:
@@ -147,14 +151,66 @@ class Library:
         return self._engine.tokenized_now if self._engine is not None else 0
 
 
-class Libraries:
-    """Every archive of the deployment by name, the default first; :meth:`pick` finds one for a command."""
+class GuildArchives(Protocol):
+    """Where each guild's default archive is kept (the shared store, :class:`bot.store.Store`)."""
 
-    def __init__(self, libraries: Sequence[Library]) -> None:
+    async def guild_archive(self, guild_id: int) -> str | None: ...
+    async def set_guild_archive(self, guild_id: int, archive: str | None, now: dt.datetime) -> None: ...
+
+
+GUILD_DEFAULT_TTL = 30.0
+"""Seconds a guild's default archive is remembered: another host's change is seen within this long."""
+
+
+class Libraries:
+    """Every archive of the deployment by name, the default first; :meth:`resolve` finds one for a command (the
+    one it names, else the guild's default, else the deployment's)."""
+
+    def __init__(self, libraries: Sequence[Library], store: GuildArchives | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         if not libraries:
             raise ValueError("a deployment serves at least one archive")
         self._by_name = {lib.name: lib for lib in libraries}
         self.default = libraries[0]
+        self._store = store
+        self._clock = clock
+        self._guild_defaults: dict[int, tuple[str | None, float]] = {}
+
+    async def resolve(self, name: str | None, guild_id: int | None) -> Library:
+        """The archive a command runs on: ``name`` if given, else the guild's default, else the deployment's.
+        With one archive no store is asked."""
+        if (name is not None and name.strip()) or not self.several or guild_id is None:
+            return self.pick(name)
+        chosen = await self.guild_default(guild_id)
+        return self._by_name.get(chosen or "", self.default)
+
+    async def guild_default(self, guild_id: int) -> str | None:
+        """The guild's chosen archive (None: none, or no longer configured), remembered a little while. An
+        unreachable store answers None: the deployment's default serves until it is back."""
+        if self._store is None:
+            return None
+        cached = self._guild_defaults.get(guild_id)
+        if cached is not None and self._clock() - cached[1] < GUILD_DEFAULT_TTL:
+            return cached[0]
+        try:
+            chosen = await self._store.guild_archive(guild_id)
+        except StoreUnavailable as err:
+            log.warning("guild %s's default archive unknown (%s): the default archive answers", guild_id, err)
+            return None
+        chosen = chosen if chosen in self._by_name else None
+        self._guild_defaults[guild_id] = (chosen, self._clock())
+        return chosen
+
+    async def set_guild_default(self, guild_id: int, name: str | None, now: dt.datetime) -> Library:
+        """``/newsbot archive-default``: the guild's default archive (None or blank: the deployment's)."""
+        lib = self.pick(name)
+        if self._store is None:
+            raise QueryError("A server's default archive is kept in the shared state store, which this process "
+                             "does not open.")
+        chosen = None if name is None or not name.strip() else lib.name
+        await self._store.set_guild_archive(guild_id, chosen, now)
+        self._guild_defaults[guild_id] = (chosen, self._clock())
+        return lib
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, NewType, TypeVar
 
 IssueRef = NewType("IssueRef", str)
@@ -24,10 +24,13 @@ ChannelId = NewType("ChannelId", int)
 """A parameter that is a channel: a channel picker on Discord."""
 RoleId = NewType("RoleId", int)
 """A parameter that is a role: a role picker on Discord."""
+ArchiveName = NewType("ArchiveName", str)
+"""A parameter that names one of the deployment's archives: autocompleted on Discord, ``archive:NAME`` on the
+console. Only a deployment with several archives shows it (:meth:`CommandSpec.for_archives`)."""
 
-ParamKind = Literal["text", "int", "issue", "channel", "role"]
+ParamKind = Literal["text", "int", "issue", "channel", "role", "archive"]
 _KINDS: Mapping[str, ParamKind] = {"str": "text", "int": "int", "IssueRef": "issue", "ChannelId": "channel",
-                                   "RoleId": "role"}
+                                   "RoleId": "role", "ArchiveName": "archive"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +39,8 @@ class Param:
     description: str
     required: bool = False
     kind: ParamKind = "text"
-    """``text``, ``int``, ``issue`` (autocomplete on Discord), ``channel`` or ``role`` (Discord only)."""
+    """``text``, ``int``, ``issue`` and ``archive`` (autocomplete on Discord), ``channel`` or ``role`` (Discord
+    only)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +57,22 @@ class CommandSpec:
     """The service method that runs it."""
     context: tuple[str, ...] = ()
     """Its keyword-only parameters: what the surface fills in (``guild_id``, ``operator``…)."""
+
+    @property
+    def per_archive(self) -> bool:
+        """Whether it takes an archive option: it is about one archive of several."""
+        return any(p.kind == "archive" for p in self.params)
+
+    def for_archives(self, several: bool) -> CommandSpec:
+        """As a deployment shows it: with one archive, without its archive option.
+
+        >>> spec = CommandSpec("latest", "The newest issue.", (Param("archive", "Which archive", kind="archive"),))
+        >>> spec.for_archives(False).usage, spec.for_archives(True).usage
+        ('/latest', '/latest [archive]')
+        """
+        if several or not self.per_archive:
+            return self
+        return replace(self, params=tuple(p for p in self.params if p.kind != "archive"))
 
     @property
     def path(self) -> str:

@@ -7,6 +7,7 @@ from typing import Any, assert_never
 
 from bot.digest.schedule import describe
 from bot.results import (
+    ArchiveDefaultResult,
     AskResult,
     DigestNowResult,
     DigestPreview,
@@ -78,7 +79,7 @@ def render(command: str, result: Result) -> dict[str, Any]:
                           "hit_rate": round(result.cache.hit_rate, 4), "entries": result.cache.entries,
                           "errors": result.cache.errors, "status": result.cache.status},
                 "feeds": [feed_obj(f) for f in result.feeds],
-            }
+            } | ({"archive_name": result.name} if result.name else {})
         case FeedRetryResult():
             out |= {"retried": list(result.retried_labels), "feeds": [feed_obj(f) for f in result.feeds]}
         case ReindexResult():
@@ -88,6 +89,8 @@ def render(command: str, result: Result) -> dict[str, Any]:
             out |= {"title": result.title, "schedule": describe(result.settings)}
         case DigestNowResult():
             out |= {"status": result.status, "text": result.text}
+        case ArchiveDefaultResult():
+            out |= {"archive": result.archive, "archives": list(result.archives), "chosen": result.chosen}
         case _:
             assert_never(result)
     return out

@@ -6,6 +6,7 @@ from typing import assert_never
 
 from bot.digest.schedule import describe
 from bot.results import (
+    ArchiveDefaultResult,
     AskResult,
     DigestNowResult,
     DigestPreview,
@@ -19,6 +20,7 @@ from bot.results import (
     Result,
     SimilarResult,
     StatsResult,
+    archive_default_text,
     feed_line,
     feed_retry_title,
 )
@@ -107,6 +109,8 @@ def render(result: Result, *, color: bool = False) -> str:
             lines = [st.bold(result.title), describe(result.settings)]
         case DigestNowResult():
             lines = [result.text]
+        case ArchiveDefaultResult():
+            lines = [archive_default_text(result)]
         case _:
             assert_never(result)
     return "\n".join(lines)
@@ -167,7 +171,8 @@ def _help(result: HelpResult, st: _Style) -> list[str]:
 
 def _stats(result: StatsResult) -> list[str]:
     cache = result.cache
-    lines = [f"archive:  {result.archive}"] if result.archive else []  # empty: a guild admin's view
+    lines = [f"name:     {result.name}"] if result.name else []  # empty: the deployment has one archive
+    lines += [f"archive:  {result.archive}"] if result.archive else []  # empty: a guild admin's view
     lines += [
         f"index:    {result.issues} issues, {result.documents} documents, {result.entries} entries "
         f"({result.features} features), fingerprint {result.index_fingerprint}",

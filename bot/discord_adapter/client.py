@@ -139,8 +139,9 @@ class NewsbotClient(commands.AutoShardedBot):
         self.views = OpenViews()
         """Live page buttons; :meth:`close` disables them."""
         self.feeds = app.feeds
-        """Polls the feeds and watches the archive folder (reindexing on change); None: no feed loop."""
-        self._feed_task: asyncio.Task[None] | None = None
+        """Polls the default archive's feeds and watches its folder (reindexing on change); None: no feed loop.
+        Every archive with feeds has its own (``app.feed_services``)."""
+        self._feed_tasks: list[asyncio.Task[None]] = []
         # discord.py answers autocomplete itself and logs a late answer's 10062 as an ERROR traceback.
         logging.getLogger("discord.app_commands.tree").addFilter(EXPIRED_AUTOCOMPLETE)
         self.identify_queue_url = identify_queue_url
@@ -164,14 +165,16 @@ class NewsbotClient(commands.AutoShardedBot):
             return  # every claim would fail; the launcher has said so once at start
         # Started here, not in on_ready: on_ready fires again after every failed RESUME.
         self._digest_task = asyncio.create_task(self._digest_loop(), name="newsbot-digest")
-        if self.feeds is not None:
+        for name, feeds in (self.app.feed_services or ({"": self.feeds} if self.feeds else {})).items():
             # Independent of the gateway: new issues become searchable even while Discord reconnects.
-            self._feed_task = asyncio.create_task(self.feeds.run_forever(), name="newsbot-feeds")
+            self._feed_tasks.append(asyncio.create_task(feeds.run_forever(), name=f"newsbot-feeds-{name}"))
 
     async def _digest_loop(self) -> None:
         await self.wait_until_ready()
         log.info("digest loop running (shards %s of %s)", self.shard_ids or "all", self.shard_count)
-        await self.scheduler.run_forever(self.poster, self.digest_interval)
+        # One loop per archive: a guild's digest is per archive, each exactly once through its own claims.
+        schedulers = list(self.app.schedulers.values()) or [self.scheduler]
+        await asyncio.gather(*(s.run_forever(self.poster, self.digest_interval) for s in schedulers))
 
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         """With ``discord.identify_queue_url``, wait for the gateway-queue's go-ahead (``GET url?shard=N``, answered
@@ -195,12 +198,12 @@ class NewsbotClient(commands.AutoShardedBot):
     async def close(self) -> None:
         # While the HTTP session is still open: disable the page buttons of answers still on screen.
         await self.views.shut_down()
-        for task in (self._digest_task, self._feed_task):
+        for task in (self._digest_task, *self._feed_tasks):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        self._digest_task = self._feed_task = None
+        self._digest_task, self._feed_tasks = None, []
         await super().close()
 
     def command_payload(self) -> list[dict[str, Any]]:
