@@ -343,6 +343,12 @@ def _validate(config: Config, raw: Raw) -> None:
     checks: list[tuple[str, str, Callable[[], None]]] = [
         ("search", "top_k", lambda: _require(
             s.top_k <= s.max_top_k, f"search.top_k: must be between 1 and search.max_top_k ({s.max_top_k})")),
+        ("archive", "path", lambda: _require(
+            not config.archives or not a.path, "archive.path: [[archives]] lists this deployment's archives; "
+                                               "move this folder into an [[archives]] entry")),
+        ("archive", "feeds", lambda: _require(
+            not config.archives or not a.feeds, "archive.feeds: [[archives]] lists this deployment's archives; "
+                                                "move these feeds into their [[archives]] entry")),
         ("archive", "feeds", lambda: _require(
             not a.feeds or bool(a.path), "archive.feeds: feed items are written into the archive folder; set "
                                          "archive.path (the bundled sample archive is read-only)")),
@@ -359,12 +365,6 @@ def _validate(config: Config, raw: Raw) -> None:
         ("discord", "api_base", lambda: _check_url("discord.api_base", d.api_base, ("http", "https"))),
         ("discord", "gateway_url", lambda: _check_url("discord.gateway_url", d.gateway_url,
                                                       ("ws", "wss", "http", "https"))),
-        ("archive", "path", lambda: _require(
-            not config.archives or not a.path, "archive.path: [[archives]] lists this deployment's archives; "
-                                               "move this folder into an [[archives]] entry")),
-        ("archive", "feeds", lambda: _require(
-            not config.archives or not a.feeds, "archive.feeds: [[archives]] lists this deployment's archives; "
-                                                "move these feeds into their [[archives]] entry")),
         ("digest", "time", lambda: _named("digest.time", parse_time_of_day, config.digest.time)),
         ("digest", "timezone", lambda: _named("digest.timezone", parse_new_timezone, config.digest.timezone)),
     ]

@@ -112,6 +112,9 @@ def archive_specs(value: Any, origin: str) -> tuple[ArchiveSpec, ...]:
 def _unique(spec: ArchiveSpec, i: int, before: list[ArchiveSpec], where: str) -> None:
     """An archive's name, folder and feeds are its own: two archives sharing a folder would write each other's
     feed files, and a feed in two archives would be polled twice."""
+    if spec.feeds and not spec.path:
+        raise ConfigError(f"{where}.feeds: feed items are written into the archive folder; set its path (the bundled "
+                          "sample archive is read-only)")
     for j, other in enumerate(before):
         if other.name == spec.name:
             raise ConfigError(f"{where}.name: {spec.name!r} is taken by archives[{j}] (names are unique)")
