@@ -195,7 +195,7 @@ class Libraries:
         try:
             chosen = await self._store.guild_archive(guild_id)
         except StoreUnavailable as err:
-            log.warning("guild %s's default archive unknown (%s): the default archive answers", guild_id, err)
+            log.warning("guild %s's default archive unknown (%s): the default archive answers", guild_id, err.detail)
             return None
         chosen = chosen if chosen in self._by_name else None
         self._guild_defaults[guild_id] = (chosen, self._clock())
