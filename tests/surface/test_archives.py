@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from botkit import bot_running, guild_config
+from botkit import bot_running, guild_config, live_markdown, mentions_in
 from fake_discord import GUILD_ID, FakeDiscord
 from fake_discord.payloads import MEMBER_PERMISSIONS
 from second_archive import SECOND, two_archives
@@ -132,6 +132,17 @@ async def test_discord_archive_option_autocomplete_and_a_servers_default(fake: F
         issues = await fake.interact("features", {"issue": "", "archive": SECOND}, type=4, focused="issue")
         assert [c["name"][:3] for c in (await issues.response()).data["choices"]] == ["#91", "#90"]
 
+        # A name that is no archive: one private line naming the valid ones; what was typed pings no one and
+        # renders no markdown.
+        bad = await fake.interact("ask", {"question": "tidal", "archive": "**x** @everyone <@&1>"})
+        refusal = await bad.response()
+        assert refusal.data["flags"] & 64  # ephemeral
+        assert refusal.data["allowed_mentions"] == {"parse": []}
+        line = text(refusal.data)
+        assert f"Archives: akira, {SECOND}." in line
+        assert "\n" not in line.strip()
+        assert not mentions_in(line)
+        assert not live_markdown(line)
         assert "garden.example/tidal-lagoon" in await ask(fake, {"question": "tidal lagoon", "archive": SECOND})
         assert "garden.example" not in await ask(fake, {"question": "tidal lagoon"})
 
