@@ -10,20 +10,24 @@ client around the service, and the client builds the digest poster around itself
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+import msgspec
+
 from bot.commands import Newsbot
 from bot.config import Config
-from bot.library import Library, cache_path
+from bot.library import Libraries, Library, cache_path
 from retrieval.cache import QueryCache
 
 if TYPE_CHECKING:
     from bot.alerts.service import AlertService
     from bot.digest.scheduler import DigestScheduler
     from bot.feeds.service import FeedService
+    from bot.feeds.sync import FolderSync
     from bot.store import Store
     from bot.store.protocol import AlertStore
 
@@ -41,16 +45,23 @@ class App:
 
     config: Config
     library: Library
+    """The default archive's library."""
     store: Store | None
     """The shared state store (digests, feeds); the console opens it only when feeds are configured."""
     scheduler: DigestScheduler | None
-    """The digest's state machine (``discord`` only)."""
+    """The default archive's digest state machine (``discord`` only)."""
     feeds: FeedService | None
-    """The feed poller, when the config names feeds (and always for ``ingest``)."""
+    """The default archive's feed poller, when the config names feeds (and always for ``ingest``)."""
     commands: Newsbot | None
     """The service (``console`` and ``discord``)."""
-    alerts: AlertService | None = None
-    """Keyword alerts' sender side (``discord`` only): the client runs its loop with a DM sender."""
+    libraries: Libraries | None = None
+    """Every archive (``library`` is the default one's)."""
+    schedulers: Mapping[str, DigestScheduler] = dataclasses.field(default_factory=dict)
+    """Every archive's digest scheduler by name (``scheduler`` is the default archive's)."""
+    feed_services: Mapping[str, FeedService] = dataclasses.field(default_factory=dict)
+    """Every archive's feed poller by name, for the archives with feeds (``feeds`` is the default archive's)."""
+    alerts: Mapping[str, AlertService] = dataclasses.field(default_factory=dict)
+    """Keyword alerts' sender side by archive (``discord`` only): the client runs their loops with a DM sender."""
 
     @property
     def service(self) -> Newsbot:
@@ -98,52 +109,63 @@ async def build_app(config: Config, surface: Surface, *, progress: bool = False,
     ``clock``: the digest schedule's "now" (tests run weeks of schedule in seconds)."""
     # The store drivers, the scheduler and the feed poller (aiohttp, feedparser, markdownify) are imported only
     # where this surface uses them: a console without feeds starts without them (about 0.25 s of start-up).
-    has_feeds = bool(config.archive.path) and (bool(config.archive.feeds) or surface == "ingest")
+    # ingest imports into the default archive only; every other surface serves every configured archive.
+    specs = config.archive_specs if surface != "ingest" else config.archive_specs[:1]
+    with_feeds = {s.name for s in specs if s.path and (s.feeds or surface == "ingest")}
     fetch = surface == "ingest" or (surface == "discord" and (shards is None or 0 in shards[0]))
     async with contextlib.AsyncExitStack() as resources:
         store = None
-        if surface != "console" or has_feeds:
+        if surface != "console" or with_feeds:
             from bot.store import open_store
 
             store = await open_store(config.storage_url, create=True)
             resources.push_async_callback(store.close)
-        sync = None
-        if store is not None and store.backend == "postgresql" and config.archive.path and surface != "console":
+        syncs: dict[str, FolderSync] = {}
+        if store is not None and store.backend == "postgresql" and surface != "console":
             from bot.feeds.sync import FolderSync
 
-            # Several hosts, no shared filesystem: the feed files live in the store too, and this host's folder
-            # is synced from it before the index is built (and at every poll cycle after).
-            sync = FolderSync(store, config.archive.resolved)
-            await sync.first(publish=fetch and has_feeds, now=_utcnow())
-            # A host without feeds configured still runs the poll loop (fetching nothing), to keep syncing.
-            has_feeds = has_feeds or surface == "discord"
-        library = await Library.load(config, progress=progress, search=surface != "ingest",
-                                     missing_ok=surface == "ingest")
-        scheduler = None
+            for spec in (s for s in specs if s.path):
+                # Several hosts, no shared filesystem: the feed files live in the store too (each archive's its
+                # own), and this host's folder is synced from it before the index is built (and at every poll).
+                syncs[spec.name] = FolderSync(store.scoped(spec.name), spec.resolved)
+                await syncs[spec.name].first(publish=fetch and spec.name in with_feeds, now=_utcnow())
+                if surface == "discord":  # a host without feeds still runs the poll loop (fetching nothing)
+                    with_feeds.add(spec.name)
+        libraries = Libraries([await Library.load(config, spec, progress=progress, search=surface != "ingest",
+                                                  missing_ok=surface == "ingest") for spec in specs], store=store)
+        schedulers: dict[str, DigestScheduler] = {}
         if surface == "discord":
             from bot.digest.schedule import owned_by
             from bot.digest.scheduler import DigestScheduler
 
             assert store is not None
-            # Unsharded, one process is shard 0 of 1: it owns every guild.
-            scheduler = DigestScheduler(store, library, clock=clock or _utcnow, defaults=config.digest,
-                                        owns_guild=owned_by(*(shards or ([0], 1))))
-        feeds = None
-        if has_feeds:
+            for library in libraries:
+                # Unsharded, one process is shard 0 of 1: it owns every guild. A guild's digest is per archive.
+                schedulers[library.name] = DigestScheduler(
+                    store.scoped(library.name), library, clock=clock or _utcnow, defaults=config.digest,
+                    owns_guild=owned_by(*(shards or ([0], 1))))
+        feed_services: dict[str, FeedService] = {}
+        for library in libraries:
+            if library.name not in with_feeds:
+                continue
             from bot.feeds.service import FeedService
 
             assert store is not None
-            feeds = FeedService(config.archive, store, config.archive.resolved, library=library, fetch=fetch,
-                                sync=sync)
-            resources.push_async_callback(feeds.close)
-            await feeds.setup()
-        alerts = None
+            # The limits are [archive]'s, for every archive; the folder and the feeds are the archive's own.
+            own = msgspec.structs.replace(config.archive, path=library.spec.path, feeds=library.spec.feeds)
+            service = FeedService(own, store, library.spec.resolved, library=library, fetch=fetch,
+                                  sync=syncs.get(library.name))
+            resources.push_async_callback(service.close)
+            await service.setup()
+            feed_services[library.name] = service
+        alerts: dict[str, AlertService] = {}
         if surface == "discord":
             from bot.alerts.service import AlertService
 
             assert store is not None
-            alerts = AlertService(store, library, config.alerts)
-            library.on_change(alerts.wake)  # a reindex (feed poll, folder change, /reindex) may bring new issues
+            for library in libraries:
+                alerts[library.name] = sender = AlertService(store, library, config.alerts, archive=library.name)
+                library.on_change(sender.wake)  # a reindex (feed poll, folder change, /reindex) may bring new issues
         commands = None
         if surface != "ingest":
             from bot.alerts.book import AlertBook
@@ -154,5 +176,8 @@ async def build_app(config: Config, surface: Surface, *, progress: bool = False,
                                max_entries=config.cache.max_entries)
             await cache.open()
             resources.push_async_callback(cache.close)
-            commands = Newsbot(config, library, cache, scheduler=scheduler, feeds=feeds, alerts=book)
-        yield App(config, library, store, scheduler, feeds, commands, alerts)
+            commands = Newsbot(config, libraries, cache, schedulers=schedulers, feed_services=feed_services,
+                               alerts=book)
+        default = libraries.default.name
+        yield App(config, libraries.default, store, schedulers.get(default), feed_services.get(default), commands,
+                  libraries, schedulers, feed_services, alerts)

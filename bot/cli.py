@@ -238,7 +238,8 @@ def _str(path: Path | None) -> str | None:
 def _load(config: Config, *, progress: bool = True) -> Archive:
     from bot.library import load_options
 
-    return load_archive(config.archive.resolved, load_options(config, progress=progress))
+    # The default archive: [archive]'s, or the first of [[archives]].
+    return load_archive(config.archive_specs[0].resolved, load_options(config, progress=progress))
 
 
 def _cmd_index(args: argparse.Namespace, config: Config) -> int:
@@ -355,7 +356,8 @@ def _cmd_eval(args: argparse.Namespace, config: Config) -> int:
         else:
             print(format_explanation(question, explanation))
         return EXIT_OK
-    report = evaluate_sets(archive, engine, settings, config.archive.resolved, sets, with_ablations=args.ablations)
+    report = evaluate_sets(archive, engine, settings, config.archive_specs[0].resolved, sets,
+                           with_ablations=args.ablations)
     print(report_json(report) if args.json else report_text(report))
     return EXIT_OK
 
@@ -385,10 +387,10 @@ def _cmd_bench(args: argparse.Namespace, config: Config) -> int:
 def _bench_archive(config: Config) -> Path:
     """The archive the cold-start figure is about: --archive (or the configured one), else the real archive
     in the shared corpus (:func:`shared_corpus`, where --stress defaults to), else the bundled sample."""
-    if config.archive.path:
-        return config.archive.resolved
+    if config.archive_specs[0].path:
+        return config.archive_specs[0].resolved
     real = shared_corpus() / "akira"
-    return real if real.is_dir() else config.archive.resolved
+    return real if real.is_dir() else config.archive_specs[0].resolved
 
 
 def _cmd_ingest(args: argparse.Namespace, config: Config) -> int:
@@ -396,9 +398,10 @@ def _cmd_ingest(args: argparse.Namespace, config: Config) -> int:
 
     from bot.feeds.cli import ingest
 
-    if not config.archive.path:
+    default = config.archive_specs[0]  # [archive], or the first of [[archives]]
+    if not default.path:
         raise UsageError("ingest writes into an archive folder: give --archive DIR (or set archive.path)")
-    _writable_folder("archive.path", config.archive.resolved)
+    _writable_folder("archive.path" if not config.archives else "archives[0].path", default.resolved)
     return asyncio.run(ingest(config, args.source, json_mode=args.json))
 
 

@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 import logging
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from bot.config import Config
 from bot.digest.schedule import DigestSettings, describe, nothing_to_post
 from bot.errors import StoreUnavailable
+from bot.library import Libraries, Library
 from bot.message_text import message_query
 from bot.redact import redact_url, redact_urls
 from bot.registry import (
+    ArchiveName,
     ChannelId,
     DateOrIssue,
     IssueRef,
@@ -36,12 +39,14 @@ from bot.registry import (
 from bot.results import (
     ISSUE_HELP,
     ISSUES_PER_PAGE,
+    ArchiveDefaultResult,
     AskResult,
     DigestNowResult,
     DigestPreview,
     DigestSettingsResult,
     FeaturesResult,
     FeedRetryResult,
+    FeedStatus,
     HelpResult,
     IssueListResult,
     IssueResult,
@@ -65,7 +70,6 @@ if TYPE_CHECKING:
     from bot.alerts.book import AlertBook
     from bot.digest.scheduler import DigestScheduler, Poster
     from bot.feeds.service import FeedService
-    from bot.library import Library
     from retrieval.search import SearchEngine
 
 log = logging.getLogger(__name__)
@@ -78,6 +82,8 @@ SIMILAR_QUERY_CHARS = 300
 """How much of an item (title, then summary) :meth:`Newsbot.similar` searches with."""
 OPERATORS_ONLY = "This command is for the bot's operators."
 """The refusal of a deployment-wide command (reindex, feed-retry) to a guild admin who is not an operator."""
+ARCHIVE_HELP = "Which archive (default: this server's)"
+"""The archive option's description (shown only with several archives)."""
 DIGEST_NOW_TEXT = {
     "recovered": "That digest was already in the channel.",
     "busy": "A digest is being posted right now; nothing more was posted.",
@@ -90,22 +96,44 @@ class Newsbot:
     """The commands, on a :class:`~bot.library.Library` built before it. Everything it uses is passed in; the
     caller closes the cache (the composition root, :mod:`bot.app`, does)."""
 
-    def __init__(self, config: Config, library: Library, cache: QueryCache, *,
+    def __init__(self, config: Config, library: Library | Libraries, cache: QueryCache, *,
                  scheduler: DigestScheduler | None = None, feeds: FeedService | None = None,
+                 schedulers: Mapping[str, DigestScheduler] | None = None,
+                 feed_services: Mapping[str, FeedService] | None = None,
                  alerts: AlertBook | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        """``library``: the one archive, or every archive (:class:`Libraries`); ``scheduler`` and ``feeds`` are the
+        default archive's, ``schedulers`` and ``feed_services`` every archive's by name."""
         self.config = config
-        self.library = library
+        self.libraries = library if isinstance(library, Libraries) else Libraries([library])
         self.cache = cache
-        self.scheduler = scheduler
-        """The digest's state machine, where digests are posted (Discord); the console previews from the config."""
-        self.feeds = feeds
-        """Given when feeds are configured: stats show them and ``feed-retry`` resets them."""
+        self.schedulers = dict(schedulers or {})
+        """The digest's state machines by archive, where digests are posted (Discord); the console previews from
+        the config."""
+        if scheduler is not None:
+            self.schedulers.setdefault(self.library.name, scheduler)
+        self.feed_services = dict(feed_services or {})
+        """By archive, given when feeds are configured: stats show them and ``feed-retry`` resets them."""
+        if feeds is not None:
+            self.feed_services.setdefault(self.library.name, feeds)
         self.alerts = alerts
         """Members' keyword alerts (:mod:`bot.alerts`); the composition root always gives it."""
         self._clock = clock
         self._started = clock()
-        self._last_asks: OrderedDict[int | None, tuple[Entry, ...]] = OrderedDict()
-        """Each asker's last results, so ``/similar 2`` can name one by its number."""
+        self._last_asks: OrderedDict[int | None, tuple[str, tuple[Entry, ...]]] = OrderedDict()
+        """Each asker's last results (and their archive), so ``/similar 2`` can name one by its number."""
+
+    @property
+    def library(self) -> Library:
+        """The default archive's library."""
+        return self.libraries.default
+
+    @property
+    def scheduler(self) -> DigestScheduler | None:
+        return self.schedulers.get(self.library.name)
+
+    @property
+    def feeds(self) -> FeedService | None:
+        return self.feed_services.get(self.library.name)
 
     @property
     def archive(self) -> Archive:
@@ -122,16 +150,19 @@ class Newsbot:
              issue=f"Only search this issue: {ISSUE_HELP}", count="How many results (1-25)",
              since="Only issues from this date or issue on: 2021-03-01, #18, 2021-W13…",
              until="Only issues up to this date or issue: 2021-10-01, 第 34 期…",
-             section="Only this section of the issues, e.g. papers (论文)")
+             section="Only this section of the issues, e.g. papers (论文)", archive=ARCHIVE_HELP)
     async def ask(self, question: str, issue: IssueRef | None = None, count: int | None = None,
                   since: DateOrIssue | None = None, until: DateOrIssue | None = None,
-                  section: SectionName | None = None, *, user_id: int | None = None) -> AskResult:
+                  section: SectionName | None = None, archive: ArchiveName | None = None, *,
+                  user_id: int | None = None, guild_id: int | None = None) -> AskResult:
         k = self._count(count)
-        engine = self.library.engine
+        library = await self.libraries.resolve(archive, guild_id)
+        engine = library.engine
         target = engine.find_issue(issue) if issue else None
         filters = resolve_filter(engine.directory, since=since, until=until, section=section)
         normalized = engine.analyzer.normalize(question.strip())
-        params: dict[str, object] = {"issue": target.id if target else None, "k": k}
+        # The archive is in the key: two archives never share an answer, even with equal fingerprints.
+        params: dict[str, object] = {"archive": library.name, "issue": target.id if target else None, "k": k}
         if filters.active:
             params["filters"] = filters.cache_part()  # only then: an unfiltered question keeps its old key
         key = cache_key(normalized, params, engine.fingerprint)
@@ -144,68 +175,80 @@ class Newsbot:
             found = await asyncio.to_thread(engine.search, question, k=k, issue=target, filters=filters)
             await self.cache.put(key, engine.cache_payload(found))
             result = AskResult(question, found.hits, found.notice, False, found.issues, filters)
-        self._remember(user_id, tuple(h.entry for h in result.hits))
+        self._remember(user_id, library.name, tuple(h.entry for h in result.hits))
         return result
 
-    def check_ask(self, issue: str | None, count: int | None, since: str | None = None, until: str | None = None,
-                  section: str | None = None) -> None:
+    async def check_ask(self, issue: str | None, count: int | None, since: str | None = None,
+                        until: str | None = None, section: str | None = None, archive: str | None = None, *,
+                        guild_id: int | None = None) -> None:
         """Raise at once the errors :meth:`ask` would raise for these options (cheap: no search), so a surface
         can answer them privately before it starts a public answer."""
         self._count(count)
+        library = await self.libraries.resolve(archive, guild_id)
         if issue:
-            self.library.engine.find_issue(issue)
-        resolve_filter(self.library.engine.directory, since=since, until=until, section=section)
+            library.engine.find_issue(issue)
+        resolve_filter(library.engine.directory, since=since, until=until, section=section)
 
-    def section_choices(self, current: str, limit: int = 25) -> list[tuple[str, str]]:
+    async def section_choices(self, current: str, limit: int = 25, archive: str | None = None, *,
+                              guild_id: int | None = None) -> list[tuple[str, str]]:
         """Autocomplete for a section argument: ``(shown name, key)`` pairs from the archive's sections."""
-        return section_choices(self.library.archive, current, limit)
+        library = await self.libraries.resolve(archive, guild_id)
+        return section_choices(library.archive, current, limit)
 
     @message_menu("Search the archive", "Search the archive with a message's text; the answer is yours alone.")
-    async def search_message(self, text: str, *, user_id: int | None = None) -> AskResult:
+    async def search_message(self, text: str, *, user_id: int | None = None,
+                             guild_id: int | None = None) -> AskResult:
         """"Search the archive" on a message: its text, without mentions or markdown and clipped, as a question
-        (one page of answers)."""
+        (one page of answers), in the server's default archive."""
         question = message_query(text)
         if not question:
             raise QueryError("That message has no words to search with.")
         return await self.ask(question, count=min(MESSAGE_SEARCH_RESULTS, self.config.search.max_top_k),
-                              user_id=user_id)
+                              user_id=user_id, guild_id=guild_id)
 
     @command("Items most like one item: give its link, or its number in your last /ask answer.",
              item="A link of the item, or its number in your last /ask answer (1, 2, …)",
-             count="How many results (1-25)")
-    async def similar(self, item: str, count: int | None = None, *, user_id: int | None = None) -> SimilarResult:
+             count="How many results (1-25)", archive=ARCHIVE_HELP)
+    async def similar(self, item: str, count: int | None = None, archive: ArchiveName | None = None, *,
+                      user_id: int | None = None, guild_id: int | None = None) -> SimilarResult:
         k = self._count(count)
-        source = self._find_item(item.strip(), user_id)
-        issue = self.library.archive.get(source.issue_id)
+        library = await self.libraries.resolve(archive, guild_id)
+        # A result number names an item of the last answer, in that answer's archive unless one is named.
+        source, from_archive = self._find_item(item.strip(), user_id, library)
+        if not (archive and archive.strip()):
+            library = self.libraries.pick(from_archive)
+        issue = library.archive.get(source.issue_id)
+        if issue is None:  # an item of another archive, named by number: it is looked for in this one by text
+            issue = self.libraries.pick(from_archive).archive.get(source.issue_id)
         assert issue is not None  # an entry's issue is in the archive it came from
         query = _similar_query(source)
-        found = await asyncio.to_thread(self.library.engine.search, query, k=k + 1)
+        found = await asyncio.to_thread(library.engine.search, query, k=k + 1)
         own = {link_key(u) for u in source.all_links}
         hits = tuple(h for h in found.hits
                      if h.entry.key != source.key and not own & {link_key(u) for u in h.entry.all_links})[:k]
         return SimilarResult(source, issue, hits)
 
-    def _find_item(self, item: str, user_id: int | None) -> Entry:
+    def _find_item(self, item: str, user_id: int | None, library: Library) -> tuple[Entry, str]:
         if not item:
             raise QueryError("Name an item: a link of it, or its number in your last /ask answer.")
         if item.isascii() and item.isdigit():  # str.isdigit also takes ² and ٢, which int() refuses or reads
-            last = self._last_asks.get(user_id, ())
+            name, last = self._last_asks.get(user_id, (library.name, ()))
             if not last:
                 raise QueryError("Ask something first (/ask), then name a result by its number.")
             n = int(item) if len(item) <= 9 else 0  # int() refuses 4,300 digits and more; no answer has 10**9
             if not 1 <= n <= len(last):
                 raise QueryError(f"Your last answer had {len(last)} result{'s' * (len(last) != 1)}; "
                                  f"pick a number from 1 to {len(last)}.")
-            return last[n - 1]
-        entry = self.library.engine.entry_by_link(item)
+            return last[n - 1], name
+        entry = library.engine.entry_by_link(item)
         if entry is not None:
-            return entry
+            return entry, library.name
         raise QueryError("No item of the archive has that link. Give a link from an answer, or a result number.")
 
-    def _remember(self, user_id: int | None, entries: tuple[Entry, ...]) -> None:
+    def _remember(self, user_id: int | None, archive: str, entries: tuple[Entry, ...]) -> None:
         if not entries:
             return
-        self._last_asks[user_id] = entries
+        self._last_asks[user_id] = (archive, entries)
         self._last_asks.move_to_end(user_id)
         while len(self._last_asks) > LAST_ASKS_KEPT:
             self._last_asks.popitem(last=False)
@@ -217,18 +260,25 @@ class Newsbot:
             raise QueryError(f"count must be between 1 and {self.config.search.max_top_k}.")
         return count
 
-    def _issue(self, ref: str | None) -> Issue:
+    def _issue(self, ref: str | None, library: Library | None = None) -> Issue:
+        library = library or self.library
         if ref is None or not ref.strip():
-            latest = self.library.archive.latest
+            latest = library.archive.latest
             if latest is None:
                 raise QueryError("The archive has no newsletter issues yet.")
             return latest
-        return self.library.engine.find_issue(ref)
+        return library.engine.find_issue(ref)
 
-    def issue_choices(self, current: str, limit: int = 25) -> list[tuple[str, str]]:
-        """Autocomplete for an issue argument: ``(shown name, value)`` pairs, newest first when empty."""
-        archive, engine = self.library.archive, self.library.engine
-        issues = list(reversed(archive.newsletter_issues))
+    async def issue_choices(self, current: str, limit: int = 25, *, archive: str | None = None,
+                            guild_id: int | None = None) -> list[tuple[str, str]]:
+        """Autocomplete for an issue argument: ``(shown name, value)`` pairs, newest first when empty; in the
+        archive the command's archive option names (an unknown one: no choices)."""
+        try:
+            library = await self.libraries.resolve(archive, guild_id)
+        except QueryError:
+            return []
+        archive_, engine = library.archive, library.engine
+        issues = list(reversed(archive_.newsletter_issues))
 
         def name(i: Issue) -> str:
             return f"{i.label} · {i.title}"
@@ -241,26 +291,30 @@ class Newsbot:
         for issue_id in engine.suggest_ids(current, limit):
             if issue_id not in seen:
                 seen.add(issue_id)
-                issue = archive.get(issue_id)
+                issue = archive_.get(issue_id)
                 if issue is not None:
                     picked.append(issue)
         return [(name(i), i.id) for i in picked[:limit]]
 
     @command("An issue's “this week's features” (本周特稿/新闻, 每周编辑精选).",
-             issue=f"Which issue (default: the latest): {ISSUE_HELP}")
-    async def features(self, issue: IssueRef | None = None) -> FeaturesResult:
-        return features_of(self._issue(issue))
+             issue=f"Which issue (default: the latest): {ISSUE_HELP}", archive=ARCHIVE_HELP)
+    async def features(self, issue: IssueRef | None = None, archive: ArchiveName | None = None, *,
+                       guild_id: int | None = None) -> FeaturesResult:
+        return features_of(self._issue(issue, await self.libraries.resolve(archive, guild_id)))
 
     @command("One issue's overview: title, date, link, sections and their items.",
-             issue=f"Which issue: {ISSUE_HELP}")
-    async def issue(self, issue: IssueRef) -> IssueResult:
+             issue=f"Which issue: {ISSUE_HELP}", archive=ARCHIVE_HELP)
+    async def issue(self, issue: IssueRef, archive: ArchiveName | None = None, *,
+                    guild_id: int | None = None) -> IssueResult:
         if not issue.strip():
             raise QueryError(f"Name an issue: {ISSUE_HELP}.")
-        return IssueResult(self._issue(issue))
+        return IssueResult(self._issue(issue, await self.libraries.resolve(archive, guild_id)))
 
-    @command("Browse the archive, newest first.", page="Page number")
-    async def issues(self, page: int | None = None) -> IssueListResult:
-        newest_first = tuple(reversed(self.library.archive.newsletter_issues))
+    @command("Browse the archive, newest first.", page="Page number", archive=ARCHIVE_HELP)
+    async def issues(self, page: int | None = None, archive: ArchiveName | None = None, *,
+                     guild_id: int | None = None) -> IssueListResult:
+        library = await self.libraries.resolve(archive, guild_id)
+        newest_first = tuple(reversed(library.archive.newsletter_issues))
         pages = max(1, math.ceil(len(newest_first) / ISSUES_PER_PAGE))
         page = 1 if page is None else page
         if not 1 <= page <= pages:
@@ -269,31 +323,34 @@ class Newsbot:
         start = (page - 1) * ISSUES_PER_PAGE
         return IssueListResult(newest_first[start:start + ISSUES_PER_PAGE], page, pages, len(newest_first))
 
-    @command("The newest issue.")
-    async def latest(self) -> IssueResult:
-        return IssueResult(self._issue(None))
+    @command("The newest issue.", archive=ARCHIVE_HELP)
+    async def latest(self, archive: ArchiveName | None = None, *, guild_id: int | None = None) -> IssueResult:
+        return IssueResult(self._issue(None, await self.libraries.resolve(archive, guild_id)))
 
-    @command("Preview what the weekly digest would post.")
-    async def digest(self, *, guild_id: int | None = None) -> DigestPreview:
+    @command("Preview what the weekly digest would post.", archive=ARCHIVE_HELP)
+    async def digest(self, archive: ArchiveName | None = None, *, guild_id: int | None = None) -> DigestPreview:
         """What the weekly digest would post: this guild's next one, or (no guild) the latest issue."""
-        if self.scheduler is not None and guild_id is not None:
-            settings = await self.scheduler.settings(guild_id)
-            content = await self.scheduler.preview(guild_id)
+        library = await self.libraries.resolve(archive, guild_id)
+        scheduler = self.schedulers.get(library.name)
+        if scheduler is not None and guild_id is not None:
+            settings = await scheduler.settings(guild_id)
+            content = await scheduler.preview(guild_id)
             if content is None:
                 raise QueryError(f"{nothing_to_post(settings)} Schedule: {describe(settings)}.")
             return DigestPreview(content, describe(settings))
         defaults = dataclasses.replace(DigestSettings.from_config(0, self.config.digest), enabled=True)
-        return DigestPreview(features_of(self._issue(None)), describe(defaults))
+        return DigestPreview(features_of(self._issue(None, library)), describe(defaults))
 
     # -- keyword alerts (bot/alerts): each member's own, stored in the shared store --
 
     @command("Get a direct message when a new issue has items matching your words.",
              query="The words to watch for, e.g. protein folding or 强化学习",
-             section="Only items of this section, e.g. papers (论文)")
-    async def subscribe(self, query: str, section: SectionName | None = None, *,
-                        user_id: int | None = None) -> SubscribeResult:
-        key = resolve_filter(self.library.engine.directory, section=section).section if section else None
-        return await self._alerts().subscribe(user_id, query, key or "")
+             section="Only items of this section, e.g. papers (论文)", archive=ARCHIVE_HELP)
+    async def subscribe(self, query: str, section: SectionName | None = None, archive: ArchiveName | None = None,
+                        *, user_id: int | None = None, guild_id: int | None = None) -> SubscribeResult:
+        library = await self.libraries.resolve(archive, guild_id)
+        key = resolve_filter(library.engine.directory, section=section).section if section else None
+        return await self._alerts().subscribe(user_id, query, key or "", library.name)
 
     @command("Your keyword alerts, with buttons to remove them.")
     async def subscriptions(self, *, user_id: int | None = None) -> SubscriptionsResult:
@@ -310,83 +367,106 @@ class Newsbot:
 
     @command("What newsbot can do.")
     async def help(self) -> HelpResult:
-        return HelpResult(COMMANDS, menus=MESSAGE_MENUS)
+        # One archive: no command shows an archive option, and choosing a server's default archive is moot.
+        several = self.libraries.several
+        return HelpResult(tuple(c.for_archives(several) for c in COMMANDS if several or c.name != "archive-default"),
+                          menus=MESSAGE_MENUS)
 
     # -- admin commands: the whole deployment's state (operators: ``operator=True``), or one server's settings --
 
-    @command("Index size, cache hit rate and uptime.", admin=True)
-    async def stats(self, *, guild_id: int | None = None, operator: bool = False) -> StatsResult:
-        """Everything for an operator; a guild admin gets the guild's view: no feeds, no archive path."""
+    @command("Index size, cache hit rate and uptime.", admin=True, archive=ARCHIVE_HELP)
+    async def stats(self, archive: ArchiveName | None = None, *, guild_id: int | None = None,
+                    operator: bool = False) -> StatsResult:
+        """One archive's figures. Everything for an operator; a guild admin gets the guild's view: no feeds, no
+        archive path."""
+        library = await self.libraries.resolve(archive, guild_id)
+        scheduler, feeds = self.schedulers.get(library.name), self.feed_services.get(library.name)
         settings = None
         waiting = None
-        if self.scheduler is not None and guild_id is not None:
-            waiting = self.scheduler.store_trouble
+        if scheduler is not None and guild_id is not None:
+            waiting = scheduler.store_trouble
             try:
-                settings = await self.scheduler.settings(guild_id)
+                settings = await scheduler.settings(guild_id)
             except StoreUnavailable:
                 # Stats need no shared state; say why the digest part is missing instead of failing.
                 waiting = waiting or ("waiting: the shared state store is unreachable just now; digests resume "
                                       "when it is back")
-        archive = self.library.archive
-        entries = archive.entries
+        held = library.archive
+        entries = held.entries
         return StatsResult(
-            issues=len(archive.newsletter_issues),
-            documents=len(archive.issues) - len(archive.newsletter_issues),
+            issues=len(held.newsletter_issues),
+            documents=len(held.issues) - len(held.newsletter_issues),
             entries=len(entries),
             features=sum(e.feature for e in entries),
-            repaired=len(archive.repairs),
-            skipped=len(archive.skipped),
+            repaired=len(held.repairs),
+            skipped=len(held.skipped),
             cache=self.cache.stats,
             uptime_seconds=self._clock() - self._started,
-            archive=archive.root if operator else "",
-            index_fingerprint=self.library.engine.fingerprint[:12],
+            archive=held.root if operator else "",
+            index_fingerprint=library.engine.fingerprint[:12],
             digest=describe(settings) if settings is not None else None,
             digest_settings=settings,
             digest_waiting=waiting,
-            feeds=await self.feeds.status() if self.feeds is not None and operator else (),
+            feeds=await feeds.status() if feeds is not None and operator else (),
+            name=library.name if self.libraries.several else "",
         )
 
-    @command("Reload the archive and rebuild the search index.", admin=True)
-    async def reindex(self, *, operator: bool = False) -> ReindexResult:
+    @command("Reload the archive and rebuild the search index.", admin=True, archive=ARCHIVE_HELP)
+    async def reindex(self, archive: ArchiveName | None = None, *, operator: bool = False) -> ReindexResult:
         _operators_only(operator)
-        return await self.library.reindex()
+        return await self.libraries.pick(archive).reindex()
+
+    @command("This server's default archive for every command (leave empty: the deployment's).", admin=True,
+             console=False, archive="The archive members get when they name none")
+    async def archive_default(self, archive: ArchiveName | None = None, *, guild_id: int) -> ArchiveDefaultResult:
+        now = dt.datetime.now(dt.UTC)
+        library = await self.libraries.set_guild_default(guild_id, archive, now)
+        return ArchiveDefaultResult(library.name, self.libraries.names, chosen=bool(archive and archive.strip()))
 
     @command("Post the weekly digest in this channel.", admin=True, console=False,
-             channel="The channel for the weekly digest")
-    async def digest_channel(self, channel: ChannelId, *, guild_id: int) -> DigestSettingsResult:
-        settings = await self._digests().configure(guild_id, channel_id=channel)
-        return DigestSettingsResult("Digest channel set", settings)
+             channel="The channel for the weekly digest", archive=ARCHIVE_HELP)
+    async def digest_channel(self, channel: ChannelId, archive: ArchiveName | None = None, *,
+                             guild_id: int) -> DigestSettingsResult:
+        scheduler, title = await self._digests(archive, guild_id, "Digest channel set")
+        return DigestSettingsResult(title, await scheduler.configure(guild_id, channel_id=channel))
 
     @command("When the weekly digest is posted.", admin=True, console=False,
              weekday="Day of the week", time="Local time of day, HH:MM (24-hour)",
-             timezone="IANA time zone, e.g. Europe/Berlin or Asia/Tokyo")
-    async def digest_schedule(self, weekday: int, time: str, timezone: str | None = None, *,
-                              guild_id: int) -> DigestSettingsResult:
-        settings = await self._digests().configure(guild_id, weekday=weekday, time=parse_time_of_day(time),
-                                                   timezone=timezone or "UTC")
-        return DigestSettingsResult("Digest schedule set", settings)
+             timezone="IANA time zone, e.g. Europe/Berlin or Asia/Tokyo", archive=ARCHIVE_HELP)
+    async def digest_schedule(self, weekday: int, time: str, timezone: str | None = None,
+                              archive: ArchiveName | None = None, *, guild_id: int) -> DigestSettingsResult:
+        scheduler, title = await self._digests(archive, guild_id, "Digest schedule set")
+        settings = await scheduler.configure(guild_id, weekday=weekday, time=parse_time_of_day(time),
+                                             timezone=timezone or "UTC")
+        return DigestSettingsResult(title, settings)
 
     @command("What the weekly digest posts.", admin=True, console=False,
-             policy="next: replay the archive week by week; latest: only new issues")
-    async def digest_policy(self, policy: str, *, guild_id: int) -> DigestSettingsResult:
-        settings = await self._digests().configure(guild_id, policy=policy)
-        return DigestSettingsResult("Digest policy set", settings)
+             policy="next: replay the archive week by week; latest: only new issues", archive=ARCHIVE_HELP)
+    async def digest_policy(self, policy: str, archive: ArchiveName | None = None, *,
+                            guild_id: int) -> DigestSettingsResult:
+        scheduler, title = await self._digests(archive, guild_id, "Digest policy set")
+        return DigestSettingsResult(title, await scheduler.configure(guild_id, policy=policy))
 
     @command("Turn the weekly digest on.", admin=True, console=False,
-             channel="The channel for the digest (default: the one already set)")
-    async def digest_on(self, channel: ChannelId | None = None, *, guild_id: int) -> DigestSettingsResult:
-        settings = await self._digests().enable(guild_id, channel)
-        return DigestSettingsResult("Weekly digest on", settings)
+             channel="The channel for the digest (default: the one already set)", archive=ARCHIVE_HELP)
+    async def digest_on(self, channel: ChannelId | None = None, archive: ArchiveName | None = None, *,
+                        guild_id: int) -> DigestSettingsResult:
+        scheduler, title = await self._digests(archive, guild_id, "Weekly digest on")
+        return DigestSettingsResult(title, await scheduler.enable(guild_id, channel))
 
-    @command("Turn the weekly digest off.", admin=True, console=False)
-    async def digest_off(self, *, guild_id: int) -> DigestSettingsResult:
-        return DigestSettingsResult("Weekly digest off", await self._digests().disable(guild_id))
+    @command("Turn the weekly digest off.", admin=True, console=False, archive=ARCHIVE_HELP)
+    async def digest_off(self, archive: ArchiveName | None = None, *, guild_id: int) -> DigestSettingsResult:
+        scheduler, title = await self._digests(archive, guild_id, "Weekly digest off")
+        return DigestSettingsResult(title, await scheduler.disable(guild_id))
 
-    @command("Post the next digest right away.", admin=True, console=False)
-    async def digest_now(self, *, guild_id: int, poster: Poster) -> DigestNowResult:
-        outcome = await self._digests().post_now(guild_id, poster)
+    @command("Post the next digest right away.", admin=True, console=False, archive=ARCHIVE_HELP)
+    async def digest_now(self, archive: ArchiveName | None = None, *, guild_id: int,
+                         poster: Poster) -> DigestNowResult:
+        library = await self.libraries.resolve(archive, guild_id)
+        scheduler, _ = await self._digests(library.name, guild_id, "")
+        outcome = await scheduler.post_now(guild_id, poster)
         if outcome.status == "posted":
-            issue = self.library.archive.get(outcome.issue_id or "")
+            issue = library.archive.get(outcome.issue_id or "")
             # The issue's label (2020-10, #34) as everywhere else, not its internal id.
             text = f"Posted the digest ({issue.label if issue else outcome.issue_id})."
         elif outcome.status == "nothing":
@@ -397,25 +477,27 @@ class Newsbot:
         return DigestNowResult(outcome.status, text)
 
     @command("Ping a role on each digest (leave empty: no ping).", admin=True, console=False,
-             role="The role each digest pings, and the only one it may ping")
-    async def digest_role(self, role: RoleId | None = None, *, guild_id: int,
+             role="The role each digest pings, and the only one it may ping", archive=ARCHIVE_HELP)
+    async def digest_role(self, role: RoleId | None = None, archive: ArchiveName | None = None, *, guild_id: int,
                           role_pings: bool = True) -> DigestSettingsResult:
         """``role_pings``: whether a mention of that role notifies anyone (a surface knows; Discord: the role is
         mentionable, or the bot may mention every role)."""
-        settings = await self._digests().set_role(guild_id, role)
-        title = "Digest role set" if role else "Digest role cleared: digests ping no one"
+        scheduler, title = await self._digests(
+            archive, guild_id, "Digest role set" if role else "Digest role cleared: digests ping no one")
+        settings = await scheduler.set_role(guild_id, role)
         if role is not None and not role_pings:
             title += " (the role is not mentionable: make it mentionable, or the ping will not notify anyone)"
         return DigestSettingsResult(title, settings)
 
     @command("Open a discussion thread on each digest.", admin=True, console=False,
-             mode="on: a thread on each digest message, named after the issue; off: none")
-    async def digest_thread(self, mode: str, *, guild_id: int) -> DigestSettingsResult:
+             mode="on: a thread on each digest message, named after the issue; off: none", archive=ARCHIVE_HELP)
+    async def digest_thread(self, mode: str, archive: ArchiveName | None = None, *,
+                            guild_id: int) -> DigestSettingsResult:
         on = mode.strip().lower() == "on"
         if not on and mode.strip().lower() != "off":
             raise QueryError("mode is on or off.")
-        settings = await self._digests().set_thread(guild_id, on)
-        return DigestSettingsResult(f"Digest threads {'on' if on else 'off'}", settings)
+        scheduler, title = await self._digests(archive, guild_id, f"Digest threads {'on' if on else 'off'}")
+        return DigestSettingsResult(title, await scheduler.set_thread(guild_id, on))
 
     @command("Enable a failing or disabled feed again and poll it at the next chance.", admin=True,
              feed="The feed's name or URL (default: every feed)")
@@ -423,25 +505,32 @@ class Newsbot:
         """Clear a feed's failures (by name, raw or shown URL; all feeds without one) and poll it at the next
         chance, never before a Retry-After its server gave."""
         _operators_only(operator)
-        if self.feeds is None or not self.feeds.feeds:
+        services = [s for s in self.feed_services.values() if s.feeds]  # every archive's feeds
+        if not services:
             raise QueryError("No feeds are configured ([[archive.feeds]] in the config file).")
         url = None
         if feed and feed.strip():
             wanted = feed.strip()
-            match = [f for f in self.feeds.feeds if wanted in (f.url, f.name, f.label)]
+            match = [(s, f) for s in services for f in s.feeds if wanted in (f.url, f.name, f.label)]
             if not match:
-                names = ", ".join(f.label for f in self.feeds.feeds)
+                names = ", ".join(f.label for s in services for f in s.feeds)
                 # The typed text may be a URL with a password that matched nothing: never echo it raw.
                 raise QueryError(f"No feed named “{redact_urls(wanted)}”. Configured: {names}.")
-            url = match[0].url
-        await self.feeds.retry(url)
+            services, url = [match[0][0]], match[0][1].url
+        statuses: list[FeedStatus] = []
+        for service in services:
+            await service.retry(url)
+            statuses.extend(await service.status())
         # Statuses carry redacted URLs: the retried one is named the same way, so it matches and never leaks.
-        return FeedRetryResult(await self.feeds.status(), retried=redact_url(url) if url else None)
+        return FeedRetryResult(tuple(statuses), retried=redact_url(url) if url else None)
 
-    def _digests(self) -> DigestScheduler:
-        if self.scheduler is None:
+    async def _digests(self, archive: str | None, guild_id: int, title: str) -> tuple[DigestScheduler, str]:
+        """The archive's digest scheduler, and ``title`` naming the archive when there are several."""
+        library = await self.libraries.resolve(archive, guild_id)
+        scheduler = self.schedulers.get(library.name)
+        if scheduler is None:
             raise QueryError("Weekly digests are posted by the Discord bot (newsbot run), not here.")
-        return self.scheduler
+        return scheduler, f"{title} ({library.name})" if self.libraries.several else title
 
 
 def _operators_only(operator: bool) -> None:

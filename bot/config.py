@@ -25,7 +25,20 @@ from urllib.parse import urlsplit
 import msgspec
 from msgspec import Meta
 
-from bot.redact import redact_url
+from bot.config_archives import (
+    DEFAULT_ARCHIVE,
+    archive_specs,
+    feed_configs,
+)
+from bot.config_archives import (
+    ArchiveSpec as ArchiveSpec,  # re-exported: the config's types are bot.config's
+)
+from bot.config_archives import (
+    FeedConfig as FeedConfig,
+)
+from bot.config_archives import (
+    sample_archive_dir as sample_archive_dir,
+)
 from bot.timeparse import parse_new_timezone, parse_time_of_day
 from retrieval.errors import ConfigError
 from retrieval.settings import SearchOptions, WrongType, integer, parse, schema
@@ -42,11 +55,6 @@ def config_dir() -> Path:
     return Path(str(files("newsbot_config")))
 
 
-def sample_archive_dir() -> Path:
-    """The bundled sample archive, found from any working directory."""
-    return Path(str(files("retrieval") / "sample_archive"))
-
-
 # Every number has a floor and a ceiling: an absurd value (1e308 MB, a poll every millisecond) is refused
 # with the key's name instead of overflowing or hammering a server.
 MAX_MB = 1024.0
@@ -57,18 +65,6 @@ MIN_POLL_SECONDS = 1.0
 
 # The schema: every setting's type, default, range (Meta) and one-line description. config/newsbot.toml
 # repeats each default with a comment, and tests/unit/test_settings.py checks that the two agree.
-
-class FeedConfig(msgspec.Struct, frozen=True):
-    """One ``[[archive.feeds]]`` entry: an RSS 2.0 or Atom feed whose items become archive files."""
-
-    url: str
-    name: str = ""
-
-    @property
-    def label(self) -> str:
-        """What logs, stats and replies call the feed: its name, or its URL without credentials or tokens."""
-        return self.name or redact_url(self.url)
-
 
 class ArchiveConfig(msgspec.Struct, frozen=True, kw_only=True):
     path: Annotated[str, Meta(description="archive folder; empty = the bundled sample archive")] = ""
@@ -187,6 +183,19 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     alerts: AlertsConfig = msgspec.field(default_factory=AlertsConfig)
     discord: DiscordConfig = msgspec.field(default_factory=DiscordConfig)
     logging: LoggingConfig = msgspec.field(default_factory=LoggingConfig)
+    archives: tuple[ArchiveSpec, ...] = ()
+    """``[[archives]]``: several archives. Empty: the one archive of ``[archive]``, named ``default``."""
+
+    @property
+    def archive_specs(self) -> tuple[ArchiveSpec, ...]:
+        """Every archive this deployment serves, the default first: ``[[archives]]``, or ``[archive]`` alone.
+
+        >>> [a.name for a in Config().archive_specs]
+        ['default']
+        """
+        if self.archives:
+            return self.archives
+        return (ArchiveSpec(name=DEFAULT_ARCHIVE, path=self.archive.path, feeds=self.archive.feeds),)
 
     @property
     def db_path(self) -> Path:
@@ -207,8 +216,9 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def sections() -> dict[str, type[msgspec.Struct]]:
-    """Each config section's name and schema ``Struct``, in the order of ``config/newsbot.toml``."""
-    return {name: setting.type for name, setting in schema(Config).items()}
+    """Each config section's name and schema ``Struct``, in the order of ``config/newsbot.toml``; the
+    ``[[archives]]`` list is not a section (:class:`ArchiveSpec`)."""
+    return {name: setting.type for name, setting in schema(Config).items() if name != "archives"}
 
 
 _NOT_CONFIG_ENV = frozenset({"NEWSBOT_SHARED", "NEWSBOT_HISTORY", "NEWSBOT_TEST_CLOCK"})
@@ -282,6 +292,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
 def _merge(raw: Raw, new: Mapping[str, Any], origin: str) -> None:
     known = sections()
     for section, values in new.items():
+        if section == "archives":  # [[archives]]: a list of tables, replaced whole by a later file
+            raw["archives"] = {"archives": (values, origin)}
+            continue
         if section not in known:
             raise ConfigError(f"{origin}: unknown section [{section}]")
         if not isinstance(values, Mapping):
@@ -299,7 +312,11 @@ def _build(raw: Raw) -> Config:
                         for key, (value, origin) in raw.get(section, {}).items()})
         for section, cls in sections().items()
     }
-    config = Config(**built)  # type: ignore[arg-type]  # each value is built from its own field's type
+    archives: tuple[ArchiveSpec, ...] = ()
+    if "archives" in raw:
+        value, origin = raw["archives"]["archives"]
+        archives = archive_specs(value, origin)
+    config = Config(**built, archives=archives)  # type: ignore[arg-type]  # each built from its own field's type
     _validate(config, raw)
     return config
 
@@ -309,7 +326,7 @@ def _coerce(cls: type[msgspec.Struct], key: str, value: Any, where: str) -> Any:
     kind = schema(cls)[key].type
     try:
         if kind == tuple[FeedConfig, ...]:
-            return _feeds(value)
+            return feed_configs(value)
         if kind == tuple[int, ...]:
             return _integers(value)
         return parse(cls, key, value)
@@ -332,35 +349,18 @@ def _integers(value: Any) -> tuple[int, ...]:
         raise WrongType(value, "list of whole numbers") from None
 
 
-def _feeds(value: Any) -> tuple[FeedConfig, ...]:
-    # From TOML: a list of tables. From the environment: URLs separated by spaces or commas.
-    items = value.replace(",", " ").split() if isinstance(value, str) else value
-    if not isinstance(items, list | tuple):
-        raise ValueError(f"{value!r} is not a list of [[archive.feeds]] tables")
-    feeds = []
-    for item in items:
-        table = {"url": item} if isinstance(item, str) else item
-        if not isinstance(table, Mapping) or not isinstance(table.get("url"), str):
-            raise ValueError(f"{item!r}: each feed needs a url")
-        if set(table) - {"url", "name"}:
-            raise ValueError(f"unknown feed key {sorted(set(table) - {'url', 'name'})[0]!r} (a feed has url and name)")
-        url, name = str(table["url"]).strip(), table.get("name", "")
-        if not url.startswith(("http://", "https://")):
-            raise ValueError(f"feed url {url!r} must start with http:// or https://")
-        if not isinstance(name, str):
-            raise ValueError(f"feed name {name!r} must be a string")
-        feeds.append(FeedConfig(url=url, name=name.strip()))
-    if len({f.url for f in feeds}) != len(feeds):
-        raise ValueError("the same feed url is listed twice")
-    return tuple(feeds)
-
-
 def _validate(config: Config, raw: Raw) -> None:
     """What one setting's type and range cannot say; the error names where the offending value came from."""
     s, a, d = config.search, config.archive, config.discord
     checks: list[tuple[str, str, Callable[[], None]]] = [
         ("search", "top_k", lambda: _require(
             s.top_k <= s.max_top_k, f"search.top_k: must be between 1 and search.max_top_k ({s.max_top_k})")),
+        ("archive", "path", lambda: _require(
+            not config.archives or not a.path, "archive.path: [[archives]] lists this deployment's archives; "
+                                               "move this folder into an [[archives]] entry")),
+        ("archive", "feeds", lambda: _require(
+            not config.archives or not a.feeds, "archive.feeds: [[archives]] lists this deployment's archives; "
+                                                "move these feeds into their [[archives]] entry")),
         ("archive", "feeds", lambda: _require(
             not a.feeds or bool(a.path), "archive.feeds: feed items are written into the archive folder; set "
                                          "archive.path (the bundled sample archive is read-only)")),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import msgspec
 
 from bot.config import sections
+from bot.config_archives import ArchiveSpec
 from retrieval.settings import schema
 
 
@@ -49,4 +50,7 @@ def reference() -> str:
         for key, setting in schema(cls).items():
             description = (setting.meta.description or "").replace("|", "\\|")
             lines.append(f"| `{name}.{key}` | {_shown(setting.default)} | {_range(setting.meta)} | {description} |")
+    for key, setting in schema(ArchiveSpec).items():  # [[archives]]: a list of tables, not a section
+        description = (setting.meta.description or "").replace("|", "\\|")
+        lines.append(f"| `archives[].{key}` | {_shown(setting.default)} | {_range(setting.meta)} | {description} |")
     return "\n".join(lines)

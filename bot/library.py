@@ -3,22 +3,28 @@
 Built first by the composition root (:mod:`bot.app`) and handed to everything that reads the archive: the
 service, the digest scheduler and the feed service. They read ``library.archive`` (and ``library.engine``) at
 the moment they need it, so a reindex is seen by all of them at once, and no one holds a stale copy.
+
+A deployment serves one library per configured archive (``[[archives]]``, or ``[archive]`` alone):
+:class:`Libraries` holds them by name, the default first.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
+import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
-from bot.config import Config
+from bot.config import ArchiveSpec, Config
+from bot.errors import StoreUnavailable
 from bot.results import ReindexResult
 from retrieval.archive import LoadOptions, load_archive
-from retrieval.errors import ArchiveError
+from retrieval.errors import ArchiveError, QueryError
 from retrieval.models import Archive
 from retrieval.search import SearchEngine, SearchSettings
 from retrieval.settings import SearchOptions
@@ -48,6 +54,7 @@ def cache_path(db_path: Path) -> Path:
 
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 async def in_daemon_thread(work: Callable[[], T], name: str = "newsbot-reindex") -> T:
@@ -85,8 +92,11 @@ class Library:
     ``search=False`` loads the archive alone (``newsbot ingest`` only matches items against it): such a
     library has no engine, and reindexing it reloads the archive only."""
 
-    def __init__(self, config: Config, archive: Archive, engine: SearchEngine | None) -> None:
+    def __init__(self, config: Config, archive: Archive, engine: SearchEngine | None,
+                 spec: ArchiveSpec | None = None) -> None:
         self.config = config
+        self.spec = spec or config.archive_specs[0]
+        """Which archive this is: its name, folder, feeds and profile."""
         self._archive = archive
         self._engine = engine
         self._lock = asyncio.Lock()
@@ -97,17 +107,22 @@ class Library:
         self._listeners.append(listener)
 
     @classmethod
-    async def load(cls, config: Config, *, progress: bool = False, search: bool = True,
-                   missing_ok: bool = False) -> Library:
-        """Load off the event loop. ``missing_ok``: a folder with no issue yet is an empty archive (a feed's
-        first import), not an error."""
+    async def load(cls, config: Config, spec: ArchiveSpec | None = None, *, progress: bool = False,
+                   search: bool = True, missing_ok: bool = False) -> Library:
+        """Load ``spec`` (default: the default archive) off the event loop. ``missing_ok``: a folder with no
+        issue yet is an empty archive (a feed's first import), not an error."""
+        spec = spec or config.archive_specs[0]
         try:
-            archive, engine = await asyncio.to_thread(_load, config, None, progress, search)
+            archive, engine = await asyncio.to_thread(_load, config, spec, None, progress, search)
         except ArchiveError:
             if not missing_ok:
                 raise
-            archive, engine = Archive(str(config.archive.resolved), ()), None
-        return cls(config, archive, engine)
+            archive, engine = Archive(str(spec.resolved), ()), None
+        return cls(config, archive, engine, spec)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
 
     @property
     def archive(self) -> Archive:
@@ -126,7 +141,7 @@ class Library:
             old = self._engine
             analyzer = old.analyzer if old is not None else None
             search = old is not None
-            archive, engine = await in_daemon_thread(lambda: _load(self.config, analyzer, False, search))
+            archive, engine = await in_daemon_thread(lambda: _load(self.config, self.spec, analyzer, False, search))
             self._archive, self._engine = archive, engine
             for listener in self._listeners:
                 listener()
@@ -143,9 +158,122 @@ class Library:
         return self._engine.tokenized_now if self._engine is not None else 0
 
 
-def _load(config: Config, analyzer: Analyzer | None, progress: bool,
+class GuildArchives(Protocol):
+    """Where each guild's default archive is kept (the shared store, :class:`bot.store.Store`)."""
+
+    async def guild_archive(self, guild_id: int) -> str | None: ...
+    async def set_guild_archive(self, guild_id: int, archive: str | None, now: dt.datetime) -> None: ...
+
+
+GUILD_DEFAULT_TTL = 30.0
+"""Seconds a guild's default archive is remembered: another host's change is seen within this long."""
+
+
+class Libraries:
+    """Every archive of the deployment by name, the default first; :meth:`resolve` finds one for a command (the
+    one it names, else the guild's default, else the deployment's)."""
+
+    def __init__(self, libraries: Sequence[Library], store: GuildArchives | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        if not libraries:
+            raise ValueError("a deployment serves at least one archive")
+        self._by_name = {lib.name: lib for lib in libraries}
+        self.default = libraries[0]
+        self._store = store
+        self._clock = clock
+        self._guild_defaults: dict[int, tuple[str | None, float]] = {}
+
+    async def resolve(self, name: str | None, guild_id: int | None) -> Library:
+        """The archive a command runs on: ``name`` if given, else the guild's default, else the deployment's.
+        With one archive no store is asked."""
+        if (name is not None and name.strip()) or not self.several or guild_id is None:
+            return self.pick(name)
+        chosen = await self.guild_default(guild_id)
+        return self._by_name.get(chosen or "", self.default)
+
+    async def guild_default(self, guild_id: int) -> str | None:
+        """The guild's chosen archive (None: none, or no longer configured), remembered a little while. An
+        unreachable store answers None: the deployment's default serves until it is back."""
+        if self._store is None:
+            return None
+        cached = self._guild_defaults.get(guild_id)
+        if cached is not None and self._clock() - cached[1] < GUILD_DEFAULT_TTL:
+            return cached[0]
+        try:
+            chosen = await self._store.guild_archive(guild_id)
+        except StoreUnavailable as err:
+            log.warning("guild %s's default archive unknown (%s): the default archive answers", guild_id, err.detail)
+            return None
+        chosen = chosen if chosen in self._by_name else None
+        self._guild_defaults[guild_id] = (chosen, self._clock())
+        return chosen
+
+    async def set_guild_default(self, guild_id: int, name: str | None, now: dt.datetime) -> Library:
+        """``/newsbot archive-default``: the guild's default archive (None or blank: the deployment's)."""
+        lib = self.pick(name)
+        if self._store is None:
+            raise QueryError("A server's default archive is kept in the shared state store, which this process "
+                             "does not open.")
+        chosen = None if name is None or not name.strip() else lib.name
+        await self._store.set_guild_archive(guild_id, chosen, now)
+        self._guild_defaults[guild_id] = (chosen, self._clock())
+        return lib
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._by_name)
+
+    @property
+    def several(self) -> bool:
+        """More than one archive: only then do commands show an archive option and answers name theirs."""
+        return len(self._by_name) > 1
+
+    def __iter__(self) -> Iterator[Library]:
+        return iter(self._by_name.values())
+
+    def pick(self, name: str | None) -> Library:
+        r"""The archive called ``name`` (None or blank: the default). An unknown name is one line that lists the
+        valid ones (the typed name clipped, on one line: it is a member's input).
+
+        >>> libs = Libraries([_stub("akira"), _stub("rust")])
+        >>> libs.pick(None).name, libs.pick(" rust ").name
+        ('akira', 'rust')
+        >>> libs.pick("go\nlang")
+        Traceback (most recent call last):
+        ...
+        retrieval.errors.QueryError: No archive named “go lang”. Archives: akira, rust.
+        """
+        if name is None or not name.strip():
+            return self.default
+        lib = self._by_name.get(name.strip().lower())
+        if lib is None:
+            typed = " ".join(name.split())
+            typed = typed if len(typed) <= 40 else typed[:39] + "…"
+            raise QueryError(f"No archive named “{typed}”. Archives: {', '.join(self._by_name)}.")
+        return lib
+
+    def choices(self, current: str, limit: int = 25) -> list[str]:
+        """Autocomplete for an archive option: the names that contain what was typed, the default first.
+
+        >>> Libraries([_stub("akira"), _stub("rust"), _stub("ruanyf")]).choices("ru")
+        ['rust', 'ruanyf']
+        """
+        current = current.strip().lower()
+        return [n for n in self._by_name if current in n][:limit]
+
+
+def _stub(name: str) -> Library:
+    """A library without an archive loaded, for the doctests."""
+    from bot.config import ArchiveSpec as Spec
+
+    return Library(Config(), Archive(name, ()), None, Spec(name=name))
+
+
+def _load(config: Config, spec: ArchiveSpec, analyzer: Analyzer | None, progress: bool,
           search: bool) -> tuple[Archive, SearchEngine | None]:
-    archive = load_archive(config.archive.resolved, load_options(config, progress=progress))
+    # PROFILE: this is where the archive's profile (spec.profile: a TOML path or a bundled profile's name, "" =
+    # none) is to be passed to the loader, as load_archive(..., profile=...), once retrieval/profile.py has it.
+    archive = load_archive(spec.resolved, load_options(config, progress=progress))
     if not search:
         return archive, None
     return archive, SearchEngine.build(archive, search_settings(config), analyzer=analyzer, progress=progress)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, NewType, TypeVar
 
 IssueRef = NewType("IssueRef", str)
@@ -28,10 +28,14 @@ DateOrIssue = NewType("DateOrIssue", str)
 """A parameter that is a date (``2021-03-01``) or names an issue: issues autocompleted on Discord."""
 SectionName = NewType("SectionName", str)
 """A parameter that names a section of the archive: autocompleted from the archive's sections on Discord."""
+ArchiveName = NewType("ArchiveName", str)
+"""A parameter that names one of the deployment's archives: autocompleted on Discord, ``archive:NAME`` on the
+console. Only a deployment with several archives shows it (:meth:`CommandSpec.for_archives`)."""
 
-ParamKind = Literal["text", "int", "issue", "channel", "role", "when", "section"]
+ParamKind = Literal["text", "int", "issue", "channel", "role", "when", "section", "archive"]
 _KINDS: Mapping[str, ParamKind] = {"str": "text", "int": "int", "IssueRef": "issue", "ChannelId": "channel",
-                                   "RoleId": "role", "DateOrIssue": "when", "SectionName": "section"}
+                                   "RoleId": "role", "DateOrIssue": "when", "SectionName": "section",
+                                   "ArchiveName": "archive"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +44,8 @@ class Param:
     description: str
     required: bool = False
     kind: ParamKind = "text"
-    """``text``, ``int``, ``issue`` (autocomplete on Discord), ``channel`` or ``role`` (Discord only), ``when``
-    (a date or an issue) or ``section`` (autocomplete on Discord)."""
+    """``text``, ``int``, ``issue`` and ``archive`` (autocomplete on Discord), ``channel`` or ``role`` (Discord
+    only), ``when`` (a date or an issue) or ``section`` (autocomplete on Discord)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +62,22 @@ class CommandSpec:
     """The service method that runs it."""
     context: tuple[str, ...] = ()
     """Its keyword-only parameters: what the surface fills in (``guild_id``, ``operator``…)."""
+
+    @property
+    def per_archive(self) -> bool:
+        """Whether it takes an archive option: it is about one archive of several."""
+        return any(p.kind == "archive" for p in self.params)
+
+    def for_archives(self, several: bool) -> CommandSpec:
+        """As a deployment shows it: with one archive, without its archive option.
+
+        >>> spec = CommandSpec("latest", "The newest issue.", (Param("archive", "Which archive", kind="archive"),))
+        >>> spec.for_archives(False).usage, spec.for_archives(True).usage
+        ('/latest', '/latest [archive]')
+        """
+        if several or not self.per_archive:
+            return self
+        return replace(self, params=tuple(p for p in self.params if p.kind != "archive"))
 
     @property
     def path(self) -> str:

@@ -11,6 +11,7 @@ from bot.results import (
     AlertReply,
     AlertResult,
     AlertSub,
+    ArchiveDefaultResult,
     AskResult,
     DigestNowResult,
     DigestPreview,
@@ -51,14 +52,7 @@ def render(command: str, result: Result) -> dict[str, Any]:
     out: dict[str, Any] = {"command": command}
     match result:
         case AskResult():
-            out |= {
-                "query": result.query, "cached": result.cached, "notice": result.notice,
-                "issues": [i.id for i in result.issues],
-                "results": [hit_obj(h) for h in result.hits],
-            }
-            if result.filters is not None and result.filters.active:
-                # Only when one was given, so an unfiltered answer's output stays as it was.
-                out["filters"] = {"since": None, "until": None, "section": None} | result.filters.cache_part()
+            out |= ask_obj(result)
         case SimilarResult():
             out |= {"item": entry_obj(result.item) | {"links": list(result.item.all_links)} | issue_obj(result.issue),
                     "results": [hit_obj(h) for h in result.hits]}
@@ -88,7 +82,7 @@ def render(command: str, result: Result) -> dict[str, Any]:
                           "hit_rate": round(result.cache.hit_rate, 4), "entries": result.cache.entries,
                           "errors": result.cache.errors, "status": result.cache.status},
                 "feeds": [feed_obj(f) for f in result.feeds],
-            }
+            } | ({"archive_name": result.name} if result.name else {})
         case FeedRetryResult():
             out |= {"retried": list(result.retried_labels), "feeds": [feed_obj(f) for f in result.feeds]}
         case ReindexResult():
@@ -100,8 +94,19 @@ def render(command: str, result: Result) -> dict[str, Any]:
             out |= {"status": result.status, "text": result.text}
         case SubscribeResult() | SubscriptionsResult() | UnsubscribeResult() | AlertResult() | AlertNoticeResult():
             out |= _alert_obj(result)
+        case ArchiveDefaultResult():
+            out |= {"archive": result.archive, "archives": list(result.archives), "chosen": result.chosen}
         case _:
             assert_never(result)
+    return out
+
+
+def ask_obj(result: AskResult) -> dict[str, Any]:
+    out = {"query": result.query, "cached": result.cached, "notice": result.notice,
+           "issues": [i.id for i in result.issues], "results": [hit_obj(h) for h in result.hits]}
+    if result.filters is not None and result.filters.active:
+        # Only when one was given, so an unfiltered answer's output stays as it was.
+        out["filters"] = {"since": None, "until": None, "section": None} | result.filters.cache_part()
     return out
 
 

@@ -10,6 +10,7 @@ from bot.results import (
     AlertReply,
     AlertResult,
     AlertSub,
+    ArchiveDefaultResult,
     AskResult,
     DigestNowResult,
     DigestPreview,
@@ -27,6 +28,7 @@ from bot.results import (
     SubscriptionsResult,
     UnsubscribeResult,
     alert_notice_text,
+    archive_default_text,
     feed_line,
     feed_retry_title,
     subscribe_text,
@@ -118,6 +120,8 @@ def render(result: Result, *, color: bool = False) -> str:
             lines = [result.text]
         case SubscribeResult() | SubscriptionsResult() | UnsubscribeResult() | AlertResult() | AlertNoticeResult():
             lines = _alert_lines(result, st)
+        case ArchiveDefaultResult():
+            lines = [archive_default_text(result)]
         case _:
             assert_never(result)
     return "\n".join(lines)
@@ -190,7 +194,8 @@ def _help(result: HelpResult, st: _Style) -> list[str]:
 
 def _stats(result: StatsResult) -> list[str]:
     cache = result.cache
-    lines = [f"archive:  {result.archive}"] if result.archive else []  # empty: a guild admin's view
+    lines = [f"name:     {result.name}"] if result.name else []  # empty: the deployment has one archive
+    lines += [f"archive:  {result.archive}"] if result.archive else []  # empty: a guild admin's view
     lines += [
         f"index:    {result.issues} issues, {result.documents} documents, {result.entries} entries "
         f"({result.features} features), fingerprint {result.index_fingerprint}",

@@ -166,6 +166,8 @@ class StatsResult:
     """Why the digest waits (the shared state store is unreachable), when it does."""
     feeds: tuple[FeedStatus, ...] = ()
     """Operators only: a guild admin's view has none."""
+    name: str = ""
+    """Which archive these figures are about; empty when the deployment has one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,9 +296,32 @@ def alert_notice_text(lines: list[str]) -> str:
 AlertReply = SubscribeResult | SubscriptionsResult | UnsubscribeResult | AlertResult | AlertNoticeResult
 """The keyword alerts' results: each renderer draws them in one helper of its own."""
 
+def archive_default_text(result: ArchiveDefaultResult) -> str:
+    """What every surface says after ``/newsbot archive-default``.
+
+    >>> archive_default_text(ArchiveDefaultResult("rust", ("akira", "rust")))
+    'Members of this server now get the rust archive when they name none. Archives: akira, rust.'
+    """
+    head = (f"Members of this server now get the {result.archive} archive when they name none" if result.chosen
+            else f"This server's choice is cleared: the deployment's default archive ({result.archive}) serves")
+    return f"{head}. Archives: {', '.join(result.archives)}."
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveDefaultResult:
+    """``/newsbot archive-default``: the archive this server's members now get when they name none."""
+
+    archive: str
+    archives: tuple[str, ...]
+    """Every archive of the deployment, the deployment's default first."""
+    chosen: bool = True
+    """False: the server's choice was cleared, and the deployment's default serves."""
+
+
 Result = (AskResult | SimilarResult | FeaturesResult | IssueResult | IssueListResult | HelpResult | StatsResult
           | DigestPreview | ReindexResult | FeedRetryResult | DigestSettingsResult | DigestNowResult
-          | SubscribeResult | SubscriptionsResult | UnsubscribeResult | AlertResult | AlertNoticeResult)
+          | SubscribeResult | SubscriptionsResult | UnsubscribeResult | AlertResult | AlertNoticeResult
+          | ArchiveDefaultResult)
 
 
 def features_of(issue: Issue, limit: int = DIGEST_MAX_FEATURES) -> FeaturesResult:

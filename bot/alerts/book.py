@@ -71,23 +71,21 @@ class AlertBook:
     """Members' subscriptions in the shared store. ``open_store`` gives the store, opening it on first use."""
 
     def __init__(self, config: AlertsConfig, open_store: Callable[[], Awaitable[AlertStore]], *,
-                 direct: bool, archive: str = "",
-                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
+                 direct: bool, clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
         self.config = config
         self._open = open_store
         self.direct = direct
         """Whether alerts reach this surface: Discord's direct messages; the console gets none."""
-        self.archive = archive
         self._clock = clock
 
-    async def subscribe(self, user_id: int | None, query: str, section: str) -> SubscribeResult:
-        """``section`` is a section key of the archive ('' = every section), resolved by the caller."""
+    async def subscribe(self, user_id: int | None, query: str, section: str, archive: str) -> SubscribeResult:
+        """``section`` is a section key of ``archive`` ('' = every section), both resolved by the caller."""
         from bot.store.records import Subscription
 
         uid = CONSOLE_USER_ID if user_id is None else user_id
         # Random ids above 2**52: never a list number, and never guessable from another member's.
         sub = Subscription(secrets.randbits(52) | 1 << 52, uid, check_query(query), section,
-                           self.archive, self._clock())
+                           archive, self._clock())
         store = await self._open()
         status, held = await store.alert_subscribe(sub, self.config.max_per_member)
         if status == "full":

@@ -53,6 +53,7 @@ from bot.errors import (
 )
 from bot.results import FeaturesResult, features_of
 from bot.store import PostRecord, Store
+from bot.store.schema import DEFAULT_ARCHIVE
 from bot.timeparse import parse_new_timezone
 from retrieval.models import Archive, Issue
 
@@ -81,7 +82,6 @@ RETRY_FLOOR = dt.timedelta(seconds=60)
 """A claim left for retry (5xx outlasted the back-off) is tried again no sooner than this."""
 
 
-
 @dataclass(frozen=True, slots=True)
 class PostOutcome:
     """What one tick (or ``post_now``) did for one guild and slot."""
@@ -92,7 +92,6 @@ class PostOutcome:
     issue_id: str | None = None
     message_id: int | None = None
     detail: str = ""
-
 
 
 class ArchiveSource(Protocol):
@@ -161,6 +160,13 @@ class DigestScheduler:
         if now.tzinfo is None:
             raise ValueError("the digest clock must return aware datetimes")
         return now.astimezone(dt.UTC)
+
+    def _mark(self, slot: str) -> str:
+        """The slot as the poster marks the message (footer, nonce): a guild may get several archives' digests in
+        one channel in one week, and each must find only its own after a crash. The default archive's mark is
+        the slot alone, as before several archives, so a digest posted before an upgrade is still found."""
+        archive = self._store.archive
+        return slot if archive == DEFAULT_ARCHIVE else f"{slot} · {archive}"
 
     # -- settings --
 
@@ -292,7 +298,7 @@ class DigestScheduler:
         if row.slot != current.id:
             # The week is over (or it was a one-off manual post): record it if it went out, never send late.
             try:
-                found = await poster.find_existing(channel, row.slot)
+                found = await poster.find_existing(channel, self._mark(row.slot))
             except PostTransient as err:
                 await self._store.release(s.guild_id, row.slot, self._now(), f"lookup failed: {err}")
                 return PostOutcome(s.guild_id, row.slot, "retrying", row.issue_id, detail=str(err))
@@ -336,13 +342,13 @@ class DigestScheduler:
             if attempt:
                 await self._sleep(self._retry_delays[attempt - 1])
             try:
-                found = await poster.find_existing(channel_id, slot) if attempt or look_first else None
+                found = await poster.find_existing(channel_id, self._mark(slot)) if attempt or look_first else None
                 if found is not None:
                     await self._store.mark_posted(s.guild_id, slot, issue.id, found, self._now())
                     await publish_digest(self._store, poster, s, channel_id, found)
                     await self._open_thread(poster, s, channel_id, found, issue)
                     return PostOutcome(s.guild_id, slot, "recovered", issue.id, found)
-                message_id = await poster.post(channel_id, s.guild_id, slot, content, role_id=s.role_id)
+                message_id = await poster.post(channel_id, s.guild_id, self._mark(slot), content, role_id=s.role_id)
             except PostTransient as err:
                 error = err
                 log.warning("digest for guild %s slot %s: attempt %d failed: %s", s.guild_id, slot, attempt + 1,

@@ -13,9 +13,10 @@ from discord.ext import commands
 from bot.alerts.book import QUERY_MAX_CHARS
 from bot.commands import COMMANDS_BY_NAME, Newsbot
 from bot.discord_adapter import embeds
+from bot.discord_adapter.cogs import ArchiveArg, archive_autocomplete, one_archive
 from bot.discord_adapter.views import alerts_view
 from bot.errors import StoreError
-from bot.registry import SectionName
+from bot.registry import ArchiveName, SectionName
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ def _describe(name: str) -> dict[str, str]:
 class AlertsCog(commands.Cog):
     def __init__(self, service: Newsbot) -> None:
         self.service = service
+        one_archive(self, service)
 
     async def alert_autocomplete(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
         book = self.service.alerts
@@ -42,19 +44,27 @@ class AlertsCog(commands.Cog):
         return [app_commands.Choice(name=name[:100], value=value)
                 for name, value in await book.choices(interaction.user.id, current)]
 
+    async def archive_autocomplete_of(self, interaction: Interaction,
+                                      current: str) -> list[app_commands.Choice[str]]:
+        return await archive_autocomplete(self, interaction, current)
+
     async def section_autocomplete(self, interaction: Interaction,
                                    current: str) -> list[app_commands.Choice[str]]:
-        return [app_commands.Choice(name=name[:100], value=value[:100])
-                for name, value in self.service.section_choices(current)]
+        archive = getattr(interaction.namespace, "archive", None)
+        choices = await self.service.section_choices(current, archive=archive if isinstance(archive, str) else None,
+                                                     guild_id=interaction.guild_id)
+        return [app_commands.Choice(name=name[:100], value=value[:100]) for name, value in choices]
 
     @app_commands.command(name="subscribe", description=_desc("subscribe"))
     @app_commands.describe(**_describe("subscribe"))
-    @app_commands.autocomplete(section=section_autocomplete)
+    @app_commands.autocomplete(section=section_autocomplete, archive=archive_autocomplete_of)
     async def subscribe(self, interaction: Interaction, query: app_commands.Range[str, 1, QUERY_MAX_CHARS],
-                        section: app_commands.Range[str, 1, 100] | None = None) -> None:
+                        section: app_commands.Range[str, 1, 100] | None = None,
+                        archive: ArchiveArg | None = None) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         result = await self.service.subscribe(query, SectionName(section) if section else None,
-                                              user_id=interaction.user.id)
+                                              ArchiveName(archive) if archive else None,
+                                              user_id=interaction.user.id, guild_id=interaction.guild_id)
         await interaction.followup.send(embeds.render(result).content or "", ephemeral=True,
                                         allowed_mentions=NO_MENTIONS)
 

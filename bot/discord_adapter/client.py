@@ -9,7 +9,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import discord
@@ -29,6 +29,9 @@ from bot.discord_adapter.replies import EXPIRED_AUTOCOMPLETE, expired, send_priv
 from bot.discord_adapter.views import OpenViews, RemoveAlert
 from bot.store import Store
 from retrieval.errors import ConfigError, NewsbotError, UnknownIssueError
+
+if TYPE_CHECKING:
+    from bot.alerts.service import AlertService
 
 log = logging.getLogger(__name__)
 
@@ -141,11 +144,12 @@ class NewsbotClient(commands.AutoShardedBot):
         self.views = OpenViews()
         """Live page buttons; :meth:`close` disables them."""
         self.feeds = app.feeds
-        """Polls the feeds and watches the archive folder (reindexing on change); None: no feed loop."""
-        self._feed_task: asyncio.Task[None] | None = None
+        """Polls the default archive's feeds and watches its folder (reindexing on change); None: no feed loop.
+        Every archive with feeds has its own (``app.feed_services``)."""
+        self._feed_tasks: list[asyncio.Task[None]] = []
         self.dms = DMSender(self, app.config.alerts.send_interval_seconds)
         """Keyword alerts' direct messages, paced; the alert loop sends through it."""
-        self._alert_task: asyncio.Task[None] | None = None
+        self._alert_tasks: list[asyncio.Task[None]] = []
         # discord.py answers autocomplete itself and logs a late answer's 10062 as an ERROR traceback.
         logging.getLogger("discord.app_commands.tree").addFilter(EXPIRED_AUTOCOMPLETE)
         self.identify_queue_url = identify_queue_url
@@ -173,16 +177,15 @@ class NewsbotClient(commands.AutoShardedBot):
             return  # every claim would fail; the launcher has said so once at start
         # Started here, not in on_ready: on_ready fires again after every failed RESUME.
         self._digest_task = asyncio.create_task(self._digest_loop(), name="newsbot-digest")
-        if self.feeds is not None:
+        for name, feeds in (self.app.feed_services or ({"": self.feeds} if self.feeds else {})).items():
             # Independent of the gateway: new issues become searchable even while Discord reconnects.
-            self._feed_task = asyncio.create_task(self.feeds.run_forever(), name="newsbot-feeds")
-        if self.app.alerts is not None:
-            self._alert_task = asyncio.create_task(self._alert_loop(), name="newsbot-alerts")
+            self._feed_tasks.append(asyncio.create_task(feeds.run_forever(), name=f"newsbot-feeds-{name}"))
+        for name, alerts in self.app.alerts.items():
+            self._alert_tasks.append(asyncio.create_task(self._alert_loop(alerts), name=f"newsbot-alerts-{name}"))
 
-    async def _alert_loop(self) -> None:
-        assert self.app.alerts is not None
+    async def _alert_loop(self, alerts: AlertService) -> None:
         await self.wait_until_ready()
-        await self.app.alerts.run_forever(self.dms)
+        await alerts.run_forever(self.dms)
 
     async def on_app_command_completion(self, interaction: discord.Interaction[NewsbotClient],
                                         command: app_commands.Command[Any, ..., Any] | app_commands.ContextMenu,
@@ -193,7 +196,9 @@ class NewsbotClient(commands.AutoShardedBot):
     async def _digest_loop(self) -> None:
         await self.wait_until_ready()
         log.info("digest loop running (shards %s of %s)", self.shard_ids or "all", self.shard_count)
-        await self.scheduler.run_forever(self.poster, self.digest_interval)
+        # One loop per archive: a guild's digest is per archive, each exactly once through its own claims.
+        schedulers = list(self.app.schedulers.values()) or [self.scheduler]
+        await asyncio.gather(*(s.run_forever(self.poster, self.digest_interval) for s in schedulers))
 
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         """With ``discord.identify_queue_url``, wait for the gateway-queue's go-ahead (``GET url?shard=N``, answered
@@ -217,12 +222,12 @@ class NewsbotClient(commands.AutoShardedBot):
     async def close(self) -> None:
         # While the HTTP session is still open: disable the page buttons of answers still on screen.
         await self.views.shut_down()
-        for task in (self._digest_task, self._feed_task, self._alert_task):
+        for task in (self._digest_task, *self._alert_tasks, *self._feed_tasks):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        self._digest_task = self._feed_task = self._alert_task = None
+        self._digest_task, self._alert_tasks, self._feed_tasks = None, [], []
         await super().close()
 
     def command_payload(self) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ come from the command registry (:data:`bot.commands.COMMANDS`); a test compares 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import discord
 from discord import app_commands
@@ -19,7 +19,7 @@ from bot.discord_adapter import embeds
 from bot.discord_adapter.replies import answered_public, defer_public
 from bot.discord_adapter.views import OpenViews, link_buttons
 from bot.errors import DigestError
-from bot.registry import ChannelId, DateOrIssue, IssueRef, RoleId, SectionName
+from bot.registry import ArchiveName, ChannelId, DateOrIssue, IssueRef, RoleId, SectionName
 from bot.results import DigestSettingsResult
 
 NO_MENTIONS = discord.AllowedMentions.none()
@@ -29,6 +29,7 @@ ISSUE_MAX = 100
 TIMEZONE_MAX = 64  # the longest IANA name is 32 characters
 SECTION_MAX = 100
 IssueArg = app_commands.Range[str, 1, ISSUE_MAX]
+ArchiveArg = app_commands.Range[str, 1, 64]
 Interaction = discord.Interaction[Any]
 
 
@@ -65,74 +66,125 @@ async def send(interaction: Interaction, reply: embeds.Reply, *, ephemeral: bool
                                     allowed_mentions=NO_MENTIONS)
 
 
+def _archive(name: str | None) -> ArchiveName | None:
+    return ArchiveName(name) if name else None
+
+
+def one_archive(cog: commands.Cog, service: Newsbot) -> None:
+    """With one archive, no command shows an archive option (and a server's default archive is moot): what
+    members see is as before several archives. Each cog holds its own copies of its commands, so this edits only
+    them."""
+    if service.libraries.several:
+        return
+    for command in cog.walk_app_commands():
+        if isinstance(command, app_commands.Command):
+            command._params.pop("archive", None)  # discord.py has no public way to drop an option
+    group = cog.app_command
+    if isinstance(group, app_commands.Group):
+        group.remove_command("archive-default")
+
+
+async def archive_autocomplete(cog: HasService, interaction: Interaction,
+                               current: str) -> list[app_commands.Choice[str]]:
+    return [app_commands.Choice(name=name, value=name) for name in cog.service.libraries.choices(current)]
+
+
+class HasService(Protocol):
+    service: Newsbot
+
+
 class ReaderCog(commands.Cog):
     def __init__(self, service: Newsbot, views: OpenViews, *, ask_cooldown: float = 0.0) -> None:
         self.service = service
         self.views = views
         self.ask_cooldown = ask_cooldown
+        one_archive(self, service)
 
     async def issue_autocomplete(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
-        return [app_commands.Choice(name=name[:100], value=value[:100])
-                for name, value in self.service.issue_choices(current)]
+        # In the archive the command's archive option names, as far as typed (else the server's default).
+        archive = getattr(interaction.namespace, "archive", None)
+        choices = await self.service.issue_choices(current, archive=archive if isinstance(archive, str) else None,
+                                                   guild_id=interaction.guild_id)
+        return [app_commands.Choice(name=name[:100], value=value[:100]) for name, value in choices]
+
+    async def archive_autocomplete(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return await archive_autocomplete(self, interaction, current)
 
     async def section_autocomplete(self, interaction: Interaction,
                                    current: str) -> list[app_commands.Choice[str]]:
-        return [app_commands.Choice(name=name[:100], value=value[:100])
-                for name, value in self.service.section_choices(current)]
+        archive = getattr(interaction.namespace, "archive", None)
+        choices = await self.service.section_choices(current, archive=archive if isinstance(archive, str) else None,
+                                                     guild_id=interaction.guild_id)
+        return [app_commands.Choice(name=name[:100], value=value[:100]) for name, value in choices]
 
     @app_commands.command(name="ask", description=_desc("ask"))
     @app_commands.describe(**_describe("ask"))
     @app_commands.autocomplete(issue=issue_autocomplete, since=issue_autocomplete, until=issue_autocomplete,
-                               section=section_autocomplete)
+                               section=section_autocomplete, archive=archive_autocomplete)
     @app_commands.checks.dynamic_cooldown(_ask_cooldown)
     async def ask(self, interaction: Interaction, question: app_commands.Range[str, 1, QUESTION_MAX],
                   issue: IssueArg | None = None, count: app_commands.Range[int, 1, 25] | None = None,
                   since: IssueArg | None = None, until: IssueArg | None = None,
-                  section: app_commands.Range[str, 1, SECTION_MAX] | None = None) -> None:
+                  section: app_commands.Range[str, 1, SECTION_MAX] | None = None,
+                  archive: ArchiveArg | None = None) -> None:
         # The answer is public, its errors are not: the ones we can name now are answered before the defer.
-        self.service.check_ask(issue, count, since, until, section)
+        await self.service.check_ask(issue, count, since, until, section, archive, guild_id=interaction.guild_id)
         await defer_public(interaction)
         result = await self.service.ask(question, IssueRef(issue) if issue else None, count,
                                         DateOrIssue(since) if since else None, DateOrIssue(until) if until else None,
-                                        SectionName(section) if section else None, user_id=interaction.user.id)
+                                        SectionName(section) if section else None, _archive(archive),
+                                        user_id=interaction.user.id, guild_id=interaction.guild_id)
         await send(interaction, embeds.render(result), views=self.views)
         answered_public(interaction)
 
     @app_commands.command(name="similar", description=_desc("similar"))
     @app_commands.describe(**_describe("similar"))
+    @app_commands.autocomplete(archive=archive_autocomplete)
     async def similar(self, interaction: Interaction, item: app_commands.Range[str, 1, QUESTION_MAX],
-                      count: app_commands.Range[int, 1, 25] | None = None) -> None:
+                      count: app_commands.Range[int, 1, 25] | None = None, archive: ArchiveArg | None = None) -> None:
         await defer_public(interaction)
-        result = await self.service.similar(item, count, user_id=interaction.user.id)
+        result = await self.service.similar(item, count, _archive(archive), user_id=interaction.user.id,
+                                            guild_id=interaction.guild_id)
         await send(interaction, embeds.render(result), views=self.views)
         answered_public(interaction)
 
     @app_commands.command(name="features", description=_desc("features"))
     @app_commands.describe(**_describe("features"))
-    @app_commands.autocomplete(issue=issue_autocomplete)
-    async def features(self, interaction: Interaction, issue: IssueArg | None = None) -> None:
-        result = await self.service.features(IssueRef(issue) if issue else None)
+    @app_commands.autocomplete(issue=issue_autocomplete, archive=archive_autocomplete)
+    async def features(self, interaction: Interaction, issue: IssueArg | None = None,
+                       archive: ArchiveArg | None = None) -> None:
+        result = await self.service.features(IssueRef(issue) if issue else None, _archive(archive),
+                                             guild_id=interaction.guild_id)
         await send(interaction, embeds.render(result))
 
     @app_commands.command(name="issue", description=_desc("issue"))
     @app_commands.describe(**_describe("issue"))
-    @app_commands.autocomplete(issue=issue_autocomplete)
-    async def issue(self, interaction: Interaction, issue: IssueArg) -> None:
-        await send(interaction, embeds.render(await self.service.issue(IssueRef(issue))))
+    @app_commands.autocomplete(issue=issue_autocomplete, archive=archive_autocomplete)
+    async def issue(self, interaction: Interaction, issue: IssueArg, archive: ArchiveArg | None = None) -> None:
+        result = await self.service.issue(IssueRef(issue), _archive(archive), guild_id=interaction.guild_id)
+        await send(interaction, embeds.render(result))
 
     @app_commands.command(name="issues", description=_desc("issues"))
     @app_commands.describe(**_describe("issues"))
-    async def issues(self, interaction: Interaction, page: app_commands.Range[int, 1, 10_000] | None = None) -> None:
-        await send(interaction, embeds.render(await self.service.issues(page)))
+    @app_commands.autocomplete(archive=archive_autocomplete)
+    async def issues(self, interaction: Interaction, page: app_commands.Range[int, 1, 10_000] | None = None,
+                     archive: ArchiveArg | None = None) -> None:
+        result = await self.service.issues(page, _archive(archive), guild_id=interaction.guild_id)
+        await send(interaction, embeds.render(result))
 
     @app_commands.command(name="latest", description=_desc("latest"))
-    async def latest(self, interaction: Interaction) -> None:
-        await send(interaction, embeds.render(await self.service.latest()))
+    @app_commands.describe(**_describe("latest"))
+    @app_commands.autocomplete(archive=archive_autocomplete)
+    async def latest(self, interaction: Interaction, archive: ArchiveArg | None = None) -> None:
+        await send(interaction, embeds.render(await self.service.latest(_archive(archive),
+                                                                       guild_id=interaction.guild_id)))
 
     @app_commands.command(name="digest", description=_desc("digest"))
-    async def digest(self, interaction: Interaction) -> None:
+    @app_commands.describe(**_describe("digest"))
+    @app_commands.autocomplete(archive=archive_autocomplete)
+    async def digest(self, interaction: Interaction, archive: ArchiveArg | None = None) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        result = await self.service.digest(guild_id=interaction.guild_id)
+        result = await self.service.digest(_archive(archive), guild_id=interaction.guild_id)
         await send(interaction, embeds.render(result), ephemeral=True)
 
     @app_commands.command(name="help", description=_desc("help"))
@@ -150,6 +202,10 @@ class AdminCog(commands.GroupCog, group_name="newsbot", group_description="newsb
         self.service = service
         self.poster = poster
         super().__init__()
+        one_archive(self, service)
+
+    async def archive_autocomplete(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return await archive_autocomplete(self, interaction, current)
 
     async def interaction_check(self, interaction: Interaction) -> bool:
         # One check for the whole group, so a new admin command cannot be added without it.
@@ -170,13 +226,25 @@ class AdminCog(commands.GroupCog, group_name="newsbot", group_description="newsb
         return isinstance(client, commands.Bot | commands.AutoShardedBot) and await client.is_owner(user)
 
     @app_commands.command(name="reindex", description=_desc("reindex"))
-    async def reindex(self, interaction: Interaction) -> None:
-        result = await self.service.reindex(operator=await self.is_operator(interaction))
+    @app_commands.describe(**_describe("reindex"))
+    @app_commands.autocomplete(archive=archive_autocomplete)
+    async def reindex(self, interaction: Interaction, archive: ArchiveArg | None = None) -> None:
+        result = await self.service.reindex(_archive(archive), operator=await self.is_operator(interaction))
         await send(interaction, embeds.render(result), ephemeral=True)
 
     @app_commands.command(name="stats", description=_desc("stats"))
-    async def stats(self, interaction: Interaction) -> None:
-        result = await self.service.stats(guild_id=interaction.guild_id, operator=await self.is_operator(interaction))
+    @app_commands.describe(**_describe("stats"))
+    @app_commands.autocomplete(archive=archive_autocomplete)
+    async def stats(self, interaction: Interaction, archive: ArchiveArg | None = None) -> None:
+        result = await self.service.stats(_archive(archive), guild_id=interaction.guild_id,
+                                          operator=await self.is_operator(interaction))
+        await send(interaction, embeds.render(result), ephemeral=True)
+
+    @app_commands.command(name="archive-default", description=_desc("archive-default"))
+    @app_commands.describe(**_describe("archive-default"))
+    @app_commands.autocomplete(archive=archive_autocomplete)
+    async def archive_default(self, interaction: Interaction, archive: ArchiveArg | None = None) -> None:
+        result = await self.service.archive_default(_archive(archive), guild_id=_guild(interaction))
         await send(interaction, embeds.render(result), ephemeral=True)
 
     @app_commands.command(name="feed-retry", description=_desc("feed-retry"))
@@ -196,44 +264,61 @@ class AdminCog(commands.GroupCog, group_name="newsbot", group_description="newsb
 
     @app_commands.command(name="digest-channel", description=_desc("digest-channel"))
     @app_commands.describe(**_describe("digest-channel"))
-    async def digest_channel(self, interaction: Interaction, channel: discord.TextChannel) -> None:
-        result = await self.service.digest_channel(ChannelId(channel.id), guild_id=_guild(interaction))
+    @app_commands.autocomplete(archive=archive_autocomplete)
+    async def digest_channel(self, interaction: Interaction, channel: discord.TextChannel,
+                             archive: ArchiveArg | None = None) -> None:
+        result = await self.service.digest_channel(ChannelId(channel.id), _archive(archive),
+                                                   guild_id=_guild(interaction))
         await self._settings_reply(interaction, result)
 
     @app_commands.command(name="digest-schedule", description=_desc("digest-schedule"))
     @app_commands.describe(**_describe("digest-schedule"))
+    @app_commands.autocomplete(archive=archive_autocomplete)
     @app_commands.choices(weekday=[app_commands.Choice(name=d, value=i) for i, d in enumerate(DAY_NAMES)])
     async def digest_schedule(self, interaction: Interaction, weekday: int, time: app_commands.Range[str, 4, 5],
-                              timezone: app_commands.Range[str, 1, TIMEZONE_MAX] = "UTC") -> None:
-        result = await self.service.digest_schedule(weekday, time, timezone, guild_id=_guild(interaction))
+                              timezone: app_commands.Range[str, 1, TIMEZONE_MAX] = "UTC",
+                              archive: ArchiveArg | None = None) -> None:
+        result = await self.service.digest_schedule(weekday, time, timezone, _archive(archive),
+                                                    guild_id=_guild(interaction))
         await self._settings_reply(interaction, result)
 
     @app_commands.command(name="digest-policy", description=_desc("digest-policy"))
     @app_commands.describe(**_describe("digest-policy"))
+    @app_commands.autocomplete(archive=archive_autocomplete)
     @app_commands.choices(policy=[app_commands.Choice(name="next (replay the archive)", value="next"),
                                   app_commands.Choice(name="latest (only new issues)", value="latest")])
-    async def digest_policy(self, interaction: Interaction, policy: str) -> None:
-        await self._settings_reply(interaction, await self.service.digest_policy(policy, guild_id=_guild(interaction)))
+    async def digest_policy(self, interaction: Interaction, policy: str, archive: ArchiveArg | None = None) -> None:
+        result = await self.service.digest_policy(policy, _archive(archive), guild_id=_guild(interaction))
+        await self._settings_reply(interaction, result)
 
     @app_commands.command(name="digest-on", description=_desc("digest-on"))
     @app_commands.describe(**_describe("digest-on"))
-    async def digest_on(self, interaction: Interaction, channel: discord.TextChannel | None = None) -> None:
-        result = await self.service.digest_on(ChannelId(channel.id) if channel else None,
+    @app_commands.autocomplete(archive=archive_autocomplete)
+    async def digest_on(self, interaction: Interaction, channel: discord.TextChannel | None = None,
+                        archive: ArchiveArg | None = None) -> None:
+        result = await self.service.digest_on(ChannelId(channel.id) if channel else None, _archive(archive),
                                               guild_id=_guild(interaction))
         await self._settings_reply(interaction, result)
 
     @app_commands.command(name="digest-off", description=_desc("digest-off"))
-    async def digest_off(self, interaction: Interaction) -> None:
-        await self._settings_reply(interaction, await self.service.digest_off(guild_id=_guild(interaction)))
+    @app_commands.describe(**_describe("digest-off"))
+    @app_commands.autocomplete(archive=archive_autocomplete)
+    async def digest_off(self, interaction: Interaction, archive: ArchiveArg | None = None) -> None:
+        result = await self.service.digest_off(_archive(archive), guild_id=_guild(interaction))
+        await self._settings_reply(interaction, result)
 
     @app_commands.command(name="digest-now", description=_desc("digest-now"))
-    async def digest_now(self, interaction: Interaction) -> None:
-        result = await self.service.digest_now(guild_id=_guild(interaction), poster=self.poster)
+    @app_commands.describe(**_describe("digest-now"))
+    @app_commands.autocomplete(archive=archive_autocomplete)
+    async def digest_now(self, interaction: Interaction, archive: ArchiveArg | None = None) -> None:
+        result = await self.service.digest_now(_archive(archive), guild_id=_guild(interaction), poster=self.poster)
         await send(interaction, embeds.render(result), ephemeral=True)
 
     @app_commands.command(name="digest-role", description=_desc("digest-role"))
     @app_commands.describe(**_describe("digest-role"))
-    async def digest_role(self, interaction: Interaction, role: discord.Role | None = None) -> None:
+    @app_commands.autocomplete(archive=archive_autocomplete)
+    async def digest_role(self, interaction: Interaction, role: discord.Role | None = None,
+                          archive: ArchiveArg | None = None) -> None:
         if role is not None and (role.is_default() or role.managed):
             # @everyone would ping the whole server; a managed role belongs to a bot or an integration.
             kind = ("the everyone role (it pings every member)" if role.is_default()
@@ -241,16 +326,18 @@ class AdminCog(commands.GroupCog, group_name="newsbot", group_description="newsb
             raise DigestError(f"The digest role cannot be {kind}: pick a role that members join to get digests.")
         me = interaction.app_permissions
         pings = role is None or role.mentionable or me.mention_everyone or me.administrator
-        result = await self.service.digest_role(RoleId(role.id) if role else None, guild_id=_guild(interaction),
-                                                role_pings=pings)
+        result = await self.service.digest_role(RoleId(role.id) if role else None, _archive(archive),
+                                                guild_id=_guild(interaction), role_pings=pings)
         await self._settings_reply(interaction, result)
 
     @app_commands.command(name="digest-thread", description=_desc("digest-thread"))
     @app_commands.describe(**_describe("digest-thread"))
+    @app_commands.autocomplete(archive=archive_autocomplete)
     @app_commands.choices(mode=[app_commands.Choice(name="on", value="on"),
                                 app_commands.Choice(name="off", value="off")])
-    async def digest_thread(self, interaction: Interaction, mode: str) -> None:
-        await self._settings_reply(interaction, await self.service.digest_thread(mode, guild_id=_guild(interaction)))
+    async def digest_thread(self, interaction: Interaction, mode: str, archive: ArchiveArg | None = None) -> None:
+        result = await self.service.digest_thread(mode, _archive(archive), guild_id=_guild(interaction))
+        await self._settings_reply(interaction, result)
 
 
 def message_menus(service: Newsbot) -> list[app_commands.ContextMenu]:
@@ -260,7 +347,8 @@ def message_menus(service: Newsbot) -> list[app_commands.ContextMenu]:
 
     async def search_message(interaction: Interaction, message: discord.Message) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        result = await service.search_message(message_text(message), user_id=interaction.user.id)
+        result = await service.search_message(message_text(message), user_id=interaction.user.id,
+                                              guild_id=interaction.guild_id)
         reply = embeds.render(result)
         buttons = link_buttons(embeds.hit_links(result))
         await interaction.followup.send(embeds=reply.embeds[:1], view=buttons or discord.utils.MISSING,

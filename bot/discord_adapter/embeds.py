@@ -22,6 +22,7 @@ from bot.results import (
     AlertReply,
     AlertResult,
     AlertSub,
+    ArchiveDefaultResult,
     AskResult,
     DigestNowResult,
     DigestPreview,
@@ -39,6 +40,7 @@ from bot.results import (
     SubscriptionsResult,
     UnsubscribeResult,
     alert_notice_text,
+    archive_default_text,
     feed_line,
     feed_retry_title,
     subscribe_text,
@@ -223,6 +225,9 @@ def render(result: Result) -> Reply:
             return Reply([help_embed(result)])
         case StatsResult():
             return Reply([stats_embed(result)])
+        case ArchiveDefaultResult():
+            return Reply([discord.Embed(title="Default archive", colour=COLOR,
+                                        description=escape(archive_default_text(result)))])
         case FeedRetryResult():
             return Reply([feed_retry_embed(result)])
         case ReindexResult():
@@ -416,7 +421,7 @@ def help_embed(result: HelpResult) -> discord.Embed:
 
 def stats_embed(result: StatsResult) -> discord.Embed:
     c = result.cache
-    embed = discord.Embed(title="newsbot stats", colour=COLOR)
+    embed = discord.Embed(title=f"newsbot stats · {result.name}" if result.name else "newsbot stats", colour=COLOR)
     embed.add_field(name="Index", value=f"{result.issues} issues · {result.documents} documents · "
                     f"{result.entries} entries ({result.features} features)", inline=False)
     embed.add_field(name="Files", value=f"{result.repaired} repaired · {result.skipped} skipped", inline=False)

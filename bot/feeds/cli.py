@@ -34,7 +34,7 @@ def summary(outcome: PollOutcome) -> str:
 
 
 async def ingest(config: Config, source: str, *, json_mode: bool = False) -> int:
-    config.archive.resolved.mkdir(parents=True, exist_ok=True)
+    config.archive_specs[0].resolved.mkdir(parents=True, exist_ok=True)  # the default archive's folder
     # The current archive is loaded, so an item that is already a hand-saved file is matched, not written twice.
     async with build_app(config, "ingest") as app:
         assert app.feeds is not None  # an ingest app always has the feed service

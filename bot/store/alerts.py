@@ -1,6 +1,6 @@
 """The alert tables: members' subscriptions, the issues the alerts have seen, and the per-member claims.
 
-Tables ``alert_subscriptions``, ``alert_issues`` and ``alert_sends`` (schema version 7). What makes an alert go
+Tables ``alert_subscriptions``, ``alert_issues`` and ``alert_sends`` (schema version 8). What makes an alert go
 out once is :meth:`AlertTables.alert_claim`, one ``INSERT … ON CONFLICT DO NOTHING RETURNING`` per member and
 issue that only one caller (of any process, on any host) wins, as the digest's claim.
 """

@@ -8,13 +8,14 @@ and read every row by column name. Also here: the value codecs those modules sha
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import os
 import socket
-from typing import Protocol, cast
+from typing import Protocol, Self, cast
 
 from bot.errors import SchemaMismatch
-from bot.store.schema import SCHEMA_VERSION, mismatch_message
+from bot.store.schema import DEFAULT_ARCHIVE, SCHEMA_VERSION, mismatch_message
 
 Statement = tuple[str, tuple[object, ...]]
 """One SQL statement with ``?`` placeholders, and its parameters."""
@@ -75,6 +76,15 @@ class Driver:
     read_only = False
     owner = f"{socket.gethostname()}:{os.getpid()}"
     """Written into the claims this process takes (``claimed_by``)."""
+    archive = DEFAULT_ARCHIVE
+    """The archive the digest and feed-file statements are about; :meth:`scoped` gives a store for another."""
+
+    def scoped(self, archive: str) -> Self:
+        """This store (the same connection, closed with it) with the digest and feed-file statements about
+        ``archive``: each archive's scheduler and folder sync gets one, so none of them passes the name around."""
+        view = copy.copy(self)
+        view.archive = archive
+        return view
 
     async def close(self) -> None:
         raise NotImplementedError

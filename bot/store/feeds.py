@@ -125,17 +125,19 @@ class FeedTables(Driver):
     async def doc_put(self, path: str, sha256: str, content: str, now: dt.datetime) -> None:
         """Store (or replace) one archive document: ``path`` is archive-relative (``feeds/…``)."""
         await self._write((
-            "INSERT INTO archive_documents (path, sha256, content, updated_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (path) DO UPDATE SET sha256 = excluded.sha256, content = excluded.content, "
+            "INSERT INTO archive_documents (archive, path, sha256, content, updated_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (archive, path) DO UPDATE SET sha256 = excluded.sha256, content = excluded.content, "
             "updated_at = excluded.updated_at",
-            (path, sha256, content, ts(now))))
+            (self.archive, path, sha256, content, ts(now))))
 
     async def doc_index(self) -> dict[str, str]:
         """Every stored document's path and sha256, without the text: what a host compares its folder with."""
-        rows = await self._rows("SELECT path, sha256 FROM archive_documents ORDER BY path")
+        rows = await self._rows("SELECT path, sha256 FROM archive_documents WHERE archive = ? ORDER BY path",
+                                (self.archive,))
         return {str(r["path"]): str(r["sha256"]) for r in rows}
 
     async def doc_get(self, path: str) -> tuple[str, str] | None:
         """One document's (sha256, text), fetched only for a file a host lacks or holds in another version."""
-        rows = await self._rows("SELECT sha256, content FROM archive_documents WHERE path = ?", (path,))
+        rows = await self._rows("SELECT sha256, content FROM archive_documents WHERE archive = ? AND path = ?",
+                                (self.archive, path))
         return (str(rows[0]["sha256"]), str(rows[0]["content"])) if rows else None

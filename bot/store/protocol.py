@@ -40,7 +40,7 @@ class FeedStore(Protocol):
 
 
 class AlertStore(Protocol):
-    """What keyword alerts need (tables ``alert_subscriptions``, ``alert_issues``, ``alert_sends``, version 7)."""
+    """What keyword alerts need (tables ``alert_subscriptions``, ``alert_issues``, ``alert_sends``, version 8)."""
 
     async def alert_subscribe(self, sub: Subscription,
                               limit: int) -> tuple[Literal["added", "resumed", "exists", "full"], Subscription]: ...
@@ -73,11 +73,21 @@ class Store(FeedStore, AlertStore, Protocol):
     read_only: bool
     """True when the store was found read-only at open: every write raises :class:`StoreReadOnly`."""
 
+    archive: str
+    """The archive this store's digest and feed-file statements are about (``default`` unless :meth:`scoped`)."""
+
     async def close(self) -> None: ...
+    def scoped(self, archive: str) -> Store:
+        """The same store, its digest and feed-file statements about ``archive``."""
+        ...
 
     # key/value records (the command-sync hash)
     async def get_value(self, key: str) -> str | None: ...
     async def set_value(self, key: str, value: str) -> None: ...
+
+    # each guild's default archive (schema version 6)
+    async def guild_archive(self, guild_id: int) -> str | None: ...
+    async def set_guild_archive(self, guild_id: int, archive: str | None, now: dt.datetime) -> None: ...
 
     # settings
     async def get_settings(self, guild_id: int) -> DigestSettings | None: ...

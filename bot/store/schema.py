@@ -10,6 +10,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+DEFAULT_ARCHIVE = "default"
+"""The archive a row from before several archives belongs to (:data:`bot.config_archives.DEFAULT_ARCHIVE`)."""
+
+
+def _with_archive(table: str, columns: str, key: str, copied: str) -> tuple[str, ...]:
+    """Rebuild ``table`` with an ``archive`` column in its primary key ``key``; its rows go to the default archive.
+
+    >>> [s.split("(")[0].strip() for s in _with_archive("t", "a TEXT NOT NULL", "archive, a", "a")]
+    ['CREATE TABLE t_v6', 'INSERT INTO t_v6', 'DROP TABLE t', 'ALTER TABLE t_v6 RENAME TO t']
+    """
+    return (
+        f"CREATE TABLE {table}_v6 ({columns}, archive TEXT NOT NULL, PRIMARY KEY ({key}))",
+        f"INSERT INTO {table}_v6 ({copied}, archive) SELECT {copied}, '{DEFAULT_ARCHIVE}' FROM {table}",
+        f"DROP TABLE {table}",
+        f"ALTER TABLE {table}_v6 RENAME TO {table}",
+    )
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 1: the tables as newsbot created them before versioning (IF NOT EXISTS adopts such a database).
     # BIGINT, not INTEGER: Discord ids need 64 bits, and PostgreSQL's INTEGER has 32.
@@ -102,10 +119,38 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             updated_at TEXT NOT NULL
         )""",
     ),
-    # 6: why the last digest could not be published to the servers following its announcement channel (a 403),
+    # 6: several archives in one deployment. The digest is per guild and archive, and each archive's feed files
+    # are its own: those tables gain an ``archive`` column in their keys (rebuilt, as SQLite cannot change a
+    # primary key), every row from before going to the one archive there was, ``default``. And each guild's
+    # default archive for the reader commands.
+    (
+        *_with_archive("digest_settings", """guild_id BIGINT NOT NULL, channel_id BIGINT, weekday INTEGER NOT NULL,
+            time TEXT NOT NULL, timezone TEXT NOT NULL, policy TEXT NOT NULL, enabled INTEGER NOT NULL DEFAULT 0,
+            enabled_at TEXT, disabled_reason TEXT, baseline_at TEXT, role_id BIGINT,
+            thread INTEGER NOT NULL DEFAULT 0, thread_error TEXT""", "guild_id, archive",
+                       "guild_id, channel_id, weekday, time, timezone, policy, enabled, enabled_at, disabled_reason, "
+                       "baseline_at, role_id, thread, thread_error"),
+        *_with_archive("digest_posts", """guild_id BIGINT NOT NULL, slot TEXT NOT NULL, issue_id TEXT,
+            status TEXT NOT NULL, channel_id BIGINT, message_id BIGINT, claimed_at TEXT NOT NULL, lease_until TEXT,
+            posted_at TEXT, detail TEXT, claimed_by TEXT""", "guild_id, archive, slot",
+                       "guild_id, slot, issue_id, status, channel_id, message_id, claimed_at, lease_until, posted_at, "
+                       "detail, claimed_by"),
+        *_with_archive("digest_received", """guild_id BIGINT NOT NULL, issue_id TEXT NOT NULL, slot TEXT NOT NULL,
+            received_at TEXT NOT NULL""", "guild_id, archive, issue_id", "guild_id, issue_id, slot, received_at"),
+        *_with_archive("digest_baseline", "guild_id BIGINT NOT NULL, issue_id TEXT NOT NULL",
+                       "guild_id, archive, issue_id", "guild_id, issue_id"),
+        *_with_archive("archive_documents", """path TEXT NOT NULL, sha256 TEXT NOT NULL, content TEXT NOT NULL,
+            updated_at TEXT NOT NULL""", "archive, path", "path, sha256, content, updated_at"),
+        """CREATE TABLE IF NOT EXISTS guild_archive (
+            guild_id BIGINT PRIMARY KEY,
+            archive TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+    ),
+    # 7: why the last digest could not be published to the servers following its announcement channel (a 403),
     # for stats; the digest itself stays posted.
     ("ALTER TABLE digest_settings ADD COLUMN publish_error TEXT",),
-    # 7: personal keyword alerts: each member's subscriptions (``archive`` '' is the default archive), the issues
+    # 8: personal keyword alerts: each member's subscriptions (and the archive they watch), the issues
     # the alerts have seen (``baseline`` 1: already there when alerts started, never alerted), and one claim per
     # member and new issue, so one direct message goes out across restarts and hosts.
     (

@@ -19,6 +19,8 @@ import pytest
 
 from bot.digest.schedule import DigestSettings
 from bot.store import SCHEMA_VERSION, SchemaMismatch, SqlStore, describe_url, migrate_store, open_store
+from bot.store.postgres import PostgresStore
+from bot.store.sqlite import SqliteStore
 
 NOW = dt.datetime(2021, 3, 1, 9, tzinfo=dt.UTC)
 LEASE = dt.timedelta(minutes=10)
@@ -220,3 +222,106 @@ async def test_digest_publish_error_round_trips_and_survives_a_settings_change(s
     assert (await store.get_settings(GUILD)).publish_error == reason  # type: ignore[union-attr]
     await store.set_publish_error(GUILD, None)
     assert (await store.get_settings(GUILD)).publish_error is None  # type: ignore[union-attr]
+
+
+# -- several archives (schema version 6): a guild's digest per archive, feed files per archive, a guild default --
+
+async def test_digest_state_is_per_guild_and_archive(store_url: str, store: SqlStore) -> None:
+    """Two archives' digests of one guild never share settings, claims, receipts or backlog: each scoped store
+    sees only its own, and a slot is claimed exactly once per archive however many racers."""
+    akira, rust = store.scoped("default"), store.scoped("rust")
+    s = DigestSettings(GUILD, GUILD + 1, weekday=0, time=dt.time(9), timezone="UTC", enabled=True, enabled_at=NOW)
+    await rust.put_settings(s)
+    assert await akira.get_settings(GUILD) is None
+    assert await akira.enabled_guilds() == []
+    assert await rust.get_settings(GUILD) == s
+    assert await rust.enabled_guilds() == [s]
+    assert await rust.take_baseline(GUILD, ["r1"], NOW)
+    assert await akira.baseline(GUILD) is None
+    assert await rust.baseline(GUILD) == {"r1"}
+
+    racers = await _stores(store_url, 6)
+    try:
+        won = await asyncio.gather(*(r.scoped("default" if i % 2 else "rust").claim(
+            GUILD, "2021-W09", f"issue-{i}", 5, NOW, NOW + LEASE) for i, r in enumerate(racers)))
+        assert sum(won) == 2  # one per archive
+        assert sum(w for i, w in enumerate(won) if i % 2) == 1
+    finally:
+        for r in racers:
+            await r.close()
+    (claimed,) = await rust.claimed_rows(GUILD)
+    await rust.mark_posted(GUILD, "2021-W09", claimed.issue_id or "", 77, NOW)
+    assert await rust.received(GUILD) == {claimed.issue_id}
+    assert await akira.received(GUILD) == frozenset()
+    assert [p.status for p in await akira.posts(GUILD)] == ["claimed"]  # untouched by the other archive's post
+
+
+async def test_a_guilds_default_archive_round_trips(store: SqlStore) -> None:
+    assert await store.guild_archive(GUILD) is None
+    await store.set_guild_archive(GUILD, "rust", NOW)
+    await store.set_guild_archive(GUILD + 1, "default", NOW)
+    assert await store.guild_archive(GUILD) == "rust"
+    await store.set_guild_archive(GUILD, "akira", NOW)
+    assert (await store.guild_archive(GUILD), await store.guild_archive(GUILD + 1)) == ("akira", "default")
+    await store.set_guild_archive(GUILD, None, NOW)
+    assert await store.guild_archive(GUILD) is None
+
+
+async def test_feed_files_are_per_archive(store: SqlStore) -> None:
+    akira, rust = store.scoped("default"), store.scoped("rust")
+    await akira.doc_put("feeds/x/a.md", "s1", "one", NOW)
+    await rust.doc_put("feeds/x/a.md", "s2", "two", NOW)  # the same path in another archive's folder
+    assert await akira.doc_index() == {"feeds/x/a.md": "s1"}
+    assert await rust.doc_get("feeds/x/a.md") == ("s2", "two")
+
+
+async def _execute(store: SqlStore, sql: str) -> None:
+    """One statement as an older newsbot ran it, outside the store's own statements (DDL has no row count)."""
+    if isinstance(store, SqliteStore):
+        await store.db.execute(sql)
+        await store.db.commit()
+        return
+    assert isinstance(store, PostgresStore)
+    async with store.pool.acquire() as conn:
+        await conn.execute(sql)
+
+
+async def test_an_upgrade_gives_the_old_digest_rows_to_the_default_archive(store_url: str) -> None:
+    """A single-archive deployment's state from schema version 5 goes on unchanged after `newsbot migrate`: its
+    settings, claims, receipts, backlog and feed files are the default archive's, and nothing is claimed twice."""
+    from bot.store.schema import MIGRATIONS, VERSION_TABLE
+
+    old = await open_store(store_url, check=False)
+    t0 = "'2021-03-01T09:00:00.000000+00:00'"
+    try:
+        for sql in (*(sql for statements in MIGRATIONS[:5] for sql in statements), VERSION_TABLE,
+                    *(f"INSERT INTO schema_version (version, applied_at) VALUES ({v}, {t0})" for v in range(1, 6)),
+                    "INSERT INTO digest_settings (guild_id, channel_id, weekday, time, timezone, policy, enabled, "
+                    f"enabled_at, baseline_at) VALUES ({GUILD}, 5, 0, '09:00', 'UTC', 'next', 1, {t0}, {t0})",
+                    f"INSERT INTO digest_baseline (guild_id, issue_id) VALUES ({GUILD}, 'w1')",
+                    "INSERT INTO digest_posts (guild_id, slot, issue_id, status, channel_id, message_id, claimed_at) "
+                    f"VALUES ({GUILD}, '2021-W09', 'w2', 'posted', 5, 99, {t0})",
+                    "INSERT INTO digest_received (guild_id, issue_id, slot, received_at) "
+                    f"VALUES ({GUILD}, 'w2', '2021-W09', {t0})",
+                    f"INSERT INTO archive_documents (path, sha256, content, updated_at) VALUES ('feeds/a.md', 's', "
+                    f"'t', {t0})"):
+            await _execute(old, sql)
+        assert await old.schema_version() == 5
+    finally:
+        await old.close()
+    assert (await migrate_store(store_url))[:2] == (5, SCHEMA_VERSION)
+    store = await open_store(store_url)
+    try:
+        default, other = store.scoped("default"), store.scoped("rust")
+        settings = await default.get_settings(GUILD)
+        assert settings is not None
+        assert settings.enabled
+        assert settings.channel_id == 5
+        assert await default.baseline(GUILD) == {"w1"}
+        assert await default.received(GUILD) == {"w2"}
+        assert not await default.claim(GUILD, "2021-W09", "w3", 5, NOW, NOW + LEASE)  # that week went out already
+        assert await default.doc_index() == {"feeds/a.md": "s"}
+        assert await other.get_settings(GUILD) is None
+        assert await other.doc_index() == {}
+    finally:
+        await store.close()
