@@ -202,6 +202,9 @@ def load_archive(root: Path, options: LoadOptions = LoadOptions(), *,
     notes: list[str] = []
     if profile is None:
         profile = _folder_profile(root, notes)
+    # Only a profile someone chose is held to its sections: a detected one serves archives that lack some of them
+    # (the bundled sample has no "articles" section), and a warning at every start would be noise.
+    chosen_by_user = profile is not None
     chosen, foreign = choose_profile([(r.rel, r.text) for r in clean], profile)
     if foreign:
         other = {rel for rel, _ in foreign}
@@ -227,7 +230,7 @@ def load_archive(root: Path, options: LoadOptions = LoadOptions(), *,
         repairs = _repair_all(damaged, context, options, lm_factory, issues, skipped, reader)
 
     kept, duplicates = deduplicate(issues)
-    notes += profile_notes(chosen, kept)
+    notes += profile_notes(chosen, kept, sections=chosen_by_user)
     for note in notes:
         log.warning("%s", note)
     return Archive(root=str(root), issues=tuple(sort_issues(kept)), skipped=tuple(skipped),

@@ -298,9 +298,10 @@ def snap_to_weekday(date: dt.date, weekday: int | None) -> dt.date:
     return date + dt.timedelta(days=(weekday - date.weekday()) % 7)
 
 
-def profile_notes(profile: Profile, issues: Sequence[Issue]) -> list[str]:
+def profile_notes(profile: Profile, issues: Sequence[Issue], *, sections: bool = True) -> list[str]:
     """One line per thing that loaded but looks wrong: an issue with no items, a section or feature rule of the
-    profile that no issue has (a misspelt heading, or a profile meant for another newsletter).
+    profile that no issue has (a misspelt heading, or a profile meant for another newsletter; only with
+    ``sections``, for a profile someone chose).
 
     >>> from retrieval.models import Entry
     >>> p = parse_profile('name = "x"\\n[[sections]]\\nkey = "news"\\nmatch = "^News$"\\n'
@@ -313,7 +314,7 @@ def profile_notes(profile: Profile, issues: Sequence[Issue]) -> list[str]:
     notes: list[str] = []
     newsletter = [i for i in issues if i.kind == "issue"]
     notes += [f"{i.path or i.id}: an issue with no items" for i in newsletter if not i.entries]
-    if not newsletter:
+    if not newsletter or not sections:
         return notes
     names = {(e.section, e.section_name) for i in newsletter for e in i.entries}
     for n, rule in enumerate(profile.sections):

@@ -63,7 +63,7 @@ async def test_the_console_answers_from_the_archive_a_line_names(sample_config: 
     assert unknown["error"] == f"No archive named “nosuch”. Archives: akira, {SECOND}."
     assert hostile["error"] == f"No archive named “**x** @everyone”. Archives: akira, {SECOND}."
     usage = {c["name"]: c["usage"] for c in help_["commands"]}
-    assert usage["ask"] == "/ask <question> [issue] [count] [archive]"
+    assert usage["ask"] == "/ask <question> [issue] [count] [since] [until] [section] [archive]"
     assert usage["latest"] == "/latest [archive]"
 
 
