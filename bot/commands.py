@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from bot.config import Config
 from bot.digest.schedule import DigestSettings, describe, nothing_to_post
 from bot.errors import StoreUnavailable
+from bot.i18n import N_
 from bot.redact import redact_url, redact_urls
 from bot.registry import ChannelId, IssueRef, RoleId, collect, command
 from bot.results import (
@@ -61,11 +62,13 @@ SIMILAR_QUERY_CHARS = 300
 OPERATORS_ONLY = "This command is for the bot's operators."
 """The refusal of a deployment-wide command (reindex, feed-retry) to a guild admin who is not an operator."""
 DIGEST_NOW_TEXT = {
-    "recovered": "That digest was already in the channel.",
-    "busy": "A digest is being posted right now; nothing more was posted.",
-    "recent": "A digest was posted less than a minute ago; nothing more was posted. Ask again in a minute for "
-              "another one.",
+    "recovered": N_("That digest was already in the channel."),
+    "busy": N_("A digest is being posted right now; nothing more was posted."),
+    "recent": N_("A digest was posted less than a minute ago; nothing more was posted. Ask again in a minute for "
+                 "another one."),
 }
+DIGEST_LANGUAGES = ("auto", "en-US", "zh-CN", "zh-TW")
+"""What ``/newsbot digest-language`` takes: ``auto`` follows the server's preferred locale."""
 
 
 class Newsbot:
@@ -150,8 +153,8 @@ class Newsbot:
                 raise QueryError("Ask something first (/ask), then name a result by its number.")
             n = int(item) if len(item) <= 9 else 0  # int() refuses 4,300 digits and more; no answer has 10**9
             if not 1 <= n <= len(last):
-                raise QueryError(f"Your last answer had {len(last)} result{'s' * (len(last) != 1)}; "
-                                 f"pick a number from 1 to {len(last)}.")
+                raise QueryError(N_("Your last answer had {n} result; pick a number from 1 to {n}.") if len(last) == 1
+                                 else N_("Your last answer had {n} results; pick a number from 1 to {n}."), n=len(last))
             return last[n - 1]
         entry = self.library.engine.entry_by_link(item)
         if entry is not None:
@@ -170,7 +173,7 @@ class Newsbot:
         if count is None:
             return self.config.search.top_k
         if not 1 <= count <= self.config.search.max_top_k:
-            raise QueryError(f"count must be between 1 and {self.config.search.max_top_k}.")
+            raise QueryError("count must be between 1 and {max}.", max=self.config.search.max_top_k)
         return count
 
     def _issue(self, ref: str | None) -> Issue:
@@ -211,7 +214,7 @@ class Newsbot:
              issue=f"Which issue: {ISSUE_HELP}")
     async def issue(self, issue: IssueRef) -> IssueResult:
         if not issue.strip():
-            raise QueryError(f"Name an issue: {ISSUE_HELP}.")
+            raise QueryError("Name an issue: {forms}.", forms=ISSUE_HELP)
         return IssueResult(self._issue(issue))
 
     @command("Browse the archive, newest first.", page="Page number")
@@ -220,8 +223,8 @@ class Newsbot:
         pages = max(1, math.ceil(len(newest_first) / ISSUES_PER_PAGE))
         page = 1 if page is None else page
         if not 1 <= page <= pages:
-            raise QueryError(f"There {'is' if pages == 1 else 'are'} {pages} page{'s' * (pages != 1)}; "
-                             f"pick a page from 1 to {pages}.")
+            raise QueryError(N_("There is {pages} page; pick a page from 1 to {pages}.") if pages == 1
+                             else N_("There are {pages} pages; pick a page from 1 to {pages}."), pages=pages)
         start = (page - 1) * ISSUES_PER_PAGE
         return IssueListResult(newest_first[start:start + ISSUES_PER_PAGE], page, pages, len(newest_first))
 
@@ -236,7 +239,8 @@ class Newsbot:
             settings = await self.scheduler.settings(guild_id)
             content = await self.scheduler.preview(guild_id)
             if content is None:
-                raise QueryError(f"{nothing_to_post(settings)} Schedule: {describe(settings)}.")
+                raise QueryError("{nothing} Schedule: {schedule}.", nothing=nothing_to_post(settings),
+                                 schedule=describe(settings))
             return DigestPreview(content, describe(settings))
         defaults = dataclasses.replace(DigestSettings.from_config(0, self.config.digest), enabled=True)
         return DigestPreview(features_of(self._issue(None)), describe(defaults))
@@ -288,7 +292,7 @@ class Newsbot:
              channel="The channel for the weekly digest")
     async def digest_channel(self, channel: ChannelId, *, guild_id: int) -> DigestSettingsResult:
         settings = await self._digests().configure(guild_id, channel_id=channel)
-        return DigestSettingsResult("Digest channel set", settings)
+        return DigestSettingsResult(N_("Digest channel set"), settings)
 
     @command("When the weekly digest is posted.", admin=True, console=False,
              weekday="Day of the week", time="Local time of day, HH:MM (24-hour)",
@@ -297,37 +301,39 @@ class Newsbot:
                               guild_id: int) -> DigestSettingsResult:
         settings = await self._digests().configure(guild_id, weekday=weekday, time=parse_time_of_day(time),
                                                    timezone=timezone or "UTC")
-        return DigestSettingsResult("Digest schedule set", settings)
+        return DigestSettingsResult(N_("Digest schedule set"), settings)
 
     @command("What the weekly digest posts.", admin=True, console=False,
              policy="next: replay the archive week by week; latest: only new issues")
     async def digest_policy(self, policy: str, *, guild_id: int) -> DigestSettingsResult:
         settings = await self._digests().configure(guild_id, policy=policy)
-        return DigestSettingsResult("Digest policy set", settings)
+        return DigestSettingsResult(N_("Digest policy set"), settings)
 
     @command("Turn the weekly digest on.", admin=True, console=False,
              channel="The channel for the digest (default: the one already set)")
     async def digest_on(self, channel: ChannelId | None = None, *, guild_id: int) -> DigestSettingsResult:
         settings = await self._digests().enable(guild_id, channel)
-        return DigestSettingsResult("Weekly digest on", settings)
+        return DigestSettingsResult(N_("Weekly digest on"), settings)
 
     @command("Turn the weekly digest off.", admin=True, console=False)
     async def digest_off(self, *, guild_id: int) -> DigestSettingsResult:
-        return DigestSettingsResult("Weekly digest off", await self._digests().disable(guild_id))
+        return DigestSettingsResult(N_("Weekly digest off"), await self._digests().disable(guild_id))
 
     @command("Post the next digest right away.", admin=True, console=False)
     async def digest_now(self, *, guild_id: int, poster: Poster) -> DigestNowResult:
         outcome = await self._digests().post_now(guild_id, poster)
+        label = None
         if outcome.status == "posted":
             issue = self.library.archive.get(outcome.issue_id or "")
             # The issue's label (2020-10, #34) as everywhere else, not its internal id.
-            text = f"Posted the digest ({issue.label if issue else outcome.issue_id})."
+            label = issue.label if issue else outcome.issue_id
+            text = f"Posted the digest ({label})."
         elif outcome.status == "nothing":
             text = outcome.detail
         else:
             text = DIGEST_NOW_TEXT.get(outcome.status,
                                        f"Could not post the digest: {outcome.detail or outcome.status}.")
-        return DigestNowResult(outcome.status, text)
+        return DigestNowResult(outcome.status, text, label)
 
     @command("Ping a role on each digest (leave empty: no ping).", admin=True, console=False,
              role="The role each digest pings, and the only one it may ping")
@@ -336,9 +342,10 @@ class Newsbot:
         """``role_pings``: whether a mention of that role notifies anyone (a surface knows; Discord: the role is
         mentionable, or the bot may mention every role)."""
         settings = await self._digests().set_role(guild_id, role)
-        title = "Digest role set" if role else "Digest role cleared: digests ping no one"
+        title = N_("Digest role set") if role else N_("Digest role cleared: digests ping no one")
         if role is not None and not role_pings:
-            title += " (the role is not mentionable: make it mentionable, or the ping will not notify anyone)"
+            title = N_("Digest role set (the role is not mentionable: make it mentionable, or the ping will not "
+                       "notify anyone)")
         return DigestSettingsResult(title, settings)
 
     @command("Open a discussion thread on each digest.", admin=True, console=False,
@@ -348,7 +355,16 @@ class Newsbot:
         if not on and mode.strip().lower() != "off":
             raise QueryError("mode is on or off.")
         settings = await self._digests().set_thread(guild_id, on)
-        return DigestSettingsResult(f"Digest threads {'on' if on else 'off'}", settings)
+        return DigestSettingsResult(N_("Digest threads on") if on else N_("Digest threads off"), settings)
+
+    @command("The weekly digest's language (default: the server's language).", admin=True, console=False,
+             language="auto (the server's language), en-US, zh-CN or zh-TW")
+    async def digest_language(self, language: str, *, guild_id: int) -> DigestSettingsResult:
+        code = language.strip()
+        if code not in DIGEST_LANGUAGES:
+            raise QueryError("The digest language is one of {languages}.", languages=", ".join(DIGEST_LANGUAGES))
+        settings = await self._digests().set_locale(guild_id, None if code == "auto" else code)
+        return DigestSettingsResult(N_("Digest language set"), settings)
 
     @command("Enable a failing or disabled feed again and poll it at the next chance.", admin=True,
              feed="The feed's name or URL (default: every feed)")
@@ -365,7 +381,7 @@ class Newsbot:
             if not match:
                 names = ", ".join(f.label for f in self.feeds.feeds)
                 # The typed text may be a URL with a password that matched nothing: never echo it raw.
-                raise QueryError(f"No feed named “{redact_urls(wanted)}”. Configured: {names}.")
+                raise QueryError("No feed named “{feed}”. Configured: {names}.", feed=redact_urls(wanted), names=names)
             url = match[0].url
         await self.feeds.retry(url)
         # Statuses carry redacted URLs: the retried one is named the same way, so it matches and never leaks.

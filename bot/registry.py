@@ -85,6 +85,10 @@ class _Marks:
     console: bool
 
 
+ADMIN_GROUP = "newsbot"
+"""The Discord command group of the admin commands."""
+ADMIN_GROUP_DESCRIPTION = "newsbot administration"
+
 F = TypeVar("F", bound=Callable[..., Any])
 _MARK = "__newsbot_command__"
 
@@ -95,7 +99,7 @@ def command(description: str, *, admin: bool = False, console: bool = True,
 
     Admin commands sit in Discord's ``newsbot`` group; ``console=False`` keeps a command off the console
     (it needs a Discord server)."""
-    marks = _Marks(description, params, admin, "newsbot" if admin else None, console)
+    marks = _Marks(description, params, admin, ADMIN_GROUP if admin else None, console)
 
     def mark(method: F) -> F:
         setattr(method, _MARK, marks)

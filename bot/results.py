@@ -192,6 +192,8 @@ class DigestNowResult:
     """The scheduler's outcome: ``posted``, ``recovered``, ``nothing``, ``busy``, ``recent`` or a failure."""
     text: str
     """What happened, in words."""
+    label: str | None = None
+    """The posted issue's label (``posted`` only), for a surface that words it itself."""
 
 
 Result = (AskResult | SimilarResult | FeaturesResult | IssueResult | IssueListResult | HelpResult | StatsResult

@@ -106,9 +106,9 @@ class Poster(Protocol):
     (in the embed footer) so :meth:`find_existing` can recognise it after a crash."""
 
     async def post(self, channel_id: int, guild_id: int, slot: str, content: FeaturesResult, *,
-                   role_id: int | None = None) -> int:
-        """Send the digest (pinging ``role_id``, and no one else, when given); return the message id. Raise
-        :class:`PostError` subclasses on failure."""
+                   role_id: int | None = None, locale: str | None = None) -> int:
+        """Send the digest (pinging ``role_id``, and no one else, when given) in ``locale``'s language (None: the
+        server's preferred locale); return the message id. Raise :class:`PostError` subclasses on failure."""
         ...
 
     async def start_thread(self, channel_id: int, message_id: int, name: str) -> None:
@@ -170,7 +170,7 @@ class DigestScheduler:
         so a slot already claimed is not posted again."""
         s = await self.settings(guild_id)
         if weekday is not None and not 0 <= weekday <= 6:
-            raise DigestError(f"The weekday must be 0 (Monday) to 6 (Sunday), not {weekday}.")
+            raise DigestError("The weekday must be 0 (Monday) to 6 (Sunday), not {weekday}.", weekday=weekday)
         if timezone is not None:
             parse_new_timezone(timezone)  # raises ConfigError with a hint
         new = replace(s, channel_id=s.channel_id if channel_id is None else channel_id,
@@ -184,6 +184,12 @@ class DigestScheduler:
     async def set_role(self, guild_id: int, role_id: int | None) -> DigestSettings:
         """``/newsbot digest-role``: ping this role (and only it) on each digest; None stops pinging."""
         new = replace(await self.settings(guild_id), role_id=role_id)
+        await self._store.put_settings(new)
+        return new
+
+    async def set_locale(self, guild_id: int, locale: str | None) -> DigestSettings:
+        """``/newsbot digest-language``: the digest's language; None follows the server's preferred locale."""
+        new = replace(await self.settings(guild_id), locale=locale)
         await self._store.put_settings(new)
         return new
 
@@ -335,7 +341,8 @@ class DigestScheduler:
                     await self._store.mark_posted(s.guild_id, slot, issue.id, found, self._now())
                     await self._open_thread(poster, s, channel_id, found, issue)
                     return PostOutcome(s.guild_id, slot, "recovered", issue.id, found)
-                message_id = await poster.post(channel_id, s.guild_id, slot, content, role_id=s.role_id)
+                message_id = await poster.post(channel_id, s.guild_id, slot, content, role_id=s.role_id,
+                                               locale=s.locale)
             except PostTransient as err:
                 error = err
                 log.warning("digest for guild %s slot %s: attempt %d failed: %s", s.guild_id, slot, attempt + 1,

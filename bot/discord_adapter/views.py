@@ -9,6 +9,7 @@ import weakref
 import discord
 
 from bot.discord_adapter.replies import expired
+from bot.i18n import COMMAND_NAME, lang
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +32,10 @@ class Paginator(discord.ui.View):
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if interaction.user.id != self.owner_id:
+            lg = lang(interaction.locale.value)  # the one who pressed, who may read another language
             await interaction.response.send_message(
-                "Only the person who asked can turn these pages; run /ask yourself to get your own.",
+                lg.gettext("Only the person who asked can turn these pages; run {command} yourself to get your own.",
+                           command="/" + lg.pgettext(COMMAND_NAME, "ask")),
                 ephemeral=True, allowed_mentions=discord.AllowedMentions.none(),
             )
             return False
