@@ -380,6 +380,9 @@ def _cmd_bench(args: argparse.Namespace, config: Config) -> int:
     report = run_benchmark(args.stress, search_settings(config), sizes=sizes, queries=args.queries, say=say)
     if cold_start is not None:
         report["cold_start"] = cold_start
+    from bot.measure_i18n import measure_i18n
+
+    report["i18n"] = measure_i18n(config, say)  # the localized renderers against English, same run
     if args.json:
         print(json.dumps(report, default=str, indent=2))
     return EXIT_OK
