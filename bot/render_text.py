@@ -87,8 +87,9 @@ def render(result: Result, *, color: bool = False, lg: Lang = EN) -> str:
         case AskResult():
             lines = _ask(result, st)
         case SimilarResult():
-            lines = [_("{like} {title}  {from_} {issue}", like=st.dim(_("like:")), title=st.bold(result.item.title),
-                       from_=st.dim(_("from")), issue=_issue_line(result.issue, st))]
+            like, from_ = _("like:"), _("from")  # not inside the call below: the extractor would miss them there
+            lines = [_("{like} {title}  {from_} {issue}", like=st.dim(like), title=st.bold(result.item.title),
+                       from_=st.dim(from_), issue=_issue_line(result.issue, st))]
             lines += [line for n, h in enumerate(result.hits, 1) for line in _hit(n, h, st)] or [_("No similar items.")]
         case FeaturesResult():
             lines = _features(result, st)
@@ -137,11 +138,11 @@ def _hit(n: int, h: Hit, st: _Style) -> list[str]:
     if h.entry.url:
         lines.append(f"   {st.link(h.entry.url)}")
     more = [u for u in h.entry.links if u != h.entry.url][:3]
+    also, from_ = _("also links:"), _("from")
     if more:
-        lines.append("   " + _("{label} {links}", label=st.dim(_("also links:")),
-                                links=" ".join(st.link(u) for u in more)))
+        lines.append("   " + _("{label} {links}", label=st.dim(also), links=" ".join(st.link(u) for u in more)))
     lines.append(f"   {highlight(h.snippet, h.highlights, st)}")
-    lines.append("   " + _("{from_} {issue} · {section}", from_=st.dim(_("from")), issue=_issue_line(h.issue, st),
+    lines.append("   " + _("{from_} {issue} · {section}", from_=st.dim(from_), issue=_issue_line(h.issue, st),
                            section=h.entry.section.label_zh))
     if h.bridges:
         lines.append("   " + st.dim(_("matched via {pairs}", pairs=", ".join(f"{a} ↔ {b}" for a, b in h.bridges))))

@@ -477,7 +477,8 @@ def digest_settings_text(settings: DigestSettings, lg: Lang = EN) -> str:
     """
     channel = (f"<#{int(settings.channel_id)}>" if settings.channel_id is not None
                else lg.gettext("no channel yet"))
-    on, off = f"**{lg.gettext('on')}**", f"**{lg.gettext('off')}**"
+    on, off = lg.gettext("on"), lg.gettext("off")
+    on, off = f"**{on}**", f"**{off}**"
     state = on if settings.enabled else (
         f"{off} ({escape(settings.disabled_reason)})" if settings.disabled_reason else off)
     parts = [channel, escape(when(settings, lg)), lg.gettext("policy “{policy}”", policy=escape(settings.policy)),

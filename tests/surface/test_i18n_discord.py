@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 from botkit import bot_running, guild_config
 from fake_discord import DIGEST_CHANNEL_ID, GUILD_ID, FakeDiscord, InteractionHandle, point_discord_py_at
-from fake_discord.payloads import MEMBER_PERMISSIONS, localized_names, valid_name
+from fake_discord.payloads import MEMBER_PERMISSIONS, FakeUser, localized_names, valid_name
 from fake_discord.server import default_guild
 
 from bot.commands import COMMANDS
 from bot.config import Config
 from bot.i18n import COMMAND_NAME, OPTION_NAME, lang
+from bot.results import features_of
 
 ADMIN = MEMBER_PERMISSIONS | (1 << 5)
 SIMPLIFIED_ONLY = set("问题条结页发")  # each has a different traditional form (問題條結頁發)
@@ -94,10 +95,9 @@ async def test_the_page_buttons_answer_an_intruder_in_their_own_language(fake: F
         assert followup.message_id is not None
         message_id = followup.message_id
         stored = fake.message(message_id)
-        assert stored is not None and stored["components"], "a paged answer has buttons"
+        assert stored is not None
+        assert stored["components"], "a paged answer has buttons"
         button = stored["components"][0]["components"][-1]["custom_id"]
-        from fake_discord.payloads import FakeUser
-
         other = await fake.interact(type=3, custom_id=button, message=message_id, locale="zh-TW",
                                     user=FakeUser(4242, "someone-else"))
         refusal = (await other.response()).data["content"]
@@ -129,8 +129,6 @@ async def test_the_digest_follows_the_servers_language_and_an_admin_can_pick_one
                 assert (await client.scheduler.settings(GUILD_ID)).locale == picked
                 content = client.newsbot.archive.latest
                 assert content is not None
-                from bot.results import features_of
-
                 message_id = await client.poster.post(DIGEST_CHANNEL_ID, GUILD_ID, "test-slot",
                                                       features_of(content), locale=picked)
                 posted = fake.message(message_id)

@@ -40,7 +40,8 @@ def test_a_new_command_is_part_of_the_catalog_through_the_registry(monkeypatch: 
 
     monkeypatch.setattr("bot.commands.COMMANDS", collect(Service))
     messages = {(m[1], m[0]) for m in catalog.registry_messages()}
-    assert {("command name", "greet"), (None, "Say hello."), ("option name", "who"), (None, "Whom to greet")} <= messages
+    wanted = {("command name", "greet"), (None, "Say hello."), ("option name", "who"), (None, "Whom to greet")}
+    assert wanted <= messages
 
 
 def test_a_translation_keeps_the_placeholders() -> None:

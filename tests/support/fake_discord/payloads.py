@@ -510,7 +510,8 @@ def _option_errors(options: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         if not 1 <= len(str(option.get("description", ""))) <= 100:
             problems["description"] = _bad("BASE_TYPE_BAD_LENGTH", "1-100")
         for locale in DISCORD_LOCALES:  # two options that read the same in one language cannot be told apart
-            shown = [str((o.get("name_localizations") or {}).get(locale, n)) for o, n in zip(options, names, strict=True)]
+            shown = [str((o.get("name_localizations") or {}).get(locale, n))
+                     for o, n in zip(options, names, strict=True)]
             if shown.count(shown[index]) > 1:
                 problems["name_localizations"] = _bad("APPLICATION_COMMAND_OPTIONS_NAME_ALREADY_EXISTS", locale)
                 break
