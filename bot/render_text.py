@@ -123,7 +123,7 @@ def render(result: Result, *, color: bool = False, lg: Lang = EN) -> str:
 
 
 def _ask(result: AskResult, st: _Style) -> list[str]:
-    lines = [st.dim(result.notice)] if result.notice else []
+    lines = [st.dim(st.lg.notice(result.notice))] if result.notice else []
     for n, h in enumerate(result.hits, 1):
         lines += _hit(n, h, st)
     if result.cached:

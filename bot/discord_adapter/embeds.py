@@ -17,8 +17,8 @@ from typing import assert_never
 import discord
 
 from bot.digest.schedule import DigestSettings, when
-from bot.i18n import COMMAND_NAME, EN, N_, OPTION_NAME, Lang
-from bot.registry import CommandSpec
+from bot.discord_adapter.translator import usage
+from bot.i18n import COMMAND_NAME, EN, N_, Lang
 from bot.results import (
     AskResult,
     DigestNowResult,
@@ -269,7 +269,7 @@ def ask_pages(result: AskResult, lg: Lang = EN) -> list[discord.Embed]:
     """One embed per page of results; the view pages through them."""
     question = user_text(result.query, 200)
     title = lg.gettext("“{question}”", question=question) if question else lg.gettext("Search")
-    return hit_pages(title, result.hits, result.notice, cached=result.cached, lg=lg)
+    return hit_pages(title, result.hits, lg.notice(result.notice or "") or None, cached=result.cached, lg=lg)
 
 
 def hit_pages(title: str, hits: Sequence[Hit], notice: str | None, *, cached: bool = False,
@@ -400,16 +400,6 @@ def help_embed(result: HelpResult, lg: Lang = EN) -> discord.Embed:
                         inline=False)
     embed.set_footer(text=clip(lg.gettext("Name an issue as {forms}.", forms=result.issue_forms), FOOTER_MAX))
     return embed
-
-
-def usage(spec: CommandSpec, lg: Lang) -> str:
-    """A command as the member's client lists it: ``/newsbot digest-on [channel]`` or ``/管理 开启摘要 [频道]``."""
-    head = [lg.pgettext(COMMAND_NAME, spec.group)] if spec.group else []
-    parts = [f"/{' '.join([*head, lg.pgettext(COMMAND_NAME, spec.name)])}"]
-    for p in spec.params:
-        name = lg.pgettext(OPTION_NAME, p.name)
-        parts.append(f"<{name}>" if p.required else f"[{name}]")
-    return " ".join(parts)
 
 
 def stats_embed(result: StatsResult, lg: Lang = EN) -> discord.Embed:

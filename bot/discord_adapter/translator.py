@@ -11,7 +11,8 @@ from __future__ import annotations
 from discord import Locale, app_commands
 from discord.app_commands import TranslationContextLocation as Where
 
-from bot.i18n import COMMAND_NAME, ENGLISH, OPTION_NAME, lang, resolve
+from bot.i18n import COMMAND_NAME, ENGLISH, OPTION_NAME, Lang, lang, resolve
+from bot.registry import CommandSpec
 
 NAME_MAX = 32
 DESCRIPTION_MAX = 100
@@ -50,3 +51,18 @@ def translate(string: app_commands.locale_str, locale: str, where: Where) -> str
     if not messages.has(msgid):
         return None
     return messages.gettext(msgid)[:DESCRIPTION_MAX]
+
+
+def usage(spec: CommandSpec, lg: Lang) -> str:
+    """A command as the member's client lists it: ``/newsbot digest-on [channel]``, ``/提问 <问题> [期] [数量]``.
+
+    >>> from bot.commands import COMMANDS_BY_NAME
+    >>> usage(COMMANDS_BY_NAME["ask"], lang("zh-TW")), usage(COMMANDS_BY_NAME["digest-on"], lang("en"))
+    ('/提問 <問題> [期] [數量]', '/newsbot digest-on [channel]')
+    """
+    head = [lg.pgettext(COMMAND_NAME, spec.group)] if spec.group else []
+    parts = [f"/{' '.join([*head, lg.pgettext(COMMAND_NAME, spec.name)])}"]
+    for p in spec.params:
+        name = lg.pgettext(OPTION_NAME, p.name)
+        parts.append(f"<{name}>" if p.required else f"[{name}]")
+    return " ".join(parts)

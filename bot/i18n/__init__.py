@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import gettext as _gettext
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,6 +113,29 @@ class Lang:
         catalog: Mapping[str, str] = getattr(self.translations, "_catalog", {})
         return (f"{context}\x04{message}" if context else message) in catalog
 
+    def notice(self, text: str) -> str:
+        """A search's notice (one or more sentences of :data:`retrieval.notices.NOTICES`, filled in English) in
+        this language; as it is when a sentence is not one of them.
+
+        >>> lang("zh-CN").notice("No issue matches issue #99, so all issues were searched. "
+        ...                      "No entries match that question.")
+        '没有与 issue #99 相符的一期，已搜索全部各期。没有条目与这个问题相符。'
+        """
+        if self.code == ENGLISH or not text:
+            return text
+        parts: list[str] = []
+        pos = 0
+        while pos < len(text):
+            for template, pattern in _notice_patterns():
+                match = pattern.match(text, pos)
+                if match:
+                    parts.append(_fill(self.translations.gettext(template), match.groupdict()))
+                    pos = match.end()
+                    break
+            else:
+                return text
+        return "".join(parts)
+
     def error(self, err: BaseException) -> str:
         """An error's message for a person: its template translated and filled (see
         :class:`retrieval.errors.NewsbotError`), or ``str(err)`` when the catalog does not hold it."""
@@ -120,6 +144,18 @@ class Lang:
         if isinstance(template, str) and self.has(template):
             return _fill(self.translations.gettext(template), params)
         return str(err)
+
+
+@functools.cache
+def _notice_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """Each notice template as a pattern that reads its placeholders back, and the space that joins two."""
+    from retrieval.notices import NOTICES
+
+    def pattern(template: str) -> re.Pattern[str]:
+        body = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>.+?)", re.escape(template))
+        return re.compile(body + r"(?: |$)")
+
+    return tuple((t, pattern(t)) for t in NOTICES)
 
 
 @functools.cache
