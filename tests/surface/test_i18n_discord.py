@@ -74,6 +74,10 @@ async def test_a_zh_cn_member_sees_chinese_commands_and_gets_a_chinese_answer(fa
         assert re.fullmatch(r"page 1/\d+ · \d+ results? · cached", en["embeds"][0]["footer"]["text"])
         assert page["description"] == en["embeds"][0]["description"]  # the archive's text is not translated
 
+        # The engine's notice, in the asker's language.
+        nothing = await answer(await fake.interact("ask", {"question": "qqxyzzy", "issue": "2021-W13"}, locale="zh-CN"))
+        assert nothing["embeds"][0]["description"].endswith("中没有条目与这个问题相符。"), nothing
+
         # An error, the help and a language Discord has but we do not (German: English).
         wrong = await fake.interact("ask", {"question": "CutMix", "issue": "第 999 期"}, locale="zh-CN")
         error = (await wrong.response()).data["content"]
