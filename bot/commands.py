@@ -241,9 +241,9 @@ class Newsbot:
             if content is None:
                 raise QueryError("{nothing} Schedule: {schedule}.", nothing=nothing_to_post(settings),
                                  schedule=describe(settings))
-            return DigestPreview(content, describe(settings))
+            return DigestPreview(content, describe(settings), settings)
         defaults = dataclasses.replace(DigestSettings.from_config(0, self.config.digest), enabled=True)
-        return DigestPreview(features_of(self._issue(None)), describe(defaults))
+        return DigestPreview(features_of(self._issue(None)), describe(defaults), defaults)
 
     @command("What newsbot can do.")
     async def help(self) -> HelpResult:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import assert_never
 
-from bot.digest.schedule import describe
+from bot.digest.schedule import describe, when
 from bot.i18n import COMMAND_NAME, EN, OPTION_NAME, Lang
 from bot.results import (
     AskResult,
@@ -94,7 +94,9 @@ def render(result: Result, *, color: bool = False, lg: Lang = EN) -> str:
         case FeaturesResult():
             lines = _features(result, st)
         case DigestPreview():
-            lines = [st.dim(_("Weekly digest preview ({schedule}):", schedule=result.schedule)),
+            settings = result.settings if lg.code != EN.code else None  # English keeps describe()'s words
+            schedule = result.schedule if settings is None else when(settings, lg)
+            lines = [st.dim(_("Weekly digest preview ({schedule}):", schedule=schedule)),
                      *_features(result.features, st)]
         case IssueResult():
             lines = _issue(result.issue, st)

@@ -167,6 +167,9 @@ class StatsResult:
 class DigestPreview:
     features: FeaturesResult
     schedule: str
+    """The schedule in English words (``describe``)."""
+    settings: DigestSettings | None = None
+    """The same as values, for a surface that words them in another language."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -242,7 +242,7 @@ def when(settings: DigestSettings, lg: Lang = EN) -> str:
     'Sunday at 18:30 Asia/Tokyo'
     >>> from bot.i18n import lang
     >>> when(DigestSettings(1, weekday=6, time=dt.time(18, 30), timezone="Asia/Tokyo"), lang("zh-CN"))
-    '每星期日 18:30（Asia/Tokyo）'
+    '每星期日 18:30 Asia/Tokyo'
     """
     return lg.gettext("{day} at {time} {timezone}", day=lg.gettext(DAY_NAMES[settings.weekday]),
                       time=f"{settings.time:%H:%M}", timezone=settings.timezone)

@@ -451,7 +451,9 @@ def reindex_embed(result: ReindexResult, lg: Lang = EN) -> discord.Embed:
 
 def digest_embeds(preview: DigestPreview, lg: Lang = EN) -> list[discord.Embed]:
     embeds = features_embeds(preview.features, heading=N_("Weekly digest preview"), lg=lg)
-    embeds[0].description = clip(f"{embeds[0].description or ''}\n{escape(preview.schedule)}", DESCRIPTION_MAX)
+    schedule = (digest_settings_text(preview.settings, lg) if preview.settings is not None and lg.code != EN.code
+                else escape(preview.schedule))  # English keeps describe()'s words
+    embeds[0].description = clip(f"{embeds[0].description or ''}\n{schedule}", DESCRIPTION_MAX)
     return fit_message(embeds)
 
 

@@ -21,7 +21,7 @@ async def text(config: Config, lines: list[str], tag: str | None) -> str:
 
 
 async def test_the_console_answers_in_the_language_asked_for(sample_config: Config) -> None:
-    lines = ["/ask CutMix", "/issues 99", "/features 999"]
+    lines = ["/ask CutMix", "/issues 99", "/features 999", "/digest"]
     zh_cn = await text(sample_config, lines, "zh-CN")
     zh_tw = await text(sample_config, lines, "zh-TW")
     en = await text(sample_config, lines, None)
@@ -32,6 +32,9 @@ async def test_the_console_answers_in_the_language_asked_for(sample_config: Conf
     assert "   from " in en
     assert "error: There is 1 page; pick a page from 1 to 1." in en
     assert "错误：没有与 issue #999 相符的一期。\n你是不是要找：" in zh_cn, zh_cn
+    assert "每周摘要预览（每星期一 09:00 UTC）：" in zh_cn
+    assert "每週摘要預覽（每星期一 09:00 UTC）：" in zh_tw
+    assert "Weekly digest preview (every Monday at 09:00 UTC" in en
 
 
 def _console(args: list[str], env: dict[str, str], tmp_path: Path, cache: Path, line: str) -> str:
