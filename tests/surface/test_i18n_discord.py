@@ -62,6 +62,10 @@ async def test_a_zh_cn_member_sees_chinese_commands_and_gets_a_chinese_answer(fa
                 assert payload["description_localizations"][locale]
                 for p, option in zip(spec.params, payload.get("options") or [], strict=True):
                     assert option["name_localizations"][locale] == lang(locale).pgettext(OPTION_NAME, p.name)
+                    # The English is clipped to Discord's 100 characters; the msgid is still the whole text.
+                    wanted = lang(locale).gettext(p.description)[:100]
+                    assert wanted != p.description[:100]
+                    assert option["description_localizations"][locale] == wanted
 
         zh_cn = await answer(await fake.interact("ask", {"question": "CutMix"}, locale="zh-CN"))
         page = zh_cn["embeds"][0]
