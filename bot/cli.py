@@ -107,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_console)
     common(p)
     p.add_argument("--json", action="store_true", help="one JSON object per input line")
+    p.add_argument("--lang", metavar="LOCALE", default=None,
+                   help="the answers' language: zh-CN, zh-TW or en (default: from LC_ALL, LC_MESSAGES or LANG)")
 
     p = sub.add_parser("eval", help="MRR@5 and Recall@5 of newsbot and a naive baseline on the held-out and dev sets")
     p.set_defaults(handler=_cmd_eval)
@@ -310,8 +312,9 @@ def _cmd_eval_repair(args: argparse.Namespace, config: Config) -> int:
 
 def _cmd_console(args: argparse.Namespace, config: Config) -> int:
     from bot.console import run_console
+    from bot.i18n import environment_locale, lang
 
-    return run_console(config, json_mode=args.json)
+    return run_console(config, json_mode=args.json, lg=lang(args.lang or environment_locale()))
 
 
 def _cmd_eval(args: argparse.Namespace, config: Config) -> int:
@@ -379,6 +382,9 @@ def _cmd_bench(args: argparse.Namespace, config: Config) -> int:
     report = run_benchmark(args.stress, search_settings(config), sizes=sizes, queries=args.queries, say=say)
     if cold_start is not None:
         report["cold_start"] = cold_start
+    from bot.measure_i18n import measure_i18n
+
+    report["i18n"] = measure_i18n(config, say)  # the localized renderers against English, same run
     if args.json:
         print(json.dumps(report, default=str, indent=2))
     return EXIT_OK

@@ -20,16 +20,16 @@ from typing import TYPE_CHECKING
 
 from bot.config import Config
 from bot.digest.schedule import DigestSettings, describe, nothing_to_post
+from bot.digest_commands import ARCHIVE_HELP, DigestCommands
 from bot.errors import StoreUnavailable
+from bot.i18n import N_
 from bot.library import Libraries, Library
 from bot.message_text import message_query
 from bot.redact import redact_url, redact_urls
 from bot.registry import (
     ArchiveName,
-    ChannelId,
     DateOrIssue,
     IssueRef,
-    RoleId,
     SectionName,
     collect,
     collect_menus,
@@ -41,9 +41,7 @@ from bot.results import (
     ISSUES_PER_PAGE,
     ArchiveDefaultResult,
     AskResult,
-    DigestNowResult,
     DigestPreview,
-    DigestSettingsResult,
     FeaturesResult,
     FeedRetryResult,
     FeedStatus,
@@ -58,7 +56,6 @@ from bot.results import (
     UnsubscribeResult,
     features_of,
 )
-from bot.timeparse import parse_time_of_day
 from retrieval.cache import QueryCache, cache_key
 from retrieval.errors import QueryError
 from retrieval.filters import resolve_filter, section_choices
@@ -68,7 +65,7 @@ from retrieval.models import Archive, Entry, Issue
 
 if TYPE_CHECKING:
     from bot.alerts.book import AlertBook
-    from bot.digest.scheduler import DigestScheduler, Poster
+    from bot.digest.scheduler import DigestScheduler
     from bot.feeds.service import FeedService
     from retrieval.search import SearchEngine
 
@@ -82,17 +79,7 @@ SIMILAR_QUERY_CHARS = 300
 """How much of an item (title, then summary) :meth:`Newsbot.similar` searches with."""
 OPERATORS_ONLY = "This command is for the bot's operators."
 """The refusal of a deployment-wide command (reindex, feed-retry) to a guild admin who is not an operator."""
-ARCHIVE_HELP = "Which archive (default: this server's)"
-"""The archive option's description (shown only with several archives)."""
-DIGEST_NOW_TEXT = {
-    "recovered": "That digest was already in the channel.",
-    "busy": "A digest is being posted right now; nothing more was posted.",
-    "recent": "A digest was posted less than a minute ago; nothing more was posted. Ask again in a minute for "
-              "another one.",
-}
-
-
-class Newsbot:
+class Newsbot(DigestCommands):
     """The commands, on a :class:`~bot.library.Library` built before it. Everything it uses is passed in; the
     caller closes the cache (the composition root, :mod:`bot.app`, does)."""
 
@@ -237,8 +224,8 @@ class Newsbot:
                 raise QueryError("Ask something first (/ask), then name a result by its number.")
             n = int(item) if len(item) <= 9 else 0  # int() refuses 4,300 digits and more; no answer has 10**9
             if not 1 <= n <= len(last):
-                raise QueryError(f"Your last answer had {len(last)} result{'s' * (len(last) != 1)}; "
-                                 f"pick a number from 1 to {len(last)}.")
+                raise QueryError(N_("Your last answer had {n} result; pick a number from 1 to {n}.") if len(last) == 1
+                                 else N_("Your last answer had {n} results; pick a number from 1 to {n}."), n=len(last))
             return last[n - 1], name
         entry = library.engine.entry_by_link(item)
         if entry is not None:
@@ -257,7 +244,7 @@ class Newsbot:
         if count is None:
             return self.config.search.top_k
         if not 1 <= count <= self.config.search.max_top_k:
-            raise QueryError(f"count must be between 1 and {self.config.search.max_top_k}.")
+            raise QueryError("count must be between 1 and {max}.", max=self.config.search.max_top_k)
         return count
 
     def _issue(self, ref: str | None, library: Library | None = None) -> Issue:
@@ -307,7 +294,7 @@ class Newsbot:
     async def issue(self, issue: IssueRef, archive: ArchiveName | None = None, *,
                     guild_id: int | None = None) -> IssueResult:
         if not issue.strip():
-            raise QueryError(f"Name an issue: {ISSUE_HELP}.")
+            raise QueryError("Name an issue: {forms}.", forms=ISSUE_HELP)
         return IssueResult(self._issue(issue, await self.libraries.resolve(archive, guild_id)))
 
     @command("Browse the archive, newest first.", page="Page number", archive=ARCHIVE_HELP)
@@ -318,8 +305,8 @@ class Newsbot:
         pages = max(1, math.ceil(len(newest_first) / ISSUES_PER_PAGE))
         page = 1 if page is None else page
         if not 1 <= page <= pages:
-            raise QueryError(f"There {'is' if pages == 1 else 'are'} {pages} page{'s' * (pages != 1)}; "
-                             f"pick a page from 1 to {pages}.")
+            raise QueryError(N_("There is {pages} page; pick a page from 1 to {pages}.") if pages == 1
+                             else N_("There are {pages} pages; pick a page from 1 to {pages}."), pages=pages)
         start = (page - 1) * ISSUES_PER_PAGE
         return IssueListResult(newest_first[start:start + ISSUES_PER_PAGE], page, pages, len(newest_first))
 
@@ -336,10 +323,11 @@ class Newsbot:
             settings = await scheduler.settings(guild_id)
             content = await scheduler.preview(guild_id)
             if content is None:
-                raise QueryError(f"{nothing_to_post(settings)} Schedule: {describe(settings)}.")
-            return DigestPreview(content, describe(settings))
+                raise QueryError("{nothing} Schedule: {schedule}.", nothing=nothing_to_post(settings),
+                                 schedule=describe(settings))
+            return DigestPreview(content, describe(settings), settings)
         defaults = dataclasses.replace(DigestSettings.from_config(0, self.config.digest), enabled=True)
-        return DigestPreview(features_of(self._issue(None, library)), describe(defaults))
+        return DigestPreview(features_of(self._issue(None, library)), describe(defaults), defaults)
 
     # -- keyword alerts (bot/alerts): each member's own, stored in the shared store --
 
@@ -423,82 +411,6 @@ class Newsbot:
         library = await self.libraries.set_guild_default(guild_id, archive, now)
         return ArchiveDefaultResult(library.name, self.libraries.names, chosen=bool(archive and archive.strip()))
 
-    @command("Post the weekly digest in this channel.", admin=True, console=False,
-             channel="The channel for the weekly digest", archive=ARCHIVE_HELP)
-    async def digest_channel(self, channel: ChannelId, archive: ArchiveName | None = None, *,
-                             guild_id: int) -> DigestSettingsResult:
-        scheduler, title = await self._digests(archive, guild_id, "Digest channel set")
-        return DigestSettingsResult(title, await scheduler.configure(guild_id, channel_id=channel))
-
-    @command("When the weekly digest is posted.", admin=True, console=False,
-             weekday="Day of the week", time="Local time of day, HH:MM (24-hour)",
-             timezone="IANA time zone, e.g. Europe/Berlin or Asia/Tokyo", archive=ARCHIVE_HELP)
-    async def digest_schedule(self, weekday: int, time: str, timezone: str | None = None,
-                              archive: ArchiveName | None = None, *, guild_id: int) -> DigestSettingsResult:
-        scheduler, title = await self._digests(archive, guild_id, "Digest schedule set")
-        settings = await scheduler.configure(guild_id, weekday=weekday, time=parse_time_of_day(time),
-                                             timezone=timezone or "UTC")
-        return DigestSettingsResult(title, settings)
-
-    @command("What the weekly digest posts.", admin=True, console=False,
-             policy="next: replay the archive week by week; latest: only new issues", archive=ARCHIVE_HELP)
-    async def digest_policy(self, policy: str, archive: ArchiveName | None = None, *,
-                            guild_id: int) -> DigestSettingsResult:
-        scheduler, title = await self._digests(archive, guild_id, "Digest policy set")
-        return DigestSettingsResult(title, await scheduler.configure(guild_id, policy=policy))
-
-    @command("Turn the weekly digest on.", admin=True, console=False,
-             channel="The channel for the digest (default: the one already set)", archive=ARCHIVE_HELP)
-    async def digest_on(self, channel: ChannelId | None = None, archive: ArchiveName | None = None, *,
-                        guild_id: int) -> DigestSettingsResult:
-        scheduler, title = await self._digests(archive, guild_id, "Weekly digest on")
-        return DigestSettingsResult(title, await scheduler.enable(guild_id, channel))
-
-    @command("Turn the weekly digest off.", admin=True, console=False, archive=ARCHIVE_HELP)
-    async def digest_off(self, archive: ArchiveName | None = None, *, guild_id: int) -> DigestSettingsResult:
-        scheduler, title = await self._digests(archive, guild_id, "Weekly digest off")
-        return DigestSettingsResult(title, await scheduler.disable(guild_id))
-
-    @command("Post the next digest right away.", admin=True, console=False, archive=ARCHIVE_HELP)
-    async def digest_now(self, archive: ArchiveName | None = None, *, guild_id: int,
-                         poster: Poster) -> DigestNowResult:
-        library = await self.libraries.resolve(archive, guild_id)
-        scheduler, _ = await self._digests(library.name, guild_id, "")
-        outcome = await scheduler.post_now(guild_id, poster)
-        if outcome.status == "posted":
-            issue = library.archive.get(outcome.issue_id or "")
-            # The issue's label (2020-10, #34) as everywhere else, not its internal id.
-            text = f"Posted the digest ({issue.label if issue else outcome.issue_id})."
-        elif outcome.status == "nothing":
-            text = outcome.detail
-        else:
-            text = DIGEST_NOW_TEXT.get(outcome.status,
-                                       f"Could not post the digest: {outcome.detail or outcome.status}.")
-        return DigestNowResult(outcome.status, text)
-
-    @command("Ping a role on each digest (leave empty: no ping).", admin=True, console=False,
-             role="The role each digest pings, and the only one it may ping", archive=ARCHIVE_HELP)
-    async def digest_role(self, role: RoleId | None = None, archive: ArchiveName | None = None, *, guild_id: int,
-                          role_pings: bool = True) -> DigestSettingsResult:
-        """``role_pings``: whether a mention of that role notifies anyone (a surface knows; Discord: the role is
-        mentionable, or the bot may mention every role)."""
-        scheduler, title = await self._digests(
-            archive, guild_id, "Digest role set" if role else "Digest role cleared: digests ping no one")
-        settings = await scheduler.set_role(guild_id, role)
-        if role is not None and not role_pings:
-            title += " (the role is not mentionable: make it mentionable, or the ping will not notify anyone)"
-        return DigestSettingsResult(title, settings)
-
-    @command("Open a discussion thread on each digest.", admin=True, console=False,
-             mode="on: a thread on each digest message, named after the issue; off: none", archive=ARCHIVE_HELP)
-    async def digest_thread(self, mode: str, archive: ArchiveName | None = None, *,
-                            guild_id: int) -> DigestSettingsResult:
-        on = mode.strip().lower() == "on"
-        if not on and mode.strip().lower() != "off":
-            raise QueryError("mode is on or off.")
-        scheduler, title = await self._digests(archive, guild_id, f"Digest threads {'on' if on else 'off'}")
-        return DigestSettingsResult(title, await scheduler.set_thread(guild_id, on))
-
     @command("Enable a failing or disabled feed again and poll it at the next chance.", admin=True,
              feed="The feed's name or URL (default: every feed)")
     async def feed_retry(self, feed: str | None = None, *, operator: bool = False) -> FeedRetryResult:
@@ -515,7 +427,7 @@ class Newsbot:
             if not match:
                 names = ", ".join(f.label for s in services for f in s.feeds)
                 # The typed text may be a URL with a password that matched nothing: never echo it raw.
-                raise QueryError(f"No feed named “{redact_urls(wanted)}”. Configured: {names}.")
+                raise QueryError("No feed named “{feed}”. Configured: {names}.", feed=redact_urls(wanted), names=names)
             services, url = [match[0][0]], match[0][1].url
         statuses: list[FeedStatus] = []
         for service in services:
@@ -523,14 +435,6 @@ class Newsbot:
             statuses.extend(await service.status())
         # Statuses carry redacted URLs: the retried one is named the same way, so it matches and never leaks.
         return FeedRetryResult(tuple(statuses), retried=redact_url(url) if url else None)
-
-    async def _digests(self, archive: str | None, guild_id: int, title: str) -> tuple[DigestScheduler, str]:
-        """The archive's digest scheduler, and ``title`` naming the archive when there are several."""
-        library = await self.libraries.resolve(archive, guild_id)
-        scheduler = self.schedulers.get(library.name)
-        if scheduler is None:
-            raise QueryError("Weekly digests are posted by the Discord bot (newsbot run), not here.")
-        return scheduler, f"{title} ({library.name})" if self.libraries.several else title
 
 
 def _operators_only(operator: bool) -> None:

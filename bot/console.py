@@ -26,6 +26,7 @@ from bot import render_json, render_text
 from bot.app import build_app
 from bot.commands import COMMANDS_BY_NAME, CONSOLE_COMMANDS, Newsbot
 from bot.config import Config
+from bot.i18n import EN, Lang
 from bot.results import Result
 from bot.textutil import escape_controls
 from retrieval.errors import NewsbotError, QueryError
@@ -64,7 +65,7 @@ def parse_line(line: str) -> Invocation:
     name = name.lower()
     spec = COMMANDS_BY_NAME.get(name)
     if spec is None or not spec.console:
-        raise QueryError(f"Unknown command “{name}”. Try /help.")
+        raise QueryError("Unknown command “{name}”. Try /help.", name=name)
     args: dict[str, str] = {}
     names = {p.name for p in spec.params}
     rest = rest.strip()
@@ -84,7 +85,7 @@ def parse_line(line: str) -> Invocation:
     positional = [p for p in spec.params if p.name not in args]
     if rest:
         if not positional:
-            raise QueryError(f"/{name} takes no text here. Usage: {spec.usage}")
+            raise QueryError("/{name} takes no text here. Usage: {usage}", name=name, usage=spec.usage)
         args[positional[0].name] = rest
     ordered = {p.name: args[p.name] for p in spec.params if p.name in args}
     return Invocation(name, ordered)
@@ -98,7 +99,8 @@ async def dispatch(bot: Newsbot, inv: Invocation) -> Result:
     spec = COMMANDS_BY_NAME[inv.command]
     missing = [p.name for p in spec.params if p.required and not inv.args.get(p.name, "").strip()]
     if missing:
-        raise QueryError(f"/{spec.name} needs {', '.join(missing)}. Usage: {spec.usage}")
+        raise QueryError("/{name} needs {missing}. Usage: {usage}", name=spec.name, missing=', '.join(missing),
+                         usage=spec.usage)
     kwargs: dict[str, Any] = {}
     for p in spec.params:
         if p.name not in inv.args:
@@ -108,7 +110,7 @@ async def dispatch(bot: Newsbot, inv: Invocation) -> Result:
             try:
                 kwargs[p.name] = int(value)
             except ValueError:
-                raise QueryError(f"{p.name} must be a whole number, not “{value}”.") from None
+                raise QueryError("{name} must be a whole number, not “{value}”.", name=p.name, value=value) from None
         else:
             kwargs[p.name] = value
     if "operator" in spec.context:
@@ -120,11 +122,13 @@ async def dispatch(bot: Newsbot, inv: Invocation) -> Result:
 class Console:
     """Runs lines against a :class:`Newsbot` and writes rendered output."""
 
-    def __init__(self, bot: Newsbot, out: TextIO, *, json_mode: bool, color: bool) -> None:
+    def __init__(self, bot: Newsbot, out: TextIO, *, json_mode: bool, color: bool, lg: Lang = EN) -> None:
         self.bot = bot
         self.out = out
         self.json_mode = json_mode
         self.color = color
+        self.lg = lg
+        """The text answers' language (``--lang``); --json is language-neutral, a contract."""
 
     async def handle(self, line: str) -> None:
         # Input is data: a control sequence typed or piped in is echoed as text, never obeyed by the terminal.
@@ -142,14 +146,14 @@ class Console:
             if self.json_mode:
                 self._write_json(render_json.render(inv.command, result))
             else:
-                self.out.write(render_text.render(result, color=self.color) + "\n")
+                self.out.write(render_text.render(result, color=self.color, lg=self.lg) + "\n")
         self.out.flush()
 
     def _error(self, name: str, err: Exception) -> None:
         if self.json_mode:
             self._write_json(render_json.error(name, err))
         else:
-            self.out.write(render_text.error(err, color=self.color) + "\n")
+            self.out.write(render_text.error(err, color=self.color, lg=self.lg) + "\n")
 
     def _write_json(self, obj: dict[str, Any]) -> None:
         self.out.write(json.dumps(obj, ensure_ascii=False) + "\n")
@@ -203,10 +207,11 @@ def _interactive(console: Console, runner: asyncio.Runner) -> None:
             readline.write_history_file(history)
 
 
-async def run_console_async(config: Config, *, json_mode: bool, stdin: TextIO, stdout: TextIO) -> int:
+async def run_console_async(config: Config, *, json_mode: bool, stdin: TextIO, stdout: TextIO,
+                            lg: Lang = EN) -> int:
     """One command per line of ``stdin`` until its end (the non-interactive console)."""
     async with build_app(config, "console") as app:
-        console = Console(app.service, stdout, json_mode=json_mode, color=False)
+        console = Console(app.service, stdout, json_mode=json_mode, color=False, lg=lg)
         for line in _lines(stdin):
             # --json answers every line (one object per line); text mode skips blank lines.
             if json_mode or line.strip():
@@ -214,16 +219,17 @@ async def run_console_async(config: Config, *, json_mode: bool, stdin: TextIO, s
     return 0
 
 
-def run_console(config: Config, *, json_mode: bool) -> int:
+def run_console(config: Config, *, json_mode: bool, lg: Lang = EN) -> int:
     if json_mode or not sys.stdin.isatty():
-        return asyncio.run(run_console_async(config, json_mode=json_mode, stdin=sys.stdin, stdout=sys.stdout))
+        return asyncio.run(run_console_async(config, json_mode=json_mode, stdin=sys.stdin, stdout=sys.stdout,
+                                             lg=lg))
     with asyncio.Runner() as runner:
         # The app lives across the prompt's many runner.run() calls, so it is entered and closed by hand.
         resources = contextlib.AsyncExitStack()
         try:
             app = runner.run(resources.enter_async_context(build_app(config, "console", progress=True)))
             color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
-            _interactive(Console(app.service, sys.stdout, json_mode=False, color=color), runner)
+            _interactive(Console(app.service, sys.stdout, json_mode=False, color=color, lg=lg), runner)
         finally:
             runner.run(resources.aclose())
     return 0

@@ -110,6 +110,10 @@ class _Marks:
     console: bool
 
 
+ADMIN_GROUP = "newsbot"
+"""The Discord command group of the admin commands."""
+ADMIN_GROUP_DESCRIPTION = "newsbot administration"
+
 F = TypeVar("F", bound=Callable[..., Any])
 _MARK = "__newsbot_command__"
 
@@ -120,7 +124,7 @@ def command(description: str, *, admin: bool = False, console: bool = True,
 
     Admin commands sit in Discord's ``newsbot`` group; ``console=False`` keeps a command off the console
     (it needs a Discord server)."""
-    marks = _Marks(description, params, admin, "newsbot" if admin else None, console)
+    marks = _Marks(description, params, admin, ADMIN_GROUP if admin else None, console)
 
     def mark(method: F) -> F:
         setattr(method, _MARK, marks)
@@ -212,13 +216,24 @@ def message_menu(name: str, description: str) -> Callable[[F], F]:
     return mark
 
 
+def _members(service: type) -> list[object]:
+    """The methods of ``service`` and of the classes it is made of (its own first), each name once, in the order
+    each class defines them."""
+    seen: dict[str, object] = {}
+    for klass in service.__mro__:
+        for name, member in vars(klass).items():
+            seen.setdefault(name, member)
+    return list(seen.values())
+
+
 def collect_menus(service: type) -> tuple[MenuSpec, ...]:
     """Every message command of ``service``, in the order the class defines them."""
-    return tuple(getattr(member, _MENU_MARK) for member in vars(service).values()
+    return tuple(getattr(member, _MENU_MARK) for member in _members(service)
                  if callable(member) and hasattr(member, _MENU_MARK))
 
 
 def collect(service: type) -> tuple[CommandSpec, ...]:
-    """Every command of ``service``, in the order the class defines them (the order /help lists them)."""
-    return tuple(spec_of(member) for member in vars(service).values()
+    """Every command of ``service`` (and of the parts it is made of, after its own), in the order they are
+    defined (the order /help lists them)."""
+    return tuple(spec_of(member) for member in _members(service)
                  if callable(member) and hasattr(member, _MARK))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import assert_never
 
-from bot.digest.schedule import describe
+from bot.digest.schedule import describe, when
+from bot.i18n import COMMAND_NAME, EN, OPTION_NAME, Lang
 from bot.results import (
     AlertNoticeResult,
     AlertReply,
@@ -41,8 +42,10 @@ SUMMARY_CHARS = 220
 
 
 class _Style:
-    def __init__(self, color: bool) -> None:
+    def __init__(self, color: bool, lg: Lang = EN) -> None:
         self.color = color
+        self.lg = lg
+        """The language: the style goes everywhere the text is made."""
 
     def _wrap(self, code: str, text: str) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
@@ -86,38 +89,49 @@ def highlight(snippet: str, spans: tuple[tuple[int, int], ...], st: _Style) -> s
     return "".join(out)
 
 
-def render(result: Result, *, color: bool = False) -> str:
-    st = _Style(color)
+def render(result: Result, *, color: bool = False, lg: Lang = EN) -> str:
+    """A result as console text, in ``lg``'s language."""
+    st = _Style(color, lg)
+    _ = lg.gettext
     lines: list[str]
     match result:
         case AskResult():
             lines = _ask(result, st)
         case SimilarResult():
-            like = f"{st.dim('like:')} {st.bold(result.item.title)}"
-            lines = [f"{like}  {st.dim('from')} {_issue_line(result.issue, st)}"]
-            lines += [line for n, h in enumerate(result.hits, 1) for line in _hit(n, h, st)] or ["No similar items."]
+            like, from_ = _("like:"), _("from")  # not inside the call below: the extractor would miss them there
+            lines = [_("{like} {title}  {from_} {issue}", like=st.dim(like), title=st.bold(result.item.title),
+                       from_=st.dim(from_), issue=_issue_line(result.issue, st))]
+            lines += [line for n, h in enumerate(result.hits, 1) for line in _hit(n, h, st)] or [_("No similar items.")]
         case FeaturesResult():
             lines = _features(result, st)
         case DigestPreview():
-            lines = [st.dim(f"Weekly digest preview ({result.schedule}):"), *_features(result.features, st)]
+            settings = result.settings if lg.code != EN.code else None  # English keeps describe()'s words
+            schedule = result.schedule if settings is None else when(settings, lg)
+            lines = [st.dim(_("Weekly digest preview ({schedule}):", schedule=schedule)),
+                     *_features(result.features, st)]
         case IssueResult():
             lines = _issue(result.issue, st)
         case IssueListResult():
-            lines = [st.dim(f"page {result.page}/{result.pages} · {result.total} issues, newest first")]
-            lines += [f"  {_issue_line(i, st)}  {st.dim(f'({len(i.entries)} items)')}" for i in result.issues]
+            lines = [st.dim(lg.ngettext("page {page}/{pages} · {n} issue, newest first",
+                                        "page {page}/{pages} · {n} issues, newest first", result.total,
+                                        page=result.page, pages=result.pages))]
+            lines += [f"  {_issue_line(i, st)}  {st.dim(lg.ngettext('({n} item)', '({n} items)', len(i.entries)))}"
+                      for i in result.issues]
         case HelpResult():
             lines = _help(result, st)
         case StatsResult():
             lines = _stats(result)
         case FeedRetryResult():
-            lines = [f"{feed_retry_title(result)}; polled at the next chance. Every feed now:"]
+            lines = [_("{title}; polled at the next chance. Every feed now:", title=feed_retry_title(result))]
             lines += [f"  - {feed_line(f)}" for f in result.feeds]
         case ReindexResult():
             lines = _reindex(result)
         case DigestSettingsResult():
-            lines = [st.bold(result.title), describe(result.settings)]
+            title = _("{title} ({archive})", title=_(result.title), archive=result.archive) if result.archive else (
+                _(result.title))
+            lines = [st.bold(title), describe(result.settings)]
         case DigestNowResult():
-            lines = [result.text]
+            lines = [_("Posted the digest ({issue}).", issue=result.label) if result.label else result.text]
         case SubscribeResult() | SubscriptionsResult() | UnsubscribeResult() | AlertResult() | AlertNoticeResult():
             lines = _alert_lines(result, st)
         case ArchiveDefaultResult():
@@ -138,30 +152,33 @@ def _sub(sub: AlertSub) -> str:
 
 
 def _ask(result: AskResult, st: _Style) -> list[str]:
-    lines = [st.dim(result.notice)] if result.notice else []
+    lines = [st.dim(st.lg.notice(result.notice))] if result.notice else []
     if result.filters is not None and result.filters.active and result.hits:
-        lines.append(st.dim(f"filtered: {result.filters.describe()}"))
+        lines.append(st.dim(st.lg.gettext("filtered: {filters}", filters=result.filters.describe())))
     for n, h in enumerate(result.hits, 1):
         lines += _hit(n, h, st)
     if result.cached:
-        lines.append(st.dim("(cached)"))
+        lines.append(st.dim(st.lg.gettext("(cached)")))
     return lines
 
 
 def _hit(n: int, h: Hit, st: _Style) -> list[str]:
-    flags = (["★ feature"] if h.entry.feature else []) + (["repaired text"] if h.issue.repaired else [])
+    _ = st.lg.gettext
+    flags = ([_("★ feature")] if h.entry.feature else []) + ([_("repaired text")] if h.issue.repaired else [])
     lines = [f"{n}. {st.bold(h.entry.title)}" + (f"  [{', '.join(flags)}]" if flags else "")]
     if h.entry.url:
         lines.append(f"   {st.link(h.entry.url)}")
     more = [u for u in h.entry.links if u != h.entry.url][:3]
+    also, from_ = _("also links:"), _("from")
     if more:
-        lines.append("   " + st.dim("also links: ") + " ".join(st.link(u) for u in more))
+        lines.append("   " + _("{label} {links}", label=st.dim(also), links=" ".join(st.link(u) for u in more)))
     lines.append(f"   {highlight(h.snippet, h.highlights, st)}")
-    lines.append(f"   {st.dim('from')} {_issue_line(h.issue, st)} · {h.entry.section_name}")
+    lines.append("   " + _("{from_} {issue} · {section}", from_=st.dim(from_), issue=_issue_line(h.issue, st),
+                           section=h.entry.section_name))
     if h.bridges:
-        lines.append("   " + st.dim("matched via " + ", ".join(f"{a} ↔ {b}" for a, b in h.bridges)))
+        lines.append("   " + st.dim(_("matched via {pairs}", pairs=", ".join(f"{a} ↔ {b}" for a, b in h.bridges))))
     if h.also_in:
-        lines.append("   " + st.dim("also in: " + ", ".join(i.label for i in h.also_in)))
+        lines.append("   " + st.dim(_("also in: {issues}", issues=", ".join(i.label for i in h.also_in))))
     return lines
 
 
@@ -170,7 +187,8 @@ def _issue(issue: Issue, st: _Style) -> list[str]:
     if issue.source_url:
         lines.append(st.link(issue.source_url))
     if issue.repaired:
-        lines.append(st.dim(f"(repaired from mojibake; {issue.uncertain_chars} uncertain characters)"))
+        lines.append(st.dim(st.lg.gettext("(repaired from mojibake; {n} uncertain characters)",
+                                          n=issue.uncertain_chars)))
     for section in issue.sections:
         items = [e for e in issue.entries if e.section == section]
         lines += ["", st.bold(items[0].section_name_both)]
@@ -181,14 +199,21 @@ def _issue(issue: Issue, st: _Style) -> list[str]:
 
 
 def _help(result: HelpResult, st: _Style) -> list[str]:
-    lines = [st.bold("newsbot: ask the newsletter archive")]
+    """The console's commands; in another language their descriptions are translated, and each command is
+    also given by its translated name and options, which are what a Discord client in that language shows."""
+    _ = st.lg.gettext
+    lines = [st.bold(_("newsbot: ask the newsletter archive"))]
     shown = [c for c in result.commands if c.console]
     width = max(len(c.usage) for c in shown)
     for c in shown:
-        admin = st.dim(" (admin)") if c.admin else ""
-        lines.append(f"  {c.usage.ljust(width)}  {c.description}{admin}")
-    lines.append(f"Issues can be named as {result.issue_forms}.")
-    lines.append("Options use name:value, e.g. /ask 变压器 issue:34 count:3")
+        admin = st.dim(" " + _("(admin)")) if c.admin else ""
+        lines.append(f"  {c.usage.ljust(width)}  {_(c.description)}{admin}")
+    lines.append(_("Issues can be named as {forms}.", forms=result.issue_forms))
+    lines.append(_("Options use name:value, e.g. {example}", example="/ask 变压器 issue:34 count:3"))
+    if st.lg.code != EN.code:
+        names = ", ".join(f"/{c.name} = {st.lg.pgettext(COMMAND_NAME, c.name)}" for c in shown)
+        options = sorted({f"{p.name} = {st.lg.pgettext(OPTION_NAME, p.name)}" for c in shown for p in c.params})
+        lines.append(_("On Discord: {names}; options {options}", names=names, options=", ".join(options)))
     return lines
 
 
@@ -229,15 +254,17 @@ def _features(result: FeaturesResult, st: _Style) -> list[str]:
         if e.summary:
             lines.append(f"   {shorten(e.summary, SUMMARY_CHARS)}")
     if result.more:
-        lines.append(st.dim(f"…and {result.more} more items in this issue (/issue {result.issue.label})"))
+        lines.append(st.dim(st.lg.ngettext("…and {n} more item in this issue ({command})",
+                                           "…and {n} more items in this issue ({command})", result.more,
+                                           command=f"/issue {result.issue.label}")))
     return lines
 
 
-def error(err: Exception, *, color: bool = False) -> str:
-    st = _Style(color)
-    text = st.red(f"error: {err}")
+def error(err: Exception, *, color: bool = False, lg: Lang = EN) -> str:
+    st = _Style(color, lg)
+    text = st.red(lg.gettext("error: {message}", message=lg.error(err)))
     if isinstance(err, UnknownIssueError) and err.suggestions:
-        text += "\n" + "Did you mean: " + "; ".join(err.suggestions)
+        text += "\n" + lg.gettext("Did you mean: {suggestions}", suggestions="; ".join(err.suggestions))
     return text
 
 

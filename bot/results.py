@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bot.i18n import EN, N_, Lang
 from bot.registry import CommandSpec, MenuSpec
 from retrieval.cache import CacheStats
 from retrieval.models import Entry, Hit, Issue
@@ -174,6 +175,9 @@ class StatsResult:
 class DigestPreview:
     features: FeaturesResult
     schedule: str
+    """The schedule in English words (``describe``)."""
+    settings: DigestSettings | None = None
+    """The same as values, for a surface that words them in another language."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +195,8 @@ class DigestSettingsResult:
 
     title: str
     settings: DigestSettings
+    archive: str = ""
+    """The archive these settings are for, named only in a deployment of several ('' otherwise)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +205,8 @@ class DigestNowResult:
     """The scheduler's outcome: ``posted``, ``recovered``, ``nothing``, ``busy``, ``recent`` or a failure."""
     text: str
     """What happened, in words."""
+    label: str | None = None
+    """The posted issue's label (``posted`` only), for a surface that words it itself."""
 
 
 # -- keyword alerts (bot/alerts) -------------------------------------------------------------------
@@ -273,24 +281,37 @@ class AlertNoticeResult:
     paused: tuple[AlertSub, ...]
 
 
-def subscribe_text(result: SubscribeResult, line: str) -> str:
+_SUBSCRIBED = {
+    ("added", True): N_("Alert added: {alert}. You hold {held} of {limit}. I will send you a direct message when a "
+                        "new issue has matching items."),
+    ("added", False): N_("Alert added: {alert}. You hold {held} of {limit}. Alerts are direct messages from the "
+                         "Discord bot: the console gets none."),
+    ("resumed", True): N_("Alert resumed: {alert}. You hold {held} of {limit}. I will send you a direct message "
+                          "when a new issue has matching items."),
+    ("resumed", False): N_("Alert resumed: {alert}. You hold {held} of {limit}. Alerts are direct messages from "
+                           "the Discord bot: the console gets none."),
+    ("exists", True): N_("You already have this alert: {alert}. You hold {held} of {limit}. I will send you a "
+                         "direct message when a new issue has matching items."),
+    ("exists", False): N_("You already have this alert: {alert}. You hold {held} of {limit}. Alerts are direct "
+                          "messages from the Discord bot: the console gets none."),
+}
+
+
+def subscribe_text(result: SubscribeResult, line: str, lg: Lang = EN) -> str:
     """The reply to /subscribe around ``line`` (the alert as the surface shows it, already escaped).
 
     >>> subscribe_text(SubscribeResult("added", AlertSub(1, 5, "gpu"), 1, 10, False), "1. gpu")
     'Alert added: 1. gpu. You hold 1 of 10. Alerts are direct messages from the Discord bot: the console gets none.'
     """
-    head = {"added": "Alert added", "resumed": "Alert resumed", "exists": "You already have this alert"}
-    text = f"{head.get(result.status, 'Alert')}: {line}. You hold {result.held} of {result.limit}."
-    if result.direct:
-        return text + " I will send you a direct message when a new issue has matching items."
-    return text + " Alerts are direct messages from the Discord bot: the console gets none."
+    template = _SUBSCRIBED.get((result.status, result.direct), _SUBSCRIBED["added", result.direct])
+    return lg.gettext(template, alert=line, held=result.held, limit=result.limit)
 
 
-def alert_notice_text(lines: list[str]) -> str:
+def alert_notice_text(lines: list[str], lg: Lang = EN) -> str:
     """The one-time notice that a member's alerts were paused (``lines``: each alert, already escaped)."""
-    return ("Your keyword alerts are paused: I could not send you a direct message (Discord error 50007: your "
-            "direct messages are closed to me). Allow direct messages from this server, then /subscribe the "
-            "same words again to resume each one:\n" + "\n".join(lines))
+    return lg.gettext("Your keyword alerts are paused: I could not send you a direct message (Discord error 50007: "
+                      "your direct messages are closed to me). Allow direct messages from this server, then "
+                      "/subscribe the same words again to resume each one:\n{alerts}", alerts="\n".join(lines))
 
 
 AlertReply = SubscribeResult | SubscriptionsResult | UnsubscribeResult | AlertResult | AlertNoticeResult

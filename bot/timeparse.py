@@ -7,6 +7,7 @@ import datetime as dt
 import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.i18n import N_
 from retrieval.errors import ConfigError
 
 _TIME_OF_DAY = re.compile(r"([0-9]{1,2}):([0-9]{2})")
@@ -32,7 +33,7 @@ def parse_time_of_day(text: str) -> dt.time:
             raise ValueError(text)
         return dt.time(int(m.group(1)), int(m.group(2)))
     except ValueError:
-        raise ConfigError(f"time of day must be HH:MM (24-hour), got {text!r}") from None
+        raise ConfigError(N_("time of day must be HH:MM (24-hour), got {value}"), value=repr(text)) from None
 
 
 def parse_timezone(name: str) -> ZoneInfo:
@@ -44,7 +45,8 @@ def parse_timezone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" is a folder, a long name too long
-        raise ConfigError(f"unknown IANA time zone {name!r} (try e.g. Europe/Berlin or Asia/Tokyo)") from None
+        raise ConfigError(N_("unknown IANA time zone {name} (try e.g. Europe/Berlin or Asia/Tokyo)"),
+                          name=repr(name)) from None
 
 
 def parse_new_timezone(name: str) -> ZoneInfo:
@@ -68,5 +70,6 @@ def parse_new_timezone(name: str) -> ZoneInfo:
     if name != "UTC" and ("/" not in name or copy):
         rest = name.split("/", 1)[1] if copy else ""
         example = rest if "/" in rest else "America/New_York"
-        raise ConfigError(f"{name!r} is not an IANA area/location name (try e.g. {example} or UTC)")
+        raise ConfigError(N_("{name} is not an IANA area/location name (try e.g. {example} or UTC)"),
+                          name=repr(name), example=example)
     return parse_timezone(name)

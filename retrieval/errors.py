@@ -38,7 +38,24 @@ from __future__ import annotations
 
 
 class NewsbotError(Exception):
-    """Base class; ``str(err)`` is a message a person can act on."""
+    """Base class; ``str(err)`` is a message a person can act on.
+
+    A message shown to members is written as a template with named placeholders, given as keywords
+    (``QueryError("count must be between 1 and {max}.", max=25)``): ``str()`` is the English text, and a surface
+    translates :attr:`template` (its catalog's msgid) and fills it with :attr:`params`.
+
+    >>> err = NewsbotError("Pick a page from 1 to {pages}.", pages=3)
+    >>> str(err), err.template, err.params
+    ('Pick a page from 1 to 3.', 'Pick a page from 1 to {pages}.', {'pages': 3})
+    """
+
+    def __init__(self, *args: object, **params: object) -> None:
+        template = args[0] if args and isinstance(args[0], str) else None
+        if params and template is not None:
+            args = (template.format_map(params), *args[1:])
+        super().__init__(*args)
+        self.template = template
+        self.params = params
 
 
 class ArchiveError(NewsbotError):
@@ -74,8 +91,8 @@ class QueryError(NewsbotError):
 class UnknownIssueError(QueryError):
     """An issue reference matched no issue."""
 
-    def __init__(self, message: str, suggestions: tuple[str, ...] = ()) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, suggestions: tuple[str, ...] = (), **params: object) -> None:
+        super().__init__(message, **params)
         self.suggestions = suggestions
 
 

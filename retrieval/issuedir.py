@@ -28,7 +28,7 @@ class IssueDirectory:
         found = tuple(i for i in newsletter if matches(ref, i))
         if found:
             return found
-        raise UnknownIssueError(f"No issue matches {describe_ref(ref)}.", self.suggest(describe_ref(ref)))
+        raise UnknownIssueError("No issue matches {ref}.", self.suggest(describe_ref(ref)), ref=describe_ref(ref))
 
     def find_issue(self, text: str) -> Issue:
         """One issue from what a person typed: ``34``, ``#18``, ``第 34 期``, ``2021-W13``, a title, an id."""
@@ -49,12 +49,13 @@ class IssueDirectory:
                 return found[0]
             # Never a silent pick: "week 13" of two years, or a month of four weekly issues, is listed.
             raise AmbiguousIssueError(
-                f"“{echo(text)}” names {len(found)} issues ({describe_ref(ref)}); name one of them.",
-                tuple(f"{i.label} — {i.title}" for i in reversed(found)))
+                "“{text}” names {n} issues ({ref}); name one of them.",
+                tuple(f"{i.label} — {i.title}" for i in reversed(found)), text=echo(text), n=len(found),
+                ref=describe_ref(ref))
         for issue in self.archive.issues:
             if text.lower() in (issue.title.lower(), issue.label.lower()):
                 return issue
-        raise UnknownIssueError(f"No issue called “{echo(text)}”.", self.suggest(text))
+        raise UnknownIssueError("No issue called “{text}”.", self.suggest(text), text=echo(text))
 
     def suggest(self, text: str, limit: int = 5) -> tuple[str, ...]:
         """The closest issue labels to what a person typed, for “did you mean”."""

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from retrieval import notices
 from retrieval.bm25 import BM25Index
 from retrieval.cedict import Cedict
 from retrieval.errors import UnknownIssueError
@@ -40,7 +41,7 @@ log = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 500
 """Longer questions are cut here: BM25 over a pasted essay helps nobody and costs time."""
-EMPTY_QUERY_NOTICE = "Ask a question, e.g. “ViT 鲁棒性” or “papers about tabular data”."
+EMPTY_QUERY_NOTICE = notices.EMPTY_QUERY
 INDEX_FORMAT = "1"
 
 
@@ -249,7 +250,7 @@ class SearchEngine:
         notice = None
         if len(query) > MAX_QUERY_CHARS:
             query = query[:MAX_QUERY_CHARS]
-            notice = f"Your question was long, so only its first {MAX_QUERY_CHARS} characters were searched."
+            notice = notices.LONG_QUESTION.format(chars=MAX_QUERY_CHARS)
         ref, rest = extract_issue_ref(query)
         issues: tuple[Issue, ...] = ()
         if issue is not None:
@@ -259,7 +260,7 @@ class SearchEngine:
                 issues = self.directory.resolve(ref)
             except UnknownIssueError:
                 # "the #1 method" is not a request for issue 1: search the whole question instead.
-                notice = _join(notice, f"No issue matches {describe_ref(ref)}, so all issues were searched.")
+                notice = _join(notice, notices.NO_ISSUE_MATCH.format(ref=describe_ref(ref)))
                 ref = None
         text = rest if ref is not None else query
         tokens = self.analyzer.query_tokens(text) if query else []
@@ -313,8 +314,7 @@ class SearchEngine:
                 return SearchResult(original, browsed, issues=issues, notice=notice)
             return SearchResult(
                 original, (),
-                notice="Nothing to search for: the question has only common words, punctuation or symbols. "
-                       "Try a topic, a method or a paper name.",
+                notice=notices.NOTHING_TO_SEARCH,
             )
         concepts = self.concepts(prep.text)
         terms = [t for c in concepts for t in c.terms]
@@ -324,8 +324,8 @@ class SearchEngine:
         if not hits and filters is not None and filters.active:
             notice = _join(notice, self._emptied_by(prep, concepts, filters, issue))
         elif not hits:
-            where = f" in {issues[0].label}" if len(issues) == 1 else ""
-            notice = _join(notice, f"No entries{where} match that question.")
+            notice = _join(notice, notices.NO_ENTRIES_IN.format(issue=issues[0].label) if len(issues) == 1
+                           else notices.NO_ENTRIES)
         return SearchResult(original, tuple(hits), tuple(terms), issues, notice)
 
     def _emptied_by(self, prep: _Prepared, concepts: Sequence[Concept], filters: SearchFilter,

@@ -21,7 +21,7 @@ PUBLISH_FORBIDDEN = ("the digest was posted, but the bot may not publish it to t
 
 
 class Publisher(Protocol):
-    """The part of :class:`bot.digest.scheduler.Poster` this needs."""
+    """The part of :class:`bot.digest.transport.Poster` this needs."""
 
     async def publish(self, channel_id: int, message_id: int) -> bool:
         """Publish when the channel is an announcement channel (False: it is not); one published before counts

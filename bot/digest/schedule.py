@@ -13,6 +13,7 @@ from typing import Literal, NamedTuple, cast
 
 from bot.config import DIGEST_POLICIES, WEEKDAYS, DigestConfig
 from bot.errors import DigestError
+from bot.i18n import EN, N_, Lang
 from bot.timeparse import parse_time_of_day, parse_timezone
 from retrieval.models import Issue
 
@@ -47,6 +48,9 @@ class DigestSettings:
     publish_error: str | None = None
     """Why the last digest could not be published to the servers following its announcement channel (e.g. a 403),
     for stats; None when it was, or when the channel is not an announcement channel."""
+    locale: str | None = None
+    """``/newsbot digest-language``: the digest's language (``zh-CN``, ``zh-TW``, ``en-US``); None follows the
+    server's preferred locale (its Community setting)."""
 
     @classmethod
     def from_config(cls, guild_id: int, config: DigestConfig) -> DigestSettings:
@@ -205,7 +209,8 @@ def pick_issue(issues: Sequence[Issue], policy: Policy, taken: Collection[str],
     return next((i for i in issues if i.id not in taken), None)
 
 
-DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")  # not strftime: locale
+DAY_NAMES = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"), N_("Saturday"),
+             N_("Sunday"))  # not strftime: locale; translated where shown
 
 
 def describe(settings: DigestSettings) -> str:
@@ -238,12 +243,16 @@ def describe(settings: DigestSettings) -> str:
     return text
 
 
-def when(settings: DigestSettings) -> str:
+def when(settings: DigestSettings, lg: Lang = EN) -> str:
     """
     >>> when(DigestSettings(1, weekday=6, time=dt.time(18, 30), timezone="Asia/Tokyo"))
     'Sunday at 18:30 Asia/Tokyo'
+    >>> from bot.i18n import lang
+    >>> when(DigestSettings(1, weekday=6, time=dt.time(18, 30), timezone="Asia/Tokyo"), lang("zh-CN"))
+    '每星期日 18:30 Asia/Tokyo'
     """
-    return f"{DAY_NAMES[settings.weekday]} at {settings.time:%H:%M} {settings.timezone}"
+    return lg.gettext("{day} at {time} {timezone}", day=lg.gettext(DAY_NAMES[settings.weekday]),
+                      time=f"{settings.time:%H:%M}", timezone=settings.timezone)
 
 
 def nothing_to_post(settings: DigestSettings) -> str:
@@ -253,13 +262,15 @@ def nothing_to_post(settings: DigestSettings) -> str:
     'Nothing new to post: no issue newer than when the digest was turned on is waiting (policy “latest”).'
     """
     if settings.policy == "latest":
-        return "Nothing new to post: no issue newer than when the digest was turned on is waiting (policy “latest”)."
-    return "Nothing new to post: this server has received every issue (policy “next”)."
+        return N_("Nothing new to post: no issue newer than when the digest was turned on is waiting "
+                  "(policy “latest”).")
+    return N_("Nothing new to post: this server has received every issue (policy “next”).")
 
 
 def parse_policy(value: str) -> Policy:
     if value not in POLICIES:
-        raise DigestError(f"The digest policy must be one of {', '.join(POLICIES)}, not {value!r}.")
+        raise DigestError("The digest policy must be one of {policies}, not {value}.", policies=', '.join(POLICIES),
+                          value=repr(value))
     return value
 
 

@@ -26,7 +26,7 @@ import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Literal, Protocol
+from typing import Literal
 
 from bot.config import DigestConfig
 from bot.digest.publish import publish_digest
@@ -42,6 +42,7 @@ from bot.digest.schedule import (
     slot_for,
     thread_name,
 )
+from bot.digest.transport import ArchiveSource, Poster
 from bot.errors import (
     DigestError,
     PostError,
@@ -92,39 +93,6 @@ class PostOutcome:
     issue_id: str | None = None
     message_id: int | None = None
     detail: str = ""
-
-
-class ArchiveSource(Protocol):
-    """Where the scheduler reads the current archive (:class:`bot.library.Library`), at each use."""
-
-    @property
-    def archive(self) -> Archive: ...
-
-
-class Poster(Protocol):
-    """What the scheduler needs from a transport. The Discord adapter marks each digest with its slot
-    (in the embed footer) so :meth:`find_existing` can recognise it after a crash."""
-
-    async def post(self, channel_id: int, guild_id: int, slot: str, content: FeaturesResult, *,
-                   role_id: int | None = None) -> int:
-        """Send the digest (pinging ``role_id``, and no one else, when given); return the message id. Raise
-        :class:`PostError` subclasses on failure."""
-        ...
-
-    async def start_thread(self, channel_id: int, message_id: int, name: str) -> None:
-        """Open a discussion thread on a digest message; one that already exists counts as opened. Raise
-        :class:`PostError` subclasses on failure (the digest itself stays posted)."""
-        ...
-
-    async def find_existing(self, channel_id: int, slot: str) -> int | None:
-        """The id of our own digest for ``slot`` among the channel's recent messages, if any."""
-        ...
-
-    async def publish(self, channel_id: int, message_id: int) -> bool:
-        """Publish a digest to the servers following its announcement channel (False: not one); see
-        :mod:`bot.digest.publish`."""
-        ...
-
 
 
 def _always(guild_id: int) -> bool:
@@ -182,7 +150,7 @@ class DigestScheduler:
         so a slot already claimed is not posted again."""
         s = await self.settings(guild_id)
         if weekday is not None and not 0 <= weekday <= 6:
-            raise DigestError(f"The weekday must be 0 (Monday) to 6 (Sunday), not {weekday}.")
+            raise DigestError("The weekday must be 0 (Monday) to 6 (Sunday), not {weekday}.", weekday=weekday)
         if timezone is not None:
             parse_new_timezone(timezone)  # raises ConfigError with a hint
         new = replace(s, channel_id=s.channel_id if channel_id is None else channel_id,
@@ -196,6 +164,12 @@ class DigestScheduler:
     async def set_role(self, guild_id: int, role_id: int | None) -> DigestSettings:
         """``/newsbot digest-role``: ping this role (and only it) on each digest; None stops pinging."""
         new = replace(await self.settings(guild_id), role_id=role_id)
+        await self._store.put_settings(new)
+        return new
+
+    async def set_locale(self, guild_id: int, locale: str | None) -> DigestSettings:
+        """``/newsbot digest-language``: the digest's language; None follows the server's preferred locale."""
+        new = replace(await self.settings(guild_id), locale=locale)
         await self._store.put_settings(new)
         return new
 
@@ -348,7 +322,8 @@ class DigestScheduler:
                     await publish_digest(self._store, poster, s, channel_id, found)
                     await self._open_thread(poster, s, channel_id, found, issue)
                     return PostOutcome(s.guild_id, slot, "recovered", issue.id, found)
-                message_id = await poster.post(channel_id, s.guild_id, self._mark(slot), content, role_id=s.role_id)
+                message_id = await poster.post(channel_id, s.guild_id, self._mark(slot), content, role_id=s.role_id,
+                                               locale=s.locale)
             except PostTransient as err:
                 error = err
                 log.warning("digest for guild %s slot %s: attempt %d failed: %s", s.guild_id, slot, attempt + 1,

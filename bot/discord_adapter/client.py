@@ -20,13 +20,15 @@ from discord.ext import commands
 from bot.app import App
 from bot.commands import Newsbot
 from bot.digest.scheduler import DigestScheduler
-from bot.discord_adapter import embeds
+from bot.discord_adapter import markup
 from bot.discord_adapter.alerts_cog import AlertsCog, paused_notice
 from bot.discord_adapter.cogs import AdminCog, ReaderCog, message_menus
 from bot.discord_adapter.dm import DMSender
 from bot.discord_adapter.poster import DiscordPoster
 from bot.discord_adapter.replies import EXPIRED_AUTOCOMPLETE, expired, send_private
+from bot.discord_adapter.translator import CatalogTranslator
 from bot.discord_adapter.views import OpenViews, RemoveAlert
+from bot.i18n import EN, Lang, catalogs_fingerprint, lang
 from bot.store import Store
 from retrieval.errors import ConfigError, NewsbotError, UnknownIssueError
 
@@ -75,10 +77,11 @@ class NewsbotTree(app_commands.CommandTree["NewsbotClient"]):
             # The token died before we answered (a reconnect, a slow start): no one is waiting for a reply.
             log.info("interaction for /%s expired before it was answered (10062)", command)
             return
-        message = error_message(error)
+        lg = lang(interaction.locale.value)
+        message = error_message(error, lg)
         if message is None:
             log.error("command /%s failed", command, exc_info=error)
-            message = "Sorry, something went wrong on my side. The error has been logged; please try again."
+            message = lg.gettext("Sorry, something went wrong on my side. The error has been logged; please try again.")
         try:
             await send_private(interaction, message)
         except discord.HTTPException as err:
@@ -86,25 +89,25 @@ class NewsbotTree(app_commands.CommandTree["NewsbotClient"]):
             log.info("could not deliver an error message for /%s: %s", command, err)
 
 
-def error_message(error: app_commands.AppCommandError) -> str | None:
+def error_message(error: app_commands.AppCommandError, lg: Lang = EN) -> str | None:
     """The user-facing text for an error, or None when it is our fault (then it is logged).
 
     Messages may repeat what the person typed: :func:`embeds.error_text` shows it literally and clipped."""
     original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
     if isinstance(original, UnknownIssueError):
-        return embeds.error_text(str(original), original.suggestions)
+        return markup.error_text(lg.error(original), original.suggestions, lg)
     if isinstance(original, NewsbotError):
-        return embeds.error_text(str(original))
+        return markup.error_text(lg.error(original), lg=lg)
     if isinstance(error, app_commands.CommandOnCooldown):
-        return f"Slow down a little: try again in {error.retry_after:.0f} s."
+        return lg.gettext("Slow down a little: try again in {seconds} s.", seconds=f"{error.retry_after:.0f}")
     if isinstance(error, app_commands.MissingPermissions | app_commands.BotMissingPermissions):
-        return "Sorry, this command is for server admins (Manage Server permission)."
+        return lg.gettext("Sorry, this command is for server admins (Manage Server permission).")
     if isinstance(error, app_commands.NoPrivateMessage):
-        return "This command only works in a server."
+        return lg.gettext("This command only works in a server.")
     if isinstance(error, app_commands.CheckFailure):
-        return "You can't use this command here."
+        return lg.gettext("You can't use this command here.")
     if isinstance(error, app_commands.TransformerError):
-        return f"I couldn't understand “{embeds.user_text(str(error.value))}”."
+        return lg.gettext("I couldn't understand “{value}”.", value=markup.user_text(str(error.value)))
     return None
 
 
@@ -166,6 +169,7 @@ class NewsbotClient(commands.AutoShardedBot):
 
     async def setup_hook(self) -> None:
         cooldown = self.newsbot.config.discord.ask_cooldown_seconds
+        await self.tree.set_translator(CatalogTranslator())
         await self.add_cog(ReaderCog(self.newsbot, self.views, ask_cooldown=cooldown))
         await self.add_cog(AdminCog(self.newsbot, self.poster))
         for menu in message_menus(self.newsbot):
@@ -238,7 +242,9 @@ class NewsbotClient(commands.AutoShardedBot):
         is kept in the shared store, so one sync serves every process of a deployment."""
         tree = self.tree
         guild_ids = self.newsbot.config.discord.guild_ids
-        blob = json.dumps({"guilds": list(guild_ids), "commands": self.command_payload()}, sort_keys=True)
+        # The catalogs give the commands their zh-CN and zh-TW names: a new translation is a new command set.
+        blob = json.dumps({"guilds": list(guild_ids), "commands": self.command_payload(),
+                           "catalogs": catalogs_fingerprint()}, sort_keys=True)
         digest = hashlib.sha256(blob.encode()).hexdigest()
         if await self.store.get_value(SYNC_KEY) == digest:
             log.info("command set unchanged; not syncing")

@@ -14,12 +14,23 @@ from discord.ext import commands
 
 from bot.commands import COMMANDS_BY_NAME, MESSAGE_MENUS, Newsbot
 from bot.digest.schedule import DAY_NAMES
-from bot.digest.scheduler import Poster
+from bot.digest.transport import Poster
 from bot.discord_adapter import embeds
 from bot.discord_adapter.replies import answered_public, defer_public
+from bot.discord_adapter.translator import described
 from bot.discord_adapter.views import OpenViews, link_buttons
 from bot.errors import DigestError
-from bot.registry import ArchiveName, ChannelId, DateOrIssue, IssueRef, RoleId, SectionName
+from bot.i18n import N_, Lang, lang
+from bot.registry import (
+    ADMIN_GROUP,
+    ADMIN_GROUP_DESCRIPTION,
+    ArchiveName,
+    ChannelId,
+    DateOrIssue,
+    IssueRef,
+    RoleId,
+    SectionName,
+)
 from bot.results import DigestSettingsResult
 
 NO_MENTIONS = discord.AllowedMentions.none()
@@ -33,12 +44,17 @@ ArchiveArg = app_commands.Range[str, 1, 64]
 Interaction = discord.Interaction[Any]
 
 
-def _describe(name: str) -> dict[str, str]:
-    return {p.name: p.description[:100] for p in COMMANDS_BY_NAME[name].params}
+def _describe(name: str) -> dict[str, app_commands.locale_str]:
+    return {p.name: described(p.description) for p in COMMANDS_BY_NAME[name].params}
 
 
-def _desc(name: str) -> str:
-    return COMMANDS_BY_NAME[name].description[:100]
+def _desc(name: str) -> app_commands.locale_str:
+    return described(COMMANDS_BY_NAME[name].description)
+
+
+def lang_of(interaction: Interaction) -> Lang:
+    """The language of the member's Discord client (English for any locale without a catalog)."""
+    return lang(interaction.locale.value)
 
 
 def _ask_cooldown(interaction: Interaction) -> app_commands.Cooldown | None:
@@ -134,7 +150,7 @@ class ReaderCog(commands.Cog):
                                         DateOrIssue(since) if since else None, DateOrIssue(until) if until else None,
                                         SectionName(section) if section else None, _archive(archive),
                                         user_id=interaction.user.id, guild_id=interaction.guild_id)
-        await send(interaction, embeds.render(result), views=self.views)
+        await send(interaction, embeds.render(result, lang_of(interaction)), views=self.views)
         answered_public(interaction)
 
     @app_commands.command(name="similar", description=_desc("similar"))
@@ -145,7 +161,7 @@ class ReaderCog(commands.Cog):
         await defer_public(interaction)
         result = await self.service.similar(item, count, _archive(archive), user_id=interaction.user.id,
                                             guild_id=interaction.guild_id)
-        await send(interaction, embeds.render(result), views=self.views)
+        await send(interaction, embeds.render(result, lang_of(interaction)), views=self.views)
         answered_public(interaction)
 
     @app_commands.command(name="features", description=_desc("features"))
@@ -155,14 +171,14 @@ class ReaderCog(commands.Cog):
                        archive: ArchiveArg | None = None) -> None:
         result = await self.service.features(IssueRef(issue) if issue else None, _archive(archive),
                                              guild_id=interaction.guild_id)
-        await send(interaction, embeds.render(result))
+        await send(interaction, embeds.render(result, lang_of(interaction)))
 
     @app_commands.command(name="issue", description=_desc("issue"))
     @app_commands.describe(**_describe("issue"))
     @app_commands.autocomplete(issue=issue_autocomplete, archive=archive_autocomplete)
     async def issue(self, interaction: Interaction, issue: IssueArg, archive: ArchiveArg | None = None) -> None:
         result = await self.service.issue(IssueRef(issue), _archive(archive), guild_id=interaction.guild_id)
-        await send(interaction, embeds.render(result))
+        await send(interaction, embeds.render(result, lang_of(interaction)))
 
     @app_commands.command(name="issues", description=_desc("issues"))
     @app_commands.describe(**_describe("issues"))
@@ -170,14 +186,14 @@ class ReaderCog(commands.Cog):
     async def issues(self, interaction: Interaction, page: app_commands.Range[int, 1, 10_000] | None = None,
                      archive: ArchiveArg | None = None) -> None:
         result = await self.service.issues(page, _archive(archive), guild_id=interaction.guild_id)
-        await send(interaction, embeds.render(result))
+        await send(interaction, embeds.render(result, lang_of(interaction)))
 
     @app_commands.command(name="latest", description=_desc("latest"))
     @app_commands.describe(**_describe("latest"))
     @app_commands.autocomplete(archive=archive_autocomplete)
     async def latest(self, interaction: Interaction, archive: ArchiveArg | None = None) -> None:
-        await send(interaction, embeds.render(await self.service.latest(_archive(archive),
-                                                                       guild_id=interaction.guild_id)))
+        result = await self.service.latest(_archive(archive), guild_id=interaction.guild_id)
+        await send(interaction, embeds.render(result, lang_of(interaction)))
 
     @app_commands.command(name="digest", description=_desc("digest"))
     @app_commands.describe(**_describe("digest"))
@@ -185,16 +201,16 @@ class ReaderCog(commands.Cog):
     async def digest(self, interaction: Interaction, archive: ArchiveArg | None = None) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         result = await self.service.digest(_archive(archive), guild_id=interaction.guild_id)
-        await send(interaction, embeds.render(result), ephemeral=True)
+        await send(interaction, embeds.render(result, lang_of(interaction)), ephemeral=True)
 
     @app_commands.command(name="help", description=_desc("help"))
     async def help(self, interaction: Interaction) -> None:
-        await send(interaction, embeds.render(await self.service.help()), ephemeral=True)
+        await send(interaction, embeds.render(await self.service.help(), lang_of(interaction)), ephemeral=True)
 
 
 @app_commands.default_permissions(manage_guild=True)
 @app_commands.guild_only()
-class AdminCog(commands.GroupCog, group_name="newsbot", group_description="newsbot administration"):
+class AdminCog(commands.GroupCog, group_name=ADMIN_GROUP, group_description=ADMIN_GROUP_DESCRIPTION):
     """Admin commands. ``default_permissions`` only hides them; :meth:`interaction_check` really enforces.
     Every reply is private, and every handler defers first (the work touches the shared store)."""
 
@@ -230,7 +246,7 @@ class AdminCog(commands.GroupCog, group_name="newsbot", group_description="newsb
     @app_commands.autocomplete(archive=archive_autocomplete)
     async def reindex(self, interaction: Interaction, archive: ArchiveArg | None = None) -> None:
         result = await self.service.reindex(_archive(archive), operator=await self.is_operator(interaction))
-        await send(interaction, embeds.render(result), ephemeral=True)
+        await send(interaction, embeds.render(result, lang_of(interaction)), ephemeral=True)
 
     @app_commands.command(name="stats", description=_desc("stats"))
     @app_commands.describe(**_describe("stats"))
@@ -238,28 +254,30 @@ class AdminCog(commands.GroupCog, group_name="newsbot", group_description="newsb
     async def stats(self, interaction: Interaction, archive: ArchiveArg | None = None) -> None:
         result = await self.service.stats(_archive(archive), guild_id=interaction.guild_id,
                                           operator=await self.is_operator(interaction))
-        await send(interaction, embeds.render(result), ephemeral=True)
+        await send(interaction, embeds.render(result, lang_of(interaction)), ephemeral=True)
 
     @app_commands.command(name="archive-default", description=_desc("archive-default"))
     @app_commands.describe(**_describe("archive-default"))
     @app_commands.autocomplete(archive=archive_autocomplete)
     async def archive_default(self, interaction: Interaction, archive: ArchiveArg | None = None) -> None:
         result = await self.service.archive_default(_archive(archive), guild_id=_guild(interaction))
-        await send(interaction, embeds.render(result), ephemeral=True)
+        await send(interaction, embeds.render(result, lang_of(interaction)), ephemeral=True)
 
     @app_commands.command(name="feed-retry", description=_desc("feed-retry"))
     @app_commands.describe(**_describe("feed-retry"))
     async def feed_retry(self, interaction: Interaction, feed: app_commands.Range[str, 1, 500] | None = None) -> None:
         result = await self.service.feed_retry(feed, operator=await self.is_operator(interaction))
-        await send(interaction, embeds.render(result), ephemeral=True)
+        await send(interaction, embeds.render(result, lang_of(interaction)), ephemeral=True)
 
     # -- weekly digest settings --
 
     async def _settings_reply(self, interaction: Interaction, result: DigestSettingsResult) -> None:
         channel_id = result.settings.channel_id
-        reply = embeds.with_cannot_post(embeds.render(result), cannot_post(interaction, channel_id), channel_id)
+        lg = lang_of(interaction)
+        reply = embeds.with_cannot_post(embeds.render(result, lg), cannot_post(interaction, channel_id), channel_id,
+                                        lg)
         if result.settings.thread and not can_open_threads(interaction, channel_id):
-            reply = embeds.with_no_threads(reply, channel_id)
+            reply = embeds.with_no_threads(reply, channel_id, lg)
         await send(interaction, reply, ephemeral=True)
 
     @app_commands.command(name="digest-channel", description=_desc("digest-channel"))
@@ -285,8 +303,8 @@ class AdminCog(commands.GroupCog, group_name="newsbot", group_description="newsb
     @app_commands.command(name="digest-policy", description=_desc("digest-policy"))
     @app_commands.describe(**_describe("digest-policy"))
     @app_commands.autocomplete(archive=archive_autocomplete)
-    @app_commands.choices(policy=[app_commands.Choice(name="next (replay the archive)", value="next"),
-                                  app_commands.Choice(name="latest (only new issues)", value="latest")])
+    @app_commands.choices(policy=[app_commands.Choice(name=N_("next (replay the archive)"), value="next"),
+                                  app_commands.Choice(name=N_("latest (only new issues)"), value="latest")])
     async def digest_policy(self, interaction: Interaction, policy: str, archive: ArchiveArg | None = None) -> None:
         result = await self.service.digest_policy(policy, _archive(archive), guild_id=_guild(interaction))
         await self._settings_reply(interaction, result)
@@ -312,7 +330,7 @@ class AdminCog(commands.GroupCog, group_name="newsbot", group_description="newsb
     @app_commands.autocomplete(archive=archive_autocomplete)
     async def digest_now(self, interaction: Interaction, archive: ArchiveArg | None = None) -> None:
         result = await self.service.digest_now(_archive(archive), guild_id=_guild(interaction), poster=self.poster)
-        await send(interaction, embeds.render(result), ephemeral=True)
+        await send(interaction, embeds.render(result, lang_of(interaction)), ephemeral=True)
 
     @app_commands.command(name="digest-role", description=_desc("digest-role"))
     @app_commands.describe(**_describe("digest-role"))
@@ -321,20 +339,31 @@ class AdminCog(commands.GroupCog, group_name="newsbot", group_description="newsb
                           archive: ArchiveArg | None = None) -> None:
         if role is not None and (role.is_default() or role.managed):
             # @everyone would ping the whole server; a managed role belongs to a bot or an integration.
-            kind = ("the everyone role (it pings every member)" if role.is_default()
-                    else "a bot's or an integration's own role")
-            raise DigestError(f"The digest role cannot be {kind}: pick a role that members join to get digests.")
+            raise DigestError(N_("The digest role cannot be the everyone role (it pings every member): pick a role "
+                                 "that members join to get digests.") if role.is_default() else
+                              N_("The digest role cannot be a bot's or an integration's own role: pick a role that "
+                                 "members join to get digests."))
         me = interaction.app_permissions
         pings = role is None or role.mentionable or me.mention_everyone or me.administrator
         result = await self.service.digest_role(RoleId(role.id) if role else None, _archive(archive),
                                                 guild_id=_guild(interaction), role_pings=pings)
         await self._settings_reply(interaction, result)
 
+    @app_commands.command(name="digest-language", description=_desc("digest-language"))
+    @app_commands.describe(**_describe("digest-language"))
+    @app_commands.choices(language=[app_commands.Choice(name=N_("auto (the server's language)"), value="auto"),
+                                    app_commands.Choice(name="English", value="en-US"),
+                                    app_commands.Choice(name="简体中文", value="zh-CN"),
+                                    app_commands.Choice(name="繁體中文", value="zh-TW")])
+    async def digest_language(self, interaction: Interaction, language: str) -> None:
+        result = await self.service.digest_language(language, guild_id=_guild(interaction))
+        await self._settings_reply(interaction, result)
+
     @app_commands.command(name="digest-thread", description=_desc("digest-thread"))
     @app_commands.describe(**_describe("digest-thread"))
     @app_commands.autocomplete(archive=archive_autocomplete)
-    @app_commands.choices(mode=[app_commands.Choice(name="on", value="on"),
-                                app_commands.Choice(name="off", value="off")])
+    @app_commands.choices(mode=[app_commands.Choice(name=N_("on"), value="on"),
+                                app_commands.Choice(name=N_("off"), value="off")])
     async def digest_thread(self, interaction: Interaction, mode: str, archive: ArchiveArg | None = None) -> None:
         result = await self.service.digest_thread(mode, _archive(archive), guild_id=_guild(interaction))
         await self._settings_reply(interaction, result)
@@ -349,7 +378,7 @@ def message_menus(service: Newsbot) -> list[app_commands.ContextMenu]:
         await interaction.response.defer(ephemeral=True, thinking=True)
         result = await service.search_message(message_text(message), user_id=interaction.user.id,
                                               guild_id=interaction.guild_id)
-        reply = embeds.render(result)
+        reply = embeds.render(result, lang_of(interaction))
         buttons = link_buttons(embeds.hit_links(result))
         await interaction.followup.send(embeds=reply.embeds[:1], view=buttons or discord.utils.MISSING,
                                         ephemeral=True, allowed_mentions=NO_MENTIONS)

@@ -14,7 +14,7 @@ import time
 import aiohttp
 import discord
 
-from bot.discord_adapter.embeds import alert_embed
+from bot.discord_adapter.alert_embeds import alert_embed
 from bot.errors import DMClosed, PostForbidden, PostNotFound, PostRejected, PostTransient
 from bot.results import AlertResult
 

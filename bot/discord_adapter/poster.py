@@ -11,6 +11,7 @@ import discord
 
 from bot.discord_adapter.embeds import features_embeds
 from bot.errors import PostForbidden, PostNotFound, PostRejected, PostTransient
+from bot.i18n import N_, lang
 from bot.results import FeaturesResult
 
 log = logging.getLogger(__name__)
@@ -83,9 +84,11 @@ class DiscordPoster:
         return channel
 
     async def post(self, channel_id: int, guild_id: int, slot: str, content: FeaturesResult, *,
-                   role_id: int | None = None) -> int:
+                   role_id: int | None = None, locale: str | None = None) -> int:
         channel = await self._channel(channel_id)
-        embeds = features_embeds(content, heading="Weekly digest", footer=digest_footer(slot))
+        # The footer stays English whatever the language: it is the mark find_existing looks for.
+        embeds = features_embeds(content, heading=N_("Weekly digest"), footer=digest_footer(slot),
+                                 lg=lang(locale or self.guild_locale(guild_id)))
         text, allowed = role_ping(role_id)
         try:
             message = await channel.send(text, embeds=embeds, allowed_mentions=allowed,
@@ -95,6 +98,11 @@ class DiscordPoster:
         except (TimeoutError, aiohttp.ClientError, OSError) as err:
             raise PostTransient(f"network error: {err}") from err
         return message.id
+
+    def guild_locale(self, guild_id: int) -> str | None:
+        """The server's preferred locale (its Community "primary language"), from discord.py's cache."""
+        guild = self.client.get_guild(guild_id)
+        return guild.preferred_locale.value if guild is not None else None
 
     async def start_thread(self, channel_id: int, message_id: int, name: str) -> None:
         channel = await self._channel(channel_id)

@@ -12,9 +12,11 @@ from typing import Any
 
 import discord
 
-from bot.discord_adapter.embeds import error_text, render
+from bot.discord_adapter.embeds import render
+from bot.discord_adapter.markup import error_text
 from bot.discord_adapter.replies import expired
 from bot.errors import AlertError
+from bot.i18n import COMMAND_NAME, lang
 from bot.results import SubscriptionsResult
 
 log = logging.getLogger(__name__)
@@ -38,8 +40,10 @@ class Paginator(discord.ui.View):
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if interaction.user.id != self.owner_id:
+            lg = lang(interaction.locale.value)  # the one who pressed, who may read another language
             await interaction.response.send_message(
-                "Only the person who asked can turn these pages; run /ask yourself to get your own.",
+                lg.gettext("Only the person who asked can turn these pages; run {command} yourself to get your own.",
+                           command="/" + lg.pgettext(COMMAND_NAME, "ask")),
                 ephemeral=True, allowed_mentions=discord.AllowedMentions.none(),
             )
             return False

@@ -17,7 +17,7 @@ from bot.store.base import Driver, Row, as_int, opt_int, opt_str, parse_ts, ts
 from bot.store.records import PostRecord, PostStatus
 
 _SETTINGS_COLUMNS = ("guild_id, archive, channel_id, weekday, time, timezone, policy, enabled, enabled_at, "
-                     "disabled_reason, role_id, thread, thread_error, publish_error")
+                     "disabled_reason, role_id, thread, thread_error, publish_error, locale")
 _POST_COLUMNS = ("guild_id, archive, slot, issue_id, status, channel_id, message_id, claimed_at, lease_until, "
                  "posted_at, detail, claimed_by")
 
@@ -29,7 +29,7 @@ def _settings(row: Row) -> DigestSettings:
         policy=parse_policy(str(row["policy"])), enabled=bool(row["enabled"]), enabled_at=parse_ts(row["enabled_at"]),
         disabled_reason=opt_str(row["disabled_reason"]), role_id=opt_int(row["role_id"]),
         thread=bool(row["thread"]), thread_error=opt_str(row["thread_error"]),
-        publish_error=opt_str(row["publish_error"]),
+        publish_error=opt_str(row["publish_error"]), locale=opt_str(row["locale"]),
     )
 
 
@@ -89,15 +89,15 @@ class DigestTables(Driver):
 
     async def put_settings(self, s: DigestSettings) -> None:
         await self._write((
-            f"INSERT INTO digest_settings ({_SETTINGS_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            f"INSERT INTO digest_settings ({_SETTINGS_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (guild_id, archive) DO UPDATE SET channel_id = excluded.channel_id, "
             "weekday = excluded.weekday, time = excluded.time, timezone = excluded.timezone, policy = excluded.policy, "
             "enabled = excluded.enabled, enabled_at = excluded.enabled_at, "
             "disabled_reason = excluded.disabled_reason, role_id = excluded.role_id, thread = excluded.thread, "
-            "thread_error = excluded.thread_error, publish_error = excluded.publish_error",
+            "thread_error = excluded.thread_error, publish_error = excluded.publish_error, locale = excluded.locale",
             (s.guild_id, self.archive, s.channel_id, s.weekday, s.time.isoformat("minutes"), s.timezone, s.policy,
              int(s.enabled), None if s.enabled_at is None else ts(s.enabled_at), s.disabled_reason, s.role_id,
-             int(s.thread), s.thread_error, s.publish_error),
+             int(s.thread), s.thread_error, s.publish_error, s.locale),
         ))
 
     async def set_thread_error(self, guild_id: int, error: str | None) -> None:

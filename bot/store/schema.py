@@ -187,6 +187,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (archive, issue_id, user_id)
         )""",
     ),
+    # 9: the digest's language (/newsbot digest-language): a Discord locale, or NULL to follow the server's
+    # preferred locale.
+    ("ALTER TABLE digest_settings ADD COLUMN locale TEXT",),
 )
 """Each entry is one schema version's statements, applied in one transaction. Append, never edit."""
 

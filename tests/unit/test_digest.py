@@ -106,6 +106,8 @@ class FakeDiscord:
     messages: list[Message] = field(default_factory=list)
     failures: dict[int, list[Fail]] = field(default_factory=dict)
     attempts: list[tuple[int, str]] = field(default_factory=list)
+    locales: list[str | None] = field(default_factory=list)
+    """The language each post was asked for (the guild's digest-language setting)."""
     gate: asyncio.Event | None = None
     """When set, the next post waits for it: a slow HTTP request that another process could overtake."""
     entered: asyncio.Event = field(default_factory=asyncio.Event)
@@ -133,8 +135,9 @@ class FakeDiscord:
         self.threads.append((channel_id, message_id, name))
 
     async def post(self, channel_id: int, guild_id: int, slot: str, content: FeaturesResult, *,
-                   role_id: int | None = None) -> int:
+                   role_id: int | None = None, locale: str | None = None) -> int:
         self.attempts.append((channel_id, slot))
+        self.locales.append(locale)
         self.entered.set()
         await asyncio.sleep(0)  # a real await: lets a second scheduler interleave here
         if self.gate is not None:

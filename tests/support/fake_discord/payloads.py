@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -169,6 +170,8 @@ class FakeGuild:
     channels: tuple[FakeChannel, ...]
     roles: tuple[FakeRole, ...] = ()
     owner_id: int = 0
+    preferred_locale: str = "en-US"
+    """The server's primary language (Community settings): ``guild_locale`` of its interactions."""
 
     def channel(self, channel_id: int) -> FakeChannel | None:
         return next((c for c in self.channels if c.id == channel_id), None)
@@ -240,7 +243,7 @@ def guild_create_payload(guild: FakeGuild, bot_member: JSON) -> JSON:
         "guild_scheduled_events": [],
         "soundboard_sounds": [],
         "features": [],
-        "preferred_locale": "en-US",
+        "preferred_locale": guild.preferred_locale,
         "verification_level": 0,
         "default_message_notifications": 0,
         "explicit_content_filter": 0,
@@ -494,20 +497,99 @@ _MENU_NAME = re.compile(r"^[^\n\r]{1,32}$")
 """User and message commands (types 2 and 3): mixed case and spaces allowed."""
 
 
+DISCORD_LOCALES = frozenset({
+    "id", "da", "de", "en-GB", "en-US", "es-ES", "es-419", "fr", "hr", "it", "lt", "hu", "nl", "no", "pl", "pt-BR",
+    "ro", "fi", "sv-SE", "vi", "tr", "cs", "el", "bg", "ru", "uk", "hi", "th", "zh-CN", "ja", "zh-TW", "ko",
+})
+"""The locales Discord accepts as keys of ``name_localizations`` and ``description_localizations``."""
+
+
+def valid_name(name: str, *, chat_input: bool = True) -> bool:
+    """A command or option name as Discord accepts it: ``^[-_'\\p{L}\\p{N}\\p{sc=Deva}\\p{sc=Thai}]{1,32}$``
+    (Python's ``re`` has no ``\\p``, so by Unicode category and script), and for a slash command lowercase
+    wherever a letter has a lowercase form. CJK ideographs are letters (Lo), so ``提问`` is a name.
+
+    >>> [valid_name(n) for n in ("ask", "feed-retry", "提问", "提問", "ไทย", "Ask", "two words", "a" * 33, "", "a.b")]
+    [True, True, True, True, True, False, False, False, False, False]
+    """
+    if not 1 <= len(name) <= 32:
+        return False
+    for ch in name:
+        category = unicodedata.category(ch)
+        script = unicodedata.name(ch, "").split(" ")[0]
+        if not (ch in "-_'" or category[0] in "LN" or script in ("DEVANAGARI", "THAI")):
+            return False
+    return not chat_input or name == name.lower()
+
+
+def _bad(code: str, message: str) -> dict[str, Any]:
+    return {"_errors": [{"code": code, "message": message}]}
+
+
+def _localization_errors(item: Mapping[str, Any], *, chat_input: bool) -> dict[str, Any]:
+    """Errors in an item's ``name_localizations`` and ``description_localizations``, keyed as Discord keys them."""
+    problems: dict[str, Any] = {}
+    for key, check in (("name_localizations", "name"), ("description_localizations", "description")):
+        localized = item.get(key) or {}
+        bad: dict[str, Any] = {}
+        for locale, text in localized.items():
+            if locale not in DISCORD_LOCALES:
+                bad[locale] = _bad("LOCALE_INVALID", f"{locale!r} is not a Discord locale")
+            elif check == "name" and not valid_name(str(text), chat_input=chat_input):
+                bad[locale] = _bad("APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid")
+            elif check == "description" and not 1 <= len(str(text)) <= 100:
+                bad[locale] = _bad("BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+        if bad:
+            problems[key] = bad
+    return problems
+
+
+def _option_errors(options: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Errors of options (and sub-options, and choices' localized names), checked as commands are."""
+    errors: dict[str, Any] = {}
+    names = [str(o.get("name", "")) for o in options]
+    for index, option in enumerate(options):
+        problems = _localization_errors(option, chat_input=True)
+        if not valid_name(str(option.get("name", ""))):
+            problems["name"] = _bad("APPLICATION_COMMAND_INVALID_NAME", "Bad name")
+        if not 1 <= len(str(option.get("description", ""))) <= 100:
+            problems["description"] = _bad("BASE_TYPE_BAD_LENGTH", "1-100")
+        for locale in DISCORD_LOCALES:  # two options that read the same in one language cannot be told apart
+            shown = [str((o.get("name_localizations") or {}).get(locale, n))
+                     for o, n in zip(options, names, strict=True)]
+            if shown.count(shown[index]) > 1:
+                problems["name_localizations"] = _bad("APPLICATION_COMMAND_OPTIONS_NAME_ALREADY_EXISTS", locale)
+                break
+        for c_index, choice in enumerate(option.get("choices") or []):
+            for locale, text in (choice.get("name_localizations") or {}).items():
+                if locale not in DISCORD_LOCALES or not 1 <= len(str(text)) <= 100:
+                    problems.setdefault("choices", {})[str(c_index)] = _bad("BASE_TYPE_BAD_LENGTH", locale)
+        nested = _option_errors(option.get("options") or [])
+        if nested:
+            problems["options"] = nested
+        if problems:
+            errors[str(index)] = problems
+    return errors
+
+
 def command_errors(commands: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Discord-shaped ``errors`` for a bulk-overwrite body ({} if valid), so discord.py's
-    ``CommandSyncFailure`` can point at the offending command.
+    ``CommandSyncFailure`` can point at the offending command. Localized names and descriptions are checked
+    as the defaults are, per locale.
 
-    >>> command_errors([{"name": "ask", "description": "Ask", "type": 1}])
+    >>> command_errors([{"name": "ask", "description": "Ask", "type": 1, "name_localizations": {"zh-CN": "提问"}}])
     {}
     >>> sorted(command_errors([{"name": "Ask", "description": "", "type": 1}])["0"])
     ['description', 'name']
+    >>> command_errors([{"name": "ask", "description": "Ask", "name_localizations": {"zh-CN": "提 问"}}])
+    ... # doctest: +ELLIPSIS
+    {'0': {'name_localizations': {'zh-CN': {'_errors': [{'code': 'APPLICATION_COMMAND_INVALID_NAME', ...}]}}}}
     """
     errors: dict[str, Any] = {}
     for index, command in enumerate(commands):
-        problems: dict[str, Any] = {}
         name = str(command.get("name", ""))
         chat_input = command.get("type", 1) == 1
+        problems = _localization_errors(command, chat_input=chat_input)
         menu = command.get("type") in (2, 3)
         if menu:
             if not _MENU_NAME.match(name) or name != name.strip():
@@ -518,18 +600,33 @@ def command_errors(commands: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             if command.get("options"):
                 problems["options"] = {"_errors": [{"code": "APPLICATION_COMMAND_CONTEXT_MENU_OPTIONS",
                                                     "message": "Context menu commands cannot have options"}]}
-        elif not _COMMAND_NAME.match(name) or (chat_input and name != name.lower()):
-            problems["name"] = {
-                "_errors": [{"code": "APPLICATION_COMMAND_INVALID_NAME", "message": "Bad name"}]
-            }
+        elif not valid_name(name, chat_input=chat_input):
+            problems["name"] = _bad("APPLICATION_COMMAND_INVALID_NAME", "Bad name")
         description = str(command.get("description", ""))
         if chat_input and not 1 <= len(description) <= 100:
-            problems["description"] = {"_errors": [{"code": "BASE_TYPE_BAD_LENGTH", "message": "1-100"}]}
+            problems["description"] = _bad("BASE_TYPE_BAD_LENGTH", "1-100")
         if len(command.get("options") or []) > 25:
-            problems["options"] = {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": "25 or fewer"}]}
+            problems["options"] = _bad("BASE_TYPE_MAX_LENGTH", "25 or fewer")
+        elif chat_input:
+            nested = _option_errors(command.get("options") or [])
+            if nested:
+                problems["options"] = nested
         if problems:
             errors[str(index)] = problems
     return errors
+
+
+def localized_names(command: Mapping[str, Any], locale: str) -> list[str]:
+    """What a client in ``locale`` lists for a synced command: ``/提问 问题 期 数量`` as its name and options.
+
+    >>> localized_names({"name": "ask", "name_localizations": {"zh-CN": "提问"},
+    ...                  "options": [{"name": "question", "name_localizations": {"zh-CN": "问题"}}]}, "zh-CN")
+    ['提问', '问题']
+    """
+    def shown(item: Mapping[str, Any]) -> str:
+        return str((item.get("name_localizations") or {}).get(locale, item["name"]))
+
+    return [shown(command), *(shown(o) for o in command.get("options") or [])]
 
 
 def _infer_option_type(value: object) -> int:
