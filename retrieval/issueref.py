@@ -87,16 +87,22 @@ DEFAULT_TEMPLATES: tuple[str, ...] = (
     "issue {n}", "第 {n} 期",
     "TWiR {n}", "This Week in Rust {n}", "周刊 {n}", "周刊 {n} 期", "周刊 第 {n} 期",
     "the week of {date}", "week of {date}", "{date} issue", "issue of {date}",
+    "TWiR {date}", "TWiR of {date}", "This Week in Rust {date}", "This Week in Rust of {date}",
+    "{date} 那期", "{date} 的那期", "{date} 这期", "{date} 的周刊",
 )
 """How readers name an issue of the newsletters newsbot knows; an archive's profile can supply its own list.
 
 A template is text with one placeholder, ``{n}`` (an issue number, optionally after ``#`` or ``No.``) or
-``{date}`` (``2024-01-03``, ``2024/1/3``, ``2024 年 1 月 3 日``). Case is ignored and a space matches any
+``{date}`` (``2024-01-03``, ``2024/1/3``, ``2024 年 1 月 3 日``, ``January 3, 2024``, ``3 Jan 2024``).
+Case is ignored and a space matches any
 spacing, none included (``第34期``, ``TWiR #528``)."""
 
 _PLACEHOLDERS = {
     "{n}": r"(?:no\.?\s*)?#?\s*" + _N,
-    "{date}": _YEAR + r"\s*(?:[-/.]|年)\s*(0?[1-9]|1[0-2])\s*(?:[-/.]|月)\s*(0?[1-9]|[12]\d|3[01])(?:\s*[日号])?",
+    # 2024-01-03, 2024/1/3, 2024 年 1 月 3 日 | January 3, 2024 | 3 Jan 2024
+    "{date}": "(?:" + _YEAR + r"\s*(?:[-/.]|年)\s*(0?[1-9]|1[0-2])\s*(?:[-/.]|月)\s*(0?[1-9]|[12]\d|3[01])"
+              + r"(?:\s*[日号])?|(" + _MONTH_NAMES + r")\.?\s*(0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?\s*,?\s*" + _YEAR
+              + r"|(0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?\s+(" + _MONTH_NAMES + r")\.?\s*,?\s*" + _YEAR + ")",
 }
 _PLACEHOLDER_RE = re.compile(r"(\{[^{}]*\})")
 _ASCII_ALNUM = re.compile(r"[A-Za-z0-9]", re.ASCII)
@@ -320,7 +326,11 @@ def _build(kind: str, m: re.Match[str]) -> IssueRef | None:
     if kind == "year_month":
         return _month(int(g[0]), int(g[1]))
     if kind == "date":
-        return _date(int(g[0]), int(g[1]), int(g[2]))
+        if g[0] is not None:
+            return _date(int(g[0]), int(g[1]), int(g[2]))
+        if g[3] is not None:
+            return _date(int(g[5]), _MONTHS[g[3].lower()], int(g[4]))
+        return _date(int(g[8]), _MONTHS[g[7].lower()], int(g[6]))
     if kind == "month_year":
         return _month(int(g[1]), _MONTHS.get(g[0].lower(), 0))
     if kind == "year_month_name":

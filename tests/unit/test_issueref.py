@@ -200,6 +200,12 @@ JAN_3 = IssueRef(date=dt.date(2024, 1, 3))
         ("crates in the week of 2024-01-03", JAN_3, "crates"),
         ("the 2024-01-03 issue on borrowck", JAN_3, "the on borrowck"),
         ("week of 2024/1/3: cargo", JAN_3, "cargo"),
+        ("TWiR January 3 2024 RPITIT PR", JAN_3, "RPITIT PR"),
+        ("TWiR Jan. 3rd, 2024 RPITIT", JAN_3, "RPITIT"),
+        ("This Week in Rust of 3 January 2024: cargo", JAN_3, "cargo"),
+        ("TWiR of 2024-01-03, EarlyBinder", JAN_3, "EarlyBinder"),
+        ("TWiR 2024-01-03 constify", JAN_3, "constify"),
+        ("2024 年 1 月 3 日那期的 cargo", JAN_3, "cargo"),
     ],
 )
 def test_extract_default_templates(query: str, ref: IssueRef, rest: str) -> None:
@@ -209,7 +215,7 @@ def test_extract_default_templates(query: str, ref: IssueRef, rest: str) -> None
 @pytest.mark.parametrize(
     "query",
     ["TWiR 5283 async", "XTWiR 528", "TWiR 528.5", "the week of 2024-02-30", "周刊 12-3", "TWiR is great",
-     "the week of 2024-13-01 issue", "2024-01-03 的新闻"],
+     "the week of 2024-13-01 issue", "2024-01-03 的新闻", "TWiR February 30 2024", "January 3 2024 release"],
 )
 def test_default_templates_do_not_misfire(query: str) -> None:
     assert extract_issue_ref(query) == (None, query)
