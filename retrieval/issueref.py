@@ -94,8 +94,7 @@ DEFAULT_TEMPLATES: tuple[str, ...] = (
 
 A template is text with one placeholder, ``{n}`` (an issue number, optionally after ``#`` or ``No.``) or
 ``{date}`` (``2024-01-03``, ``2024/1/3``, ``2024 年 1 月 3 日``, ``January 3, 2024``, ``3 Jan 2024``).
-Case is ignored and a space matches any
-spacing, none included (``第34期``, ``TWiR #528``)."""
+Case is ignored and a space matches any spacing, none included (``第34期``, ``TWiR #528``)."""
 
 _PLACEHOLDERS = {
     "{n}": r"(?:no\.?\s*)?#?\s*" + _N,
