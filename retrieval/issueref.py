@@ -89,11 +89,13 @@ DEFAULT_TEMPLATES: tuple[str, ...] = (
     "the week of {date}", "week of {date}", "{date} issue", "issue of {date}",
     "TWiR {date}", "TWiR of {date}", "This Week in Rust {date}", "This Week in Rust of {date}",
     "{date} 那期", "{date} 的那期", "{date} 这期", "{date} 的周刊",
+    "TWiR {month}", "TWiR of {month}", "This Week in Rust {month}", "{month} 那期", "{month} 的那期", "{month} 这期",
 )
 """How readers name an issue of the newsletters newsbot knows; an archive's profile can supply its own list.
 
-A template is text with one placeholder, ``{n}`` (an issue number, optionally after ``#`` or ``No.``) or
-``{date}`` (``2024-01-03``, ``2024/1/3``, ``2024 年 1 月 3 日``, ``January 3, 2024``, ``3 Jan 2024``).
+A template is text with one placeholder: ``{n}`` (an issue number, optionally after ``#`` or ``No.``),
+``{date}`` (``2024-01-03``, ``2024/1/3``, ``2024 年 1 月 3 日``, ``January 3, 2024``, ``3 Jan 2024``) or
+``{month}`` (``April 2017``, ``2017 年 4 月``, ``2017-04``).
 Case is ignored and a space matches any spacing, none included (``第34期``, ``TWiR #528``)."""
 
 _PLACEHOLDERS = {
@@ -102,6 +104,9 @@ _PLACEHOLDERS = {
     "{date}": "(?:" + _YEAR + r"\s*(?:[-/.]|年)\s*(0?[1-9]|1[0-2])\s*(?:[-/.]|月)\s*(0?[1-9]|[12]\d|3[01])"
               + r"(?:\s*[日号])?|(" + _MONTH_NAMES + r")\.?\s*(0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?\s*,?\s*" + _YEAR
               + r"|(0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?\s+(" + _MONTH_NAMES + r")\.?\s*,?\s*" + _YEAR + ")",
+    # April 2017 | 2017 年 4 月 | 2017-04
+    "{month}": "(?:(" + _MONTH_NAMES + r")\.?\s*,?\s*" + _YEAR + "|" + _YEAR + r"\s*年\s*(0?[1-9]|1[0-2])\s*月"
+               + "|" + _YEAR + r"[-/.](0[1-9]|1[0-2]))",
 }
 _PLACEHOLDER_RE = re.compile(r"(\{[^{}]*\})")
 _ASCII_ALNUM = re.compile(r"[A-Za-z0-9]", re.ASCII)
@@ -111,8 +116,8 @@ _ASCII_ALNUM = re.compile(r"[A-Za-z0-9]", re.ASCII)
 def compile_templates(templates: tuple[str, ...]) -> tuple[tuple[str, re.Pattern[str]], ...]:
     """``(kind, pattern)`` for each template; a bad template raises ``ValueError`` naming it.
 
-    >>> [kind for kind, _ in compile_templates(("TWiR {n}", "the week of {date}"))]
-    ['number', 'date']
+    >>> [kind for kind, _ in compile_templates(("TWiR {n}", "the week of {date}", "TWiR {month}"))]
+    ['number', 'date', 'month']
     >>> compile_templates(("{n}",))
     Traceback (most recent call last):
     ...
@@ -120,7 +125,7 @@ def compile_templates(templates: tuple[str, ...]) -> tuple[tuple[str, re.Pattern
     >>> compile_templates(("week {w}",))
     Traceback (most recent call last):
     ...
-    ValueError: issue reference template 'week {w}': unknown placeholder {w} (use {n} or {date})
+    ValueError: issue reference template 'week {w}': unknown placeholder {w} (use {n}, {date} or {month})
     """
     return tuple(_compile_template(t) for t in templates)
 
@@ -131,9 +136,9 @@ def _compile_template(template: str) -> tuple[str, re.Pattern[str]]:
     holders = [p for p in pieces if _PLACEHOLDER_RE.fullmatch(p)]
     for p in holders:
         if p not in _PLACEHOLDERS:
-            raise ValueError(f"{where}: unknown placeholder {p} (use {{n}} or {{date}})")
+            raise ValueError(f"{where}: unknown placeholder {p} (use {{n}}, {{date}} or {{month}})")
     if len(holders) != 1:
-        raise ValueError(f"{where}: needs exactly one placeholder, {{n}} or {{date}}")
+        raise ValueError(f"{where}: needs exactly one placeholder, {{n}}, {{date}} or {{month}}")
     if len(pieces) == 1:
         raise ValueError(f"{where}: needs some text besides its placeholder")
     if "{" in template.replace(holders[0], "", 1) or "}" in template.replace(holders[0], "", 1):
@@ -147,7 +152,7 @@ def _compile_template(template: str) -> tuple[str, re.Pattern[str]]:
     first, last = pieces[0], pieces[-1]
     left = _L if first in holders or _ASCII_ALNUM.match(first[0]) else ""
     right = _R if last in holders or _ASCII_ALNUM.match(last[-1]) else ""
-    kind = "number" if holders[0] == "{n}" else "date"
+    kind = {"{n}": "number", "{date}": "date", "{month}": "month"}[holders[0]]
     return kind, re.compile(left + body + right, _I)
 
 
@@ -330,6 +335,10 @@ def _build(kind: str, m: re.Match[str]) -> IssueRef | None:
         if g[3] is not None:
             return _date(int(g[5]), _MONTHS[g[3].lower()], int(g[4]))
         return _date(int(g[8]), _MONTHS[g[7].lower()], int(g[6]))
+    if kind == "month":
+        if g[0] is not None:
+            return _month(int(g[1]), _MONTHS[g[0].lower()])
+        return _month(int(g[2] or g[4]), int(g[3] or g[5]))
     if kind == "month_year":
         return _month(int(g[1]), _MONTHS.get(g[0].lower(), 0))
     if kind == "year_month_name":

@@ -206,6 +206,10 @@ JAN_3 = IssueRef(date=dt.date(2024, 1, 3))
         ("TWiR of 2024-01-03, EarlyBinder", JAN_3, "EarlyBinder"),
         ("TWiR 2024-01-03 constify", JAN_3, "constify"),
         ("2024 年 1 月 3 日那期的 cargo", JAN_3, "cargo"),
+        ("TWiR April 2017: visible parent map", IssueRef(year=2017, month=4), "visible parent map"),
+        ("2022 年 5 月那期 rust-analyzer changelog", IssueRef(year=2022, month=5), "rust-analyzer changelog"),
+        ("TWiR 2022-05 rust-analyzer", IssueRef(year=2022, month=5), "rust-analyzer"),
+        ("TWiR 2022-05-04 rust-analyzer", IssueRef(date=dt.date(2022, 5, 4)), "rust-analyzer"),  # the longer form
     ],
 )
 def test_extract_default_templates(query: str, ref: IssueRef, rest: str) -> None:
@@ -239,6 +243,7 @@ def test_templates_are_data() -> None:
         ("{n}", "needs some text besides its placeholder"),
         ("TWiR", "needs exactly one placeholder"),
         ("{n} of {date}", "needs exactly one placeholder"),
+        ("{month}", "needs some text besides its placeholder"),
         ("week {w}", "unknown placeholder {w}"),
         ("TWiR {n} }", "a brace outside its placeholder"),
     ],
