@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -60,6 +61,13 @@ def test_the_fingerprint_changes_only_when_stemming_is_on(config: AnalyzerConfig
     assert stemming.fingerprint != plain.fingerprint
     # Off is the analyzer as it was before the setting existed: its token store is still valid.
     assert Analyzer(replace(config, english_stemming=False)).fingerprint == plain.fingerprint
+
+
+def test_a_worker_process_rebuilds_a_stemming_analyzer(stemming: Analyzer) -> None:
+    # Token-store workers get the analyzer by pickling its config; the stems must come along.
+    clone = pickle.loads(pickle.dumps(stemming))
+    assert clone.fingerprint == stemming.fingerprint
+    assert clone.index_tokens("Borrowing patches") == stemming.index_tokens("Borrowing patches")
 
 
 def test_threads_share_one_stemmer() -> None:
