@@ -11,8 +11,6 @@ import threading
 from collections.abc import Iterable
 from importlib import metadata
 
-import Stemmer
-
 __all__ = ["EnglishStemmer"]
 
 _MIN_LENGTH = 4
@@ -23,6 +21,8 @@ class EnglishStemmer:
     """Snowball English stems of ASCII words, cached; safe to share between threads."""
 
     def __init__(self) -> None:
+        import Stemmer  # here: an archive without stemming (Akira's) never pays for loading it at start-up
+
         # A PyStemmer object keeps internal state between calls, so calls are serialized.
         self._stemmer = Stemmer.Stemmer("english")
         self._lock = threading.Lock()
