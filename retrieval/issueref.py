@@ -95,7 +95,7 @@ DEFAULT_TEMPLATES: tuple[str, ...] = (
 
 A template is text with one placeholder: ``{n}`` (an issue number, optionally after ``#`` or ``No.``),
 ``{date}`` (``2024-01-03``, ``2024/1/3``, ``2024 年 1 月 3 日``, ``January 3, 2024``, ``3 Jan 2024``) or
-``{month}`` (``April 2017``, ``2017 年 4 月``, ``2017-04``).
+``{month}`` (``April 2017``, ``2017 年 4 月``, ``2017-04``); or both ``{year}`` and ``{week}``.
 Case is ignored and a space matches any spacing, none included (``第34期``, ``TWiR #528``)."""
 
 _PLACEHOLDERS = {
@@ -107,7 +107,13 @@ _PLACEHOLDERS = {
     # April 2017 | 2017 年 4 月 | 2017-04
     "{month}": "(?:(" + _MONTH_NAMES + r")\.?\s*,?\s*" + _YEAR + "|" + _YEAR + r"\s*年\s*(0?[1-9]|1[0-2])\s*月"
                + "|" + _YEAR + r"[-/.](0[1-9]|1[0-2]))",
+    # Together, as in 2021 年第 13 周 or week 13 of 2021.
+    "{year}": _YEAR,
+    "{week}": _W,
 }
+_KINDS = {("{n}",): "number", ("{date}",): "date", ("{month}",): "month", ("{year}", "{week}"): "year_week",
+          ("{week}", "{year}"): "week_year"}
+"""The placeholders a template may hold, in order, and the kind of reference it then names."""
 _PLACEHOLDER_RE = re.compile(r"(\{[^{}]*\})")
 _ASCII_ALNUM = re.compile(r"[A-Za-z0-9]", re.ASCII)
 
@@ -116,16 +122,17 @@ _ASCII_ALNUM = re.compile(r"[A-Za-z0-9]", re.ASCII)
 def compile_templates(templates: tuple[str, ...]) -> tuple[tuple[str, re.Pattern[str]], ...]:
     """``(kind, pattern)`` for each template; a bad template raises ``ValueError`` naming it.
 
-    >>> [kind for kind, _ in compile_templates(("TWiR {n}", "the week of {date}", "TWiR {month}"))]
-    ['number', 'date', 'month']
+    >>> [kind for kind, _ in compile_templates(("TWiR {n}", "the week of {date}", "TWiR {month}",
+    ...                                         "{year} 年第 {week} 周", "week {week} of {year}"))]
+    ['number', 'date', 'month', 'year_week', 'week_year']
     >>> compile_templates(("{n}",))
     Traceback (most recent call last):
     ...
-    ValueError: issue reference template '{n}': needs some text besides its placeholder
+    ValueError: issue reference template '{n}': needs some text besides its placeholders
     >>> compile_templates(("week {w}",))
     Traceback (most recent call last):
     ...
-    ValueError: issue reference template 'week {w}': unknown placeholder {w} (use {n}, {date} or {month})
+    ValueError: issue reference template 'week {w}': unknown placeholder {w} (use {n}, {date}, {month}, {year}, {week})
     """
     return tuple(_compile_template(t) for t in templates)
 
@@ -136,12 +143,14 @@ def _compile_template(template: str) -> tuple[str, re.Pattern[str]]:
     holders = [p for p in pieces if _PLACEHOLDER_RE.fullmatch(p)]
     for p in holders:
         if p not in _PLACEHOLDERS:
-            raise ValueError(f"{where}: unknown placeholder {p} (use {{n}}, {{date}} or {{month}})")
-    if len(holders) != 1:
-        raise ValueError(f"{where}: needs exactly one placeholder, {{n}}, {{date}} or {{month}}")
-    if len(pieces) == 1:
-        raise ValueError(f"{where}: needs some text besides its placeholder")
-    if "{" in template.replace(holders[0], "", 1) or "}" in template.replace(holders[0], "", 1):
+            raise ValueError(f"{where}: unknown placeholder {p} (use {{n}}, {{date}}, {{month}}, {{year}}, {{week}})")
+    kind = _KINDS.get(tuple(holders))
+    if kind is None:
+        raise ValueError(f"{where}: needs one placeholder, {{n}}, {{date}} or {{month}}, or both {{year}} and "
+                         "{week}")
+    if len(pieces) == len(holders):
+        raise ValueError(f"{where}: needs some text besides its placeholders")
+    if "{" in _PLACEHOLDER_RE.sub("", template) or "}" in _PLACEHOLDER_RE.sub("", template):
         raise ValueError(f"{where}: a brace outside its placeholder")
     words: list[str] = []
     for p in pieces:
@@ -152,7 +161,6 @@ def _compile_template(template: str) -> tuple[str, re.Pattern[str]]:
     first, last = pieces[0], pieces[-1]
     left = _L if first in holders or _ASCII_ALNUM.match(first[0]) else ""
     right = _R if last in holders or _ASCII_ALNUM.match(last[-1]) else ""
-    kind = {"{n}": "number", "{date}": "date", "{month}": "month"}[holders[0]]
     return kind, re.compile(left + body + right, _I)
 
 

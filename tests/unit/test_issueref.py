@@ -233,6 +233,11 @@ def test_templates_are_data() -> None:
     assert extract_issue_ref("TWiR 528 tokio", mine) == (None, "TWiR 528 tokio")
     assert parse_issue_ref("Rust Weekly 12", mine) == IssueRef(number=12)
     assert parse_issue_ref("TWiR 12", mine) is None
+    # A profile's year-and-week form (Akira's 2021 年第 13 周), either way round.
+    weeks = ("{year} 年第 {week} 周", "week {week} of {year}", "#{n}")
+    assert extract_issue_ref("2021年第13周 变压器", weeks) == (IssueRef(year=2021, week=13), "变压器")
+    assert extract_issue_ref("ViT, week 13 of 2021", weeks) == (IssueRef(year=2021, week=13), "ViT")
+    assert parse_issue_ref("#18", weeks) == IssueRef(number=18)
     # The forms that are not templates (#18, 2021-W13, 最新一期) stay.
     assert extract_issue_ref("#18 tokio", mine) == (IssueRef(number=18), "tokio")
 
@@ -240,10 +245,12 @@ def test_templates_are_data() -> None:
 @pytest.mark.parametrize(
     ("template", "message"),
     [
-        ("{n}", "needs some text besides its placeholder"),
-        ("TWiR", "needs exactly one placeholder"),
-        ("{n} of {date}", "needs exactly one placeholder"),
-        ("{month}", "needs some text besides its placeholder"),
+        ("{n}", "needs some text besides its placeholders"),
+        ("TWiR", "needs one placeholder"),
+        ("{n} of {date}", "needs one placeholder"),
+        ("{year} week", "or both {year} and {week}"),
+        ("{year}{week}", "needs some text besides its placeholders"),
+        ("{month}", "needs some text besides its placeholders"),
         ("week {w}", "unknown placeholder {w}"),
         ("TWiR {n} }", "a brace outside its placeholder"),
     ],
