@@ -116,4 +116,6 @@ def describe_ref(ref: IssueRef) -> str:
         return f"week {ref.week} of {ref.year}" if ref.year else f"week {ref.week}"
     if ref.month is not None:
         return f"{ref.year}-{ref.month:02d}" if ref.year else f"month {ref.month}"
+    if ref.date is not None:
+        return f"the week of {ref.date.isoformat()}"
     return "that issue"

@@ -1,6 +1,10 @@
-"""Issue references as readers type them: ``34``, ``#18``, ``第 34 期``, ``2021-W13``, ``2020 年 9 月``, ``latest``.
+"""Issue references as readers type them: ``34``, ``#18``, ``第 34 期``, ``2021-W13``, ``2020 年 9 月``, ``latest``,
+``TWiR 528``, ``周刊 350``, ``the week of 2024-01-03``.
 
-Pure functions, no I/O. :func:`parse_issue_ref` reads a whole command argument; :func:`extract_issue_ref`
+Pure functions, no I/O. The forms that name a newsletter (``TWiR {n}``) are data: :data:`DEFAULT_TEMPLATES`,
+which an archive's profile can replace with its own list (see :func:`compile_templates`).
+
+:func:`parse_issue_ref` reads a whole command argument; :func:`extract_issue_ref`
 finds a reference *inside* a question and is deliberately stricter, because a false hit there narrows a
 search to one issue: a bare number, ``GPT-3``, ``ResNet-50``, ``2021 年的论文``, ``16x16`` and arXiv ids
 such as ``2101.01234`` are never references inside a question.
@@ -8,12 +12,15 @@ such as ``2101.01234`` are never references inside a question.
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from retrieval.models import Issue
 
-__all__ = ["IssueRef", "extract_issue_ref", "matches", "parse_issue_ref"]
+__all__ = ["DEFAULT_TEMPLATES", "IssueRef", "compile_templates", "extract_issue_ref", "matches", "parse_issue_ref"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +33,8 @@ class IssueRef:
     month: int | None = None
     latest: bool = False
     slug: str | None = None
+    date: dt.date | None = None
+    """A day of the issue's week (``the week of 2024-01-03``)."""
 
 
 _MONTHS = {
@@ -65,16 +74,96 @@ _INLINE: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("month_year", re.compile(_L + r"(" + _MONTH_NAMES + r")\.?\s*,?\s*" + _YEAR + _R, _I)),
     ("year_month_name", re.compile(_L + _YEAR + r"\s+(" + _MONTH_NAMES + r")\b", _I)),
     ("year_month", re.compile(_L + _YEAR + r"[-/.](0[1-9]|1[0-2])" + _R, re.ASCII)),
-    ("number", re.compile(r"第\s*" + _N + r"\s*期", re.ASCII)),
     # "34期" without 第, as readers type it; not 期望 (expect), 期间 (period), 期刊 (journal), 期待, 期限, 期末.
     ("number", re.compile(r"(?<![\w.\-/#&])" + _N + r"\s*期(?![望间刊待限末])", re.ASCII)),
-    ("number", re.compile(_L + r"issue\s*(?:no\.?\s*)?#?\s*" + _N + _R, _I)),
     ("number", re.compile(r"(?<![\w#&])#\s?" + _N + _R, re.ASCII)),
     ("week", re.compile(r"(?<![年\d])第\s*" + _W + r"\s*周", re.ASCII)),
     # "week 13" with no year: the archive decides (the only week 13, or the several listed).
     ("week", re.compile(_L + r"(?:week|wk)[\s_\-]*" + _W + _R, _I)),
     ("slug", re.compile(r"(?<![\w\-/])(akiras?-(?:ml|machine-learning)-news-[a-z0-9\-]*[a-z0-9])", _I)),
 )
+
+DEFAULT_TEMPLATES: tuple[str, ...] = (
+    "issue {n}", "第 {n} 期",
+    "TWiR {n}", "This Week in Rust {n}", "周刊 {n}", "周刊 {n} 期", "周刊 第 {n} 期",
+    "the week of {date}", "week of {date}", "{date} issue", "issue of {date}",
+    "TWiR {date}", "TWiR of {date}", "This Week in Rust {date}", "This Week in Rust of {date}",
+    "{date} 那期", "{date} 的那期", "{date} 这期", "{date} 的周刊",
+    "TWiR {month}", "TWiR of {month}", "This Week in Rust {month}", "{month} 那期", "{month} 的那期", "{month} 这期",
+)
+"""How readers name an issue of the newsletters newsbot knows; an archive's profile can supply its own list.
+
+A template is text with one placeholder: ``{n}`` (an issue number, optionally after ``#`` or ``No.``),
+``{date}`` (``2024-01-03``, ``2024/1/3``, ``2024 年 1 月 3 日``, ``January 3, 2024``, ``3 Jan 2024``) or
+``{month}`` (``April 2017``, ``2017 年 4 月``, ``2017-04``); or both ``{year}`` and ``{week}``.
+Case is ignored and a space matches any spacing, none included (``第34期``, ``TWiR #528``)."""
+
+_PLACEHOLDERS = {
+    "{n}": r"(?:no\.?\s*)?#?\s*" + _N,
+    # 2024-01-03, 2024/1/3, 2024 年 1 月 3 日 | January 3, 2024 | 3 Jan 2024
+    "{date}": "(?:" + _YEAR + r"\s*(?:[-/.]|年)\s*(0?[1-9]|1[0-2])\s*(?:[-/.]|月)\s*(0?[1-9]|[12]\d|3[01])"
+              + r"(?:\s*[日号])?|(" + _MONTH_NAMES + r")\.?\s*(0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?\s*,?\s*" + _YEAR
+              + r"|(0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?\s+(" + _MONTH_NAMES + r")\.?\s*,?\s*" + _YEAR + ")",
+    # April 2017 | 2017 年 4 月 | 2017-04
+    "{month}": "(?:(" + _MONTH_NAMES + r")\.?\s*,?\s*" + _YEAR + "|" + _YEAR + r"\s*年\s*(0?[1-9]|1[0-2])\s*月"
+               + "|" + _YEAR + r"[-/.](0[1-9]|1[0-2]))",
+    # Together, as in 2021 年第 13 周 or week 13 of 2021.
+    "{year}": _YEAR,
+    "{week}": _W,
+}
+_KINDS = {("{n}",): "number", ("{date}",): "date", ("{month}",): "month", ("{year}", "{week}"): "year_week",
+          ("{week}", "{year}"): "week_year"}
+"""The placeholders a template may hold, in order, and the kind of reference it then names."""
+_PLACEHOLDER_RE = re.compile(r"(\{[^{}]*\})")
+_ASCII_ALNUM = re.compile(r"[A-Za-z0-9]", re.ASCII)
+
+
+@functools.cache
+def compile_templates(templates: tuple[str, ...]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """``(kind, pattern)`` for each template; a bad template raises ``ValueError`` naming it.
+
+    >>> [kind for kind, _ in compile_templates(("TWiR {n}", "the week of {date}", "TWiR {month}",
+    ...                                         "{year} 年第 {week} 周", "week {week} of {year}"))]
+    ['number', 'date', 'month', 'year_week', 'week_year']
+    >>> compile_templates(("{n}",))
+    Traceback (most recent call last):
+    ...
+    ValueError: issue reference template '{n}': needs some text besides its placeholders
+    >>> compile_templates(("week {w}",))
+    Traceback (most recent call last):
+    ...
+    ValueError: issue reference template 'week {w}': unknown placeholder {w} (use {n}, {date}, {month}, {year}, {week})
+    """
+    return tuple(_compile_template(t) for t in templates)
+
+
+def _compile_template(template: str) -> tuple[str, re.Pattern[str]]:
+    where = f"issue reference template {template!r}"
+    pieces = [p for p in _PLACEHOLDER_RE.split(template.strip()) if p.strip()]
+    holders = [p for p in pieces if _PLACEHOLDER_RE.fullmatch(p)]
+    for p in holders:
+        if p not in _PLACEHOLDERS:
+            raise ValueError(f"{where}: unknown placeholder {p} (use {{n}}, {{date}}, {{month}}, {{year}}, {{week}})")
+    kind = _KINDS.get(tuple(holders))
+    if kind is None:
+        raise ValueError(f"{where}: needs one placeholder, {{n}}, {{date}} or {{month}}, or both {{year}} and "
+                         "{week}")
+    if len(pieces) == len(holders):
+        raise ValueError(f"{where}: needs some text besides its placeholders")
+    if "{" in _PLACEHOLDER_RE.sub("", template) or "}" in _PLACEHOLDER_RE.sub("", template):
+        raise ValueError(f"{where}: a brace outside its placeholder")
+    words: list[str] = []
+    for p in pieces:
+        words.extend([_PLACEHOLDERS[p]] if p in holders else map(re.escape, p.split()))
+    body = r"\s*".join(words)
+    # Word boundaries only where the template has a letter or a number at its edge ("TWiR 5" in "XTWiR 5"
+    # is no reference); a CJK edge such as 期 needs none.
+    first, last = pieces[0], pieces[-1]
+    left = _L if first in holders or _ASCII_ALNUM.match(first[0]) else ""
+    right = _R if last in holders or _ASCII_ALNUM.match(last[-1]) else ""
+    return kind, re.compile(left + body + right, _I)
+
+
 _WHOLE_NUMBER = re.compile(r"^\s*(?:no\.?\s*)?#?\s*(\d{1,3})\s*$", _I)
 _WHOLE_WEEK = re.compile(r"^\s*W\s*(\d{1,2})\s*$", _I)
 _WHOLE_LATEST = re.compile(r"^\s*(?:最新|最近|latest|newest|last|current|recent)\s*$", _I)
@@ -94,13 +183,13 @@ _EDGE_PUNCT = " \t\r\n,，。.:：;；!！?？、-—"
 _FOLD = {0xFF01 + i: 0x21 + i for i in range(94)} | {0x3000: 0x20}
 
 
-def parse_issue_ref(text: str) -> IssueRef | None:
+def parse_issue_ref(text: str, templates: Sequence[str] = DEFAULT_TEMPLATES) -> IssueRef | None:
     """Read a whole command argument as an issue reference; None if it is not one.
 
     >>> parse_issue_ref("34"), parse_issue_ref("#18"), parse_issue_ref("第34期")
-    (IssueRef(number=34, year=None, week=None, month=None, latest=False, slug=None), \
-IssueRef(number=18, year=None, week=None, month=None, latest=False, slug=None), \
-IssueRef(number=34, year=None, week=None, month=None, latest=False, slug=None))
+    (IssueRef(number=34, year=None, week=None, month=None, latest=False, slug=None, date=None), \
+IssueRef(number=18, year=None, week=None, month=None, latest=False, slug=None, date=None), \
+IssueRef(number=34, year=None, week=None, month=None, latest=False, slug=None, date=None))
     >>> parse_issue_ref("Issue #34").number, parse_issue_ref("issue 34").number, parse_issue_ref("第 34 期").number
     (34, 34, 34)
     >>> [(r.year, r.week) for r in map(parse_issue_ref, ["2021-W13", "2021 年第 13 周", "week 13 2021",
@@ -110,11 +199,12 @@ IssueRef(number=34, year=None, week=None, month=None, latest=False, slug=None))
     ...                                                   "sep 2020"]) if r]
     [(2020, 9), (2020, 9), (2020, 9), (2020, 9)]
     >>> parse_issue_ref("34期").number, parse_issue_ref("week 13"), parse_issue_ref("W13") == parse_issue_ref("week 13")
-    (34, IssueRef(number=None, year=None, week=13, month=None, latest=False, slug=None), True)
+    (34, IssueRef(number=None, year=None, week=13, month=None, latest=False, slug=None, date=None), True)
     >>> parse_issue_ref("最新一期").latest, parse_issue_ref("latest").latest
     (True, True)
-    >>> parse_issue_ref("akiras-ml-news-week41-2020-0a1b2c3d4e5f")
-    IssueRef(number=None, year=2020, week=41, month=None, latest=False, slug='akiras-ml-news-week41-2020-0a1b2c3d4e5f')
+    >>> parse_issue_ref("akiras-ml-news-week41-2020-0a1b2c3d4e5f")  # doctest: +NORMALIZE_WHITESPACE
+    IssueRef(number=None, year=2020, week=41, month=None, latest=False,
+             slug='akiras-ml-news-week41-2020-0a1b2c3d4e5f', date=None)
     >>> parse_issue_ref("ViT 鲁棒性") is None, parse_issue_ref("") is None
     (True, True)
     """
@@ -126,7 +216,7 @@ IssueRef(number=34, year=None, week=None, month=None, latest=False, slug=None))
         return IssueRef(latest=True)
     if m := _WHOLE_WEEK.match(text):
         return _week(None, int(m.group(1)))
-    found = _find(text)
+    found = _find(text, templates)
     if found is not None:
         ref, start, end = found
         rest = _tidy(text[:start], text[end:])
@@ -137,11 +227,11 @@ IssueRef(number=34, year=None, week=None, month=None, latest=False, slug=None))
     return None
 
 
-def extract_issue_ref(query: str) -> tuple[IssueRef | None, str]:
+def extract_issue_ref(query: str, templates: Sequence[str] = DEFAULT_TEMPLATES) -> tuple[IssueRef | None, str]:
     """Find an issue reference inside a question; return it and the question without it.
 
     >>> extract_issue_ref("第 34 期 讲了什么 ViT")
-    (IssueRef(number=34, year=None, week=None, month=None, latest=False, slug=None), '讲了什么 ViT')
+    (IssueRef(number=34, year=None, week=None, month=None, latest=False, slug=None, date=None), '讲了什么 ViT')
     >>> extract_issue_ref("what did issue 34 say about ViT?")[1]
     'what did say about ViT?'
     >>> ref, rest = extract_issue_ref("2021 年第 13 周的论文")
@@ -155,7 +245,7 @@ def extract_issue_ref(query: str) -> tuple[IssueRef | None, str]:
     >>> extract_issue_ref("最新一期有什么")[0].latest
     True
     """
-    found = _find(query.translate(_FOLD))
+    found = _find(query.translate(_FOLD), templates)
     if found is None:
         return None, query
     ref, start, end = found
@@ -175,6 +265,9 @@ def matches(ref: IssueRef, issue: Issue) -> bool:
     (True, False)
     >>> matches(IssueRef(slug="akiras-ml-news-week41-2020"), wk), matches(IssueRef(latest=True), wk)
     (True, False)
+    >>> twir = Issue("this-week-in-rust-528", "T", None, "issue", (), number=528, date=dt.date(2024, 1, 3))
+    >>> [matches(IssueRef(date=dt.date(2024, 1, d)), twir) for d in (1, 3, 7, 8)]
+    [True, True, True, False]
     """
     if ref.latest:
         return False
@@ -185,6 +278,8 @@ def matches(ref: IssueRef, issue: Issue) -> bool:
         # "week-13-2021" is not an id, but it still names a week.
     if issue.kind != "issue":
         return False
+    if ref.date is not None:
+        return _same_week(ref.date, issue)
     if ref.number is None and ref.week is None and ref.month is None:
         return False
     if ref.number is not None and issue.number != ref.number:
@@ -204,9 +299,15 @@ def matches(ref: IssueRef, issue: Issue) -> bool:
     return True
 
 
-def _find(text: str) -> tuple[IssueRef, int, int] | None:
+def _same_week(day: dt.date, issue: Issue) -> bool:
+    # "The week of 2024-01-01" names the issue of that Monday-to-Sunday week, whichever day it went out.
+    d = issue.date
+    return d is not None and not issue.date_estimated and d.isocalendar()[:2] == day.isocalendar()[:2]
+
+
+def _find(text: str, templates: Sequence[str]) -> tuple[IssueRef, int, int] | None:
     best: tuple[IssueRef, int, int] | None = None
-    for kind, pattern in _INLINE:
+    for kind, pattern in _INLINE + compile_templates(tuple(templates)):
         m = pattern.search(text)
         if m is None:
             continue
@@ -236,6 +337,16 @@ def _build(kind: str, m: re.Match[str]) -> IssueRef | None:
         return _week(int(g[1]), int(g[0]))
     if kind == "year_month":
         return _month(int(g[0]), int(g[1]))
+    if kind == "date":
+        if g[0] is not None:
+            return _date(int(g[0]), int(g[1]), int(g[2]))
+        if g[3] is not None:
+            return _date(int(g[5]), _MONTHS[g[3].lower()], int(g[4]))
+        return _date(int(g[8]), _MONTHS[g[7].lower()], int(g[6]))
+    if kind == "month":
+        if g[0] is not None:
+            return _month(int(g[1]), _MONTHS[g[0].lower()])
+        return _month(int(g[2] or g[4]), int(g[3] or g[5]))
     if kind == "month_year":
         return _month(int(g[1]), _MONTHS.get(g[0].lower(), 0))
     if kind == "year_month_name":
@@ -249,6 +360,13 @@ def _week(year: int | None, week: int) -> IssueRef | None:
 
 def _month(year: int, month: int) -> IssueRef | None:
     return IssueRef(year=year, month=month) if 1 <= month <= 12 else None
+
+
+def _date(year: int, month: int, day: int) -> IssueRef | None:
+    try:
+        return IssueRef(date=dt.date(year, month, day))
+    except ValueError:  # 2023-02-30
+        return None
 
 
 def _slug_ref(slug: str) -> IssueRef:

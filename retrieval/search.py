@@ -167,7 +167,8 @@ class SearchEngine:
     @classmethod
     def build(cls, archive: Archive, settings: SearchSettings, *, analyzer: Analyzer | None = None,
               progress: bool = False) -> SearchEngine:
-        analyzer = analyzer or Analyzer(settings.analyzer)
+        if analyzer is None or analyzer.config.english_stemming != settings.english_stemming:
+            analyzer = Analyzer(settings.analyzer_config())
         glossary = Glossary.load(settings.glossary_path, analyzer)
         cedict = Cedict.load(settings.analyzer.cache_dir, analyzer.word_frequency) if settings.use_cedict else None
         texts = {e.key: entry_text(e, issue) for issue in archive.issues for e in issue.entries}

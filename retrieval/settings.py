@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple, get_args, get_origin, get_type_hints
@@ -54,6 +55,8 @@ class Ranking(msgspec.Struct, frozen=True, kw_only=True):
     bridge_floor: Annotated[float, Meta(
         ge=0, le=1, description="a concept with no typed term in the index: its best rendering is scaled up "
                                 "to weigh this")] = 0.5
+    english_stemming: Annotated[bool, Meta(
+        description="also index and search each English word's Snowball stem (patches finds patch)")] = False
 
 
 class SearchOptions(Ranking, frozen=True, kw_only=True):
@@ -67,6 +70,10 @@ class SearchSettings(SearchOptions, frozen=True, kw_only=True):
 
     analyzer: AnalyzerConfig
     glossary_path: Path
+
+    def analyzer_config(self) -> AnalyzerConfig:
+        """:attr:`analyzer` with the ranking's analyzer settings applied (they are declared here, once)."""
+        return replace(self.analyzer, english_stemming=self.english_stemming)
 
 
 def ranking_fingerprint(settings: Ranking) -> str:

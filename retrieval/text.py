@@ -8,6 +8,8 @@ Pipeline (both sides, identical)::
     segment    CJK runs: our own jieba.Tokenizer (user dictionary, HMM pinned);
                word runs: split_word_run() keeps gpt-3 / resnet-50 / 2106.10860 / 16x16 whole
     sub-words  each token also yields its sub-words (see below), so 学习 matches 深度学习
+    stem       optional (``english_stemming``): an English word's Snowball stem joins its sub-words
+               (patches -> patch, borrowing -> borrow), so either form finds the other
     filter     stop words (a stop-word token takes its sub-words with it)
 
 Why our own sub-words and not ``cut_for_search``: cut_for_search emits every dictionary bigram and
@@ -46,6 +48,7 @@ from typing import Any
 from retrieval._jieba import jieba
 from retrieval.errors import DataFileError
 from retrieval.lexical import NORMALIZATION_VERSION, dedupe, is_cjk_word, normalize, split_runs, split_word_run
+from retrieval.stemming import EnglishStemmer
 
 __all__ = [
     "SEGMENTATION_MODE",
@@ -181,6 +184,8 @@ class AnalyzerConfig:
     stopwords: Path
     cache_dir: Path
     hmm: bool = True
+    english_stemming: bool = False
+    """Add each English word's Snowball stem as a sub-word (see :class:`retrieval.settings.Ranking`)."""
 
 
 class Analyzer:
@@ -215,6 +220,7 @@ class Analyzer:
         self._stopwords = load_stopwords(config.stopwords)
         self._subword_cache: dict[str, tuple[str, ...]] = {}
         self._cache_lock = threading.Lock()
+        self._stemmer = EnglishStemmer() if config.english_stemming else None
         self._fingerprint = self._compute_fingerprint(userdict_bytes)
 
     def __reduce__(self) -> tuple[type[Analyzer], tuple[AnalyzerConfig]]:
@@ -252,6 +258,8 @@ class Analyzer:
             main_dict,
             userdict_bytes,
             "\n".join(sorted(self._stopwords)).encode(),
+            # Only when on, so that turning it off leaves every fingerprint (and token store) as it was.
+            *([f"english-stemming={self._stemmer.version}".encode()] if self._stemmer else []),
         ):
             # Length-prefix each part so that moving bytes between parts changes the hash.
             digest.update(len(part).to_bytes(8, "big"))
@@ -317,6 +325,8 @@ class Analyzer:
                 )
             else:
                 pairs = split_word_run(run, self._keep)
+                if self._stemmer is not None:
+                    pairs = self._stemmer.add_stems(pairs)
             for token, subwords in pairs:
                 # jieba returns only characters of the run, but stay defensive about blanks.
                 if token.strip() and token not in self._stopwords:

@@ -253,7 +253,7 @@ def override_settings(settings: SearchSettings, assignments: Sequence[str]) -> S
     >>> override_settings(s, ["k2=1"])  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: --set k2=1: unknown setting; one of k1, b, delta, ..., coord, bridge_floor
+    ValueError: --set k2=1: unknown setting; one of k1, b, delta, ..., bridge_floor, english_stemming
     >>> override_settings(s, ["tie=5"])
     Traceback (most recent call last):
     ...

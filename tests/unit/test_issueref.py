@@ -181,3 +181,100 @@ def test_never_raises_on_reference_shaped_text(text: str) -> None:
         assert ref.number is None or ref.number > 0
         assert ref.week is None or 1 <= ref.week <= 53
         assert ref.month is None or 1 <= ref.month <= 12
+
+
+JAN_3 = IssueRef(date=dt.date(2024, 1, 3))
+
+
+@pytest.mark.parametrize(
+    ("query", "ref", "rest"),
+    [
+        ("TWiR 528 async closures", IssueRef(number=528), "async closures"),
+        ("what did twir #528 say about const generics", IssueRef(number=528), "what did say about const generics"),
+        ("This Week in Rust 528: async closures", IssueRef(number=528), "async closures"),
+        ("this week in rust 7", IssueRef(number=7), ""),
+        ("周刊 350 的无人卡车", IssueRef(number=350), "无人卡车"),
+        ("周刊350期讲了什么", IssueRef(number=350), "讲了什么"),
+        ("科技爱好者周刊第 350 期 煤矿", IssueRef(number=350), "科技爱好者 煤矿"),
+        ("第 350 期的无人卡车", IssueRef(number=350), "无人卡车"),
+        ("crates in the week of 2024-01-03", JAN_3, "crates"),
+        ("the 2024-01-03 issue on borrowck", JAN_3, "the on borrowck"),
+        ("week of 2024/1/3: cargo", JAN_3, "cargo"),
+        ("TWiR January 3 2024 RPITIT PR", JAN_3, "RPITIT PR"),
+        ("TWiR Jan. 3rd, 2024 RPITIT", JAN_3, "RPITIT"),
+        ("This Week in Rust of 3 January 2024: cargo", JAN_3, "cargo"),
+        ("TWiR of 2024-01-03, EarlyBinder", JAN_3, "EarlyBinder"),
+        ("TWiR 2024-01-03 constify", JAN_3, "constify"),
+        ("2024 年 1 月 3 日那期的 cargo", JAN_3, "cargo"),
+        ("TWiR April 2017: visible parent map", IssueRef(year=2017, month=4), "visible parent map"),
+        ("2022 年 5 月那期 rust-analyzer changelog", IssueRef(year=2022, month=5), "rust-analyzer changelog"),
+        ("TWiR 2022-05 rust-analyzer", IssueRef(year=2022, month=5), "rust-analyzer"),
+        ("TWiR 2022-05-04 rust-analyzer", IssueRef(date=dt.date(2022, 5, 4)), "rust-analyzer"),  # the longer form
+    ],
+)
+def test_extract_default_templates(query: str, ref: IssueRef, rest: str) -> None:
+    assert extract_issue_ref(query) == (ref, rest)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["TWiR 5283 async", "XTWiR 528", "TWiR 528.5", "the week of 2024-02-30", "周刊 12-3", "TWiR is great",
+     "the week of 2024-13-01 issue", "2024-01-03 的新闻", "TWiR February 30 2024", "January 3 2024 release"],
+)
+def test_default_templates_do_not_misfire(query: str) -> None:
+    assert extract_issue_ref(query) == (None, query)
+
+
+def test_templates_are_data() -> None:
+    # An archive's profile can name its newsletter its own way; the default forms then no longer apply.
+    mine = ("Rust Weekly {n}", "edition of {date}")
+    assert extract_issue_ref("rust weekly no. 12 tokio", mine) == (IssueRef(number=12), "tokio")
+    assert extract_issue_ref("the edition of 2024-01-03", mine) == (JAN_3, "the")
+    assert extract_issue_ref("TWiR 528 tokio", mine) == (None, "TWiR 528 tokio")
+    assert parse_issue_ref("Rust Weekly 12", mine) == IssueRef(number=12)
+    assert parse_issue_ref("TWiR 12", mine) is None
+    # A profile's year-and-week form (Akira's 2021 年第 13 周), either way round.
+    weeks = ("{year} 年第 {week} 周", "week {week} of {year}", "#{n}")
+    assert extract_issue_ref("2021年第13周 变压器", weeks) == (IssueRef(year=2021, week=13), "变压器")
+    assert extract_issue_ref("ViT, week 13 of 2021", weeks) == (IssueRef(year=2021, week=13), "ViT")
+    assert parse_issue_ref("#18", weeks) == IssueRef(number=18)
+    # The forms that are not templates (#18, 2021-W13, 最新一期) stay.
+    assert extract_issue_ref("#18 tokio", mine) == (IssueRef(number=18), "tokio")
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("{n}", "needs some text besides its placeholders"),
+        ("TWiR", "needs one placeholder"),
+        ("{n} of {date}", "needs one placeholder"),
+        ("{year} week", "or both {year} and {week}"),
+        ("{year}{week}", "needs some text besides its placeholders"),
+        ("{month}", "needs some text besides its placeholders"),
+        ("week {w}", "unknown placeholder {w}"),
+        ("TWiR {n} }", "a brace outside its placeholder"),
+    ],
+)
+def test_bad_templates_are_named(template: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message) as err:
+        extract_issue_ref("TWiR 528", (template,))
+    assert repr(template) in str(err.value)
+
+
+def test_parse_date_forms() -> None:
+    assert parse_issue_ref("the week of 2024-01-03") == JAN_3
+    assert parse_issue_ref("2024 年 1 月 3 日 issue") == JAN_3
+    assert parse_issue_ref("TWiR 528") == IssueRef(number=528)
+    assert parse_issue_ref("周刊 350") == IssueRef(number=350)
+
+
+def test_matches_a_date_by_its_week() -> None:
+    twir = _issue(id="this-week-in-rust-528", number=528, date=dt.date(2024, 1, 3))  # a Wednesday
+    assert matches(JAN_3, twir)
+    assert matches(IssueRef(date=dt.date(2024, 1, 1)), twir)  # Monday of that week
+    assert matches(IssueRef(date=dt.date(2024, 1, 7)), twir)  # Sunday of that week
+    assert not matches(IssueRef(date=dt.date(2024, 1, 8)), twir)
+    assert not matches(IssueRef(date=dt.date(2023, 12, 31)), twir)
+    estimated = _issue(number=29, date=dt.date(2024, 1, 3), date_estimated=True)
+    assert not matches(JAN_3, estimated)  # an estimated date names no week
+    assert not matches(JAN_3, _issue(number=1))  # no date at all

@@ -64,6 +64,17 @@ def test_issue_references_in_a_question_restrict_the_results(engine: SearchEngin
         assert allowed == {"2020-10", "2020-W41"}
 
 
+def test_a_date_in_a_question_restricts_to_the_issue_of_that_week(engine: SearchEngine) -> None:
+    dated = [i for i in engine.archive.newsletter_issues if i.date is not None and not i.date_estimated]
+    assert dated
+    issue = dated[0]
+    result = engine.search(f"the week of {issue.date.isoformat()} 矩阵", k=5)
+    assert issue in result.issues
+    assert all(i.date is not None and i.date.isocalendar()[:2] == issue.date.isocalendar()[:2]
+               for i in result.issues)
+    assert {h.issue.id for h in result.hits} <= {i.id for i in result.issues}
+
+
 def test_an_issue_alone_lists_that_issue(engine: SearchEngine) -> None:
     result = engine.search("第 19 期", k=3)
     assert [h.issue.label for h in result.hits] == ["#19"] * 3
