@@ -234,7 +234,8 @@ def load_archive(root: Path, options: LoadOptions = LoadOptions(), *,
     for note in notes:
         log.warning("%s", note)
     return Archive(root=str(root), issues=tuple(sort_issues(kept)), skipped=tuple(skipped),
-                   repairs=tuple(repairs), duplicates=tuple(duplicates), profile=chosen.name, notes=tuple(notes))
+                   repairs=tuple(repairs), duplicates=tuple(duplicates), profile=chosen.name, notes=tuple(notes),
+                   language=chosen.language if chosen is not GENERIC else "", issue_ref=chosen.issue_ref)
 
 
 def archive_profile(root: Path, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Profile:

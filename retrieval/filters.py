@@ -171,7 +171,7 @@ def _bound(directory: IssueDirectory, text: str, name: str, *, last: bool) -> dt
     date = parse_date(text)
     if date is not None:
         return date
-    ref = parse_issue_ref(text)
+    ref = parse_issue_ref(text, directory.templates)
     issues: Sequence[Issue]
     if ref is not None and not directory.archive.get(text.strip()):
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from rapidfuzz import fuzz, process
 
 from retrieval.errors import AmbiguousIssueError, QueryError, UnknownIssueError
-from retrieval.issueref import IssueRef, matches, parse_issue_ref
+from retrieval.issueref import DEFAULT_TEMPLATES, IssueRef, matches, parse_issue_ref
 from retrieval.models import Archive, Issue
 
 
@@ -18,6 +18,8 @@ class IssueDirectory:
 
     def __init__(self, archive: Archive) -> None:
         self.archive = archive
+        self.templates = tuple(dict.fromkeys((*archive.issue_ref, *DEFAULT_TEMPLATES)))
+        """The forms of an issue reference: the newsletter's own (its profile's), then the usual ones."""
 
     def resolve(self, ref: IssueRef) -> tuple[Issue, ...]:
         """The newsletter issues a reference names, or :class:`UnknownIssueError` with suggestions."""
@@ -38,7 +40,7 @@ class IssueDirectory:
         by_id = self.archive.get(text)
         if by_id is not None:
             return by_id
-        ref = parse_issue_ref(text)
+        ref = parse_issue_ref(text, self.templates)
         if ref is not None:
             found = self.resolve(ref)
             # "2020-09" is the monthly digest's own label, so it names that digest, not September's weeks.
@@ -71,7 +73,7 @@ class IssueDirectory:
 
     def named_by(self, text: str) -> list[Issue]:
         """The newsletter issues, newest first, that what a person typed names exactly (reference, label, id)."""
-        ref = parse_issue_ref(text)  # once per call: autocomplete calls this on every keystroke
+        ref = parse_issue_ref(text, self.templates)  # once per call: autocomplete calls this on every keystroke
         newest_first = reversed(self.archive.newsletter_issues)
         if ref is not None and not ref.latest:
             return [i for i in newest_first if matches(ref, i)]

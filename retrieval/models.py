@@ -195,6 +195,11 @@ class Archive:
     """The name of the newsletter profile the archive was read with (``akira``, ``generic``, a user's)."""
     notes: tuple[str, ...] = ()
     """One line each about what loaded but looks wrong: an issue with no items, a profile's section no issue has."""
+    language: str = ""
+    """The newsletter's language as its profile says (``zh``, ``en``); '' when no profile was found."""
+    issue_ref: tuple[str, ...] = ()
+    """How the newsletter's readers name an issue, as the profile's templates (``TWiR {n}``), besides the usual
+    forms."""
     _by_id: dict[str, Issue] = field(default_factory=dict, repr=False, compare=False)
     _newsletter: tuple[Issue, ...] = field(default=(), init=False, repr=False, compare=False)
     _entries: tuple[Entry, ...] = field(default=(), init=False, repr=False, compare=False)

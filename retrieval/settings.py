@@ -56,7 +56,8 @@ class Ranking(msgspec.Struct, frozen=True, kw_only=True):
         ge=0, le=1, description="a concept with no typed term in the index: its best rendering is scaled up "
                                 "to weigh this")] = 0.5
     english_stemming: Annotated[bool, Meta(
-        description="also index and search each English word's Snowball stem (patches finds patch)")] = False
+        description="also index and search each English word's Snowball stem (patches finds patch); always on "
+                    "for an archive whose profile's language is en")] = False
 
 
 class SearchOptions(Ranking, frozen=True, kw_only=True):
