@@ -355,8 +355,9 @@ class AdminCog(commands.GroupCog, group_name=ADMIN_GROUP, group_description=ADMI
                                     app_commands.Choice(name="English", value="en-US"),
                                     app_commands.Choice(name="简体中文", value="zh-CN"),
                                     app_commands.Choice(name="繁體中文", value="zh-TW")])
-    async def digest_language(self, interaction: Interaction, language: str) -> None:
-        result = await self.service.digest_language(language, guild_id=_guild(interaction))
+    @app_commands.autocomplete(archive=archive_autocomplete)
+    async def digest_language(self, interaction: Interaction, language: str, archive: ArchiveArg | None = None) -> None:
+        result = await self.service.digest_language(language, _archive(archive), guild_id=_guild(interaction))
         await self._settings_reply(interaction, result)
 
     @app_commands.command(name="digest-thread", description=_desc("digest-thread"))
