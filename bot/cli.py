@@ -114,7 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_eval)
     common(p, db=False)
     p.add_argument("--questions", type=Path, action="append",
-                   help="a question file instead of the shipped held-out and dev sets (repeatable)")
+                   help="a question file instead of the held-out and dev sets shipped for the archive's newsletter "
+                        "(repeatable)")
     p.add_argument("--ablations", action="store_true", help="also measure each bilingual bridge on its own")
     p.add_argument("--explain", metavar="ID", help="explain one question: concepts, expansions, per-term scores")
     p.add_argument("--set", metavar="NAME=VALUE", action="append", default=[], dest="overrides",
@@ -320,18 +321,23 @@ def _cmd_console(args: argparse.Namespace, config: Config) -> int:
 def _cmd_eval(args: argparse.Namespace, config: Config) -> int:
     from bot.library import search_settings
     from retrieval.measure.evaluate import (
-        QUESTION_SETS,
         explanation_json,
         find_question,
         format_explanation,
         load_questions,
         override_settings,
+        question_sets,
     )
     from retrieval.measure.explain import explain
     from retrieval.measure.report import evaluate_sets, report_json, report_text
     from retrieval.search import SearchEngine
 
-    files = {str(p): p for p in args.questions} if args.questions else dict(QUESTION_SETS)
+    archive = _load(config, progress=False)
+    # Without --questions: the sets shipped for this newsletter (its profile's), Akira's for Akira's archive.
+    files = {str(p): p for p in args.questions} if args.questions else question_sets(archive.profile)
+    if not files:
+        raise UsageError(f"no question sets are shipped for this archive (profile {archive.profile or 'none'}): "
+                         "give --questions FILE")
     question = None
     try:
         if args.explain:
@@ -349,7 +355,6 @@ def _cmd_eval(args: argparse.Namespace, config: Config) -> int:
         settings = override_settings(search_settings(config), args.overrides)
     except ValueError as err:
         raise UsageError(str(err)) from None
-    archive = _load(config, progress=False)
     engine = SearchEngine.build(archive, settings)
     if args.explain:
         assert question is not None

@@ -49,7 +49,24 @@ GROUPS = ("all", *LANGS, *KINDS)
 QUESTIONS_DIR = Path(str(resources.files("retrieval.measure").joinpath("questions")))
 QUESTION_SETS = {"held-out": QUESTIONS_DIR / "heldout.toml", "held-out-2": QUESTIONS_DIR / "heldout2.toml",
                  "dev": QUESTIONS_DIR / "dev.toml", "dev-blind": QUESTIONS_DIR / "dev_blind.toml"}
-"""The shipped question sets, the two held-out ones first (the figure a reader meets), then the two to tune on."""
+"""Akira's shipped question sets, the two held-out ones first (the figure a reader meets), then the two to tune on."""
+
+
+def question_sets(profile: str) -> dict[str, Path]:
+    """The shipped question sets of an archive read with ``profile``: Akira's four, or a newsletter's own
+    held-out and dev sets (``questions/<profile>/``, written blind like Akira's), held-out first; {} for a
+    newsletter that has none.
+
+    >>> list(question_sets("akira")), list(question_sets("this-week-in-rust")), question_sets("nope")
+    (['held-out', 'held-out-2', 'dev', 'dev-blind'], ['held-out', 'dev'], {})
+    """
+    if profile == "akira":
+        return dict(QUESTION_SETS)
+    folder = QUESTIONS_DIR / profile
+    if not profile or folder.parent != QUESTIONS_DIR:  # a profile name is never a path out of the folder
+        return {}
+    found = {"held-out": folder / "heldout.toml", "dev": folder / "dev.toml"}
+    return {name: path for name, path in found.items() if path.is_file()}
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,8 +76,7 @@ def report_text(report: EvalReport) -> str:
         absent = sum(1 for q in questions if not any(link_key(u) in known for u in q.expected))
         if absent:
             lines.append(f"note: {absent} of {len(questions)} {name} questions expect links that no entry of this "
-                         "archive has, so they count as misses; the shipped sets are written for --archive "
-                         "../shared/corpus/akira")
+                         "archive has, so they count as misses (a question set is written for one archive)")
     lines.append(format_table(report.table))
     for name, missed in report.misses.items():
         lines.append(f"newsbot misses ({name}): {shown_misses(name, missed) or 'none'}")
