@@ -299,6 +299,43 @@ def test_dismax_scores_each_concept_by_its_best_term(docs: list[list[str]], conc
         assert score == pytest.approx(float(want[d]), rel=1e-9, abs=1e-9)
 
 
+# Larger corpora with a skewed vocabulary, so that MaxScore really stops before the frequent terms.
+SKEWED = [f"w{i}" for i in range(30)]
+skewed_token = st.integers(0, 29).map(lambda i: SKEWED[(i * i) // 30])
+skewed_corpora = st.lists(st.lists(skewed_token, max_size=10), min_size=20, max_size=80).filter(any)
+
+
+@settings(deadline=None, database=None, max_examples=150)
+@given(
+    docs=skewed_corpora,
+    concepts=st.lists(st.lists(st.tuples(st.sampled_from(SKEWED), st.sampled_from([0.3, 0.6, 1.0, 2.5])),
+                               min_size=1, max_size=3, unique_by=lambda t: t[0]), min_size=1, max_size=5),
+    tie=st.sampled_from([0.0, 0.2, 1.0]),
+    k=st.integers(1, 12),
+    data=st.data(),
+)
+def test_pruned_top_k_is_the_head_of_the_full_ranking(docs: list[list[str]], concepts: list[list[tuple[str, float]]],
+                                                      tie: float, k: int, data: st.DataObject) -> None:
+    # With k >= N nothing can be pruned; with a small k MaxScore skips postings, and the result must be exactly
+    # the head of the full ranking: the same ids in the same order and bit-identical scores.
+    index = BM25Index.build(docs)
+    allowed = data.draw(st.none() | st.sets(st.integers(0, len(docs) - 1), min_size=1), label="allowed")
+    arg = None if allowed is None else np.array(sorted(allowed), dtype=np.int64)
+    full = index.top_k_concepts(concepts, len(docs), tie=tie, allowed=arg)
+    assert index.top_k_concepts(concepts, k, tie=tie, allowed=arg) == full[:k]
+
+
+@settings(deadline=None, database=None, max_examples=150)
+@given(docs=skewed_corpora, tokens=st.lists(st.sampled_from(SKEWED), min_size=2, max_size=6, unique=True),
+       k=st.integers(1, 12))
+def test_pruned_top_k_equals_the_rank_bm25_full_scan_on_skewed_corpora(docs: list[list[str]], tokens: list[str],
+                                                                       k: int) -> None:
+    got = BM25Index.build(docs).top_k(unit_weights(tokens), k)
+    want = reference_top_k(docs, tokens, k)
+    assert [d for d, _ in got] == [d for d, _ in want]
+    assert [s for _, s in got] == [s for _, s in want]  # bit-identical
+
+
 @settings(deadline=None, database=None, max_examples=200)
 @given(
     docs=corpora,

@@ -1,0 +1,144 @@
+"""Top-k candidate selection for :class:`~retrieval.bm25.BM25Index` without scoring every matching document.
+
+BM25+ term scores do not depend on the query, so the index stores each posting's *impact*, rank-bm25's
+``idf·(δ + tf·(k1+1)/(norm+tf))`` computed once at build time with rank-bm25's operations. What a term adds over
+the constant ``idf·δ`` every document gets is its *gain*. A query then runs in two steps:
+
+1. **Bounds (MaxScore).** Terms are visited from the largest possible gain down. Their gains are summed into a
+   reused buffer with one ``np.add.at`` each, giving every touched document a lower and an upper bound of what
+   the query adds to it. Once the k-th best lower bound exceeds the most the unvisited terms could add together,
+   no document that only they contain can reach the top k: their postings, usually the long ones of frequent
+   words, are never read. The remaining documents whose upper bound can still reach the k-th lower bound are
+   the candidates.
+2. **Exact rescoring.** Only the candidates are scored again with :func:`~retrieval.bm25math.accumulate`, in
+   rank-bm25's order, so the scores and ties are exactly those of a full scan.
+
+The bounds are floats summed in any order, so every comparison keeps a margin (:func:`margin`) far larger than
+their rounding error: a margin too large only rescores a few more documents, never drops one.
+For a concept of one term both bounds are its gain; for a DisMax concept of n terms the score lies between
+``(tie + (1 − tie)/n)·Σ gains`` (the best gain is at least their mean) and ``Σ gains``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from retrieval.bm25math import FloatArray, IdArray, QueryTerm
+
+_local = threading.local()
+
+
+def _buffers(n_docs: int, two: bool) -> tuple[FloatArray, FloatArray]:
+    """Zeroed per-thread score buffers of length ``n_docs``; callers zero what they touched before returning."""
+    bufs: tuple[FloatArray, FloatArray] | None = getattr(_local, "bufs", None)
+    if bufs is None or len(bufs[0]) != n_docs:
+        bufs = (np.zeros(n_docs, dtype=np.float64), np.zeros(n_docs, dtype=np.float64))
+        _local.bufs = bufs
+    return bufs if two else (bufs[0], bufs[0])
+
+
+def margin(upper_total: float, constant: float) -> float:
+    """Slack for comparisons of bounds summed in any order: many orders of magnitude above their rounding error.
+
+    >>> 0 < margin(10.0, 5.0) < 1e-6
+    True
+    """
+    return 1e-9 * (1.0 + abs(upper_total) + abs(constant))
+
+
+def kth_distinct(ids: IdArray, values: FloatArray, k: int, repeats: int) -> float:
+    """The k-th largest value over distinct ids, where each id occurs at most ``repeats`` times with one value.
+
+    Returns ``-inf`` when fewer than ``k`` distinct ids are present.
+
+    >>> kth_distinct(np.array([1, 2, 1, 3]), np.array([5.0, 4.0, 5.0, 1.0]), 2, 2)
+    4.0
+    >>> kth_distinct(np.array([1, 1]), np.array([5.0, 5.0]), 2, 2)
+    -inf
+    """
+    n = len(values)
+    take = k * repeats
+    if take < n:
+        top = np.argpartition(values, n - take)[n - take:]
+        ids, values = ids[top], values[top]
+    if repeats > 1:
+        _, first = np.unique(ids, return_index=True)
+        values = values[first]
+    if len(values) < k:
+        return -np.inf
+    return float(np.partition(values, len(values) - k)[len(values) - k])
+
+
+def prune_candidates(groups: Sequence[Sequence[QueryTerm]], gains: Sequence[FloatArray], maxima: Sequence[float],
+                     k: int, n_docs: int, tie: float) -> npt.NDArray[np.integer[Any]]:
+    """The ascending ids of every document that may be among the ``k`` best, a superset of the exact top k.
+
+    ``gains[j]`` is the weighted gain of the ``j``-th term's postings (counting through all concepts) and
+    ``maxima[j]`` an upper bound of it. See the module docstring for the bounds.
+    """
+    flat = [t for g in groups for t in g]
+    low_factor: list[float] = []
+    for g in groups:
+        low_factor += [tie + (1.0 - tie) / len(g)] * len(g)
+    dismax = any(f != 1.0 for f in low_factor)
+    order = sorted(range(len(flat)), key=lambda j: (-maxima[j], len(flat[j].doc_ids)))
+    eps = margin(sum(maxima), 0.0)
+    low, up = _buffers(n_docs, dismax)
+    touched: list[IdArray] = []
+    remaining = sum(maxima)
+    threshold = -np.inf
+    stopped = False
+    try:
+        for step, j in enumerate(order):
+            ids = flat[j].doc_ids
+            if len(ids) == 0:
+                remaining -= maxima[j]
+                continue
+            np.add.at(up, ids, gains[j])
+            if dismax:
+                np.add.at(low, ids, gains[j] * low_factor[j])
+            touched.append(ids)
+            remaining -= maxima[j]
+            if step + 1 < len(order):
+                seen = touched[0] if len(touched) == 1 else np.concatenate(touched)
+                threshold = kth_distinct(seen, low[seen], k, len(touched))
+                if remaining < threshold - eps:
+                    stopped = True
+                    break  # the unvisited terms cannot lift a document they alone contain into the top k
+        if not touched:
+            return np.zeros(0, dtype=np.int32)
+        seen = touched[0] if len(touched) == 1 else np.concatenate(touched)
+        if not stopped:
+            threshold = kth_distinct(seen, low[seen], k, len(touched))
+        keep = seen[up[seen] + max(remaining, 0.0) >= threshold - eps]
+        return keep if len(touched) == 1 else np.unique(keep)
+    finally:
+        for ids in touched:
+            up[ids] = 0.0
+            low[ids] = 0.0
+
+
+def rescore_terms(flat: Sequence[QueryTerm], cands: npt.NDArray[np.integer[Any]]
+                  ) -> tuple[list[QueryTerm], list[npt.NDArray[np.intp]]]:
+    """Each term restricted to the candidates, with its postings' positions among them, for an exact rescoring."""
+    terms: list[QueryTerm] = []
+    slots: list[npt.NDArray[np.intp]] = []
+    for t in flat:
+        ids = t.doc_ids
+        if len(ids) == 0:
+            terms.append(t)
+            slots.append(np.zeros(0, dtype=np.intp))
+            continue
+        pos = np.searchsorted(ids, cands)
+        np.minimum(pos, len(ids) - 1, out=pos)
+        hit = np.flatnonzero(ids[pos] == cands)
+        at = pos[hit]
+        assert t.impact is not None
+        terms.append(QueryTerm(t.weight, t.idf, ids[at], t.tf[at], t.impact[at]))
+        slots.append(hit)
+    return terms, slots

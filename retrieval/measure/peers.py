@@ -1,0 +1,177 @@
+"""``newsbot bench --peers``: newsbot's BM25 index next to tantivy, bm25s and rank-bm25 on the same tokens.
+
+Every engine indexes the same token lists and answers the same token queries (top k, each token once). The
+reference is rank-bm25's ``BM25Plus`` full scan; an engine is *exact* on a query when its top k ids, in order, are
+the full scan's (among documents that match a token). tantivy scores with BM25 (not BM25+) and bm25s with its own
+arithmetic, so their exactness says how far they are from rank-bm25's ranking, not whether they are broken.
+Timings are interleaved (each query runs on every engine in turn), so a burst of load on the shared machine hits
+all of them alike. Memory is what one engine keeps resident after its build, measured in a fresh child process
+so that one engine's freed memory does not hide another's.
+
+tantivy and bm25s are the optional ``bench`` extra (``pip install 'newsbot[bench]'``); an engine that is not
+installed is skipped with one line. The bot never imports this module.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib.util
+import json
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rank_bm25 import BM25Plus
+
+from retrieval.bm25 import BM25Index, unit_weights
+
+__all__ = ["ENGINES", "available", "compare_peers", "resident_after_build"]
+
+Search = Callable[[list[str]], list[int]]
+ENGINES = ("newsbot", "tantivy", "bm25s", "rank-bm25")
+_MODULES = {"tantivy": "tantivy", "bm25s": "bm25s"}
+
+
+def available(engine: str) -> bool:
+    """Whether ``engine`` can run here (tantivy and bm25s are optional).
+
+    >>> available("newsbot"), available("rank-bm25")
+    (True, True)
+    """
+    module = _MODULES.get(engine)
+    return module is None or importlib.util.find_spec(module) is not None
+
+
+def _build(engine: str, docs: Sequence[Sequence[str]], k: int) -> Search:
+    """Index ``docs`` with ``engine``; return a function from a query's tokens to its top-k doc ids."""
+    if engine == "newsbot":
+        index = BM25Index.build(docs)
+        return lambda q: [d for d, _ in index.top_k(unit_weights(q), k)]
+    if engine == "rank-bm25":
+        bm = BM25Plus(docs)
+        freqs: list[dict[str, int]] = bm.doc_freqs
+
+        def full_scan(q: list[str]) -> list[int]:
+            ranked = np.argsort(-np.asarray(bm.get_scores(q)), kind="stable")[:k].tolist()
+            # Documents without a query token score the constant, the lowest score: stop at the first one.
+            out = []
+            for d in ranked:
+                if not any(t in freqs[d] for t in q):
+                    break
+                out.append(d)
+            return out
+        return full_scan
+    if engine == "tantivy":
+        return _tantivy(docs, k)
+    if engine == "bm25s":
+        import bm25s
+
+        retriever = bm25s.BM25(method="bm25+", k1=1.5, b=0.75, delta=1.0)
+        vocab: dict[str, int] = {}
+        ids = [[vocab.setdefault(t, len(vocab)) for t in d] for d in docs]
+        retriever.index(bm25s.tokenization.Tokenized(ids=ids, vocab=vocab), show_progress=False)
+
+        def search_bm25s(q: list[str]) -> list[int]:
+            known = [vocab[t] for t in q if t in vocab]
+            if not known:
+                return []
+            found, scores = retriever.retrieve([known], k=k, show_progress=False, n_threads=1)
+            return [int(d) for d, s in zip(found[0].tolist(), scores[0].tolist(), strict=True) if s > 0]
+        return search_bm25s
+    raise ValueError(f"unknown engine {engine!r}")
+
+
+def _tantivy(docs: Sequence[Sequence[str]], k: int) -> Search:
+    import tantivy
+
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("body", stored=False, tokenizer_name="whitespace", index_option="freq")
+    schema = builder.build()
+    index = tantivy.Index(schema)
+    writer = index.writer(heap_size=200_000_000, num_threads=1)
+    for d in docs:
+        # Tokens never contain whitespace (the analyzer splits on it), so joining with spaces keeps them as they are.
+        writer.add_document(tantivy.Document(body=" ".join(d)))
+    writer.commit()
+    writer.wait_merging_threads()
+    index.reload()
+    searcher = index.searcher()
+    # One writer thread and a heap larger than the corpus give one segment, whose doc addresses are insertion order.
+    if searcher.num_segments != 1:
+        raise RuntimeError(f"tantivy made {searcher.num_segments} segments; doc addresses would not be our ids")
+
+    def search_tantivy(q: list[str]) -> list[int]:
+        clauses = [(tantivy.Occur.Should, tantivy.Query.term_query(schema, "body", t)) for t in q]
+        hits = searcher.search(tantivy.Query.boolean_query(clauses), limit=k).hits
+        return [addr.doc for _, addr in hits]
+    return search_tantivy
+
+
+def compare_peers(docs: Sequence[Sequence[str]], queries: dict[str, list[list[str]]], *, k: int = 10,
+                  engines: Sequence[str] = ENGINES, say: Callable[[str], None] = print) -> dict[str, Any]:
+    """Build each available engine on ``docs``, then time every query kind on all of them, interleaved.
+
+    Returns ``{engine: {"build_s", "p50_ms": {kind: ms}, "exact": {kind: share of queries whose top k equals
+    rank-bm25's}}}`` plus ``"skipped"``: the engines that are not installed.
+    """
+    searches: dict[str, Search] = {}
+    report: dict[str, Any] = {"skipped": []}
+    for engine in engines:
+        if not available(engine):
+            say(f"{engine}: not installed, skipped (pip install 'newsbot[bench]')")
+            report["skipped"].append(engine)
+            continue
+        gc.collect()
+        started = time.perf_counter()
+        searches[engine] = _build(engine, docs, k)
+        report[engine] = {"build_s": time.perf_counter() - started, "p50_ms": {}, "exact": {}}
+    reference = searches.get("rank-bm25") or _build("rank-bm25", docs, k)
+    for kind, qs in queries.items():
+        qs = [list(dict.fromkeys(q)) for q in qs]
+        want = [reference(q) for q in qs]
+        times: dict[str, list[float]] = {e: [] for e in searches}
+        same: dict[str, int] = dict.fromkeys(searches, 0)
+        for search in searches.values():
+            search(qs[0])  # warm: lazy imports, first-touch page faults
+        for q, expected in zip(qs, want, strict=True):
+            for engine, search in searches.items():
+                started = time.perf_counter()
+                got = search(q)
+                times[engine].append((time.perf_counter() - started) * 1e3)
+                same[engine] += got == expected
+        for engine in searches:
+            report[engine]["p50_ms"][kind] = float(np.percentile(times[engine], 50))
+            report[engine]["exact"][kind] = same[engine] / len(qs)
+    return report
+
+
+def resident_after_build(docs_file: Path, engine: str) -> float:
+    """MB an engine keeps resident after building on the pickled token lists in ``docs_file`` (fresh process)."""
+    code = ("import gc, json, pickle, sys; from retrieval.measure.peers import _build, _rss_mb\n"
+            "docs = pickle.load(open(sys.argv[1], 'rb')); gc.collect(); before = _rss_mb()\n"
+            "search = _build(sys.argv[2], docs, 10); search(docs[0][:2]); gc.collect()\n"
+            "print(json.dumps(_rss_mb() - before))")
+    out = subprocess.run([sys.executable, "-c", code, str(docs_file), engine], capture_output=True, text=True,
+                         check=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+    return float(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def memory_table(docs: Sequence[Sequence[str]], engines: Sequence[str]) -> dict[str, float]:
+    """:func:`resident_after_build` for each engine, on one pickled copy of ``docs``."""
+    with tempfile.TemporaryDirectory(prefix="newsbot-peers-") as tmp:
+        path = Path(tmp) / "docs.pickle"
+        with path.open("wb") as f:
+            pickle.dump([list(d) for d in docs], f, protocol=pickle.HIGHEST_PROTOCOL)
+        return {e: resident_after_build(path, e) for e in engines if available(e)}
