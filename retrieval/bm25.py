@@ -120,6 +120,7 @@ class BM25Index:
         k1: float,
         b: float,
         delta: float,
+        derived: Mapping[str, npt.NDArray[Any]] | None = None,
     ) -> None:
         check_params(k1, b, delta)
         self._vocab: tuple[str, ...] = tuple(vocab)
@@ -135,6 +136,9 @@ class BM25Index:
         self._k1 = float(k1)
         self._b = float(b)
         self._delta = float(delta)
+        if derived is not None:  # a saved index (retrieval.bm25store): its own checksum vouches for these
+            self._norm, self._impact, self._gain_max = (frozen(derived[n]) for n in ("norm", "impact", "gain_max"))
+            return
         # Precomputed once, as rank-bm25 would compute it on every query.
         self._norm = frozen(rank_bm25_norm(self._doc_len, self._k1, self._b, self._avgdl))
         # Each posting's unit-weight BM25+ score: it does not depend on the query. Same operations as rank-bm25.
@@ -188,6 +192,12 @@ class BM25Index:
                    k1=k1, b=b, delta=delta)
 
     # ---- introspection -------------------------------------------------------------------------
+
+    def state(self) -> tuple[tuple[str, ...], dict[str, npt.NDArray[Any]], dict[str, float]]:
+        """``(vocab, arrays, scalars)``: everything :mod:`retrieval.bm25store` saves, and the constructor takes back."""
+        arrays = {"idf": self._idf, "offsets": self._offsets, "doc_ids": self._doc_ids, "tf": self._tf,
+                  "doc_len": self._doc_len, "norm": self._norm, "impact": self._impact, "gain_max": self._gain_max}
+        return self._vocab, arrays, {"avgdl": self._avgdl, "k1": self._k1, "b": self._b, "delta": self._delta}
 
     @property
     def n_docs(self) -> int:

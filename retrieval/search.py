@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from retrieval.bm25 import BM25Index
+from retrieval.bm25store import index_key, index_path, load_index, save_index
 from retrieval.cedict import Cedict
 from retrieval.errors import UnknownIssueError
 from retrieval.glossary import Glossary, Translator, WeightedTerm
@@ -153,6 +154,8 @@ class SearchEngine:
                 self._link_groups.setdefault(link_key(url), d.group)
         self.tokenized_now = 0
         """How many entries this build had to tokenize (the rest came from the token store)."""
+        self.index_loaded = False
+        """Whether the BM25 index was mapped from the file a previous build saved (:mod:`retrieval.bm25store`)."""
         digest = hashlib.sha256()
         for part in (INDEX_FORMAT, analyzer.fingerprint, glossary.fingerprint, ranking_fingerprint(settings)):
             digest.update(part.encode())
@@ -172,26 +175,20 @@ class SearchEngine:
             _Doc(e, issue, link_group(e), hashlib.sha1(texts[e.key].encode("utf-8")).hexdigest())
             for issue in archive.issues for e in issue.entries
         ]
-        store = TokenStore(settings.analyzer.cache_dir, analyzer.fingerprint)
-        try:
-            known = store.get_many([d.text_hash for d in docs])
-            missing = [d for d in docs if d.text_hash not in known]
-            if missing:
-                fresh = tokenize_all(analyzer, [texts[d.entry.key] for d in missing], workers=settings.workers,
-                                     progress=progress)
-                new = {d.text_hash: toks for d, toks in zip(missing, fresh, strict=True)}
-                store.put_many(new)
-                known.update(new)
-            log.info("index: %d entries, %d tokenized now, %d from the token store",
-                     len(docs), len(missing), len(docs) - len(missing))
-        finally:
-            store.close()
-        index = BM25Index.build([known[d.text_hash] for d in docs], k1=settings.k1, b=settings.b,
-                                delta=settings.delta)
-        # The index holds what ranking needs; the token lists would only hold memory.
-        del known
+        params = (settings.k1, settings.b, settings.delta)
+        key = index_key(analyzer.fingerprint, params, (d.text_hash for d in docs))
+        saved = index_path(settings.analyzer.cache_dir, analyzer.fingerprint, archive.root)
+        index = load_index(saved, key)
+        loaded = index is not None
+        missing: list[_Doc] = []
+        if index is None:
+            index, missing = _build_index(docs, texts, settings, analyzer, progress)
+            save_index(index, saved, key)
+        else:
+            log.info("index: %d entries, loaded from %s", len(docs), saved)
         engine = cls(archive, settings, analyzer, glossary, cedict, docs, index)
         engine.tokenized_now = len(missing)
+        engine.index_loaded = loaded
         return engine
 
     @property
@@ -437,3 +434,25 @@ def _as_typed(label: str, query: str) -> str:
 
 def _join(first: str | None, second: str) -> str:
     return f"{first} {second}" if first else second
+
+
+def _build_index(docs: list[_Doc], texts: dict[str, str], settings: SearchSettings, analyzer: Analyzer,
+                 progress: bool) -> tuple[BM25Index, list[_Doc]]:
+    """Build the BM25 index from the token store, tokenizing what it lacks; also return the docs tokenized now."""
+    store = TokenStore(settings.analyzer.cache_dir, analyzer.fingerprint)
+    try:
+        known = store.get_many([d.text_hash for d in docs])
+        missing = [d for d in docs if d.text_hash not in known]
+        if missing:
+            fresh = tokenize_all(analyzer, [texts[d.entry.key] for d in missing], workers=settings.workers,
+                                 progress=progress)
+            new = {d.text_hash: toks for d, toks in zip(missing, fresh, strict=True)}
+            store.put_many(new)
+            known.update(new)
+        log.info("index: %d entries, %d tokenized now, %d from the token store",
+                 len(docs), len(missing), len(docs) - len(missing))
+    finally:
+        store.close()
+    # The index holds what ranking needs; the token lists are dropped when this returns.
+    return BM25Index.build([known[d.text_hash] for d in docs], k1=settings.k1, b=settings.b,
+                           delta=settings.delta), missing
