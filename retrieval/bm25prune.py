@@ -51,6 +51,22 @@ def margin(upper_total: float, constant: float) -> float:
     return 1e-9 * (1.0 + abs(upper_total) + abs(constant))
 
 
+def sorted_unique(ids: IdArray) -> IdArray:
+    """The distinct values of ``ids``, ascending: a sort and a neighbour test (``np.unique`` hashes on numpy 2.4,
+    several times slower on these small integer arrays).
+
+    >>> sorted_unique(np.array([3, 1, 3, 2], dtype=np.int32)).tolist()
+    [1, 2, 3]
+    """
+    ordered = np.sort(ids)
+    if len(ordered) < 2:
+        return ordered
+    first = np.empty(len(ordered), dtype=np.bool_)
+    first[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    return ordered[first]
+
+
 def kth_distinct(ids: IdArray, values: FloatArray, k: int, repeats: int) -> float:
     """The k-th largest value over distinct ids, where each id occurs at most ``repeats`` times with one value.
 
@@ -67,11 +83,55 @@ def kth_distinct(ids: IdArray, values: FloatArray, k: int, repeats: int) -> floa
         top = np.argpartition(values, n - take)[n - take:]
         ids, values = ids[top], values[top]
     if repeats > 1:
-        _, first = np.unique(ids, return_index=True)
+        order = np.argsort(ids, kind="stable")
+        ids, values = ids[order], values[order]
+        first = np.ones(len(ids), dtype=np.bool_)
+        np.not_equal(ids[1:], ids[:-1], out=first[1:])
         values = values[first]
     if len(values) < k:
         return -np.inf
     return float(np.partition(values, len(values) - k)[len(values) - k])
+
+
+def _essential(flat: Sequence[QueryTerm], gains: Sequence[FloatArray], maxima: Sequence[float],
+               low_factor: Sequence[float], order: Sequence[int], k: int, n_docs: int, eps: float,
+               ) -> tuple[IdArray, FloatArray, FloatArray, float, int]:
+    """Phase 1: sum the terms in ``order`` into dense buffers until the rest cannot lift a document they alone
+    contain into the top k. Returns the touched documents (distinct, ascending) with their upper and lower bounds,
+    the k-th best lower bound, and how many terms of ``order`` were summed."""
+    dismax = any(f != 1.0 for f in low_factor)
+    low, up = _buffers(n_docs, dismax)
+    touched: list[IdArray] = []
+    remaining = float(sum(maxima))
+    threshold = -np.inf
+    done = 0
+    try:
+        for j in order:
+            done += 1
+            remaining -= maxima[j]
+            ids = flat[j].doc_ids
+            if len(ids):
+                np.add.at(up, ids, gains[j])
+                if dismax:
+                    np.add.at(low, ids, gains[j] * low_factor[j])
+                touched.append(ids)
+            if touched and done < len(order) and sum(len(flat[i].doc_ids) for i in order[done:]) > 64:
+                seen = touched[0] if len(touched) == 1 else np.concatenate(touched)
+                threshold = kth_distinct(seen, low[seen], k, len(touched))
+                if remaining < threshold - eps:
+                    break  # the unvisited terms cannot lift a document they alone contain into the top k
+        if not touched:
+            empty = np.zeros(0, dtype=np.float64)
+            return np.zeros(0, dtype=np.int32), empty, empty, threshold, done
+        seen = touched[0] if len(touched) == 1 else sorted_unique(np.concatenate(touched))
+        upper, lower = up[seen], low[seen]
+        if done == len(order):
+            threshold = kth_distinct(seen, lower, k, 1)
+        return seen, upper, lower, threshold, done
+    finally:
+        for ids in touched:
+            up[ids] = 0.0
+            low[ids] = 0.0
 
 
 def prune_candidates(groups: Sequence[Sequence[QueryTerm]], gains: Sequence[FloatArray], maxima: Sequence[float],
@@ -79,48 +139,33 @@ def prune_candidates(groups: Sequence[Sequence[QueryTerm]], gains: Sequence[Floa
     """The ascending ids of every document that may be among the ``k`` best, a superset of the exact top k.
 
     ``gains[j]`` is the weighted gain of the ``j``-th term's postings (counting through all concepts) and
-    ``maxima[j]`` an upper bound of it. See the module docstring for the bounds.
+    ``maxima[j]`` an upper bound of it. See the module docstring for the bounds. Phase 2 looks the terms that
+    phase 1 left out up in each remaining candidate (binary search), tightening both bounds and the threshold.
     """
     flat = [t for g in groups for t in g]
     low_factor: list[float] = []
     for g in groups:
         low_factor += [tie + (1.0 - tie) / len(g)] * len(g)
-    dismax = any(f != 1.0 for f in low_factor)
     order = sorted(range(len(flat)), key=lambda j: (-maxima[j], len(flat[j].doc_ids)))
     eps = margin(sum(maxima), 0.0)
-    low, up = _buffers(n_docs, dismax)
-    touched: list[IdArray] = []
-    remaining = sum(maxima)
-    threshold = -np.inf
-    stopped = False
-    try:
-        for step, j in enumerate(order):
-            ids = flat[j].doc_ids
-            if len(ids) == 0:
-                remaining -= maxima[j]
-                continue
-            np.add.at(up, ids, gains[j])
-            if dismax:
-                np.add.at(low, ids, gains[j] * low_factor[j])
-            touched.append(ids)
-            remaining -= maxima[j]
-            if step + 1 < len(order):
-                seen = touched[0] if len(touched) == 1 else np.concatenate(touched)
-                threshold = kth_distinct(seen, low[seen], k, len(touched))
-                if remaining < threshold - eps:
-                    stopped = True
-                    break  # the unvisited terms cannot lift a document they alone contain into the top k
-        if not touched:
-            return np.zeros(0, dtype=np.int32)
-        seen = touched[0] if len(touched) == 1 else np.concatenate(touched)
-        if not stopped:
-            threshold = kth_distinct(seen, low[seen], k, len(touched))
-        keep = seen[up[seen] + max(remaining, 0.0) >= threshold - eps]
-        return keep if len(touched) == 1 else np.unique(keep)
-    finally:
-        for ids in touched:
-            up[ids] = 0.0
-            low[ids] = 0.0
+    cands, upper, lower, threshold, done = _essential(flat, gains, maxima, low_factor, order, k, n_docs, eps)
+    remaining = float(sum(maxima[j] for j in order[done:]))
+    keep = upper + max(remaining, 0.0) >= threshold - eps
+    cands, upper, lower = cands[keep], upper[keep], lower[keep]
+    for j in order[done:]:
+        ids = flat[j].doc_ids
+        remaining -= maxima[j]
+        if len(ids) and len(cands):
+            pos = np.searchsorted(ids, cands)
+            np.minimum(pos, len(ids) - 1, out=pos)
+            hit = np.flatnonzero(ids[pos] == cands)
+            found = gains[j][pos[hit]]
+            upper[hit] += found
+            lower[hit] += found * low_factor[j]
+        threshold = max(threshold, kth_distinct(cands, lower, k, 1))
+        keep = upper + max(remaining, 0.0) >= threshold - eps
+        cands, upper, lower = cands[keep], upper[keep], lower[keep]
+    return cands
 
 
 def rescore_terms(flat: Sequence[QueryTerm], cands: npt.NDArray[np.integer[Any]]

@@ -32,7 +32,7 @@ from rank_bm25 import BM25Plus
 
 from retrieval.bm25 import BM25Index, unit_weights
 
-__all__ = ["ENGINES", "available", "compare_peers", "resident_after_build"]
+__all__ = ["ENGINES", "available", "compare_peers", "memory_table", "peer_report", "resident_after_build"]
 
 Search = Callable[[list[str]], list[int]]
 ENGINES = ("newsbot", "tantivy", "bm25s", "rank-bm25")
@@ -175,3 +175,26 @@ def memory_table(docs: Sequence[Sequence[str]], engines: Sequence[str]) -> dict[
         with path.open("wb") as f:
             pickle.dump([list(d) for d in docs], f, protocol=pickle.HIGHEST_PROTOCOL)
         return {e: resident_after_build(path, e) for e in engines if available(e)}
+
+
+def peer_report(docs: Sequence[Sequence[str]], queries: dict[str, list[list[str]]], *, k: int = 10,
+                say: Callable[[str], None] = print) -> dict[str, Any]:
+    """:func:`compare_peers` and :func:`memory_table`, printed side by side, with each p50 as a ratio to newsbot's."""
+    report = compare_peers(docs, queries, k=k, say=say)
+    engines = [e for e in ENGINES if e in report]
+    memory = memory_table(docs, engines)
+    for e in engines:
+        report[e]["resident_mb"] = memory.get(e)
+    kinds = list(queries)
+    say(f"peers on the same {len(docs)} chunks and tokens, top {k}, {len(next(iter(queries.values())))} queries "
+        "per kind, interleaved:")
+    say("  engine     " + "".join(f"{kind + ' p50':>16}" for kind in kinds)
+        + "".join(f"{'same top ' + str(k) + ' ' + kind[:4]:>18}" for kind in kinds) + "     build  resident")
+    base = report.get("newsbot", {}).get("p50_ms", {})
+    for e in engines:
+        r = report[e]
+        cells = "".join(f"{r['p50_ms'][kind]:8.3f} ms {r['p50_ms'][kind] / base[kind]:4.1f}x" if base else
+                        f"{r['p50_ms'][kind]:13.3f} ms" for kind in kinds)
+        exact = "".join(f"{r['exact'][kind]:17.0%} " for kind in kinds)
+        say(f"  {e:<10} {cells} {exact} {r['build_s']:7.1f} s {r['resident_mb'] or 0:6.0f} MB")
+    return report
