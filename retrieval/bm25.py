@@ -5,13 +5,13 @@ dict once per query token, which takes 0.1–0.5 s per query at 100k documents. 
 N scores and returns documents that match nothing. This index keeps rank-bm25's numbers and avoids both
 problems:
 
-* :meth:`BM25Index.build` runs ``rank_bm25.BM25Plus`` itself and copies its ``idf``, ``doc_len``,
-  ``avgdl`` and ``corpus_size``. The statistics are rank-bm25's by construction. After the copy, the
-  object and its per-document dicts are dropped.
-* Postings are stored CSR-style: one ``int32`` doc-id array and one ``int32`` tf array, sliced per term.
-* A query scores only the documents that match one of its terms. The arithmetic is rank-bm25's, done in
-  rank-bm25's order, so for de-duplicated unit-weight queries a score is **bit-identical** to
-  ``BM25Plus(docs).get_scores(query)[doc]``, and ties are real ties.
+* :meth:`BM25Index.build` counts rank-bm25's ``idf``, ``doc_len`` and ``avgdl`` with rank-bm25's formulas
+  (:func:`~retrieval.bm25math.rank_bm25_statistics`) on numpy arrays, without its dict per document.
+* Postings are stored CSR-style: an ``int32`` doc-id array, a narrow tf array and each posting's *impact*
+  (its unit-weight BM25+ score, computed once with rank-bm25's operations: it does not depend on the query).
+* A query reads only the postings that can matter (MaxScore, :mod:`retrieval.bm25prune`) and rescores the
+  few candidates exactly, in rank-bm25's order, so for de-duplicated unit-weight queries a score is
+  **bit-identical** to ``BM25Plus(docs).get_scores(query)[doc]``, and ties are real ties.
 
 Why BM25+: its idf ``ln((N+1)/n)`` is always positive and falls as n rises. BM25Okapi's epsilon floor
 scores a term found in more than half the documents above rarer terms, and a term in exactly half of them
@@ -166,9 +166,8 @@ class BM25Index:
     ) -> BM25Index:
         """Index tokenized documents. Document ``i`` gets doc id ``i``.
 
-        The statistics come from ``rank_bm25.BM25Plus(docs, k1=k1, b=b, delta=delta)`` itself. Pass
-        lists of tokens: rank-bm25's own ``tokenizer=`` path starts a process pool that it never closes
-        (notes §1.1).
+        The statistics are those ``rank_bm25.BM25Plus(docs, k1=k1, b=b, delta=delta)`` computes (tests compare
+        the scores bit for bit). Pass lists of tokens, as to rank-bm25.
 
         >>> BM25Index.build([["a", "b"], ["b"]]).n_docs
         2
