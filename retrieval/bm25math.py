@@ -190,15 +190,15 @@ class QueryTerm(NamedTuple):
     doc_ids: IdArray
     """Ascending ids of the documents that contain the term (after the ``allowed`` filter)."""
     tf: IdArray
-    impact: FloatArray | None = None
-    """The unit-weight BM25+ score of each posting, as :func:`matching_contributions` computes it, if precomputed."""
+    gain: npt.NDArray[np.float32] | None = None
+    """Each posting's unit-weight score over the constant, ``impact − idf·δ``, in float32: for bounds only."""
 
 
 def _column(t: QueryTerm, position: npt.NDArray[np.intp] | None, dense: bool, size: int, k1: float, delta: float,
             norm: FloatArray) -> FloatArray:
     """One term's weighted BM25+ score in each of ``size`` slots: its constant ``idf·δ`` where it is absent."""
     col = np.full(size, t.idf * delta, dtype=np.float64)
-    contrib = t.impact if t.impact is not None else matching_contributions(t.idf, delta, k1, t.tf, norm[t.doc_ids])
+    contrib = matching_contributions(t.idf, delta, k1, t.tf, norm[t.doc_ids])
     if dense:
         col[t.doc_ids] = contrib
     elif position is None:

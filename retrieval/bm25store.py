@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 MAGIC = b"NBBM25\x00\x01"
 _ALIGN = 64
-_ARRAYS = ("idf", "offsets", "doc_ids", "tf", "doc_len", "norm", "impact", "gain_max")
+_ARRAYS = ("idf", "offsets", "doc_ids", "tf", "doc_len", "norm", "gain", "gain_max")
 
 
 def index_key(analyzer_fingerprint: str, params: Iterable[float], text_hashes: Iterable[str]) -> str:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -14,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rank_bm25 import BM25Plus
 
+import retrieval.bm25 as bm25_module
 from retrieval.bm25 import BM25Index, EmptyIndexError, select_top_k, unit_weights
 from retrieval.errors import NewsbotError
 from retrieval.measure.bm25_bench import bench_compare, sample_queries, zipf_corpus
@@ -299,6 +302,11 @@ def test_dismax_scores_each_concept_by_its_best_term(docs: list[list[str]], conc
         assert score == pytest.approx(float(want[d]), rel=1e-9, abs=1e-9)
 
 
+def always_pruned() -> AbstractContextManager[object]:
+    """Take the pruned path (MaxScore and exact rescoring) however few postings a query has."""
+    return patch.object(bm25_module, "_PRUNE_MIN_POSTINGS", 0)
+
+
 # Larger corpora with a skewed vocabulary, so that MaxScore really stops before the frequent terms.
 SKEWED = [f"w{i}" for i in range(30)]
 skewed_token = st.integers(0, 29).map(lambda i: SKEWED[(i * i) // 30])
@@ -322,7 +330,9 @@ def test_pruned_top_k_is_the_head_of_the_full_ranking(docs: list[list[str]], con
     allowed = data.draw(st.none() | st.sets(st.integers(0, len(docs) - 1), min_size=1), label="allowed")
     arg = None if allowed is None else np.array(sorted(allowed), dtype=np.int64)
     full = index.top_k_concepts(concepts, len(docs), tie=tie, allowed=arg)
-    assert index.top_k_concepts(concepts, k, tie=tie, allowed=arg) == full[:k]
+    with always_pruned():
+        assert index.top_k_concepts(concepts, k, tie=tie, allowed=arg) == full[:k]
+        assert index.top_k_concepts(concepts, len(docs), tie=tie, allowed=arg) == full
 
 
 @settings(deadline=None, database=None, max_examples=150)
@@ -330,7 +340,8 @@ def test_pruned_top_k_is_the_head_of_the_full_ranking(docs: list[list[str]], con
        k=st.integers(1, 12))
 def test_pruned_top_k_equals_the_rank_bm25_full_scan_on_skewed_corpora(docs: list[list[str]], tokens: list[str],
                                                                        k: int) -> None:
-    got = BM25Index.build(docs).top_k(unit_weights(tokens), k)
+    with always_pruned():
+        got = BM25Index.build(docs).top_k(unit_weights(tokens), k)
     want = reference_top_k(docs, tokens, k)
     assert [d for d, _ in got] == [d for d, _ in want]
     assert [s for _, s in got] == [s for _, s in want]  # bit-identical
