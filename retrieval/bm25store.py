@@ -32,7 +32,7 @@ from retrieval.bm25 import BM25Index
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: float32 gains instead of float64 impacts
 MAGIC = b"NBBM25\x00\x01"
 _ALIGN = 64
 _ARRAYS = ("idf", "offsets", "doc_ids", "tf", "doc_len", "norm", "gain", "gain_max")
