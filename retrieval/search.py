@@ -51,6 +51,8 @@ class _Prepared:
     text: str
     """The query without its issue reference: what is searched."""
     tokens: list[str]
+    pairs: list[tuple[str, tuple[str, ...]]]
+    """The searched text's ``(token, sub-words)`` pairs, from the same jieba pass as ``tokens``."""
     issues: tuple[Issue, ...]
     notice: str | None
     allowed: npt.NDArray[np.bool_] | None
@@ -206,15 +208,18 @@ class SearchEngine:
             cedict_weight=self.settings.cedict_weight,
         )
 
-    def concepts(self, text: str) -> list[Concept]:
+    def concepts(self, text: str,
+                 parts: tuple[list[str], list[tuple[str, tuple[str, ...]]]] | None = None) -> list[Concept]:
         """The query's concepts, each with the terms that stand for it (typed first, then renderings).
 
         With ``settings.dismax`` off, every expanded term is a concept of its own (a flat sum, as before).
+        ``parts`` is ``analyzer.query_parts(text)`` when the caller has it already (jieba runs once per answer).
         """
+        tokens, analyzed = parts if parts is not None else self.analyzer.query_parts(text)
         if not self.settings.dismax:
-            return [Concept(t.token, (t,)) for t in self.expand(self.analyzer.query_tokens(text))]
+            return [Concept(t.token, (t,)) for t in self.expand(tokens)]
         pairs = [(token, tuple(s for s in subs if not self.analyzer.is_stopword(s)))
-                 for token, subs in self.analyzer.analyze(text)]
+                 for token, subs in analyzed]
         if not self.settings.use_glossary and self.cedict is None:
             return [Concept(t, tuple(WeightedTerm(x, 1.0, "query") for x in dict.fromkeys((t, *subs))))
                     for t, subs in dict(pairs).items()]
@@ -257,12 +262,12 @@ class SearchEngine:
                 notice = _join(notice, f"No issue matches {describe_ref(ref)}, so all issues were searched.")
                 ref = None
         text = rest if ref is not None else query
-        tokens = self.analyzer.query_tokens(text) if query else []
+        tokens, pairs = self.analyzer.query_parts(text) if query else ([], [])
         allowed = None
         if issues:
             positions = [self._issue_pos[i.id] for i in issues]
             allowed = np.isin(self._doc_issue, positions)
-        return _Prepared(original, query, text, tokens, issues, notice, allowed)
+        return _Prepared(original, query, text, tokens, pairs, issues, notice, allowed)
 
     def _rank(self, concepts: Sequence[Concept], n: int,
               allowed: npt.NDArray[np.bool_] | None) -> list[tuple[int, float]]:
@@ -288,7 +293,7 @@ class SearchEngine:
                 notice="Nothing to search for: the question has only common words, punctuation or symbols. "
                        "Try a topic, a method or a paper name.",
             )
-        concepts = self.concepts(prep.text)
+        concepts = self.concepts(prep.text, (tokens, prep.pairs))
         terms = [t for c in concepts for t in c.terms]
         ranked = self._rank(concepts, max(k * 4, 20), prep.allowed)
         pinned = self._pinned(prep.text, prep.allowed)
