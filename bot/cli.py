@@ -135,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"archive for the cold-start figure (default: the configured one, else {corpus / 'akira'} "
                         "when present, else the bundled sample archive)")
     p.add_argument("--config", type=Path, help="TOML file overriding config/newsbot.toml (also for the console)")
+    p.add_argument("--peers", action="store_true",
+                   help="also time tantivy, bm25s and rank-bm25 on the largest size's tokens (the optional 'bench' "
+                        "extra; an engine that is not installed is skipped)")
     p.add_argument("--cold-start-runs", type=int, default=3, metavar="N",
                    help="restarts of a fresh `newsbot console` to time to its first answer (0: skip)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -384,7 +387,8 @@ def _cmd_bench(args: argparse.Namespace, config: Config) -> int:
 
         # First, while no index build of this run holds the cores or the page cache.
         cold_start = measure_cold_start(_bench_archive(config), runs=args.cold_start_runs, config=args.config, say=say)
-    report = run_benchmark(args.stress, search_settings(config), sizes=sizes, queries=args.queries, say=say)
+    report = run_benchmark(args.stress, search_settings(config), sizes=sizes, queries=args.queries,
+                           peers=args.peers, say=say)
     if cold_start is not None:
         report["cold_start"] = cold_start
     from bot.measure_i18n import measure_i18n

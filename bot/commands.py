@@ -160,7 +160,8 @@ class Newsbot(DigestCommands):
         else:
             # Ranking is CPU work; keep it off the event loop so heartbeats and other users are not blocked.
             found = await asyncio.to_thread(engine.search, question, k=k, issue=target, filters=filters)
-            await self.cache.put(key, engine.cache_payload(found))
+            # Written after this answer goes out (the cache waits for pending writes when it closes).
+            self.cache.put_later(key, engine.cache_payload(found))
             result = AskResult(question, found.hits, found.notice, False, found.issues, filters)
         self._remember(user_id, library.name, tuple(h.entry for h in result.hits))
         return result

@@ -5,13 +5,14 @@ dict once per query token, which takes 0.1–0.5 s per query at 100k documents. 
 N scores and returns documents that match nothing. This index keeps rank-bm25's numbers and avoids both
 problems:
 
-* :meth:`BM25Index.build` runs ``rank_bm25.BM25Plus`` itself and copies its ``idf``, ``doc_len``,
-  ``avgdl`` and ``corpus_size``. The statistics are rank-bm25's by construction. After the copy, the
-  object and its per-document dicts are dropped.
-* Postings are stored CSR-style: one ``int32`` doc-id array and one ``int32`` tf array, sliced per term.
-* A query scores only the documents that match one of its terms. The arithmetic is rank-bm25's, done in
-  rank-bm25's order, so for de-duplicated unit-weight queries a score is **bit-identical** to
-  ``BM25Plus(docs).get_scores(query)[doc]``, and ties are real ties.
+* :meth:`BM25Index.build` counts rank-bm25's ``idf``, ``doc_len`` and ``avgdl`` with rank-bm25's formulas
+  (:func:`~retrieval.bm25math.rank_bm25_statistics`) on numpy arrays, without its dict per document.
+* Postings are stored CSR-style: an ``int32`` doc-id array, a narrow tf array and each posting's *gain*
+  (what its unit-weight BM25+ score adds over the term's constant ``idf·δ``: it does not depend on the query),
+  as float32: the gains only bound scores, and exact scores are computed again from tf for the few candidates.
+* A query reads only the postings that can matter (MaxScore, :mod:`retrieval.bm25prune`) and rescores the
+  few candidates exactly, in rank-bm25's order, so for de-duplicated unit-weight queries a score is
+  **bit-identical** to ``BM25Plus(docs).get_scores(query)[doc]``, and ties are real ties.
 
 Why BM25+: its idf ``ln((N+1)/n)`` is always positive and falls as n rises. BM25Okapi's epsilon floor
 scores a term found in more than half the documents above rarer terms, and a term in exactly half of them
@@ -41,7 +42,6 @@ from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
-from rank_bm25 import BM25Plus
 
 from retrieval.bm25math import (
     FloatArray,
@@ -55,10 +55,12 @@ from retrieval.bm25math import (
     matching_contributions,
     merge_terms,
     rank_bm25_norm,
+    rank_bm25_statistics,
     select_top_k,
     union_slots,
     unit_weights,
 )
+from retrieval.bm25prune import prune_candidates, rescore_terms
 from retrieval.errors import EmptyIndexError
 from retrieval.settings import Ranking, check
 
@@ -75,6 +77,9 @@ __all__ = [
 # postings (union_slots, about P·log P). Above it, dense passes over all N documents are used. On the
 # 100k Zipf benchmark, thresholds from 1/8 to 1 were within run-to-run noise of each other.
 _SPARSE_MAX_FRACTION: Final = 1 / 8
+# Below this many postings, scoring them all exactly (one sort) costs fewer numpy calls than bounding and pruning:
+# on 100k stress chunks, content queries (p50 7k postings) ran at 0.33 ms exhaustive against 0.70 ms pruned.
+_PRUNE_MIN_POSTINGS: Final = 20_000
 
 
 # --------------------------------------------------------------------------------------------------
@@ -95,6 +100,8 @@ class BM25Index:
         "_delta",
         "_doc_ids",
         "_doc_len",
+        "_gain",
+        "_gain_max",
         "_idf",
         "_k1",
         "_norm",
@@ -111,12 +118,13 @@ class BM25Index:
         idf: FloatArray,
         offsets: npt.NDArray[np.int64],
         doc_ids: IdArray,
-        tf: IdArray,
+        tf: npt.NDArray[np.integer[Any]],
         doc_len: npt.NDArray[np.int64],
         avgdl: float,
         k1: float,
         b: float,
         delta: float,
+        derived: Mapping[str, npt.NDArray[Any]] | None = None,
     ) -> None:
         check_params(k1, b, delta)
         self._vocab: tuple[str, ...] = tuple(vocab)
@@ -132,8 +140,24 @@ class BM25Index:
         self._k1 = float(k1)
         self._b = float(b)
         self._delta = float(delta)
+        if derived is not None:  # a saved index (retrieval.bm25store): its own checksum vouches for these
+            self._norm, self._gain, self._gain_max = (frozen(derived[n]) for n in ("norm", "gain", "gain_max"))
+            return
         # Precomputed once, as rank-bm25 would compute it on every query.
         self._norm = frozen(rank_bm25_norm(self._doc_len, self._k1, self._b, self._avgdl))
+        # Each posting's unit-weight BM25+ score: it does not depend on the query. Same operations as rank-bm25.
+        term_of = np.repeat(np.arange(len(self._vocab)), np.diff(self._offsets))
+        impact = matching_contributions(self._idf[term_of], self._delta, self._k1, self._tf, self._norm[self._doc_ids])
+        # float32 halves the largest array; bounds keep a margin far above its rounding (bm25prune.margin).
+        self._gain = frozen((impact - self._idf[term_of] * self._delta).astype(np.float32))
+        del term_of
+        # The most a term adds over its constant idf·δ in any document (MaxScore's bound).
+        gain_max = np.zeros(len(self._vocab), dtype=np.float64)
+        nonempty = np.flatnonzero(np.diff(self._offsets) > 0)
+        if len(nonempty):
+            gain_max[nonempty] = np.maximum.reduceat(impact, self._offsets[nonempty])
+        del impact
+        self._gain_max = frozen(gain_max - self._idf * self._delta)
 
     # ---- construction --------------------------------------------------------------------------
 
@@ -148,9 +172,8 @@ class BM25Index:
     ) -> BM25Index:
         """Index tokenized documents. Document ``i`` gets doc id ``i``.
 
-        The statistics come from ``rank_bm25.BM25Plus(docs, k1=k1, b=b, delta=delta)`` itself. Pass
-        lists of tokens: rank-bm25's own ``tokenizer=`` path starts a process pool that it never closes
-        (notes §1.1).
+        The statistics are those ``rank_bm25.BM25Plus(docs, k1=k1, b=b, delta=delta)`` computes (tests compare
+        the scores bit for bit). Pass lists of tokens, as to rank-bm25.
 
         >>> BM25Index.build([["a", "b"], ["b"]]).n_docs
         2
@@ -169,42 +192,17 @@ class BM25Index:
         if not any(len(doc) for doc in docs):
             raise EmptyIndexError(f"cannot build a search index: all {len(docs)} documents are empty")
 
-        bm = BM25Plus(docs, k1=k1, b=b, delta=delta)
-        idf_map: dict[str, float] = bm.idf
-        doc_freqs: list[dict[str, int]] = bm.doc_freqs
-        n_docs = int(bm.corpus_size)
-        avgdl = float(bm.avgdl)
-        doc_len = np.asarray(bm.doc_len, dtype=np.int64)
-        # Drop the per-document dicts (the bulk of BM25Plus's memory) as soon as the postings exist.
-        del bm
-
-        vocab = list(idf_map)  # insertion order = order of first occurrence
-        term_index = {t: i for i, t in enumerate(vocab)}
-        idf = np.fromiter(idf_map.values(), dtype=np.float64, count=len(vocab))
-        per_doc = np.fromiter((len(f) for f in doc_freqs), dtype=np.int64, count=n_docs)
-        n_postings = int(per_doc.sum())
-        term_of = np.fromiter((term_index[t] for f in doc_freqs for t in f), dtype=np.int64, count=n_postings)
-        tf_all = np.fromiter((c for f in doc_freqs for c in f.values()), dtype=np.int32, count=n_postings)
-        doc_of = np.repeat(np.arange(n_docs, dtype=np.int32), per_doc)
-        del doc_freqs
-        # A stable sort by term keeps each term's doc ids ascending, because documents were visited in order.
-        order = np.argsort(term_of, kind="stable")
-        offsets = np.zeros(len(vocab) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(term_of, minlength=len(vocab)), out=offsets[1:])
-        return cls(
-            vocab=vocab,
-            idf=idf,
-            offsets=offsets,
-            doc_ids=doc_of[order],
-            tf=tf_all[order],
-            doc_len=doc_len,
-            avgdl=avgdl,
-            k1=k1,
-            b=b,
-            delta=delta,
-        )
+        vocab, idf, offsets, doc_ids, tf, doc_len, avgdl = rank_bm25_statistics(docs)
+        return cls(vocab=vocab, idf=idf, offsets=offsets, doc_ids=doc_ids, tf=tf, doc_len=doc_len, avgdl=avgdl,
+                   k1=k1, b=b, delta=delta)
 
     # ---- introspection -------------------------------------------------------------------------
+
+    def state(self) -> tuple[tuple[str, ...], dict[str, npt.NDArray[Any]], dict[str, float]]:
+        """``(vocab, arrays, scalars)``: everything :mod:`retrieval.bm25store` saves, and the constructor takes back."""
+        arrays = {"idf": self._idf, "offsets": self._offsets, "doc_ids": self._doc_ids, "tf": self._tf,
+                  "doc_len": self._doc_len, "norm": self._norm, "gain": self._gain, "gain_max": self._gain_max}
+        return self._vocab, arrays, {"avgdl": self._avgdl, "k1": self._k1, "b": self._b, "delta": self._delta}
 
     @property
     def n_docs(self) -> int:
@@ -230,7 +228,8 @@ class BM25Index:
     @property
     def memory_bytes(self) -> int:
         """An estimate of this index's memory: the numpy arrays, plus the vocabulary dict and strings."""
-        arrays = sum(a.nbytes for a in (self._idf, self._offsets, self._doc_ids, self._tf, self._doc_len, self._norm))
+        arrays = sum(a.nbytes for a in (self._idf, self._offsets, self._doc_ids, self._tf, self._doc_len, self._norm,
+                                        self._gain, self._gain_max))
         strings = sum(sys.getsizeof(t) for t in self._vocab)
         containers = sys.getsizeof(self._terms) + sys.getsizeof(self._vocab)
         return int(arrays + strings + containers)
@@ -343,13 +342,16 @@ class BM25Index:
         check(Ranking, "coord", coord)
         mask = None if allowed is None else as_mask(np.asarray(allowed), self.n_docs)
         boost_ids, boost_factors = boost_arrays(boost, self.n_docs)
-        groups = [g for g in (self._resolve(c, mask) for c in concepts) if g]
+        maxima: list[float] = []
+        groups = [g for g in (self._resolve(c, mask, maxima) for c in concepts) if g]
         if k == 0 or not groups:
             return []
         flat = [t for g in groups for t in g]
         total = sum(len(t.doc_ids) for t in flat)
         if total == 0:
             return []
+        if len(flat) > 1 and not coord and not len(boost_ids) and total > _PRUNE_MIN_POSTINGS:
+            return self._top_k_pruned(groups, maxima, k, tie)
 
         cands: npt.NDArray[np.integer[Any]]
         if len(flat) == 1:
@@ -373,6 +375,25 @@ class BM25Index:
             hit[hit] = cands[pos[hit]] == boost_ids[hit]
             cand_scores[pos[hit]] *= boost_factors[hit]
         return select_top_k(cands, cand_scores, k)
+
+    def _top_k_pruned(self, groups: list[list[QueryTerm]], maxima: list[float], k: int,
+                      tie: float) -> list[tuple[int, float]]:
+        """Bound every matching document, keep those that may reach the top k, rescore them exactly (bm25prune)."""
+        delta = self._delta
+        gains = []
+        for t in (t for g in groups for t in g):
+            gain = t.gain if t.gain is not None else np.zeros(0, dtype=np.float32)
+            gains.append(gain * t.weight if t.weight != 1.0 else gain)
+        cands = prune_candidates(groups, gains, maxima, k, self.n_docs, tie)
+        if not len(cands):
+            return []
+        terms, slots = rescore_terms([t for g in groups for t in g], cands)
+        regrouped, j = [], 0
+        for g in groups:
+            regrouped.append(terms[j:j + len(g)])
+            j += len(g)
+        scores = accumulate(regrouped, list(slots), len(cands), self._k1, delta, self._norm, tie)
+        return select_top_k(cands, scores, k)
 
     def term_scores(self, term: str, doc_ids: Sequence[int]) -> FloatArray:
         """rank-bm25's BM25+ score of one term (unit weight) in each of ``doc_ids``; the constant where absent.
@@ -415,20 +436,26 @@ class BM25Index:
         pos = int(np.searchsorted(post, doc))
         return int(tf[pos]) if pos < len(post) and int(post[pos]) == doc else 0
 
-    def _resolve(self, terms: Sequence[tuple[str, float]], mask: npt.NDArray[np.bool_] | None) -> list[QueryTerm]:
-        """Look up merged query terms in first-occurrence order, dropping unknown terms."""
+    def _resolve(self, terms: Sequence[tuple[str, float]], mask: npt.NDArray[np.bool_] | None,
+                 maxima: list[float] | None = None) -> list[QueryTerm]:
+        """Look up merged query terms in first-occurrence order, dropping unknown terms.
+
+        Appends each kept term's largest weighted gain over its constant to ``maxima`` when given.
+        """
         out: list[QueryTerm] = []
         for term, weight in merge_terms(terms).items():
             i = self._terms.get(term)
             if i is None:
                 continue  # rank-bm25: (self.idf.get(q) or 0) * (...) == 0, so skipping adds nothing
+            if maxima is not None:
+                maxima.append(weight * float(self._gain_max[i]))
             lo, hi = int(self._offsets[i]), int(self._offsets[i + 1])
-            ids, tf = self._doc_ids[lo:hi], self._tf[lo:hi]
+            ids, tf, gain = self._doc_ids[lo:hi], self._tf[lo:hi], self._gain[lo:hi]
             if mask is not None:
                 keep = mask[ids]
-                ids, tf = ids[keep], tf[keep]
+                ids, tf, gain = ids[keep], tf[keep], gain[keep]
             # The term stays in the query even if the mask leaves it no postings: its constant still counts.
-            out.append(QueryTerm(weight, float(self._idf[i]), ids, tf))
+            out.append(QueryTerm(weight, float(self._idf[i]), ids, tf, gain))
         return out
 
     def __repr__(self) -> str:

@@ -126,7 +126,8 @@ def rank_bm25_norm(doc_len: npt.NDArray[np.int64], k1: float, b: float, avgdl: f
     return np.asarray(k1 * (1 - b + b * doc_len / avgdl), dtype=np.float64)
 
 
-def matching_contributions(idf: float, delta: float, k1: float, tf: IdArray, norm: FloatArray) -> FloatArray:
+def matching_contributions(idf: float | FloatArray, delta: float, k1: float, tf: npt.NDArray[np.integer[Any]],
+                           norm: FloatArray) -> FloatArray:
     """``idf·(δ + tf·(k1+1)/(norm + tf))`` for the postings of one term.
 
     This is the BM25+ term weight (Lv & Zhai, "Lower-bounding term frequency normalization", CIKM 2011;
@@ -189,6 +190,8 @@ class QueryTerm(NamedTuple):
     doc_ids: IdArray
     """Ascending ids of the documents that contain the term (after the ``allowed`` filter)."""
     tf: IdArray
+    gain: npt.NDArray[np.float32] | None = None
+    """Each posting's unit-weight score over the constant, ``impact − idf·δ``, in float32: for bounds only."""
 
 
 def _column(t: QueryTerm, position: npt.NDArray[np.intp] | None, dense: bool, size: int, k1: float, delta: float,
@@ -266,3 +269,48 @@ def accumulate(
     if covered is not None and importance > 0:
         acc *= (covered / importance) ** coord
     return acc
+
+
+def rank_bm25_statistics(docs: Sequence[Sequence[str]]) -> tuple[
+        list[str], FloatArray, npt.NDArray[np.int64], IdArray, npt.NDArray[np.integer[Any]], npt.NDArray[np.int64],
+        float]:
+    """rank-bm25's corpus statistics and CSR postings, without its per-document dicts.
+
+    Returns ``(vocab, idf, offsets, doc_ids, tf, doc_len, avgdl)``: the vocabulary in order of first occurrence
+    (rank-bm25's ``nd`` order), ``idf`` as ``BM25Plus._calc_idf`` computes it (``math.log((N+1)/df)``, with
+    ``math.log``: ``np.log`` may differ in the last bit), term ``i``'s postings at ``offsets[i]:offsets[i+1]``
+    with doc ids ascending, ``tf`` in the narrowest unsigned type that holds it, and ``avgdl`` as rank-bm25's
+    ``num_doc / corpus_size`` of Python ints. Counting happens on one sorted array of ``term·N + doc`` keys, so
+    the memory used is a few numpy arrays, not a dict per document that Python keeps after it is freed.
+
+    >>> vocab, idf, offsets, ids, tf, dl, avgdl = rank_bm25_statistics([["a", "b", "a"], ["b"]])
+    >>> vocab, offsets.tolist(), ids.tolist(), tf.tolist(), dl.tolist(), avgdl
+    (['a', 'b'], [0, 1, 3], [0, 0, 1], [2, 1, 1], [3, 1], 2.0)
+    >>> idf.tolist() == [math.log(3 / 1), math.log(3 / 2)]
+    True
+    """
+    n_docs = len(docs)
+    doc_len = np.fromiter((len(d) for d in docs), dtype=np.int64, count=n_docs)
+    total = int(doc_len.sum())
+    term_index: dict[str, int] = {}
+    add = term_index.setdefault
+    # setdefault(t, len(...)) gives a new term the next id: len() is evaluated before the insert.
+    term_of = np.fromiter((add(t, len(term_index)) for d in docs for t in d), dtype=np.int64, count=total)
+    keys = term_of * n_docs + np.repeat(np.arange(n_docs, dtype=np.int64), doc_len)
+    del term_of
+    keys.sort()
+    first = np.empty(len(keys), dtype=np.bool_)
+    first[:1] = True
+    np.not_equal(keys[1:], keys[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    counts = np.diff(np.append(starts, len(keys)))
+    unique = keys[starts]
+    del keys, first, starts
+    n_terms = len(term_index)
+    df = np.bincount(unique // n_docs, minlength=n_terms)
+    offsets = np.zeros(n_terms + 1, dtype=np.int64)
+    np.cumsum(df, out=offsets[1:])
+    idf = np.array([math.log((n_docs + 1) / f) for f in df.tolist()], dtype=np.float64)
+    tf_type = np.min_scalar_type(int(counts.max())) if len(counts) else np.dtype(np.uint8)
+    return (list(term_index), idf, offsets, (unique % n_docs).astype(np.int32), counts.astype(tf_type),
+            doc_len, total / n_docs)

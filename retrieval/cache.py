@@ -83,6 +83,8 @@ class QueryCache:
         self._entries = 0
         self._status = "not opened"
         self._touched: dict[str, float] = {}
+        self._pending: set[asyncio.Task[None]] = set()
+        """Writes :meth:`put_later` started and that have not finished; :meth:`close` waits for them."""
 
     async def __aenter__(self) -> QueryCache:
         await self.open()
@@ -159,6 +161,7 @@ class QueryCache:
         log.warning("query cache %s: %s", self.path, status)
 
     async def close(self) -> None:
+        await self.drain()  # a write started before shutdown is kept, not dropped by the closing connection
         async with self._lock:
             await self._close_locked()
 
@@ -183,6 +186,8 @@ class QueryCache:
 
     async def get(self, key: str) -> Any | None:
         """The payload stored under ``key``, or None (a miss) on absence, expiry or any failure."""
+        if self._pending:
+            await self.drain()  # read what this process wrote: an answer sent before its write finished is a hit
         async with self._lock:
             payload = await self._guarded(self._get, key)
         if payload is None:
@@ -220,6 +225,19 @@ class QueryCache:
     async def put(self, key: str, value: Any) -> None:
         async with self._lock:
             await self._guarded(self._put, key, value)
+
+    def put_later(self, key: str, value: Any) -> None:
+        """Store ``value`` in a task of its own, so that the caller can answer first (the write's hand-off to
+        SQLite's thread and its commit were a third of an uncached answer). :meth:`drain` and :meth:`close` wait
+        for it; a failure is handled as in :meth:`put` (logged, never raised)."""
+        task = asyncio.get_running_loop().create_task(self.put(key, value))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def drain(self) -> None:
+        """Wait until every write :meth:`put_later` started has finished."""
+        while self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
 
     async def _flush_touches(self, db: aiosqlite.Connection) -> None:
         if self._touched:

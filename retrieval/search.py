@@ -24,7 +24,9 @@ import numpy.typing as npt
 
 from retrieval import notices
 from retrieval.bm25 import BM25Index
+from retrieval.bm25store import index_key, index_path, load_index, save_index
 from retrieval.cedict import Cedict
+from retrieval.entrytext import entry_text, link_group
 from retrieval.errors import UnknownIssueError
 from retrieval.filters import SearchFilter
 from retrieval.glossary import Glossary, Translator, WeightedTerm
@@ -53,6 +55,8 @@ class _Prepared:
     text: str
     """The query without its issue reference: what is searched."""
     tokens: list[str]
+    pairs: list[tuple[str, tuple[str, ...]]]
+    """The searched text's ``(token, sub-words)`` pairs, from the same jieba pass as ``tokens``."""
     issues: tuple[Issue, ...]
     notice: str | None
     allowed: npt.NDArray[np.bool_] | None
@@ -64,39 +68,6 @@ class _Doc:
     issue: Issue
     group: str
     text_hash: str
-
-
-def entry_text(entry: Entry, issue: Issue) -> str:
-    """The text indexed for an entry: the title (with its byline) twice, as titles are short and say what matters,
-    then the summary, the embed cards' text and an arXiv id.
-
-    >>> e = Entry("i", 0, "papers", "不用乘法的矩阵乘积", "https://arxiv.org/abs/2106.10860", "用查表代替乘法。")
-    >>> entry_text(e, Issue("i", "第 31 期", None, "issue", ()))
-    '不用乘法的矩阵乘积\\n不用乘法的矩阵乘积\\n用查表代替乘法。\\n2106.10860'
-    """
-    title = entry.title + entry.byline
-    parts = [title, title, entry.summary, entry.cards]
-    if entry.url:
-        arxiv = _ARXIV_RE.search(entry.url)
-        if arxiv:
-            parts.append(arxiv.group(1))
-    return "\n".join(p for p in parts if p)
-
-
-_ARXIV_RE = re.compile(r"arxiv\.org/(?:abs|pdf)/(\d{4}\.\d{4,5})")
-
-
-def link_group(entry: Entry) -> str:
-    """The identity of what an entry points at, so one paper in several issues is listed once.
-
-    >>> link_group(Entry("a", 0, "papers", "t", "https://arxiv.org/pdf/2106.10860v1.pdf", ""))
-    'arxiv:2106.10860'
-    >>> link_group(Entry("a", 3, "papers", "t", None, ""))
-    'entry:a#3'
-    """
-    if not entry.url:
-        return f"entry:{entry.key}"
-    return link_key(entry.url)
 
 
 class _VocabularyTranslator:
@@ -157,6 +128,8 @@ class SearchEngine:
                 self._link_groups.setdefault(link_key(url), d.group)
         self.tokenized_now = 0
         """How many entries this build had to tokenize (the rest came from the token store)."""
+        self.index_loaded = False
+        """Whether the BM25 index was mapped from the file a previous build saved (:mod:`retrieval.bm25store`)."""
         digest = hashlib.sha256()
         for part in (INDEX_FORMAT, analyzer.fingerprint, glossary.fingerprint, ranking_fingerprint(settings)):
             digest.update(part.encode())
@@ -181,26 +154,20 @@ class SearchEngine:
             _Doc(e, issue, link_group(e), hashlib.sha1(texts[e.key].encode("utf-8")).hexdigest())
             for issue in archive.issues for e in issue.entries
         ]
-        store = TokenStore(settings.analyzer.cache_dir, analyzer.fingerprint)
-        try:
-            known = store.get_many([d.text_hash for d in docs])
-            missing = [d for d in docs if d.text_hash not in known]
-            if missing:
-                fresh = tokenize_all(analyzer, [texts[d.entry.key] for d in missing], workers=settings.workers,
-                                     progress=progress)
-                new = {d.text_hash: toks for d, toks in zip(missing, fresh, strict=True)}
-                store.put_many(new)
-                known.update(new)
-            log.info("index: %d entries, %d tokenized now, %d from the token store",
-                     len(docs), len(missing), len(docs) - len(missing))
-        finally:
-            store.close()
-        index = BM25Index.build([known[d.text_hash] for d in docs], k1=settings.k1, b=settings.b,
-                                delta=settings.delta)
-        # The index holds what ranking needs; the token lists would only hold memory.
-        del known
+        params = (settings.k1, settings.b, settings.delta)
+        key = index_key(analyzer.fingerprint, params, (d.text_hash for d in docs))
+        saved = index_path(settings.analyzer.cache_dir, analyzer.fingerprint, archive.root)
+        index = load_index(saved, key)
+        loaded = index is not None
+        missing: list[_Doc] = []
+        if index is None:
+            index, missing = _build_index(docs, texts, settings, analyzer, progress)
+            save_index(index, saved, key)
+        else:
+            log.info("index: %d entries, loaded from %s", len(docs), saved)
         engine = cls(archive, settings, analyzer, glossary, cedict, docs, index)
         engine.tokenized_now = len(missing)
+        engine.index_loaded = loaded
         return engine
 
     @property
@@ -218,15 +185,18 @@ class SearchEngine:
             cedict_weight=self.settings.cedict_weight,
         )
 
-    def concepts(self, text: str) -> list[Concept]:
+    def concepts(self, text: str,
+                 parts: tuple[list[str], list[tuple[str, tuple[str, ...]]]] | None = None) -> list[Concept]:
         """The query's concepts, each with the terms that stand for it (typed first, then renderings).
 
         With ``settings.dismax`` off, every expanded term is a concept of its own (a flat sum, as before).
+        ``parts`` is ``analyzer.query_parts(text)`` when the caller has it already (jieba runs once per answer).
         """
+        tokens, analyzed = parts if parts is not None else self.analyzer.query_parts(text)
         if not self.settings.dismax:
-            return [Concept(t.token, (t,)) for t in self.expand(self.analyzer.query_tokens(text))]
+            return [Concept(t.token, (t,)) for t in self.expand(tokens)]
         pairs = [(token, tuple(s for s in subs if not self.analyzer.is_stopword(s)))
-                 for token, subs in self.analyzer.analyze(text)]
+                 for token, subs in analyzed]
         if not self.settings.use_glossary and self.cedict is None:
             return [Concept(t, tuple(WeightedTerm(x, 1.0, "query") for x in dict.fromkeys((t, *subs))))
                     for t, subs in dict(pairs).items()]
@@ -269,7 +239,7 @@ class SearchEngine:
                 notice = _join(notice, notices.NO_ISSUE_MATCH.format(ref=describe_ref(ref)))
                 ref = None
         text = rest if ref is not None else query
-        tokens = self.analyzer.query_tokens(text) if query else []
+        tokens, pairs = self.analyzer.query_parts(text) if query else ([], [])
         allowed = None
         if issues:
             positions = [self._issue_pos[i.id] for i in issues]
@@ -278,7 +248,7 @@ class SearchEngine:
             # Before ranking, so the top k are the best of what passes, never a page emptied by the filter.
             passing = self.filter_mask(filters)
             allowed = passing if allowed is None else allowed & passing
-        return _Prepared(original, query, text, tokens, issues, notice, allowed)
+        return _Prepared(original, query, text, tokens, pairs, issues, notice, allowed)
 
     def filter_mask(self, filters: SearchFilter) -> npt.NDArray[np.bool_]:
         """Which documents pass ``filters`` (as :meth:`SearchFilter.admits` says): one boolean per document,
@@ -322,7 +292,7 @@ class SearchEngine:
                 original, (),
                 notice=notices.NOTHING_TO_SEARCH,
             )
-        concepts = self.concepts(prep.text)
+        concepts = self.concepts(prep.text, (tokens, prep.pairs))
         terms = [t for c in concepts for t in c.terms]
         ranked = self._rank(concepts, max(k * 4, 20), prep.allowed)
         pinned = self._pinned(prep.text, prep.allowed)
@@ -490,3 +460,25 @@ def _as_typed(label: str, query: str) -> str:
 
 def _join(first: str | None, second: str) -> str:
     return f"{first} {second}" if first else second
+
+
+def _build_index(docs: list[_Doc], texts: dict[str, str], settings: SearchSettings, analyzer: Analyzer,
+                 progress: bool) -> tuple[BM25Index, list[_Doc]]:
+    """Build the BM25 index from the token store, tokenizing what it lacks; also return the docs tokenized now."""
+    store = TokenStore(settings.analyzer.cache_dir, analyzer.fingerprint)
+    try:
+        known = store.get_many([d.text_hash for d in docs])
+        missing = [d for d in docs if d.text_hash not in known]
+        if missing:
+            fresh = tokenize_all(analyzer, [texts[d.entry.key] for d in missing], workers=settings.workers,
+                                 progress=progress)
+            new = {d.text_hash: toks for d, toks in zip(missing, fresh, strict=True)}
+            store.put_many(new)
+            known.update(new)
+        log.info("index: %d entries, %d tokenized now, %d from the token store",
+                 len(docs), len(missing), len(docs) - len(missing))
+    finally:
+        store.close()
+    # The index holds what ranking needs; the token lists are dropped when this returns.
+    return BM25Index.build([known[d.text_hash] for d in docs], k1=settings.k1, b=settings.b,
+                           delta=settings.delta), missing

@@ -287,11 +287,24 @@ class Analyzer:
         >>> analyzer.index_tokens("ViT的分类行为比CNN更像人类")
         ['vit', '分类', '行为', 'cnn', '像', '人类']
         """
+        return self._flatten(self._analyze(text))
+
+    def _flatten(self, pairs: Iterable[tuple[str, tuple[str, ...]]]) -> list[str]:
         out: list[str] = []
-        for token, subwords in self._analyze(text):
+        for token, subwords in pairs:
             out.append(token)
             out.extend(s for s in subwords if s not in self._stopwords)
         return out
+
+    def query_parts(self, text: str) -> tuple[list[str], list[tuple[str, tuple[str, ...]]]]:
+        """:meth:`query_tokens` and :meth:`analyze` of one question from one jieba pass (an answer needs both).
+
+        >>> analyzer = _doctest_analyzer()
+        >>> analyzer.query_parts("对比学习") == (analyzer.query_tokens("对比学习"), analyzer.analyze("对比学习"))
+        True
+        """
+        pairs = list(self._analyze(text))
+        return dedupe(self._flatten(pairs)), pairs
 
     def query_tokens(self, text: str) -> list[str]:
         """The index pipeline, deduplicated in first-seen order (BM25 counts repeats twice).

@@ -24,6 +24,7 @@ import numpy as np
 from retrieval.archive import LoadOptions, load_archive
 from retrieval.cache import QueryCache, cache_key
 from retrieval.measure.bm25_bench import bench_compare
+from retrieval.measure.peers import peer_report
 from retrieval.models import Archive
 from retrieval.search import SearchEngine
 from retrieval.settings import SearchSettings
@@ -129,7 +130,7 @@ async def _cache_timings(engine: SearchEngine, db: Path, rounds: int = 5) -> dic
 
 
 def run_benchmark(stress_dir: Path, settings: SearchSettings, *, sizes: Sequence[int] = (1_000, 10_000, 100_000),
-                  queries: int = 200, say: Callable[[str], None] = print) -> dict[str, Any]:
+                  queries: int = 200, peers: bool = False, say: Callable[[str], None] = print) -> dict[str, Any]:
     report: dict[str, Any] = {"sizes": {}}
     with tempfile.TemporaryDirectory(prefix="newsbot-bench-") as tmp:
         cold = msgspec.structs.replace(settings, analyzer=replace(settings.analyzer, cache_dir=Path(tmp) / "cache"))
@@ -174,6 +175,12 @@ def run_benchmark(stress_dir: Path, settings: SearchSettings, *, sizes: Sequence
                     f"p99 {r['top_k_p99_ms']:.2f} ms | full scan p50 {r['full_scan_p50_ms']:.1f} "
                     f"p99 {r['full_scan_p99_ms']:.1f} ms | {r['speedup_p50']:.0f}x at p50, "
                     f"{r['speedup_p99']:.0f}x at p99 | same top 10: {r['identical_top_k']}")
+        if peers:
+            n = max(sizes)
+            docs = tokens[:n]
+            by_kind = {"content": sample_queries(docs, queries, seed=n, skip=_frequent(docs, 100)),
+                  "natural": sample_queries(docs, queries, seed=n + 1, skip=frozenset())}
+            report["peers"] = peer_report(docs, by_kind, say=say)
     report["peak_rss_mb"] = _peak_mb()
     p = report["peak_rss_mb"]
     say(f"peak memory: {p['self']:.0f} MB in this process, {p['workers']:.0f} MB in the largest worker")

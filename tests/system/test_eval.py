@@ -164,6 +164,26 @@ def test_benchmark_runs_on_a_small_archive(sample_config: Config) -> None:
     assert any("peak memory" in line for line in lines)
 
 
+def test_bench_peers_compares_the_engines_on_the_same_tokens(sample_config: Config) -> None:
+    from retrieval.measure.peers import available
+
+    lines: list[str] = []
+    report = run_benchmark(sample_archive_dir(), search_settings(sample_config), sizes=(60,), queries=6,
+                           peers=True, say=lines.append)
+    peers = report["peers"]
+    # newsbot is exact by construction; the full scan is the reference itself.
+    assert peers["newsbot"]["exact"] == {"content": 1.0, "natural": 1.0}
+    assert peers["rank-bm25"]["exact"] == {"content": 1.0, "natural": 1.0}
+    for engine in ("tantivy", "bm25s"):
+        if available(engine):
+            assert set(peers[engine]["p50_ms"]) == {"content", "natural"}
+            assert peers[engine]["resident_mb"] is not None
+        else:
+            assert engine in peers["skipped"]
+            assert f"{engine}: not installed, skipped (pip install 'newsbot[bench]')" in lines
+    assert any(line.lstrip().startswith("newsbot ") and "1.0x" in line for line in lines)
+
+
 def test_bench_prints_the_cold_start_figures(capsys: pytest.CaptureFixture[str]) -> None:
     # Numbers, not their size: timing assertions would fail on a busy machine. One restart keeps it cheap.
     sample = str(sample_archive_dir())

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -14,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rank_bm25 import BM25Plus
 
+import retrieval.bm25 as bm25_module
 from retrieval.bm25 import BM25Index, EmptyIndexError, select_top_k, unit_weights
 from retrieval.errors import NewsbotError
 from retrieval.measure.bm25_bench import bench_compare, sample_queries, zipf_corpus
@@ -297,6 +300,57 @@ def test_dismax_scores_each_concept_by_its_best_term(docs: list[list[str]], conc
     assert {d for d, _ in got} == matching
     for d, score in got:
         assert score == pytest.approx(float(want[d]), rel=1e-9, abs=1e-9)
+
+
+def always_pruned() -> AbstractContextManager[object]:
+    """Take the pruned path (MaxScore and exact rescoring) however few postings a query has."""
+    return patch.object(bm25_module, "_PRUNE_MIN_POSTINGS", 0)
+
+
+# Larger corpora with a skewed vocabulary, so that MaxScore really stops before the frequent terms.
+# Three common words (in most documents, so a small gain) and six rare ones: with a small k, the k-th best score
+# of the rare terms soon exceeds all the common ones could add, and MaxScore stops (about 2 queries in 5).
+COMMON, RARE = ["c0", "c1", "c2"], [f"r{i}" for i in range(6)]
+SKEWED = COMMON + RARE
+skewed_token = st.sampled_from(["c0"] * 12 + ["c1"] * 8 + ["c2"] * 4 + RARE)
+skewed_corpora = st.lists(st.lists(skewed_token, max_size=10), min_size=20, max_size=80).filter(any)
+
+
+@settings(deadline=None, database=None, max_examples=150)
+@given(
+    docs=skewed_corpora,
+    concepts=st.lists(st.lists(st.tuples(st.sampled_from(SKEWED), st.sampled_from([0.3, 0.6, 1.0, 2.5])),
+                               min_size=1, max_size=3, unique_by=lambda t: t[0]), min_size=1, max_size=5),
+    tie=st.sampled_from([0.0, 0.2, 1.0]),
+    k=st.integers(1, 6),
+    data=st.data(),
+)
+def test_pruned_top_k_is_the_head_of_the_full_ranking(docs: list[list[str]], concepts: list[list[tuple[str, float]]],
+                                                      tie: float, k: int, data: st.DataObject) -> None:
+    # With k >= N nothing can be pruned; with a small k MaxScore skips postings, and the result must be exactly
+    # the head of the full ranking: the same ids in the same order and bit-identical scores.
+    index = BM25Index.build(docs)
+    allowed = data.draw(st.none() | st.sets(st.integers(0, len(docs) - 1), min_size=1), label="allowed")
+    arg = None if allowed is None else np.array(sorted(allowed), dtype=np.int64)
+    full = index.top_k_concepts(concepts, len(docs), tie=tie, allowed=arg)
+    with always_pruned():
+        assert index.top_k_concepts(concepts, k, tie=tie, allowed=arg) == full[:k]
+        assert index.top_k_concepts(concepts, len(docs), tie=tie, allowed=arg) == full
+
+
+@settings(deadline=None, database=None, max_examples=150)
+@given(docs=skewed_corpora,
+       tokens=st.tuples(st.lists(st.sampled_from(COMMON), min_size=1, max_size=3, unique=True),
+                        st.lists(st.sampled_from(RARE), min_size=1, max_size=2, unique=True)).map(
+           lambda parts: parts[0] + parts[1]),
+       k=st.integers(1, 6))
+def test_pruned_top_k_equals_the_rank_bm25_full_scan_on_skewed_corpora(docs: list[list[str]], tokens: list[str],
+                                                                       k: int) -> None:
+    with always_pruned():
+        got = BM25Index.build(docs).top_k(unit_weights(tokens), k)
+    want = reference_top_k(docs, tokens, k)
+    assert [d for d, _ in got] == [d for d, _ in want]
+    assert [s for _, s in got] == [s for _, s in want]  # bit-identical
 
 
 @settings(deadline=None, database=None, max_examples=200)

@@ -214,3 +214,22 @@ async def test_a_failed_write_does_not_leave_the_cache_stuck(tmp_path: Path, clo
             await cache.put(f"n{n}", n)
             assert await cache.get(f"n{n}") == n
         assert await cache.get("x") == 9  # another process's write is visible: no stale snapshot
+
+
+async def test_put_later_is_kept_when_the_cache_closes_at_once(tmp_path: Path, clock: Clock) -> None:
+    # The answer path hands its write to a task and answers first; a shutdown right after must not lose it.
+    db = tmp_path / "c.sqlite3"
+    async with make(db, clock) as cache:
+        for i in range(20):
+            cache.put_later(f"k{i}", {"n": i})
+        assert cache._pending  # started, not finished: the caller did not wait
+    async with make(db, clock) as cache:
+        assert [await cache.get(f"k{i}") for i in range(20)] == [{"n": i} for i in range(20)]
+
+
+async def test_drain_waits_for_put_later(tmp_path: Path, clock: Clock) -> None:
+    async with make(tmp_path / "c.sqlite3", clock) as cache:
+        cache.put_later("k", [1, 2])
+        await cache.drain()
+        assert not cache._pending
+        assert await cache.get("k") == [1, 2]

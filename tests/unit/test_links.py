@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import retrieval.entrytext as entrytext
 import retrieval.measure.evaluate as evaluate
 import retrieval.parse as parse
 import retrieval.search as search
@@ -59,7 +60,7 @@ def test_no_module_keeps_its_own_link_identity() -> None:
     for module, name in ((search, "canonical_link"), (parse, "_url_key"), (evaluate, "_strip_utm")):
         assert not hasattr(module, name), f"{module.__name__}.{name} is back"
     entry = Entry("i", 0, "papers", "t", "http://www.example.com/x/", "")
-    assert search.link_group(entry) == link_key("https://example.com/x")
+    assert entrytext.link_group(entry) == link_key("https://example.com/x")
     sources = Path(search.__file__).parent
     offenders = [p.name for p in sources.rglob("*.py") if 'startswith("utm_")' in p.read_text(encoding="utf-8")
                  and p.name != "links.py"]
