@@ -50,8 +50,10 @@ def publish_error_text(stored: str, lg: Lang) -> str:
     (a reason from an older version is shown as it is).
 
     >>> from bot.i18n import lang
-    >>> publish_error_text(PUBLISH_FAILED.format(reason="x (400)"), lang("zh-CN"))[-8:]
-    '：x (400)）'
+    >>> publish_error_text(PUBLISH_FAILED.format(reason="x (400)"), lang("zh-CN"))
+    '摘要已发出，但未能发布到关注的服务器（x (400)）'
+    >>> publish_error_text("an older reason", lang("zh-CN"))
+    'an older reason'
     """
     if stored == PUBLISH_FORBIDDEN:
         return lg.gettext(PUBLISH_FORBIDDEN)

@@ -119,7 +119,7 @@ class Lang:
 
         >>> lang("zh-CN").notice("No issue matches issue #99, so all issues were searched. "
         ...                      "No entries match that question.")
-        '没有与 issue #99 相符的一期，已搜索全部各期。没有条目与这个问题相符。'
+        '没有与第 99 期相符的一期，已搜索全部各期。没有条目与这个问题相符。'
         """
         if self.code == ENGLISH or not text:
             return text
