@@ -50,17 +50,20 @@ async def test_a_zh_cn_member_sees_chinese_commands_and_gets_a_chinese_answer(fa
     async with bot_running(fake, guild_config(sample_config)):
         assert [s.status for s in fake.command_syncs] == [200]  # every localization passed the fake's checks
         ask = synced(fake, "ask")
-        assert localized_names(ask, "zh-CN") == ["提问", "问题", "期", "数量"]
-        assert localized_names(ask, "zh-TW") == ["提問", "問題", "期", "數量"]
-        assert localized_names(ask, "en-US") == ["ask", "question", "issue", "count"]
+        assert localized_names(ask, "zh-CN") == ["提问", "问题", "期", "数量", "起始", "截止", "栏目"]
+        assert localized_names(ask, "zh-TW") == ["提問", "問題", "期", "數量", "起始", "截止", "欄目"]
+        assert localized_names(ask, "en-US") == ["ask", "question", "issue", "count", "since", "until", "section"]
         assert ask["description_localizations"]["zh-CN"] == "用中文或英文向周刊归档提问。"
         # Every command and option of the registry is localized, from the one registry.
         for spec in COMMANDS:
+            if spec.name == "archive-default":
+                continue  # one archive: not synced (cogs.one_archive); the catalog test checks its translations
             payload = synced(fake, spec.path)
             for locale in ("zh-CN", "zh-TW"):
                 assert payload["name_localizations"][locale] == lang(locale).pgettext(COMMAND_NAME, spec.name)
                 assert payload["description_localizations"][locale]
-                for p, option in zip(spec.params, payload.get("options") or [], strict=True):
+                # One archive: the archive option is not synced (for_archives), so it is not compared.
+                for p, option in zip(spec.for_archives(False).params, payload.get("options") or [], strict=True):
                     assert option["name_localizations"][locale] == lang(locale).pgettext(OPTION_NAME, p.name)
                     # The English is clipped to Discord's 100 characters; the msgid is still the whole text.
                     wanted = lang(locale).gettext(p.description)[:100]
@@ -88,10 +91,10 @@ async def test_a_zh_cn_member_sees_chinese_commands_and_gets_a_chinese_answer(fa
         assert error.startswith("没有与"), error
         assert "你是不是要找" in error or "。" in error
         help_zh = (await (await fake.interact("help", locale="zh-TW")).response()).data["embeds"][0]
-        assert "`/提問 <問題> [期] [數量]`" in help_zh["description"]
+        assert "`/提問 <問題> [期] [數量] [起始] [截止] [欄目]`" in help_zh["description"]
         assert help_zh["fields"][0]["name"] == "管理員（管理伺服器）"
         help_de = (await (await fake.interact("help", locale="de")).response()).data["embeds"][0]
-        assert "`/ask <question> [issue] [count]`" in help_de["description"]
+        assert "`/ask <question> [issue] [count] [since] [until] [section]`" in help_de["description"]
 
 
 async def test_the_page_buttons_answer_an_intruder_in_their_own_language(fake: FakeDiscord,
