@@ -157,3 +157,31 @@ def test_every_localized_name_is_one_discord_accepts() -> None:
             assert all(valid_name(o) for o in options), (locale, spec.name, options)
             assert len(set(options)) == len(options), (locale, spec.name, options)
             assert 1 <= len(messages.gettext(spec.description)[:100]) <= 100
+
+
+async def test_a_zh_cn_member_subscribes_and_reads_an_emptied_filtered_answer_in_chinese(
+        fake: FakeDiscord, sample_config: Config) -> None:
+    async with bot_running(fake, guild_config(sample_config)):
+        added = await fake.interact("subscribe", {"query": "蛋白质折叠 **@everyone**"}, locale="zh-CN")
+        await added.response()
+        [reply] = await added.followups(1)
+        content = str(reply.data["content"])
+        print("zh-CN /subscribe:", content)
+        assert content.startswith("已添加提醒：**1.** “蛋白质折叠 \\*\\*@\u200beveryone\\*\\*”。"), content
+        assert "上限" in content and "私信" in content and "Alert" not in content
+
+        # The filter that emptied the answer is named, in Chinese, with the count the engine found without it.
+        emptied = await answer(await fake.interact("ask", {"question": "矩阵乘法", "since": "2021-10-01"},
+                                                   locale="zh-CN"))
+        description = emptied["embeds"][0]["description"]
+        print("zh-CN emptied /ask:", description)
+        assert re.fullmatch(r"筛选（自 2021-10-01 起）下没有结果；去掉这个筛选有 \d+ 个结果。", description), description
+        # The same answer in English keeps the engine's own words (the cache serves both).
+        english = await answer(await fake.interact("ask", {"question": "矩阵乘法", "since": "2021-10-01"},
+                                                   locale="en-US"))
+        assert english["embeds"][0]["description"].startswith("No match since 2021-10-01; ")
+
+        # An unknown bound is refused in Chinese too, the inner error translated within the outer.
+        wrong = await fake.interact("ask", {"question": "x", "until": "第 999 期"}, locale="zh-CN")
+        refusal = str((await wrong.response()).data["content"])
+        assert refusal.startswith("截止：没有与第 999 期相符的一期。"), refusal
