@@ -323,9 +323,10 @@ def archive_default_text(result: ArchiveDefaultResult, lg: Lang = EN) -> str:
     >>> archive_default_text(ArchiveDefaultResult("rust", ("akira", "rust")))
     'Members of this server now get the rust archive when they name none. Archives: akira, rust.'
     """
-    template = (N_("Members of this server now get the {archive} archive when they name none. Archives: {archives}.")
-                if result.chosen else N_("This server's choice is cleared: the deployment's default archive ({archive}) "
-                                         "serves. Archives: {archives}."))
+    chosen = N_("Members of this server now get the {archive} archive when they name none. Archives: {archives}.")
+    cleared = N_("This server's choice is cleared: the deployment's default archive ({archive}) serves. "
+                 "Archives: {archives}.")
+    template = chosen if result.chosen else cleared
     return lg.gettext(template, archive=result.archive, archives=", ".join(result.archives))
 
 
