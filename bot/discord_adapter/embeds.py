@@ -353,9 +353,7 @@ def help_embed(result: HelpResult, lg: Lang = EN) -> discord.Embed:
 
 def stats_embed(result: StatsResult, lg: Lang = EN) -> discord.Embed:
     c = result.cache
-    title = (lg.gettext("newsbot stats · {archive}", archive=escape(result.name)) if result.name
-             else lg.gettext("newsbot stats"))
-    embed = discord.Embed(title=title, colour=COLOR)
+    embed = discord.Embed(title=lg.gettext("newsbot stats"), colour=COLOR)
     embed.add_field(name=lg.gettext("Index"), value=lg.gettext(
         "{issues} issues · {documents} documents · {entries} entries ({features} features)", issues=result.issues,
         documents=result.documents, entries=result.entries, features=result.features), inline=False)
