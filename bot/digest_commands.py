@@ -82,6 +82,7 @@ class DigestCommands:
         library = await self.libraries.resolve(archive, guild_id)
         scheduler, _ = await self._digests(library.name, guild_id)
         outcome = await scheduler.post_now(guild_id, poster)
+        label = None
         if outcome.status == "posted":
             issue = library.archive.get(outcome.issue_id or "")
             # The issue's label (2020-10, #34) as everywhere else, not its internal id.

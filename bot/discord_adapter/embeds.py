@@ -353,7 +353,8 @@ def help_embed(result: HelpResult, lg: Lang = EN) -> discord.Embed:
 
 def stats_embed(result: StatsResult, lg: Lang = EN) -> discord.Embed:
     c = result.cache
-    embed = discord.Embed(title=lg.gettext("newsbot stats"), colour=COLOR)
+    title = lg.gettext("newsbot stats · {archive}", archive=result.name) if result.name else lg.gettext("newsbot stats")
+    embed = discord.Embed(title=title, colour=COLOR)
     embed.add_field(name=lg.gettext("Index"), value=lg.gettext(
         "{issues} issues · {documents} documents · {entries} entries ({features} features)", issues=result.issues,
         documents=result.documents, entries=result.entries, features=result.features), inline=False)
