@@ -162,6 +162,11 @@ def test_every_localized_name_is_one_discord_accepts() -> None:
 async def test_a_zh_cn_member_subscribes_and_reads_an_emptied_filtered_answer_in_chinese(
         fake: FakeDiscord, sample_config: Config) -> None:
     async with bot_running(fake, guild_config(sample_config)):
+        # The message command is listed by its Chinese name too (context-menu names may hold spaces).
+        menu = fake.find_command("Search the archive", GUILD_ID, kind=3)
+        assert menu is not None
+        assert menu["name_localizations"] == {"zh-CN": "搜索归档", "zh-TW": "搜尋歸檔"}
+
         added = await fake.interact("subscribe", {"query": "蛋白质折叠 **@everyone**"}, locale="zh-CN")
         await added.response()
         [reply] = await added.followups(1)
