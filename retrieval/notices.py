@@ -37,6 +37,8 @@ REF_PHRASES = {"latest": N_("the latest issue"), "number": N_("issue #{number}")
                "year_week": N_("week {week} of {year}"), "week": N_("week {week}"), "month": N_("month {month}"),
                "date": N_("the week of {date}"), "other": N_("that issue")}
 """An issue reference in words (``{ref}`` above), as :func:`retrieval.issuedir.describe_ref` writes it."""
-PHRASES = (*FILTER_PHRASES.values(), *REF_PHRASES.values())
-"""Every phrase a notice's or an error's ``{filters}``, ``{ref}`` or ``{what}`` may hold."""
-PHRASE_PARAMS = ("filters", "ref", "what")
+DATE_REASONS = (N_("day is out of range for month"), N_("month must be in 1..12"), N_("year {year} is out of range"))
+"""Why a typed date does not exist, in the standard library's words (``{reason}``: ``datetime.date``'s message)."""
+PHRASES = (*DATE_REASONS, *FILTER_PHRASES.values(), *REF_PHRASES.values())  # the first that matches wins
+"""Every phrase a notice's or an error's ``{filters}``, ``{ref}``, ``{what}`` or ``{reason}`` may hold."""
+PHRASE_PARAMS = ("filters", "ref", "what", "reason")
