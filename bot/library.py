@@ -249,7 +249,8 @@ class Libraries:
         if lib is None:
             typed = " ".join(name.split())
             typed = typed if len(typed) <= 40 else typed[:39] + "…"
-            raise QueryError(f"No archive named “{typed}”. Archives: {', '.join(self._by_name)}.")
+            raise QueryError("No archive named “{typed}”. Archives: {archives}.", typed=typed,
+                             archives=", ".join(self._by_name))
         return lib
 
     def choices(self, current: str, limit: int = 25) -> list[str]:

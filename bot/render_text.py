@@ -135,26 +135,27 @@ def render(result: Result, *, color: bool = False, lg: Lang = EN) -> str:
         case SubscribeResult() | SubscriptionsResult() | UnsubscribeResult() | AlertResult() | AlertNoticeResult():
             lines = _alert_lines(result, st)
         case ArchiveDefaultResult():
-            lines = [archive_default_text(result)]
+            lines = [archive_default_text(result, st.lg)]
         case _:
             assert_never(result)
     return "\n".join(lines)
 
 
-def _sub(sub: AlertSub) -> str:
+def _sub(sub: AlertSub, lg: Lang = EN) -> str:
     """A keyword alert, its words quoted as typed (the console echoes input literally).
 
     >>> _sub(AlertSub(1, 7, "**GPU**", "papers", paused="closed"))
     '1. “**GPU**” in papers (paused)'
     """
-    return f"{sub.number}. “{sub.query}”" + (f" in {sub.section}" if sub.section else "") + (
-        " (paused)" if sub.paused else "")
+    line = (lg.gettext("{n}. “{words}” in {section}", n=sub.number, words=sub.query, section=sub.section)
+            if sub.section else lg.gettext("{n}. “{words}”", n=sub.number, words=sub.query))
+    return lg.gettext("{alert} (paused)", alert=line) if sub.paused else line
 
 
 def _ask(result: AskResult, st: _Style) -> list[str]:
     lines = [st.dim(st.lg.notice(result.notice))] if result.notice else []
     if result.filters is not None and result.filters.active and result.hits:
-        lines.append(st.dim(st.lg.gettext("filtered: {filters}", filters=result.filters.describe())))
+        lines.append(st.dim(st.lg.gettext("filtered: {filters}", filters=st.lg.phrases(result.filters.describe()))))
     for n, h in enumerate(result.hits, 1):
         lines += _hit(n, h, st)
     if result.cached:
@@ -270,19 +271,22 @@ def error(err: Exception, *, color: bool = False, lg: Lang = EN) -> str:
 
 def _alert_lines(result: AlertReply, st: _Style) -> list[str]:
     lines: list[str]
+    lg = st.lg
     match result:
         case SubscribeResult():
-            lines = [subscribe_text(result, _sub(result.sub))]
+            lines = [subscribe_text(result, _sub(result.sub, lg), lg)]
         case SubscriptionsResult():
-            lines = [st.dim(f"your keyword alerts ({len(result.subs)} of {result.limit})")]
-            lines += [f"  {_sub(s)}" for s in result.subs] or ["  none: /subscribe adds one"]
+            lines = [st.dim(lg.gettext("your keyword alerts ({n} of {limit})", n=len(result.subs), limit=result.limit))]
+            lines += [f"  {_sub(s, lg)}" for s in result.subs] or ["  " + lg.gettext("none: /subscribe adds one")]
         case UnsubscribeResult():
-            lines = [f"Removed {_sub(result.sub)}. You have {result.left} left."]
+            lines = [lg.gettext("Removed {alert}. You have {left} left.", alert=_sub(result.sub, lg), left=result.left)]
         case AlertResult():
-            lines = [st.bold(f"New issue {result.issue.label}: {len(result.matches)} item(s) match your alerts")]
+            lines = [st.bold(lg.ngettext("New issue {issue}: {n} item matches your alerts",
+                                         "New issue {issue}: {n} items match your alerts", len(result.matches),
+                                         issue=result.issue.label))]
             lines += [f"{n}. {m.entry.title}  {m.entry.url or ''}".rstrip() for n, m in enumerate(result.matches, 1)]
         case AlertNoticeResult():
-            lines = [alert_notice_text([_sub(s) for s in result.paused])]
+            lines = [alert_notice_text([_sub(s, lg) for s in result.paused], lg)]
         case _:
             assert_never(result)
     return lines

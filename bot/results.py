@@ -317,15 +317,17 @@ def alert_notice_text(lines: list[str], lg: Lang = EN) -> str:
 AlertReply = SubscribeResult | SubscriptionsResult | UnsubscribeResult | AlertResult | AlertNoticeResult
 """The keyword alerts' results: each renderer draws them in one helper of its own."""
 
-def archive_default_text(result: ArchiveDefaultResult) -> str:
+def archive_default_text(result: ArchiveDefaultResult, lg: Lang = EN) -> str:
     """What every surface says after ``/newsbot archive-default``.
 
     >>> archive_default_text(ArchiveDefaultResult("rust", ("akira", "rust")))
     'Members of this server now get the rust archive when they name none. Archives: akira, rust.'
     """
-    head = (f"Members of this server now get the {result.archive} archive when they name none" if result.chosen
-            else f"This server's choice is cleared: the deployment's default archive ({result.archive}) serves")
-    return f"{head}. Archives: {', '.join(result.archives)}."
+    chosen = N_("Members of this server now get the {archive} archive when they name none. Archives: {archives}.")
+    cleared = N_("This server's choice is cleared: the deployment's default archive ({archive}) serves. "
+                 "Archives: {archives}.")
+    template = chosen if result.chosen else cleared
+    return lg.gettext(template, archive=result.archive, archives=", ".join(result.archives))
 
 
 @dataclass(frozen=True, slots=True)

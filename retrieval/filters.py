@@ -18,8 +18,15 @@ from retrieval.errors import QueryError, UnknownIssueError
 from retrieval.issuedir import IssueDirectory, describe_ref, echo
 from retrieval.issueref import parse_issue_ref
 from retrieval.models import Archive, Entry, Issue
+from retrieval.notices import FILTER_PHRASES, N_
 
 __all__ = ["SearchFilter", "parse_date", "resolve_filter", "section_choices", "section_names"]
+
+_IN_BOUND = {"since": N_("since: {error}"), "until": N_("until: {error}")}
+_BOUND_FORMS = {"since": N_("since takes a date (2021-03-01) or an issue: {error}"),
+                "until": N_("until takes a date (2021-03-01) or an issue: {error}")}
+_NO_DATE = {"since": N_("since: {what} has no date, so it cannot bound a search; give a date (2021-03-01)."),
+            "until": N_("until: {what} has no date, so it cannot bound a search; give a date (2021-03-01).")}
 
 _DATE = re.compile(r"^\s*(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\s*$|^\s*(\d{4})(\d{2})(\d{2})\s*$")
 _DATE_ZH = re.compile(r"^\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]\s*$")
@@ -78,10 +85,15 @@ class SearchFilter:
         >>> f.describe("since"), f.describe()
         ('since 2021-10-01', 'since 2021-10-01, in section papers')
         """
-        names = (name,) if name else self.set_fields()
-        words = {"since": f"since {self.since}", "until": f"until {self.until}",
-                 "section": f"in section {self.section}"}
-        return ", ".join(words[n] for n in names)
+        return ", ".join(template.format_map(params) for template, params in self.phrases(name))
+
+    def phrases(self, name: str | None = None) -> list[tuple[str, dict[str, str]]]:
+        """One field (or all that are set) as message templates and their parameters.
+
+        >>> SearchFilter(section="papers").phrases()
+        [('in section {section}', {'section': 'papers'})]
+        """
+        return [(FILTER_PHRASES[n], {n: str(getattr(self, n))}) for n in ((name,) if name else self.set_fields())]
 
     def admits(self, issue: Issue, section: str) -> bool:
         """Whether an entry of ``issue`` in ``section`` passes.
@@ -139,7 +151,8 @@ def _find_section(archive: Archive, text: str) -> str:
         if wanted in (n.casefold() for n in names):
             return key
     known = ", ".join(sections) or "none"
-    raise QueryError(f"No section called “{echo(text)}”. Sections of this archive: {echo(known, 300)}.")
+    raise QueryError("No section called “{text}”. Sections of this archive: {known}.", text=echo(text),
+                     known=echo(known, 300))
 
 
 def parse_date(text: str) -> dt.date | None:
@@ -162,7 +175,7 @@ def parse_date(text: str) -> dt.date | None:
     try:
         return dt.date(year, month, day)
     except ValueError as err:
-        raise QueryError(f"“{echo(text)}” is not a date: {err}.") from None
+        raise QueryError("“{text}” is not a date: {reason}.", text=echo(text), reason=str(err)) from None
 
 
 def _bound(directory: IssueDirectory, text: str, name: str, *, last: bool) -> dt.date:
@@ -177,17 +190,17 @@ def _bound(directory: IssueDirectory, text: str, name: str, *, last: bool) -> dt
         try:
             issues = directory.resolve(ref)
         except UnknownIssueError as err:
-            raise UnknownIssueError(f"{name}: {err}", err.suggestions) from None
+            raise UnknownIssueError(_IN_BOUND[name], err.suggestions, error=err) from None
         what = describe_ref(ref)
     else:
         try:
             issues = (directory.find_issue(text),)
         except UnknownIssueError as err:
-            raise UnknownIssueError(f"{name} takes a date (2021-03-01) or an issue: {err}", err.suggestions) from None
+            raise UnknownIssueError(_BOUND_FORMS[name], err.suggestions, error=err) from None
         what = issues[0].label
     dates = [i.date for i in issues if i.date is not None]
     if not dates:
-        raise QueryError(f"{name}: {what} has no date, so it cannot bound a search; give a date (2021-03-01).")
+        raise QueryError(_NO_DATE[name], what=what)
     return max(dates) if last else min(dates)
 
 
@@ -198,6 +211,7 @@ def resolve_filter(directory: IssueDirectory, *, since: str | None = None, until
     start = _bound(directory, since, "since", last=False) if since and since.strip() else None
     end = _bound(directory, until, "until", last=True) if until and until.strip() else None
     if start is not None and end is not None and start > end:
-        raise QueryError(f"since ({start}) is after until ({end}): nothing can be in between.")
+        raise QueryError("since ({start}) is after until ({end}): nothing can be in between.", start=str(start),
+                         end=str(end))
     key = _find_section(directory.archive, section) if section and section.strip() else None
     return SearchFilter(start, end, key)

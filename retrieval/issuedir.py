@@ -11,6 +11,7 @@ from rapidfuzz import fuzz, process
 from retrieval.errors import AmbiguousIssueError, QueryError, UnknownIssueError
 from retrieval.issueref import DEFAULT_TEMPLATES, IssueRef, matches, parse_issue_ref
 from retrieval.models import Archive, Issue
+from retrieval.notices import REF_PHRASES
 
 
 class IssueDirectory:
@@ -109,15 +110,16 @@ def describe_ref(ref: IssueRef) -> str:
     'week 13 of 2021'
     """
     if ref.latest:
-        return "the latest issue"
+        return REF_PHRASES["latest"]
     if ref.slug:
-        return f"“{ref.slug}”"
+        return f"“{ref.slug}”"  # the reader's own text: nothing to translate
     if ref.number is not None:
-        return f"issue #{ref.number}"
+        return REF_PHRASES["number"].format(number=ref.number)
     if ref.week is not None:
-        return f"week {ref.week} of {ref.year}" if ref.year else f"week {ref.week}"
+        return (REF_PHRASES["year_week"].format(week=ref.week, year=ref.year) if ref.year
+                else REF_PHRASES["week"].format(week=ref.week))
     if ref.month is not None:
-        return f"{ref.year}-{ref.month:02d}" if ref.year else f"month {ref.month}"
+        return f"{ref.year}-{ref.month:02d}" if ref.year else REF_PHRASES["month"].format(month=ref.month)
     if ref.date is not None:
-        return f"the week of {ref.date.isoformat()}"
-    return "that issue"
+        return REF_PHRASES["date"].format(date=ref.date.isoformat())
+    return REF_PHRASES["other"]

@@ -286,7 +286,7 @@ class SearchEngine:
             if issues:
                 browsed = self._browse(issues, k, prep.allowed)
                 if not browsed and filters is not None and filters.active:
-                    notice = _join(notice, f"No entries of that issue {filters.describe()}.")
+                    notice = _join(notice, notices.NO_ENTRIES_OF_ISSUE.format(filters=filters.describe()))
                 return SearchResult(original, browsed, issues=issues, notice=notice)
             return SearchResult(
                 original, (),
@@ -315,11 +315,13 @@ class SearchEngine:
         for name in filters.set_fields():
             n = count(filters.without(name))
             if n:
-                return f"No match {filters.describe(name)}; {n} match{'es' * (n != 1)} without that filter."
+                one = notices.EMPTIED_BY_ONE_1 if n == 1 else notices.EMPTIED_BY_ONE
+                return one.format(filters=filters.describe(name), n=n)
         n = count(None)
         if n:
-            return f"No match {filters.describe()}; {n} match{'es' * (n != 1)} without these filters."
-        return "No entries match that question, even without its filters."
+            every = notices.EMPTIED_BY_ALL_1 if n == 1 else notices.EMPTIED_BY_ALL
+            return every.format(filters=filters.describe(), n=n)
+        return notices.EMPTIED_ANYWAY
 
     def _group(self, ranked: list[tuple[int, float]], k: int, terms: list[str],
                concepts: Sequence[Concept] = (), query: str = "", pinned: Sequence[str] = ()) -> list[Hit]:

@@ -36,7 +36,8 @@ def check_query(query: str) -> str:
     if not text:
         raise AlertError("Give the words to watch for, e.g. /subscribe protein folding.")
     if len(text) > QUERY_MAX_CHARS:
-        raise AlertError(f"An alert's words may be at most {QUERY_MAX_CHARS} characters; yours are {len(text)}.")
+        raise AlertError("An alert's words may be at most {max} characters; yours are {n}.", max=QUERY_MAX_CHARS,
+                         n=len(text))
     return text
 
 
@@ -64,7 +65,8 @@ def pick(subs: tuple[AlertSub, ...], which: str) -> AlertSub:
                 return s
     if not subs:
         raise AlertError("You have no keyword alerts; /subscribe adds one.")
-    raise AlertError(f"You have no alert number {text[:30]}; /subscriptions lists yours (1 to {len(subs)}).")
+    raise AlertError("You have no alert number {which}; /subscriptions lists yours (1 to {n}).", which=text[:30],
+                     n=len(subs))
 
 
 class AlertBook:
@@ -89,8 +91,8 @@ class AlertBook:
         store = await self._open()
         status, held = await store.alert_subscribe(sub, self.config.max_per_member)
         if status == "full":
-            raise AlertError(f"You hold {self.config.max_per_member} keyword alerts, the most one member may; "
-                             "/unsubscribe one first.")
+            raise AlertError("You hold {max} keyword alerts, the most one member may; /unsubscribe one first.",
+                             max=self.config.max_per_member)
         mine = shown(await store.alert_subscriptions(uid))
         this = next((s for s in mine if s.id == held.id), AlertSub(len(mine), held.id, held.query, held.section,
                                                                      held.archive))

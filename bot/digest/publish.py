@@ -12,12 +12,15 @@ from typing import Protocol
 
 from bot.digest.schedule import DigestSettings
 from bot.errors import PostError, PostForbidden, PostRejected
+from bot.i18n import N_, Lang
 from bot.store import Store
 
 log = logging.getLogger(__name__)
 
-PUBLISH_FORBIDDEN = ("the digest was posted, but the bot may not publish it to the servers following the announcement "
-                     "channel (403: needs Send Messages there)")
+PUBLISH_FORBIDDEN = N_("the digest was posted, but the bot may not publish it to the servers following the "
+                       "announcement channel (403: needs Send Messages there)")
+PUBLISH_FAILED = N_("the digest was posted, but could not be published to following servers ({reason})")
+"""The reasons kept in English in the store (``publish_error``); :func:`publish_error_text` translates them."""
 
 
 class Publisher(Protocol):
@@ -39,7 +42,25 @@ def publish_failure(err: PostError) -> str:
     """
     if isinstance(err, PostForbidden) and not isinstance(err, PostRejected):
         return PUBLISH_FORBIDDEN
-    return f"the digest was posted, but could not be published to following servers ({err})"
+    return PUBLISH_FAILED.format(reason=err)
+
+
+def publish_error_text(stored: str, lg: Lang) -> str:
+    """A kept ``publish_error`` in ``lg``: it is one of the two reasons above, filled in English when it was stored
+    (a reason from an older version is shown as it is).
+
+    >>> from bot.i18n import lang
+    >>> publish_error_text(PUBLISH_FAILED.format(reason="x (400)"), lang("zh-CN"))
+    '摘要已发出，但未能发布到关注的服务器（x (400)）'
+    >>> publish_error_text("an older reason", lang("zh-CN"))
+    'an older reason'
+    """
+    if stored == PUBLISH_FORBIDDEN:
+        return lg.gettext(PUBLISH_FORBIDDEN)
+    head = PUBLISH_FAILED.split("{reason}")[0]
+    if stored.startswith(head) and stored.endswith(")"):
+        return lg.gettext(PUBLISH_FAILED, reason=stored[len(head):-1])
+    return stored
 
 
 async def publish_digest(store: Store, poster: Publisher, s: DigestSettings, channel_id: int,

@@ -48,8 +48,9 @@ def sub_line(sub: AlertSub, lg: Lang = EN) -> str:
 def alert_embed(result: AlertResult, lg: Lang = EN) -> discord.Embed:
     """One member's direct message: the new issue, and each matching item with its link and the words that found
     it."""
+    untitled = lg.gettext("(untitled)")
     lines = [lg.gettext("**{n}.** {item}\n{section} · matched {queries}", n=n,
-                        item=link(escape(clip(m.entry.title or "(untitled)", 200)), m.entry.url),
+                        item=link(escape(clip(m.entry.title or untitled, 200)), m.entry.url),
                         section=escape(clip(m.entry.section_label_en or m.entry.section_name, 100)),
                         queries=", ".join(f"“{user_text(q, 60)}”" for q in m.queries[:3]))
              for n, m in enumerate(result.matches, 1)]

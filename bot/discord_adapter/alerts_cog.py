@@ -13,7 +13,7 @@ from discord.ext import commands
 from bot.alerts.book import QUERY_MAX_CHARS
 from bot.commands import COMMANDS_BY_NAME, Newsbot
 from bot.discord_adapter import embeds
-from bot.discord_adapter.cogs import ArchiveArg, archive_autocomplete, one_archive
+from bot.discord_adapter.cogs import ArchiveArg, archive_autocomplete, lang_of, one_archive
 from bot.discord_adapter.views import alerts_view
 from bot.errors import StoreError
 from bot.registry import ArchiveName, SectionName
@@ -65,15 +65,16 @@ class AlertsCog(commands.Cog):
         result = await self.service.subscribe(query, SectionName(section) if section else None,
                                               ArchiveName(archive) if archive else None,
                                               user_id=interaction.user.id, guild_id=interaction.guild_id)
-        await interaction.followup.send(embeds.render(result).content or "", ephemeral=True,
+        await interaction.followup.send(embeds.render(result, lang_of(interaction)).content or "", ephemeral=True,
                                         allowed_mentions=NO_MENTIONS)
 
     @app_commands.command(name="subscriptions", description=_desc("subscriptions"))
     async def subscriptions(self, interaction: Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         result = await self.service.subscriptions(user_id=interaction.user.id)
-        reply = embeds.render(result)
-        await interaction.followup.send(embeds=reply.embeds, view=alerts_view(result), ephemeral=True,
+        lg = lang_of(interaction)
+        reply = embeds.render(result, lg)
+        await interaction.followup.send(embeds=reply.embeds, view=alerts_view(result, lg), ephemeral=True,
                                         allowed_mentions=NO_MENTIONS)
 
     @app_commands.command(name="unsubscribe", description=_desc("unsubscribe"))
@@ -82,7 +83,7 @@ class AlertsCog(commands.Cog):
     async def unsubscribe(self, interaction: Interaction, alert: app_commands.Range[str, 1, 30]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         result = await self.service.unsubscribe(alert, user_id=interaction.user.id)
-        await interaction.followup.send(embeds.render(result).content or "", ephemeral=True,
+        await interaction.followup.send(embeds.render(result, lang_of(interaction)).content or "", ephemeral=True,
                                         allowed_mentions=NO_MENTIONS)
 
 
@@ -95,7 +96,7 @@ async def paused_notice(service: Newsbot, interaction: Interaction) -> None:
     try:
         notice = await book.take_notice(interaction.user.id)
         if notice is not None:
-            await interaction.followup.send(embeds.render(notice).content or "", ephemeral=True,
+            await interaction.followup.send(embeds.render(notice, lang_of(interaction)).content or "", ephemeral=True,
                                             allowed_mentions=NO_MENTIONS)
     except (StoreError, discord.HTTPException) as err:  # the notice waits for the next command
         log.info("could not give member %s the paused-alerts notice: %s", interaction.user.id, err)

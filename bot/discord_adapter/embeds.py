@@ -15,6 +15,7 @@ from typing import assert_never
 
 import discord
 
+from bot.digest.publish import publish_error_text
 from bot.digest.schedule import DigestSettings, when
 from bot.discord_adapter.alert_embeds import alert_reply
 from bot.discord_adapter.markup import (
@@ -139,7 +140,7 @@ def render(result: Result, lg: Lang = EN) -> Reply:
             return Reply([stats_embed(result, lg)])
         case ArchiveDefaultResult():
             return Reply([discord.Embed(title=lg.gettext("Default archive"), colour=COLOR,
-                                        description=escape(archive_default_text(result)))])
+                                        description=escape(archive_default_text(result, lg)))])
         case FeedRetryResult():
             return Reply([feed_retry_embed(result, lg)])
         case ReindexResult():
@@ -194,7 +195,7 @@ def ask_pages(result: AskResult, lg: Lang = EN) -> list[discord.Embed]:
     title = lg.gettext("“{question}”", question=question) if question else lg.gettext("Search")
     notice = lg.notice(result.notice or "") or None
     if result.filters is not None and result.filters.active and result.hits:
-        filtered = lg.gettext("Filtered: {filters}.", filters=escape(result.filters.describe()))
+        filtered = lg.gettext("Filtered: {filters}.", filters=escape(lg.phrases(result.filters.describe())))
         notice = f"{notice} {filtered}" if notice else filtered
     return hit_pages(title, result.hits, notice, cached=result.cached, lg=lg)
 
@@ -342,7 +343,8 @@ def help_embed(result: HelpResult, lg: Lang = EN) -> discord.Embed:
         embed.add_field(name=lg.gettext("Admins (Manage Server)"), value=clip("\n".join(admin), FIELD_VALUE_MAX),
                         inline=False)
     if result.menus:
-        menus = [f"**{escape(m.name)}** — {escape(lg.gettext(m.description))}" for m in result.menus]
+        menus = [f"**{escape(lg.pgettext(COMMAND_NAME, m.name))}** — {escape(lg.gettext(m.description))}"
+                 for m in result.menus]
         embed.add_field(name=lg.gettext("On a message (Apps menu)"), value=clip("\n".join(menus), FIELD_VALUE_MAX),
                         inline=False)
     embed.set_footer(text=clip(lg.gettext("Name an issue as {forms}.", forms=result.issue_forms), FOOTER_MAX))
@@ -433,7 +435,7 @@ def digest_settings_text(settings: DigestSettings, lg: Lang = EN) -> str:
     if settings.thread_error:
         text += "\n" + lg.gettext("last digest: {error}", error=escape(settings.thread_error))
     if settings.publish_error:
-        text += "\n" + lg.gettext("last digest: {error}", error=escape(settings.publish_error))
+        text += "\n" + lg.gettext("last digest: {error}", error=escape(publish_error_text(settings.publish_error, lg)))
     return text
 
 

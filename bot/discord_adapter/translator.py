@@ -58,7 +58,7 @@ def usage(spec: CommandSpec, lg: Lang) -> str:
 
     >>> from bot.commands import COMMANDS_BY_NAME
     >>> usage(COMMANDS_BY_NAME["ask"], lang("zh-TW")), usage(COMMANDS_BY_NAME["digest-on"], lang("en"))
-    ('/提問 <問題> [期] [數量]', '/newsbot digest-on [channel]')
+    ('/提問 <問題> [期] [數量] [起始] [截止] [欄目] [歸檔]', '/newsbot digest-on [channel] [archive]')
     """
     head = [lg.pgettext(COMMAND_NAME, spec.group)] if spec.group else []
     parts = [f"/{' '.join([*head, lg.pgettext(COMMAND_NAME, spec.name)])}"]

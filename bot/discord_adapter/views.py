@@ -16,7 +16,7 @@ from bot.discord_adapter.embeds import render
 from bot.discord_adapter.markup import error_text
 from bot.discord_adapter.replies import expired
 from bot.errors import AlertError
-from bot.i18n import COMMAND_NAME, lang
+from bot.i18n import COMMAND_NAME, EN, Lang, lang
 from bot.results import SubscriptionsResult
 
 log = logging.getLogger(__name__)
@@ -155,8 +155,9 @@ may remove it) and by the store (which deletes by id *and* owner), so a forged c
 class RemoveAlert(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=ALERT_BUTTON):
     """One remove button of /subscriptions. Dynamic, so it still works after a restart."""
 
-    def __init__(self, user_id: int, sub_id: int, number: int = 0) -> None:
-        super().__init__(discord.ui.Button(label=f"Remove {number}" if number else "Remove",
+    def __init__(self, user_id: int, sub_id: int, number: int = 0, lg: Lang = EN) -> None:
+        label = lg.gettext("Remove {n}", n=number) if number else lg.gettext("Remove")
+        super().__init__(discord.ui.Button(label=label[:80],
                                            style=discord.ButtonStyle.danger, custom_id=f"nb:unsub:{user_id}:{sub_id}"))
         self.user_id = user_id
         self.sub_id = sub_id
@@ -168,27 +169,29 @@ class RemoveAlert(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], te
 
     async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
         if interaction.user.id != self.user_id:
-            await interaction.response.send_message("Only the member whose alerts these are can remove them; "
-                                                    "/subscriptions lists your own.", ephemeral=True,
+            lg = lang(interaction.locale.value)  # the one who pressed
+            await interaction.response.send_message(lg.gettext("Only the member whose alerts these are can remove "
+                                                               "them; /subscriptions lists your own."), ephemeral=True,
                                                     allowed_mentions=discord.AllowedMentions.none())
             return False
         return True
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         service = interaction.client.newsbot
+        lg = lang(interaction.locale.value)
         try:
             await service.unsubscribe(str(self.sub_id), user_id=self.user_id)
         except AlertError as err:
-            await interaction.response.send_message(error_text(str(err)), ephemeral=True,
+            await interaction.response.send_message(error_text(lg.error(err), lg=lg), ephemeral=True,
                                                     allowed_mentions=discord.AllowedMentions.none())
             return
         listing = await service.subscriptions(user_id=self.user_id)
-        await interaction.response.edit_message(embeds=render(listing).embeds, view=alerts_view(listing))
+        await interaction.response.edit_message(embeds=render(listing, lg).embeds, view=alerts_view(listing, lg))
 
 
-def alerts_view(result: SubscriptionsResult) -> discord.ui.View:
+def alerts_view(result: SubscriptionsResult, lg: Lang = EN) -> discord.ui.View:
     """A remove button per alert (at most 25: ``alerts.max_per_member`` allows no more)."""
     view = discord.ui.View(timeout=None)
     for sub in result.subs[:25]:
-        view.add_item(RemoveAlert(result.user_id, sub.id, sub.number))
+        view.add_item(RemoveAlert(result.user_id, sub.id, sub.number, lg))
     return view

@@ -119,7 +119,7 @@ class Lang:
 
         >>> lang("zh-CN").notice("No issue matches issue #99, so all issues were searched. "
         ...                      "No entries match that question.")
-        '没有与 issue #99 相符的一期，已搜索全部各期。没有条目与这个问题相符。'
+        '没有与第 99 期相符的一期，已搜索全部各期。没有条目与这个问题相符。'
         """
         if self.code == ENGLISH or not text:
             return text
@@ -129,7 +129,7 @@ class Lang:
             for template, pattern in _notice_patterns():
                 match = pattern.match(text, pos)
                 if match:
-                    parts.append(_fill(self.translations.gettext(template), match.groupdict()))
+                    parts.append(_fill(self.translations.gettext(template), self._phrases(match.groupdict())))
                     pos = match.end()
                     break
             else:
@@ -138,12 +138,49 @@ class Lang:
 
     def error(self, err: BaseException) -> str:
         """An error's message for a person: its template translated and filled (see
-        :class:`retrieval.errors.NewsbotError`), or ``str(err)`` when the catalog does not hold it."""
+        :class:`retrieval.errors.NewsbotError`), or ``str(err)`` when the catalog does not hold it. An error
+        given as a parameter of another (``until: {error}``) is translated the same way.
+
+        >>> from retrieval.errors import QueryError
+        >>> inner = QueryError("No issue matches {ref}.", ref="issue #99")
+        >>> lang("zh-CN").error(QueryError("until: {error}", error=inner))
+        '截止：没有与第 99 期相符的一期。'
+        """
         template = getattr(err, "template", None)
         params: Mapping[str, object] = getattr(err, "params", {})
         if isinstance(template, str) and self.has(template):
-            return _fill(self.translations.gettext(template), params)
+            filled = {k: self.error(v) if isinstance(v, BaseException) else v for k, v in params.items()}
+            return _fill(self.translations.gettext(template), self._phrases(filled))
         return str(err)
+
+    def _phrases(self, params: Mapping[str, object]) -> dict[str, object]:
+        """``params`` with each phrase parameter (:data:`retrieval.notices.PHRASE_PARAMS`: a filter or an issue
+        reference in words, filled in English) translated, phrase by phrase; a part that is no phrase (a
+        reader's text) leaves the value as it is."""
+        from retrieval.notices import PHRASE_PARAMS
+
+        return {k: self.phrases(v) if k in PHRASE_PARAMS and isinstance(v, str) else v for k, v in params.items()}
+
+    def phrases(self, text: str) -> str:
+        """A filter or an issue reference in words (phrases of :data:`retrieval.notices.PHRASES` filled in
+        English, joined by ", ") in this language; as it is when a part is no phrase (a reader's own text).
+
+        >>> lang("zh-CN").phrases("since 2021-10-01, in section papers"), lang("zh-CN").phrases("“x”")
+        ('自 2021-10-01 起，仅 papers 栏目', '“x”')
+        """
+        if self.code == ENGLISH:
+            return text
+        parts = [self._phrase(part) for part in text.split(", ")]
+        if any(p is None for p in parts):
+            return text
+        return "，".join(p for p in parts if p is not None)  # a Chinese enumeration comma
+
+    def _phrase(self, text: str) -> str | None:
+        for template, pattern in _phrase_patterns():
+            match = pattern.fullmatch(text)
+            if match:
+                return _fill(self.translations.gettext(template), match.groupdict())
+        return None
 
 
 @functools.cache
@@ -156,6 +193,14 @@ def _notice_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
         return re.compile(body + r"(?: |$)")
 
     return tuple((t, pattern(t)) for t in NOTICES)
+
+
+@functools.cache
+def _phrase_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """Each phrase template (:data:`retrieval.notices.PHRASES`) as a pattern for a whole phrase."""
+    from retrieval.notices import PHRASES
+
+    return tuple((t, re.compile(re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>.+)", re.escape(t)))) for t in PHRASES)
 
 
 @functools.cache

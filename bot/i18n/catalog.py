@@ -32,6 +32,7 @@ KEYWORDS: dict[str, tuple[int, ...] | None] = {
     "_": None, "gettext": None, "ngettext": (1, 2), "N_": None,
     # Errors a member reads: their first argument is the message template (retrieval.errors.NewsbotError).
     "QueryError": None, "UnknownIssueError": None, "AmbiguousIssueError": None, "DigestError": None,
+    "AlertError": None,
 }
 TEMPLATE = LOCALE_DIR / f"{DOMAIN}.pot"
 _PLACEHOLDER = re.compile(r"\{(\w*)[^{}]*\}")
@@ -43,7 +44,7 @@ def po_path(locale: str) -> Path:
 
 def registry_messages() -> Iterator[tuple[str, str | None, str]]:
     """``(msgid, msgctxt, comment)`` for every command and option the registry declares."""
-    from bot.commands import COMMANDS
+    from bot.commands import COMMANDS, MESSAGE_MENUS
     from bot.registry import ADMIN_GROUP, ADMIN_GROUP_DESCRIPTION
 
     yield ADMIN_GROUP, COMMAND_NAME, "the admin command group; lowercase, no spaces, at most 32 characters"
@@ -54,6 +55,9 @@ def registry_messages() -> Iterator[tuple[str, str | None, str]]:
         for p in spec.params:
             yield p.name, OPTION_NAME, f"/{spec.path} {p.name}: lowercase, no spaces, at most 32 characters"
             yield p.description, None, f"/{spec.path} {p.name}: description, at most 100 characters"
+    for menu in MESSAGE_MENUS:
+        yield menu.name, COMMAND_NAME, "a message's Apps menu entry: spaces allowed, at most 32 characters"
+        yield menu.description, None, f"the Apps menu entry {menu.name!r}, as /help describes it"
 
 
 def extract() -> Catalog:

@@ -31,7 +31,7 @@ async def test_the_console_answers_in_the_language_asked_for(sample_config: Conf
     assert "錯誤：只有 1 頁；請選擇 1 到 1 頁。" in zh_tw
     assert "   from " in en
     assert "error: There is 1 page; pick a page from 1 to 1." in en
-    assert "错误：没有与 issue #999 相符的一期。\n你是不是要找：" in zh_cn, zh_cn
+    assert "错误：没有与第 999 期相符的一期。\n你是不是要找：" in zh_cn, zh_cn
     assert "每周摘要预览（每星期一 09:00 UTC）：" in zh_cn
     assert "每週摘要預覽（每星期一 09:00 UTC）：" in zh_tw
     assert "Weekly digest preview (every Monday at 09:00 UTC" in en

@@ -50,17 +50,20 @@ async def test_a_zh_cn_member_sees_chinese_commands_and_gets_a_chinese_answer(fa
     async with bot_running(fake, guild_config(sample_config)):
         assert [s.status for s in fake.command_syncs] == [200]  # every localization passed the fake's checks
         ask = synced(fake, "ask")
-        assert localized_names(ask, "zh-CN") == ["提问", "问题", "期", "数量"]
-        assert localized_names(ask, "zh-TW") == ["提問", "問題", "期", "數量"]
-        assert localized_names(ask, "en-US") == ["ask", "question", "issue", "count"]
+        assert localized_names(ask, "zh-CN") == ["提问", "问题", "期", "数量", "起始", "截止", "栏目"]
+        assert localized_names(ask, "zh-TW") == ["提問", "問題", "期", "數量", "起始", "截止", "欄目"]
+        assert localized_names(ask, "en-US") == ["ask", "question", "issue", "count", "since", "until", "section"]
         assert ask["description_localizations"]["zh-CN"] == "用中文或英文向周刊归档提问。"
         # Every command and option of the registry is localized, from the one registry.
         for spec in COMMANDS:
+            if spec.name == "archive-default":
+                continue  # one archive: not synced (cogs.one_archive); the catalog test checks its translations
             payload = synced(fake, spec.path)
             for locale in ("zh-CN", "zh-TW"):
                 assert payload["name_localizations"][locale] == lang(locale).pgettext(COMMAND_NAME, spec.name)
                 assert payload["description_localizations"][locale]
-                for p, option in zip(spec.params, payload.get("options") or [], strict=True):
+                # One archive: the archive option is not synced (for_archives), so it is not compared.
+                for p, option in zip(spec.for_archives(False).params, payload.get("options") or [], strict=True):
                     assert option["name_localizations"][locale] == lang(locale).pgettext(OPTION_NAME, p.name)
                     # The English is clipped to Discord's 100 characters; the msgid is still the whole text.
                     wanted = lang(locale).gettext(p.description)[:100]
@@ -88,10 +91,10 @@ async def test_a_zh_cn_member_sees_chinese_commands_and_gets_a_chinese_answer(fa
         assert error.startswith("没有与"), error
         assert "你是不是要找" in error or "。" in error
         help_zh = (await (await fake.interact("help", locale="zh-TW")).response()).data["embeds"][0]
-        assert "`/提問 <問題> [期] [數量]`" in help_zh["description"]
+        assert "`/提問 <問題> [期] [數量] [起始] [截止] [欄目]`" in help_zh["description"]
         assert help_zh["fields"][0]["name"] == "管理員（管理伺服器）"
         help_de = (await (await fake.interact("help", locale="de")).response()).data["embeds"][0]
-        assert "`/ask <question> [issue] [count]`" in help_de["description"]
+        assert "`/ask <question> [issue] [count] [since] [until] [section]`" in help_de["description"]
 
 
 async def test_the_page_buttons_answer_an_intruder_in_their_own_language(fake: FakeDiscord,
@@ -154,3 +157,39 @@ def test_every_localized_name_is_one_discord_accepts() -> None:
             assert all(valid_name(o) for o in options), (locale, spec.name, options)
             assert len(set(options)) == len(options), (locale, spec.name, options)
             assert 1 <= len(messages.gettext(spec.description)[:100]) <= 100
+
+
+async def test_a_zh_cn_member_subscribes_and_reads_an_emptied_filtered_answer_in_chinese(
+        fake: FakeDiscord, sample_config: Config) -> None:
+    async with bot_running(fake, guild_config(sample_config)):
+        # The message command is listed by its Chinese name too (context-menu names may hold spaces).
+        menu = fake.find_command("Search the archive", GUILD_ID, kind=3)
+        assert menu is not None
+        assert menu["name_localizations"] == {"zh-CN": "搜索归档", "zh-TW": "搜尋歸檔"}
+
+        added = await fake.interact("subscribe", {"query": "蛋白质折叠 **@everyone**"}, locale="zh-CN")
+        await added.response()
+        [reply] = await added.followups(1)
+        content = str(reply.data["content"])
+        print("zh-CN /subscribe:", content)
+        assert content.startswith("已添加提醒：**1.** “蛋白质折叠 \\*\\*@\u200beveryone\\*\\*”。"), content
+        assert "上限" in content
+        assert "私信" in content
+        assert "Alert" not in content
+
+        # The filter that emptied the answer is named, in Chinese, with the count the engine found without it.
+        emptied = await answer(await fake.interact("ask", {"question": "矩阵乘法", "since": "2021-10-01"},
+                                                   locale="zh-CN"))
+        description = emptied["embeds"][0]["description"]
+        print("zh-CN emptied /ask:", description)
+        wanted = r"筛选（自 2021-10-01 起）下没有结果；去掉这个筛选有 \d+ 个结果。"
+        assert re.fullmatch(wanted, description), description
+        # The same answer in English keeps the engine's own words (the cache serves both).
+        english = await answer(await fake.interact("ask", {"question": "矩阵乘法", "since": "2021-10-01"},
+                                                   locale="en-US"))
+        assert english["embeds"][0]["description"].startswith("No match since 2021-10-01; ")
+
+        # An unknown bound is refused in Chinese too, the inner error translated within the outer.
+        wrong = await fake.interact("ask", {"question": "x", "until": "第 999 期"}, locale="zh-CN")
+        refusal = str((await wrong.response()).data["content"])
+        assert refusal.startswith("截止：没有与第 999 期相符的一期。"), refusal

@@ -75,3 +75,29 @@ def test_an_error_is_translated_from_its_template_and_filled() -> None:
     assert lang("zh-TW").error(err) == "沒有叫「**x**」的一期。"
     assert lang("zh-CN").error(QueryError("a message the catalog lacks")) == "a message the catalog lacks"
     assert lang("zh-CN").error(RuntimeError("internal")) == "internal"
+
+
+def test_a_filters_words_translate_inside_notices_and_errors_and_a_readers_text_does_not() -> None:
+    import datetime as dt
+
+    from retrieval.errors import QueryError, UnknownIssueError
+    from retrieval.filters import SearchFilter, parse_date
+    from retrieval.notices import EMPTIED_BY_ALL
+
+    both = SearchFilter(since=dt.date(2021, 10, 1), section="papers").describe()
+    notice = EMPTIED_BY_ALL.format(filters=both, n=4)
+    assert notice == "No match since 2021-10-01, in section papers; 4 matches without these filters."
+    chinese = "筛选（自 2021-10-01 起，仅 papers 栏目）下没有结果；去掉这些筛选有 4 个结果。"
+    assert lang("zh-CN").notice(notice) == chinese
+    assert lang("en").notice(notice) == notice
+    # A section named like a phrase is still the reader's: only the phrase parameters are read as phrases.
+    assert lang("zh-CN").phrases("in section issue #3") == "仅 issue #3 栏目"
+    assert lang("zh-CN").phrases("papers, issue #3") == "papers, issue #3"
+    # An error inside another, and the standard library's reason a date does not exist.
+    inner = UnknownIssueError("No issue matches {ref}.", ref="the week of 2024-01-03")
+    outer = UnknownIssueError("until: {error}", error=inner)
+    assert str(outer) == "until: No issue matches the week of 2024-01-03."
+    assert lang("zh-TW").error(outer) == "截止：沒有與2024-01-03所在的那一週相符的一期。"
+    with pytest.raises(QueryError) as caught:
+        parse_date("2021-13-01")
+    assert lang("zh-CN").error(caught.value) == "“2021-13-01”不是有效日期：月份必须在 1 到 12 之间。"
