@@ -35,6 +35,7 @@ from bot.errors import DMClosed, PostError, PostTransient, StoreUnavailable
 from bot.results import AlertMatch, AlertResult
 from bot.store.protocol import AlertStore
 from bot.store.records import AlertClaim, Subscription
+from bot.store.schema import DEFAULT_ARCHIVE
 from retrieval.models import Archive, Issue
 
 if TYPE_CHECKING:
@@ -87,10 +88,13 @@ class Indexed(Protocol):
 def alert_marker(archive: str, issue_id: str) -> str:
     """The footer that marks a member's alert for an issue, so a restart can find it in their DMs.
 
-    >>> alert_marker("", "week-13-2021"), alert_marker("rust", "twir-600")
+    The deployment's one archive of a single-archive setup (``default``) is not named, like a digest's mark.
+
+    >>> alert_marker("default", "week-13-2021"), alert_marker("rust", "twir-600")
     ('newsbot alert · week-13-2021', 'newsbot alert · rust/twir-600')
     """
-    return f"newsbot alert · {archive + '/' if archive else ''}{issue_id}"
+    named = archive and archive != DEFAULT_ARCHIVE
+    return f"newsbot alert · {archive + '/' if named else ''}{issue_id}"
 
 
 def _by_member(subs: list[Subscription], first_seen: dt.datetime) -> dict[int, list[tuple[str, str]]]:
