@@ -156,7 +156,7 @@ async def _run(url: str, store: SqlStore, tmp_path: Path, shared_cache_dir: Path
         assert dm["mentions"] == []
         assert not dm["mention_everyone"]
         assert dm["allowed_mentions"] == {"parse": []}
-        claims = {c.user_id: c.status for c in await store.alert_claims("", W13)}
+        claims = {c.user_id: c.status for c in await store.alert_claims("default", W13)}
         assert claims == {READER.id: "sent", CLOSED.id: "closed"}
         logs = {"host-a before its restart": first_a, "host-a after": a.log, "host-b": b.log}
         senders = [name for name, log in logs.items() if f"alert sent to member {READER.id}" in log]
