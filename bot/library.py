@@ -26,6 +26,7 @@ from bot.results import ReindexResult
 from retrieval.archive import LoadOptions, load_archive
 from retrieval.errors import ArchiveError, QueryError
 from retrieval.models import Archive
+from retrieval.profile import load_profile
 from retrieval.search import SearchEngine, SearchSettings
 from retrieval.settings import SearchOptions
 from retrieval.text import Analyzer, AnalyzerConfig
@@ -272,9 +273,9 @@ def _stub(name: str) -> Library:
 
 def _load(config: Config, spec: ArchiveSpec, analyzer: Analyzer | None, progress: bool,
           search: bool) -> tuple[Archive, SearchEngine | None]:
-    # PROFILE: this is where the archive's profile (spec.profile: a TOML path or a bundled profile's name, "" =
-    # none) is to be passed to the loader, as load_archive(..., profile=...), once retrieval/profile.py has it.
-    archive = load_archive(spec.resolved, load_options(config, progress=progress))
+    # The archive's profile: a bundled profile's name or a TOML file; none given, the folder's own or detected.
+    profile = load_profile(spec.profile) if spec.profile else None
+    archive = load_archive(spec.resolved, load_options(config, progress=progress), profile=profile)
     if not search:
         return archive, None
     return archive, SearchEngine.build(archive, search_settings(config), analyzer=analyzer, progress=progress)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from retrieval.archivecache import ArchiveCache, archive_key
 from retrieval.charlm import CharLM
 from retrieval.errors import ArchiveError, BadFileError, ConfigError
 from retrieval.links import link_hash, same_link
@@ -196,6 +197,26 @@ def load_archive(root: Path, options: LoadOptions = LoadOptions(), *,
     """
     root = root.expanduser()
     files = _archive_files(root)
+    # A restart reads the parse it saved (retrieval.archivecache) when nothing it was made from changed.
+    cache = ArchiveCache(options.cache_dir, root) if options.cache_dir is not None and lm_factory is None else None
+    own_profile = root / FOLDER_PROFILE
+    key = archive_key(root, [*files, own_profile] if own_profile.is_file() else files, profile,
+                      (options.max_file_bytes, options.repair, options.userdict)) if cache is not None else ""
+    saved = cache.load(key) if cache is not None else None
+    if saved is not None:
+        for s in saved.skipped:
+            log.warning("skipping %s: %s", s.path, s.reason)
+        for note in saved.notes:
+            log.warning("%s", note)
+        return saved
+    archive = _load_files(root, files, options, lm_factory, profile)
+    if cache is not None:
+        cache.save(key, archive)
+    return archive
+
+
+def _load_files(root: Path, files: list[Path], options: LoadOptions, lm_factory: Callable[[], CharLM] | None,
+                profile: Profile | None) -> Archive:
     skipped: list[SkippedFile] = []
     show = options.progress and len(files) >= PROGRESS_MIN_FILES
     clean, damaged = _read_files(root, files, options.max_file_bytes, show, skipped)
