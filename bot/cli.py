@@ -140,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "extra; an engine that is not installed is skipped)")
     p.add_argument("--cold-start-runs", type=int, default=3, metavar="N",
                    help="restarts of a fresh `newsbot console` to time to its first answer (0: skip)")
+    p.add_argument("--answers", type=int, default=100, metavar="N",
+                   help="distinct questions fed to one `newsbot console --json` on --archive, timed per output "
+                        "line against the eval's naive baseline (0: skip; default: %(default)s)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
 
     p = sub.add_parser("migrate", help="bring the state store's schema up to this version (one deploy step)")
@@ -381,16 +384,27 @@ def _cmd_bench(args: argparse.Namespace, config: Config) -> int:
         raise UsageError(f"no folder {args.stress}")
     sizes: list[int] = args.sizes
     say = (lambda _line: None) if args.json else print
-    cold_start = None
-    if args.cold_start_runs > 0:
-        from bot.measure_start import measure_cold_start
+    archive = _bench_archive(config)
+    with tempfile.TemporaryDirectory(prefix="newsbot-bench-cache-") as tmp:
+        # First, while no index build of this run holds the cores or the page cache. The answer figure starts
+        # from the token cache the cold start filled, so that the index is built once.
+        cache = Path(tmp) / "cache"
+        cold_start = answers = None
+        if args.cold_start_runs > 0:
+            from bot.measure_start import measure_cold_start
 
-        # First, while no index build of this run holds the cores or the page cache.
-        cold_start = measure_cold_start(_bench_archive(config), runs=args.cold_start_runs, config=args.config, say=say)
+            cold_start = measure_cold_start(archive, runs=args.cold_start_runs, config=args.config, cache_dir=cache,
+                                            say=say)
+        if args.answers > 0:
+            from bot.measure_answers import measure_answers
+
+            answers = measure_answers(archive, n=args.answers, config=args.config, cache_dir=cache, say=say)
     report = run_benchmark(args.stress, search_settings(config), sizes=sizes, queries=args.queries,
                            peers=args.peers, say=say)
     if cold_start is not None:
         report["cold_start"] = cold_start
+    if answers is not None:
+        report["answers"] = answers
     from bot.measure_i18n import measure_i18n
 
     report["i18n"] = measure_i18n(config, say)  # the localized renderers against English, same run

@@ -29,7 +29,7 @@ TIMEOUT_S = 300.0
 """A cold start on a large archive tokenizes every entry; past this something is wrong, not slow."""
 
 
-def _child_env(cache_dir: Path) -> dict[str, str]:
+def child_env(cache_dir: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["NEWSBOT_STORAGE_CACHE_DIR"] = str(cache_dir)
     env["NEWSBOT_STORAGE_URL"] = ""  # a fresh SQLite state file, never a shared PostgreSQL store
@@ -70,14 +70,15 @@ def _time_first_line(argv: Sequence[str], *, stdin: str, env: dict[str, str], cw
     return elapsed
 
 
-def measure_cold_start(archive: Path, *, runs: int = 3, config: Path | None = None,
+def measure_cold_start(archive: Path, *, runs: int = 3, config: Path | None = None, cache_dir: Path | None = None,
                        say: Callable[[str], None] = print) -> dict[str, Any]:
     """One start with an empty cache folder (first start after install), then ``runs`` restarts on the cache
-    that start filled, each with a fresh state database (so the question is a query-cache miss)."""
+    that start filled, each with a fresh state database (so the question is a query-cache miss).
+    ``cache_dir``: an empty folder to fill, kept for the next figure; a temporary one if None."""
     report: dict[str, Any] = {"archive": str(archive), "runs": runs, "target_s": TARGET_S}
     with tempfile.TemporaryDirectory(prefix="newsbot-coldstart-") as tmp_name:
         tmp = Path(tmp_name)
-        env = _child_env(tmp / "cache")
+        env = child_env(cache_dir or tmp / "cache")
         work = tmp / "cwd"  # nothing importable here, so `python -m` finds only the installed code
         work.mkdir()
         console = [sys.executable, "-m", "bot.cli", "console", "--archive", str(archive.resolve())]

@@ -188,7 +188,7 @@ def test_bench_prints_the_cold_start_figures(capsys: pytest.CaptureFixture[str])
     # Numbers, not their size: timing assertions would fail on a busy machine. One restart keeps it cheap.
     sample = str(sample_archive_dir())
     assert main(["bench", "--stress", sample, "--sizes", "20", "--queries", "3", "--archive", sample,
-                 "--cold-start-runs", "1"]) == 0
+                 "--cold-start-runs", "1", "--answers", "0"]) == 0
     lines = capsys.readouterr().out.splitlines()
     warm = next(line for line in lines if line.startswith("cold start to first answer (warm token store"))
     assert re.search(r"median \d+\.\d+ s, max \d+\.\d+ s over 1 runs \(target ≤ 2 s: (met|MISSED)\); \d+x a bare "
@@ -197,6 +197,44 @@ def test_bench_prints_the_cold_start_figures(capsys: pytest.CaptureFixture[str])
                             r"interpreter start", line) for line in lines)
     assert any(re.fullmatch(r"bare interpreter start .*: median \d+ ms over 1 runs", line) for line in lines)
     assert lines.index(warm) < next(i for i, line in enumerate(lines) if line.startswith("loaded "))
+
+
+def test_bench_answers_times_one_console_per_line_against_the_baseline(capsys: pytest.CaptureFixture[str]) -> None:
+    # Fields and their coherence, not their size: timing assertions would fail on a busy machine.
+    sample = str(sample_archive_dir())
+    assert main(["bench", "--stress", sample, "--sizes", "20", "--queries", "3", "--archive", sample,
+                 "--cold-start-runs", "0", "--answers", "6", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    answers = report["answers"]
+    assert "cold_start" not in report
+    assert answers["archive"] == sample
+    assert answers["profile"] == "akira"
+    assert (answers["questions"], answers["timed_lines"], answers["errors"]) == (6, 5, 0)
+    assert 0 < answers["per_line_p50_ms"] <= answers["per_line_p90_ms"] <= answers["per_line_max_ms"]
+    assert answers["first_answer_s"] * 1e3 > 0
+    assert 0 < answers["baseline_p50_ms"] <= answers["baseline_p90_ms"]
+    assert answers["newsbot_over_baseline_p50"] == pytest.approx(answers["per_line_p50_ms"] /
+                                                                 answers["baseline_p50_ms"])
+    assert "BM25Okapi" in answers["baseline"]
+    assert answers["console_peak_rss_mb"] is None or answers["console_peak_rss_mb"] > 10
+    assert answers["largest_child_peak_rss_mb"] > 10
+
+
+def test_bench_answers_zero_skips_the_figure(capsys: pytest.CaptureFixture[str]) -> None:
+    sample = str(sample_archive_dir())
+    assert main(["bench", "--stress", sample, "--sizes", "20", "--queries", "3", "--archive", sample,
+                 "--cold-start-runs", "0", "--answers", "0"]) == 0
+    assert not any(line.startswith("uncached answers") for line in capsys.readouterr().out.splitlines())
+
+
+def test_draw_questions_are_distinct_one_line_and_deterministic() -> None:
+    from bot.measure_answers import MAX_CHARS, draw_questions
+
+    titles = [e.title for e in load_archive(sample_archive_dir()).entries]
+    drawn = draw_questions(titles, 30)
+    assert drawn == draw_questions(titles, 30)
+    assert len({q.casefold() for q in drawn}) == len(drawn) > 1
+    assert all("\n" not in q and 0 < len(q) <= MAX_CHARS for q in drawn)
 
 
 def test_eval_set_measures_a_variant_and_refuses_unknown_settings(tmp_path: Path,
