@@ -311,6 +311,9 @@ def _inline_references(lines: list[str], start: int) -> None:
     >>> lines = ["* [Racer][r]. [Reddit][]", "", "[r]: https://a.example/racer", "[reddit]: https://reddit.com/x"]
     >>> _inline_references(lines, 0); lines
     ['* [Racer](https://a.example/racer). [Reddit](https://reddit.com/x)', '', '', '']
+    >>> lines = ["* Std [takes part in", "  gating][f], so.", "", "[f]: https://a.example/f"]
+    >>> _inline_references(lines, 0); lines[:2]
+    ['* Std [takes part in gating](https://a.example/f)', '  , so.']
     """
     defs: dict[str, str] = {}
     for i in range(start, len(lines)):
