@@ -36,6 +36,7 @@ _TABLE_RULE = re.compile(r"^[ \t]*\|?[ \t:\-|]+\|?[ \t]*$")
 _LINK_LINE = re.compile(r"^[ \t]*(?:\*\*|__)?[ \t]*\[[^\]\n]*[^\]\s][^\]\n]*\]\(")
 _LINK_TEXT = re.compile(r"\[([^\[\]\n]{1,200})\]\(")
 _REF_DEF = re.compile(r"^[ \t]{0,3}\[([^\[\]\n]{1,200})\]:[ \t]*(\S+)")
+_SPLIT_CLOSE = re.compile(r"^[^\[\]\n]*\]\[[^\[\]\n]{0,200}\]")
 _REF_USE = re.compile(r"\[([^\[\]\n]{0,500})\]\[([^\[\]\n]{0,200})\]")
 _HAS_LINK = re.compile(r"\]\((?:https?:|/)|https?://")
 _COMMENT_OPEN, _COMMENT_CLOSE = "<!--", "-->"
@@ -310,6 +311,9 @@ def _inline_references(lines: list[str], start: int) -> None:
     >>> lines = ["* [Racer][r]. [Reddit][]", "", "[r]: https://a.example/racer", "[reddit]: https://reddit.com/x"]
     >>> _inline_references(lines, 0); lines
     ['* [Racer](https://a.example/racer). [Reddit](https://reddit.com/x)', '', '', '']
+    >>> lines = ["* Std [takes part in", "  gating][f], so.", "", "[f]: https://a.example/f"]
+    >>> _inline_references(lines, 0); lines[:2]
+    ['* Std [takes part in gating](https://a.example/f)', '  , so.']
     """
     defs: dict[str, str] = {}
     for i in range(start, len(lines)):
@@ -325,7 +329,51 @@ def _inline_references(lines: list[str], start: int) -> None:
 
     for i in range(start, len(lines)):
         if "][" in lines[i]:
+            j = _join_split_text(lines, i, start)
+            if j is not None:
+                lines[j] = _REF_USE.sub(inline, lines[j])
             lines[i] = _REF_USE.sub(inline, lines[i])
+
+
+def _join_split_text(lines: list[str], i: int, start: int) -> int | None:
+    """A reference link whose text wraps (``[described on the`` / ``forum][f]``) is moved whole onto the line its
+    text opens on (or, when that would leave this line blank and that one has words before the link, onto this one),
+    so it is seen as one link and a bullet opened by it keeps its link. Returns the line the text opened on.
+
+    >>> lines = ["* The impact is [described on the", "  forum][f]. [RFC][r]."]
+    >>> _join_split_text(lines, 1, 0), lines
+    (0, ['* The impact is [described on the forum][f]', '  . [RFC][r].'])
+    >>> lines = ["* [A long", "title][t]"]
+    >>> _join_split_text(lines, 1, 0), lines
+    (0, ['* [A long title][t]', ''])
+    >>> lines = ["* Read [a long", "title][t]"]
+    >>> _join_split_text(lines, 1, 0), lines
+    (0, ['* Read ', '[a long title][t]'])
+    """
+    line = lines[i]
+    close = _SPLIT_CLOSE.match(line)
+    if close is None:
+        return None
+    for j in range(i - 1, max(start, i - 3) - 1, -1):
+        if not lines[j].strip():
+            return None
+        k = lines[j].rfind("[")
+        if k >= 0 and "]" not in lines[j][k:]:
+            break
+    else:
+        return None
+    head, text = lines[j][:k].rstrip(), lines[j][k:].strip()
+    middle = " ".join(x.strip() for x in lines[j + 1:i])
+    link = " ".join(x for x in (text, middle, close.group(0).strip()) if x)
+    rest = line[close.end():]
+    indent = line[:len(line) - len(line.lstrip())]
+    for n in range(j + 1, i):
+        lines[n] = indent + "."  # keeps the paragraph unbroken; a lone stop adds no words
+    if rest.strip() or not _without_marker(head):
+        lines[j], lines[i] = f"{head} {link}".lstrip() if head else link, indent + rest.strip()
+    else:
+        lines[j], lines[i] = head + " ", indent + link + rest
+    return j
 
 
 def _entries(lines: list[str], start: int, issue_id: str, title: str, profile: Profile) -> tuple[Entry, ...]:
