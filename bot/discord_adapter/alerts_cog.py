@@ -13,7 +13,7 @@ from discord.ext import commands
 from bot.alerts.book import QUERY_MAX_CHARS
 from bot.commands import COMMANDS_BY_NAME, Newsbot
 from bot.discord_adapter import embeds
-from bot.discord_adapter.cogs import ArchiveArg, archive_autocomplete, lang_of, one_archive
+from bot.discord_adapter.cogs import ArchiveArg, archive_autocomplete, lang_of, one_archive, section_autocomplete
 from bot.discord_adapter.views import alerts_view
 from bot.errors import StoreError
 from bot.registry import ArchiveName, SectionName
@@ -50,10 +50,7 @@ class AlertsCog(commands.Cog):
 
     async def section_autocomplete(self, interaction: Interaction,
                                    current: str) -> list[app_commands.Choice[str]]:
-        archive = getattr(interaction.namespace, "archive", None)
-        choices = await self.service.section_choices(current, archive=archive if isinstance(archive, str) else None,
-                                                     guild_id=interaction.guild_id)
-        return [app_commands.Choice(name=name[:100], value=value[:100]) for name, value in choices]
+        return await section_autocomplete(self, interaction, current)
 
     @app_commands.command(name="subscribe", description=_desc("subscribe"))
     @app_commands.describe(**_describe("subscribe"))

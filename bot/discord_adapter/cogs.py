@@ -105,6 +105,15 @@ async def archive_autocomplete(cog: HasService, interaction: Interaction,
     return [app_commands.Choice(name=name, value=name) for name in cog.service.libraries.choices(current)]
 
 
+async def section_autocomplete(cog: HasService, interaction: Interaction,
+                               current: str) -> list[app_commands.Choice[str]]:
+    """The sections of the archive the command's archive option names, as far as typed (else the server's)."""
+    archive = getattr(interaction.namespace, "archive", None)
+    choices = await cog.service.section_choices(current, archive=archive if isinstance(archive, str) else None,
+                                                guild_id=interaction.guild_id)
+    return [app_commands.Choice(name=name[:100], value=value[:100]) for name, value in choices]
+
+
 class HasService(Protocol):
     service: Newsbot
 
@@ -128,10 +137,7 @@ class ReaderCog(commands.Cog):
 
     async def section_autocomplete(self, interaction: Interaction,
                                    current: str) -> list[app_commands.Choice[str]]:
-        archive = getattr(interaction.namespace, "archive", None)
-        choices = await self.service.section_choices(current, archive=archive if isinstance(archive, str) else None,
-                                                     guild_id=interaction.guild_id)
-        return [app_commands.Choice(name=name[:100], value=value[:100]) for name, value in choices]
+        return await section_autocomplete(self, interaction, current)
 
     @app_commands.command(name="ask", description=_desc("ask"))
     @app_commands.describe(**_describe("ask"))
