@@ -12,6 +12,7 @@ store and the saved index beside it).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -31,6 +32,7 @@ _SOURCES = ("archive.py", "models.py", "profile.py", "repair.py", "links.py", "p
 """What decides the parsed result besides the files: a change to any of these makes every saved archive stale."""
 
 
+@functools.cache  # the source does not change under a running process; every reindex (each feed poll) asks
 def code_fingerprint() -> str:
     """A hash of the source that reads an archive (the parser, the profiles, the models).
 
