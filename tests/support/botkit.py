@@ -14,10 +14,12 @@ from types import TracebackType
 from typing import Any, Self
 
 import msgspec
-from fake_discord import GUILD_ID, FakeDiscord, running
+from fake_discord import GUILD_ID, FakeChannel, FakeDiscord, FakeGuild, FakeRole, running
+from fake_discord.payloads import MEMBER_PERMISSIONS
 
 from bot.app import build_app
 from bot.config import Config
+from bot.digest.schedule import shard_owner
 from bot.discord_adapter.client import NewsbotClient
 from bot.discord_adapter.launcher import make_client
 
@@ -235,3 +237,17 @@ def live_markdown(text: str) -> list[str]:
             live.append("[link]")
         i += 1
     return live
+
+
+def guild_per_shard(shards: int = 2) -> dict[int, FakeGuild]:
+    """One guild for each shard of ``shards`` (keyed by shard), each with a #general channel and members who may
+    use the commands: what a test of several ``newsbot run`` hosts needs."""
+    out: dict[int, FakeGuild] = {}
+    gid = 1180000000000000100
+    while len(out) < shards:
+        gid += 1 << 22
+        shard = shard_owner(gid, shards)
+        if shard not in out:
+            out[shard] = FakeGuild(gid, f"guild-{shard}", channels=(FakeChannel(gid + 1, "general"),),
+                                   roles=(FakeRole(gid, "@everyone", permissions=MEMBER_PERMISSIONS),))
+    return out

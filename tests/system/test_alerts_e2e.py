@@ -17,12 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from botkit import BotProcess
-from fake_discord import FakeChannel, FakeDiscord, FakeGuild, FakeRole, FakeUser
-from fake_discord.payloads import MEMBER_PERMISSIONS
+from botkit import BotProcess, guild_per_shard
+from fake_discord import FakeDiscord, FakeGuild, FakeUser
 from feed_server import SAMPLE, FeedServer, item_from_markdown, rss, sample_items
 
-from bot.digest.schedule import shard_owner
 from bot.store import SCHEMA_VERSION, SqlStore, migrate_store, open_store
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
@@ -34,17 +32,6 @@ CLOSED = FakeUser(400000000000000002, "closed")
 QUITTER = FakeUser(400000000000000003, "quitter")
 QUERY = "Swin Transformer @everyone"
 
-
-def _guilds() -> dict[int, FakeGuild]:
-    out: dict[int, FakeGuild] = {}
-    gid = 1180000000000000100
-    while len(out) < 2:
-        gid += 1 << 22
-        shard = shard_owner(gid, 2)
-        if shard not in out:
-            out[shard] = FakeGuild(gid, f"guild-{shard}", channels=(FakeChannel(gid + 1, "general"),),
-                                   roles=(FakeRole(gid, "@everyone", permissions=MEMBER_PERMISSIONS),))
-    return out
 
 
 class Host(BotProcess):
@@ -92,7 +79,7 @@ async def test_one_dm_per_issue_across_hosts_and_a_restart(pg_server: Any, tmp_p
 
 
 async def _run(url: str, store: SqlStore, tmp_path: Path, shared_cache_dir: Path) -> None:
-    guilds = _guilds()
+    guilds = guild_per_shard()
     async with FeedServer() as feeds, FakeDiscord(guilds=list(guilds.values())) as fake:
         fake.dms.closed.add(CLOSED.id)
         items = sample_items([HAND_SAVED])

@@ -30,12 +30,10 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from botkit import BotProcess
-from fake_discord import FakeChannel, FakeDiscord, FakeGuild, FakeRole, FakeUser
-from fake_discord.payloads import MEMBER_PERMISSIONS
+from botkit import BotProcess, guild_per_shard
+from fake_discord import FakeDiscord, FakeGuild, FakeUser
 from feed_server import SAMPLE, FeedServer, item_from_markdown, rss, sample_items
 
-from bot.digest.schedule import shard_owner
 from bot.digest.scheduler import DigestScheduler
 from bot.discord_adapter.poster import DIGEST_MARK, digest_footer
 from bot.store import SCHEMA_VERSION, SqlStore, migrate_store, open_store
@@ -50,18 +48,6 @@ ASKED = {W13: ("Swin Transformer 移位窗口", "2021-W13"), W10: ("torch.fx 程
 DUE = dt.datetime(2024, 3, 4, 9, 1, tzinfo=dt.UTC)  # a Monday, just after the digest's 09:00 UTC
 SLOT = "2024-W10"
 
-
-def _guilds() -> dict[int, FakeGuild]:
-    """One guild per shard of 2."""
-    out: dict[int, FakeGuild] = {}
-    gid = 1180000000000000100
-    while len(out) < 2:
-        gid += 1 << 22
-        shard = shard_owner(gid, 2)
-        if shard not in out:
-            out[shard] = FakeGuild(gid, f"guild-{shard}", channels=(FakeChannel(gid + 1, "general"),),
-                                   roles=(FakeRole(gid, "@everyone", permissions=MEMBER_PERMISSIONS),))
-    return out
 
 
 class Host(BotProcess):
@@ -157,7 +143,7 @@ async def test_an_issue_fetched_by_one_host_is_answered_by_the_other(pg_server: 
     url = pg_server.new_database()
     before, after, _ = await migrate_store(url)
     assert (before, after) == (0, SCHEMA_VERSION)
-    guilds = _guilds()
+    guilds = guild_per_shard()
     clock = tmp_path / "clock"
     _write_clock(clock, DUE - dt.timedelta(days=1))
     store = await open_store(url)
