@@ -10,9 +10,12 @@ problems:
 * Postings are stored CSR-style: an ``int32`` doc-id array, a narrow tf array and each posting's *gain*
   (what its unit-weight BM25+ score adds over the term's constant ``idf·δ``: it does not depend on the query),
   as float32: the gains only bound scores, and exact scores are computed again from tf for the few candidates.
-* A query reads only the postings that can matter (MaxScore, :mod:`retrieval.bm25prune`) and rescores the
-  few candidates exactly, in rank-bm25's order, so for de-duplicated unit-weight queries a score is
-  **bit-identical** to ``BM25Plus(docs).get_scores(query)[doc]``, and ties are real ties.
+* A query runs in C (``retrieval/_bm25kernel.c``): its postings are merged in doc-id order, each document is
+  bounded from the gains, terms that cannot lift a document into the top k are only probed (MaxScore), and a
+  document that may reach the top k is scored exactly, with rank-bm25's operations in rank-bm25's order. So for
+  de-duplicated unit-weight queries a score is **bit-identical** to ``BM25Plus(docs).get_scores(query)[doc]``, and
+  ties are real ties. Coordination (``coord``) and boosts take the numpy scan (:meth:`BM25Index._top_k_scan`),
+  which is also the reference the kernel is tested against.
 
 Why BM25+: its idf ``ln((N+1)/n)`` is always positive and falls as n rises. BM25Okapi's epsilon floor
 scores a term found in more than half the documents above rarer terms, and a term in exactly half of them
@@ -43,6 +46,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from retrieval import _bm25kernel
 from retrieval.bm25math import (
     FloatArray,
     IdArray,
@@ -60,7 +64,6 @@ from retrieval.bm25math import (
     union_slots,
     unit_weights,
 )
-from retrieval.bm25prune import prune_candidates, rescore_terms
 from retrieval.errors import EmptyIndexError
 from retrieval.settings import Ranking, check
 
@@ -77,9 +80,6 @@ __all__ = [
 # postings (union_slots, about P·log P). Above it, dense passes over all N documents are used. On the
 # 100k Zipf benchmark, thresholds from 1/8 to 1 were within run-to-run noise of each other.
 _SPARSE_MAX_FRACTION: Final = 1 / 8
-# Below this many postings, scoring them all exactly (one sort) costs fewer numpy calls than bounding and pruning:
-# on 100k stress chunks, content queries (p50 7k postings) ran at 0.33 ms exhaustive against 0.70 ms pruned.
-_PRUNE_MIN_POSTINGS: Final = 20_000
 
 
 # --------------------------------------------------------------------------------------------------
@@ -148,7 +148,7 @@ class BM25Index:
         # Each posting's unit-weight BM25+ score: it does not depend on the query. Same operations as rank-bm25.
         term_of = np.repeat(np.arange(len(self._vocab)), np.diff(self._offsets))
         impact = matching_contributions(self._idf[term_of], self._delta, self._k1, self._tf, self._norm[self._doc_ids])
-        # float32 halves the largest array; bounds keep a margin far above its rounding (bm25prune.margin).
+        # float32 halves the largest array; bounds keep a margin far above its rounding (_bm25kernel.c).
         self._gain = frozen((impact - self._idf[term_of] * self._delta).astype(np.float32))
         del term_of
         # The most a term adds over its constant idf·δ in any document (MaxScore's bound).
@@ -341,17 +341,22 @@ class BM25Index:
         check(Ranking, "tie", tie)
         check(Ranking, "coord", coord)
         mask = None if allowed is None else as_mask(np.asarray(allowed), self.n_docs)
+        if not coord and not boost:
+            return self._top_k_kernel(concepts, k, tie, mask)
+        return self._top_k_scan(concepts, k, tie=tie, coord=coord, mask=mask, boost=boost)
+
+    def _top_k_scan(self, concepts: Sequence[Sequence[tuple[str, float]]], k: int, *, tie: float, coord: float,
+                    mask: npt.NDArray[np.bool_] | None, boost: Mapping[int, float] | None) -> list[tuple[int, float]]:
+        """:meth:`top_k_concepts` in numpy, every matching document scored: for coordination and boosts, and the
+        reference the C kernel is tested against."""
         boost_ids, boost_factors = boost_arrays(boost, self.n_docs)
-        maxima: list[float] = []
-        groups = [g for g in (self._resolve(c, mask, maxima) for c in concepts) if g]
+        groups = [g for g in (self._resolve(c, mask) for c in concepts) if g]
         if k == 0 or not groups:
             return []
         flat = [t for g in groups for t in g]
         total = sum(len(t.doc_ids) for t in flat)
         if total == 0:
             return []
-        if len(flat) > 1 and not coord and not len(boost_ids) and total > _PRUNE_MIN_POSTINGS:
-            return self._top_k_pruned(groups, maxima, k, tie)
 
         cands: npt.NDArray[np.integer[Any]]
         if len(flat) == 1:
@@ -376,24 +381,24 @@ class BM25Index:
             cand_scores[pos[hit]] *= boost_factors[hit]
         return select_top_k(cands, cand_scores, k)
 
-    def _top_k_pruned(self, groups: list[list[QueryTerm]], maxima: list[float], k: int,
-                      tie: float) -> list[tuple[int, float]]:
-        """Bound every matching document, keep those that may reach the top k, rescore them exactly (bm25prune)."""
-        delta = self._delta
-        gains = []
-        for t in (t for g in groups for t in g):
-            gain = t.gain if t.gain is not None else np.zeros(0, dtype=np.float32)
-            gains.append(gain * t.weight if t.weight != 1.0 else gain)
-        cands = prune_candidates(groups, gains, maxima, k, self.n_docs, tie)
-        if not len(cands):
-            return []
-        terms, slots = rescore_terms([t for g in groups for t in g], cands)
-        regrouped, j = [], 0
-        for g in groups:
-            regrouped.append(terms[j:j + len(g)])
-            j += len(g)
-        scores = accumulate(regrouped, list(slots), len(cands), self._k1, delta, self._norm, tie)
-        return select_top_k(cands, scores, k)
+    def _top_k_kernel(self, concepts: Sequence[Sequence[tuple[str, float]]], k: int, tie: float,
+                      mask: npt.NDArray[np.bool_] | None) -> list[tuple[int, float]]:
+        """:meth:`top_k_concepts` without coordination or boosts, in C (``retrieval/_bm25kernel.c``): postings
+        merged in doc-id order, MaxScore pruning on the precomputed gains, exact scores for what may reach the top k."""
+        spec: list[tuple[int, float, float, int, int, float]] = []
+        idf, offsets, top = self._idf, self._offsets, self._gain_max
+        group = 0
+        for concept in concepts:
+            kept = False
+            for term, weight in merge_terms(concept).items():
+                i = self._terms.get(term)
+                if i is None:
+                    continue  # rank-bm25: (self.idf.get(q) or 0) * (...) == 0, so skipping adds nothing
+                spec.append((group, weight, idf.item(i), offsets.item(i), offsets.item(i + 1), weight * top.item(i)))
+                kept = True
+            group += kept
+        return _bm25kernel.top_k(spec, self._doc_ids, self._tf, self._gain, self._norm, mask, k, self._k1, self._delta,
+                             tie)
 
     def term_scores(self, term: str, doc_ids: Sequence[int]) -> FloatArray:
         """rank-bm25's BM25+ score of one term (unit weight) in each of ``doc_ids``; the constant where absent.
@@ -436,26 +441,20 @@ class BM25Index:
         pos = int(np.searchsorted(post, doc))
         return int(tf[pos]) if pos < len(post) and int(post[pos]) == doc else 0
 
-    def _resolve(self, terms: Sequence[tuple[str, float]], mask: npt.NDArray[np.bool_] | None,
-                 maxima: list[float] | None = None) -> list[QueryTerm]:
-        """Look up merged query terms in first-occurrence order, dropping unknown terms.
-
-        Appends each kept term's largest weighted gain over its constant to ``maxima`` when given.
-        """
+    def _resolve(self, terms: Sequence[tuple[str, float]], mask: npt.NDArray[np.bool_] | None) -> list[QueryTerm]:
+        """Look up merged query terms in first-occurrence order, dropping unknown terms."""
         out: list[QueryTerm] = []
         for term, weight in merge_terms(terms).items():
             i = self._terms.get(term)
             if i is None:
                 continue  # rank-bm25: (self.idf.get(q) or 0) * (...) == 0, so skipping adds nothing
-            if maxima is not None:
-                maxima.append(weight * float(self._gain_max[i]))
             lo, hi = int(self._offsets[i]), int(self._offsets[i + 1])
-            ids, tf, gain = self._doc_ids[lo:hi], self._tf[lo:hi], self._gain[lo:hi]
+            ids, tf = self._doc_ids[lo:hi], self._tf[lo:hi]
             if mask is not None:
                 keep = mask[ids]
-                ids, tf, gain = ids[keep], tf[keep], gain[keep]
+                ids, tf = ids[keep], tf[keep]
             # The term stays in the query even if the mask leaves it no postings: its constant still counts.
-            out.append(QueryTerm(weight, float(self._idf[i]), ids, tf, gain))
+            out.append(QueryTerm(weight, float(self._idf[i]), ids, tf))
         return out
 
     def __repr__(self) -> str:

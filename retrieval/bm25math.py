@@ -190,8 +190,6 @@ class QueryTerm(NamedTuple):
     doc_ids: IdArray
     """Ascending ids of the documents that contain the term (after the ``allowed`` filter)."""
     tf: IdArray
-    gain: npt.NDArray[np.float32] | None = None
-    """Each posting's unit-weight score over the constant, ``impact − idf·δ``, in float32: for bounds only."""
 
 
 def _column(t: QueryTerm, position: npt.NDArray[np.intp] | None, dense: bool, size: int, k1: float, delta: float,

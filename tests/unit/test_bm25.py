@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
-from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -16,8 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rank_bm25 import BM25Plus
 
-import retrieval.bm25 as bm25_module
+from retrieval import _bm25kernel
 from retrieval.bm25 import BM25Index, EmptyIndexError, select_top_k, unit_weights
+from retrieval.bm25math import as_mask
 from retrieval.errors import NewsbotError
 from retrieval.measure.bm25_bench import bench_compare, sample_queries, zipf_corpus
 
@@ -302,11 +301,6 @@ def test_dismax_scores_each_concept_by_its_best_term(docs: list[list[str]], conc
         assert score == pytest.approx(float(want[d]), rel=1e-9, abs=1e-9)
 
 
-def always_pruned() -> AbstractContextManager[object]:
-    """Take the pruned path (MaxScore and exact rescoring) however few postings a query has."""
-    return patch.object(bm25_module, "_PRUNE_MIN_POSTINGS", 0)
-
-
 # Larger corpora with a skewed vocabulary, so that MaxScore really stops before the frequent terms.
 # Three common words (in most documents, so a small gain) and six rare ones: with a small k, the k-th best score
 # of the rare terms soon exceeds all the common ones could add, and MaxScore stops (about 2 queries in 5).
@@ -327,15 +321,16 @@ skewed_corpora = st.lists(st.lists(skewed_token, max_size=10), min_size=20, max_
 )
 def test_pruned_top_k_is_the_head_of_the_full_ranking(docs: list[list[str]], concepts: list[list[tuple[str, float]]],
                                                       tie: float, k: int, data: st.DataObject) -> None:
-    # With k >= N nothing can be pruned; with a small k MaxScore skips postings, and the result must be exactly
-    # the head of the full ranking: the same ids in the same order and bit-identical scores.
+    # The C kernel against the numpy scan, which scores every matching document: with k >= N nothing can be
+    # pruned; with a small k MaxScore skips postings, and the result must be exactly the head of the full ranking,
+    # the same ids in the same order with bit-identical scores.
     index = BM25Index.build(docs)
     allowed = data.draw(st.none() | st.sets(st.integers(0, len(docs) - 1), min_size=1), label="allowed")
     arg = None if allowed is None else np.array(sorted(allowed), dtype=np.int64)
-    full = index.top_k_concepts(concepts, len(docs), tie=tie, allowed=arg)
-    with always_pruned():
-        assert index.top_k_concepts(concepts, k, tie=tie, allowed=arg) == full[:k]
-        assert index.top_k_concepts(concepts, len(docs), tie=tie, allowed=arg) == full
+    mask = None if arg is None else as_mask(arg, len(docs))
+    full = index._top_k_scan(concepts, len(docs), tie=tie, coord=0.0, mask=mask, boost=None)
+    assert index.top_k_concepts(concepts, k, tie=tie, allowed=arg) == full[:k]
+    assert index.top_k_concepts(concepts, len(docs), tie=tie, allowed=arg) == full
 
 
 @settings(deadline=None, database=None, max_examples=150)
@@ -346,11 +341,45 @@ def test_pruned_top_k_is_the_head_of_the_full_ranking(docs: list[list[str]], con
        k=st.integers(1, 6))
 def test_pruned_top_k_equals_the_rank_bm25_full_scan_on_skewed_corpora(docs: list[list[str]], tokens: list[str],
                                                                        k: int) -> None:
-    with always_pruned():
-        got = BM25Index.build(docs).top_k(unit_weights(tokens), k)
+    got = BM25Index.build(docs).top_k(unit_weights(tokens), k)
     want = reference_top_k(docs, tokens, k)
     assert [d for d, _ in got] == [d for d, _ in want]
     assert [s for _, s in got] == [s for _, s in want]  # bit-identical
+
+
+@settings(deadline=None, database=None, max_examples=200)
+@given(docs=corpora, concepts=concept_lists(terms_per_concept=5, concepts=4), tie=st.sampled_from([0.0, 0.3, 1.0]),
+       k=st.integers(1, 13))
+def test_kernel_scores_concepts_bit_identically_to_the_numpy_scan(docs: list[list[str]],
+                                                                  concepts: list[list[tuple[str, float]]], tie: float,
+                                                                  k: int) -> None:
+    # Concepts of up to five weighted terms: the DisMax sums in C must add in numpy's order.
+    index = BM25Index.build(docs)
+    want = index._top_k_scan(concepts, k, tie=tie, coord=0.0, mask=None, boost=None)
+    assert index.top_k_concepts(concepts, k, tie=tie) == want
+
+
+def test_kernel_reads_wide_term_frequencies() -> None:
+    # A term repeated past 255 times makes tf uint16; past 65,535, uint32.
+    for repeats, dtype in ((300, np.uint16), (70_000, np.uint32)):
+        docs = [["a"] * repeats + ["b"], ["a", "b"], ["b"] * 3]
+        index = BM25Index.build(docs)
+        assert index.postings("a")[1].dtype == dtype
+        got = index.top_k(unit_weights(["a", "b"]), 3)
+        assert got == reference_top_k(docs, ["a", "b"], 3)
+
+
+def test_kernel_rejects_inconsistent_arguments() -> None:
+    ids, tf, gain, norm = (np.zeros(2, dtype=np.int32), np.ones(2, dtype=np.uint8), np.zeros(2, dtype=np.float32),
+                           np.ones(2, dtype=np.float64))
+    with pytest.raises(ValueError, match="out of range"):
+        _bm25kernel.top_k([(0, 1.0, 1.0, 0, 3, 1.0)], ids, tf, gain, norm, None, 5, 1.5, 1.0, 0.0)
+    with pytest.raises(ValueError, match="numbered in order"):
+        _bm25kernel.top_k([(1, 1.0, 1.0, 0, 2, 1.0)], ids, tf, gain, norm, None, 5, 1.5, 1.0, 0.0)
+    with pytest.raises(ValueError, match="disagree"):
+        _bm25kernel.top_k([], ids, tf[:1], gain, norm, None, 5, 1.5, 1.0, 0.0)
+    with pytest.raises(TypeError, match="gain"):
+        _bm25kernel.top_k([], ids, tf, norm, norm, None, 5, 1.5, 1.0, 0.0)
 
 
 @settings(deadline=None, database=None, max_examples=200)
