@@ -219,4 +219,7 @@ def peer_report(docs: Sequence[Sequence[str]], queries: dict[str, list[list[str]
                         f"{r['p50_ms'][kind]:13.3f} ms" for kind in kinds)
         exact = "".join(f"{r['exact'][kind]:17.0%} " for kind in kinds)
         say(f"  {e:<10} {cells} {exact} {r['build_s']:7.1f} s {r['resident_mb'] or 0:6.0f} MB")
+    if base and "tantivy" in report:
+        ratios = ", ".join(f"{base[kind] / report['tantivy']['p50_ms'][kind]:.2f}x on {kind}" for kind in kinds)
+        say(f"newsbot's p50 against tantivy's: {ratios} (issue 21's target: at most 1x)")
     return report

@@ -182,6 +182,9 @@ def test_bench_peers_compares_the_engines_on_the_same_tokens(sample_config: Conf
             assert engine in peers["skipped"]
             assert f"{engine}: not installed, skipped (pip install 'newsbot[bench]')" in lines
     assert any(line.lstrip().startswith("newsbot ") and "1.0x" in line for line in lines)
+    if available("tantivy"):
+        assert any(re.fullmatch(r"newsbot's p50 against tantivy's: \d+\.\d\dx on content, \d+\.\d\dx on natural "
+                                r"\(issue 21's target: at most 1x\)", line) for line in lines)
 
 
 def test_bench_prints_the_cold_start_figures(capsys: pytest.CaptureFixture[str]) -> None:
