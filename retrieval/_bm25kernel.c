@@ -44,6 +44,7 @@ typedef struct {
     const double *norm;
     const unsigned char *mask;  /* NULL: every document is allowed */
     double k1p1, delta, tie;
+    Py_ssize_t n_docs;
 } Index;
 
 static inline double read_tf(const Index *ix, Py_ssize_t at) {
@@ -160,6 +161,7 @@ static Py_ssize_t search(const Index *ix, Term *terms, const Py_ssize_t *group_s
             if (t->pos < t->n && t->ids[t->pos] < doc) doc = t->ids[t->pos];
         }
         if (doc == INT32_MAX) break;
+        if (doc < 0 || doc >= ix->n_docs) return -1;  /* the only ids that index norm and mask */
         if (!ix->mask || ix->mask[doc]) {
             double bound = base;
             for (Py_ssize_t i = lazy; i < n_terms; i++)
@@ -216,9 +218,10 @@ static PyObject *top_k(PyObject *Py_UNUSED(self), PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOOOOnddd:top_k", &spec, &ids_obj, &tf_obj, &gain_obj, &norm_obj, &mask_obj, &k,
                           &k1, &delta, &tie))
         return NULL;
-    PyObject *seq = PySequence_Fast(spec, "terms must be a sequence");
+    /* A tuple copy: a list could be changed by the __float__/__index__ calls of PyArg_ParseTuple below. */
+    PyObject *seq = PySequence_Tuple(spec);
     if (!seq) return NULL;
-    Py_ssize_t n_terms = PySequence_Fast_GET_SIZE(seq);
+    Py_ssize_t n_terms = PyTuple_GET_SIZE(seq);
     Py_buffer ids = {0}, tf = {0}, gain = {0}, norm = {0}, mask = {0};
     Term *terms = NULL;
     Term **order = NULL;
@@ -238,6 +241,10 @@ static PyObject *top_k(PyObject *Py_UNUSED(self), PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "doc_ids, tf, gain (per posting) and norm, mask (per document) disagree");
         goto done;
     }
+    if (!(tie >= 0.0 && tie <= 1.0)) {  /* the bounds assume best + tie·(sum − best) <= sum */
+        PyErr_SetString(PyExc_ValueError, "tie must be between 0 and 1");
+        goto done;
+    }
     if (k <= 0 || n_terms == 0) {
         result = PyList_New(0);
         goto done;
@@ -255,13 +262,20 @@ static PyObject *top_k(PyObject *Py_UNUSED(self), PyObject *args) {
     for (Py_ssize_t j = 0; j < n_terms; j++) {
         Term *t = &terms[j];
         Py_ssize_t start, stop;
-        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, j), "nddnnd:term", &t->group, &t->weight, &t->idf,
+        PyObject *item = PyTuple_GET_ITEM(seq, j);
+        if (!PyTuple_Check(item)) {
+            PyErr_SetString(PyExc_TypeError, "terms: each term must be a tuple");
+            goto done;
+        }
+        if (!PyArg_ParseTuple(item, "nddnnd:term", &t->group, &t->weight, &t->idf,
                               &start, &stop, &t->ub))
             goto done;
         Py_ssize_t previous = j ? terms[j - 1].group : 0;
         if (start < 0 || stop < start || stop > n_postings || t->group < previous || t->group > previous + 1
-            || (j == 0 && t->group != 0)) {
-            PyErr_SetString(PyExc_ValueError, "terms: postings out of range, or concepts not numbered in order");
+            || (j == 0 && t->group != 0) || !(t->weight >= 0.0 && isfinite(t->weight))
+            || !(t->idf >= 0.0 && isfinite(t->idf)) || !(t->ub >= 0.0)) {
+            PyErr_SetString(PyExc_ValueError,
+                            "terms: postings out of range, concepts not numbered in order, or a weight, idf or bound < 0");
             goto done;
         }
         t->konst = t->weight * (t->idf * delta);
@@ -288,17 +302,22 @@ static PyObject *top_k(PyObject *Py_UNUSED(self), PyObject *args) {
      * more documents exactly; too little could drop one. */
     double eps = 1e-6 * (1.0 + fabs(running) + fabs(base));
     if (k > total) k = total;
+    if (k > n_docs) k = n_docs;  /* duplicate terms count their postings twice in total */
     heap = PyMem_Calloc(k ? k : 1, sizeof(Hit));
     if (!heap) {
         PyErr_NoMemory();
         goto done;
     }
-    Index ix = {ids.buf, tf.buf, (int)tf.itemsize, gain.buf, norm.buf, mask.buf, k1 + 1, delta, tie};
+    Index ix = {ids.buf, tf.buf, (int)tf.itemsize, gain.buf, norm.buf, mask.buf, k1 + 1, delta, tie, n_docs};
     Py_ssize_t size;
     Py_BEGIN_ALLOW_THREADS
     size = k ? search(&ix, terms, group_start, n_groups, n_terms, order, prefix, base, eps, heap, k) : 0;
-    qsort(heap, size, sizeof(Hit), best_first);
+    if (size > 0) qsort(heap, size, sizeof(Hit), best_first);
     Py_END_ALLOW_THREADS
+    if (size < 0) {
+        PyErr_SetString(PyExc_ValueError, "doc_ids: a doc id outside [0, len(norm))");
+        goto done;
+    }
     result = PyList_New(size);
     for (Py_ssize_t i = 0; result && i < size; i++) {
         PyObject *pair = Py_BuildValue("(id)", heap[i].doc, heap[i].score);

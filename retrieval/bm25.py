@@ -397,8 +397,9 @@ class BM25Index:
                 spec.append((group, weight, idf.item(i), offsets.item(i), offsets.item(i + 1), weight * top.item(i)))
                 kept = True
             group += kept
-        return _bm25kernel.top_k(spec, self._doc_ids, self._tf, self._gain, self._norm, mask, k, self._k1, self._delta,
-                             tie)
+        # min(): a k beyond Py_ssize_t is valid (the scan takes it) but would overflow the C argument.
+        return _bm25kernel.top_k(spec, self._doc_ids, self._tf, self._gain, self._norm, mask, min(k, self.n_docs),
+                                 self._k1, self._delta, tie)
 
     def term_scores(self, term: str, doc_ids: Sequence[int]) -> FloatArray:
         """rank-bm25's BM25+ score of one term (unit weight) in each of ``doc_ids``; the constant where absent.

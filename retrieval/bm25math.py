@@ -46,6 +46,8 @@ def merge_terms(terms: Iterable[tuple[str, float]]) -> dict[str, float]:
         if not (math.isfinite(w) and w >= 0.0):
             raise ValueError(f"query term weights must be finite and >= 0, got {weight!r} for {term!r}")
         merged[term] = merged.get(term, 0.0) + w
+    if not all(math.isfinite(w) for w in merged.values()):
+        raise ValueError("query term weights must be finite and >= 0; a repeated term's weights sum to infinity")
     return {t: w for t, w in merged.items() if w > 0.0}
 
 
@@ -145,7 +147,7 @@ def as_mask(allowed: npt.NDArray[Any], n_docs: int) -> npt.NDArray[np.bool_]:
     if allowed.dtype == np.bool_:
         if allowed.shape != (n_docs,):
             raise ValueError(f"allowed mask has shape {allowed.shape}, expected ({n_docs},)")
-        return allowed
+        return np.ascontiguousarray(allowed)  # the C kernel reads it as one contiguous buffer
     if not np.issubdtype(allowed.dtype, np.integer):
         raise TypeError(f"allowed must be a boolean mask or an integer doc-id array, not {allowed.dtype}")
     ids = allowed.ravel()
@@ -253,7 +255,14 @@ def accumulate(
             consts = np.array([t.weight * (t.idf * delta) for t in group])
             gains = np.vstack(cols) - consts[:, None]
             best = gains.max(axis=0)
-            col = best + tie * (gains.sum(axis=0) - best) if tie else best
+            if tie:
+                # Term by term, as the C kernel adds: gains.sum(axis=0) sums pairwise when there is one slot.
+                total = gains[0].copy()
+                for row in gains[1:]:
+                    total += row
+                col = best + tie * (total - best)
+            else:
+                col = best
             col += consts.max()
         if covered is not None:
             top = max(t.weight * t.idf for t in group)

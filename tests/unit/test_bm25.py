@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pytest
@@ -369,6 +370,30 @@ def test_kernel_reads_wide_term_frequencies() -> None:
         assert got == reference_top_k(docs, ["a", "b"], 3)
 
 
+def test_a_concept_of_many_terms_scores_the_same_whatever_the_mask() -> None:
+    # numpy sums the rows of a one-column array pairwise from eight rows on; the scan and the kernel add term by term,
+    # so masking the other documents away cannot change a document's score in the last bit.
+    words = [f"w{i}" for i in range(9)]
+    docs = [[w for i, w in enumerate(words) for _ in range(i + 1)]] + [["filler"]] * 20
+    for i, w in enumerate(words):
+        for d in range(1, 2 + i):
+            docs[d] = [*docs[d], w]
+    index = BM25Index.build(docs)
+    concept = [[(w, 0.3 + 0.37 * i) for i, w in enumerate(words)]]
+    alone = np.zeros(index.n_docs, dtype=np.bool_)
+    alone[0] = True
+    everywhere = dict(index.top_k_concepts(concept, index.n_docs, tie=1.0))
+    for scored in (index.top_k_concepts(concept, 1, tie=1.0, allowed=alone),
+                   index._top_k_scan(concept, 1, tie=1.0, coord=0.0, mask=alone, boost=None)):
+        assert scored == [(0, everywhere[0])]
+
+
+def test_a_strided_mask_is_accepted() -> None:
+    index = BM25Index.build([["a"], ["b"], ["a"], ["a"]])
+    every_other = np.ones(8, dtype=np.bool_)[::2]
+    assert [d for d, _ in index.top_k_concepts([[("a", 1.0)]], 5, allowed=every_other)] == [0, 2, 3]
+
+
 def test_kernel_rejects_inconsistent_arguments() -> None:
     ids, tf, gain, norm = (np.zeros(2, dtype=np.int32), np.ones(2, dtype=np.uint8), np.zeros(2, dtype=np.float32),
                            np.ones(2, dtype=np.float64))
@@ -380,6 +405,22 @@ def test_kernel_rejects_inconsistent_arguments() -> None:
         _bm25kernel.top_k([], ids, tf[:1], gain, norm, None, 5, 1.5, 1.0, 0.0)
     with pytest.raises(TypeError, match="gain"):
         _bm25kernel.top_k([], ids, tf, norm, norm, None, 5, 1.5, 1.0, 0.0)
+    with pytest.raises(ValueError, match="doc id outside"):
+        _bm25kernel.top_k([(0, 1.0, 1.0, 0, 2, 1.0)], np.array([0, 7], dtype=np.int32), tf, gain, norm, None, 5,
+                          1.5, 1.0, 0.0)
+    with pytest.raises(ValueError, match="tie"):
+        _bm25kernel.top_k([(0, 1.0, 1.0, 0, 2, 1.0)], ids, tf, gain, norm, None, 5, 1.5, 1.0, 2.0)
+    with pytest.raises(TypeError, match="tuple"):
+        _bm25kernel.top_k([[0, 1.0, 1.0, 0, 2, 1.0]], ids, tf, gain, norm, None, 5, 1.5, 1.0, 0.0)
+
+    class Shrinking:  # empties the term list while the kernel reads it: the kernel works on a copy
+        def __float__(self) -> float:
+            spec.clear()
+            return 1.0
+
+    spec: list[Any] = [(0, Shrinking(), 1.0, 0, 2, 1.0)] * 3
+    two = np.array([0, 1], dtype=np.int32)
+    assert [d for d, _ in _bm25kernel.top_k(spec, two, tf, gain, norm, None, 5, 1.5, 1.0, 0.0)] == [0, 1]
 
 
 @settings(deadline=None, database=None, max_examples=200)
