@@ -259,7 +259,8 @@ async def test_put_later_during_a_write_goes_into_the_next_one(tmp_path: Path, c
         cache.put_later("c", 3)
         assert len(cache._pending) == 1  # one writer, not one task per answer
         await cache.drain()
-        assert not cache._unwritten and not cache._pending
+        assert not cache._unwritten
+        assert not cache._pending
         assert [await cache.get(k) for k in "abc"] == [1, 2, 3]
 
 
