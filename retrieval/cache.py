@@ -64,12 +64,18 @@ class CacheStats:
         return self.hits / total if total else 0.0
 
 
+WRITE_DELAY_S = 0.5
+"""How long :meth:`QueryCache.put_later` gathers answers into one write; meanwhile they are served from memory."""
+
+
 class QueryCache:
     """The query cache. Use as ``async with QueryCache(path, ...) as cache``."""
 
     def __init__(self, path: Path, *, ttl_seconds: float, max_entries: int,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, write_delay: float = WRITE_DELAY_S) -> None:
         self.path = path
+        self.write_delay = write_delay
+        """Seconds :meth:`put_later`'s writes wait to go together in one transaction (0: at once)."""
         self.ttl = ttl_seconds
         self.max_entries = max_entries
         self._clock = clock
@@ -87,6 +93,8 @@ class QueryCache:
         """The task writing what :meth:`put_later` was given, while it runs; :meth:`close` waits for it."""
         self._unwritten: dict[str, Any] = {}
         """:meth:`put_later`'s values not yet committed, by key: :meth:`get` answers from here meanwhile."""
+        self._write_now = asyncio.Event()
+        """Set by :meth:`drain`: the writer stops waiting for more values."""
 
     async def __aenter__(self) -> QueryCache:
         await self.open()
@@ -234,8 +242,9 @@ class QueryCache:
         """Store ``value`` in a task of its own, so that the caller can answer first (the write's hand-offs to
         SQLite's thread and its commit were a third of an uncached answer), and need not wait for it at the next
         :meth:`get` either: until it is committed, :meth:`get` answers ``value`` itself (so the caller must not
-        change it). Writes given while one runs go together in the next transaction. :meth:`drain` and
-        :meth:`close` wait for them; a failure is handled as in :meth:`put` (logged, never raised)."""
+        change it). The values given within ``write_delay`` seconds, or while a write runs, go in one transaction.
+        :meth:`drain` and :meth:`close` write them at once; a failure is handled as in :meth:`put` (logged, never
+        raised)."""
         self._unwritten[key] = value
         if not self._pending:
             task = asyncio.get_running_loop().create_task(self._write_unwritten())
@@ -243,6 +252,11 @@ class QueryCache:
             task.add_done_callback(self._pending.discard)
 
     async def _write_unwritten(self) -> None:
+        if self.write_delay > 0 and not self._write_now.is_set():
+            # Each commit, and each hand-off to aiosqlite's thread, costs CPU the next answers need: one
+            # transaction for the answers of a short while, not one per answer.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._write_now.wait(), self.write_delay)
         while self._unwritten:
             batch = dict(self._unwritten)
             try:
@@ -256,9 +270,13 @@ class QueryCache:
                         del self._unwritten[key]
 
     async def drain(self) -> None:
-        """Wait until every write :meth:`put_later` started has finished."""
-        while self._pending:
-            await asyncio.gather(*self._pending, return_exceptions=True)
+        """Wait until every write :meth:`put_later` started has finished (at once, not after the delay)."""
+        self._write_now.set()
+        try:
+            while self._pending:
+                await asyncio.gather(*self._pending, return_exceptions=True)
+        finally:
+            self._write_now.clear()
 
     async def _flush_touches(self, db: aiosqlite.Connection) -> None:
         if self._touched:

@@ -273,3 +273,25 @@ async def test_a_put_later_that_cannot_be_written_is_dropped_not_retried(tmp_pat
         await cache.drain()
         assert await cache.get("good") == 1
         assert await cache.get("bad") is None
+
+
+async def test_put_later_writes_the_answers_of_its_delay_in_one_transaction(tmp_path: Path, clock: Clock,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    batches: list[list[str]] = []
+    async with make(tmp_path / "c.sqlite3", clock) as cache:
+        cache.write_delay = 0.05
+        real = cache._put_many
+
+        async def counted(db: object, values: dict[str, object]) -> None:
+            batches.append(list(values))
+            await real(db, values)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(cache, "_put_many", counted)
+        for i in range(5):
+            cache.put_later(f"k{i}", i)
+            await asyncio.sleep(0)  # the writer is waiting, not writing
+        assert batches == []
+        await asyncio.gather(*cache._pending)  # not drain(): the writer ends its wait on its own
+        assert batches == [[f"k{i}" for i in range(5)]]
+        assert not cache._unwritten
+        assert [await cache.get(f"k{i}") for i in range(5)] == list(range(5))
