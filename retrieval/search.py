@@ -333,8 +333,8 @@ class SearchEngine:
         for doc, score in ranked:
             by_group.setdefault(self._docs[doc].group, []).append((doc, score))
         shown = [members[0] if members else (self._doc_ids[self._groups[group][0].entry.key], 0.0)
-                 for group, members in itertools.islice(by_group.items(), k)]
-        # Snippets and bridges only for the entries shown, the bridges of all of them at once.
+                 for group, members in itertools.islice(by_group.items(), k if k > 0 else None)]
+        # Snippets and bridges only for the entries shown (k <= 0 shows every group, as it did), bridges all at once.
         highlight = surface_terms(terms)
         hits: list[Hit] = []
         for (doc, score), bridges in zip(shown, self._bridges([d for d, _ in shown], concepts, query), strict=True):
