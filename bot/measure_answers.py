@@ -1,12 +1,11 @@
 """``newsbot bench``'s answer figure: how long one ``newsbot console --json`` process takes per question.
 
-One console is fed ``n`` distinct questions on stdin, ``BLOCK`` at a time, and timed from outside, like a user:
-the interval between successive output lines of a block (the first line of the first block also pays the start and,
-on an empty cache, the index build, which :mod:`bot.measure_start` already measures). Each question is a
-query-cache miss (a fresh state database, distinct questions). The baseline is the eval's naive one: ``jieba.lcut``
-+ ``BM25Okapi`` over the archive's raw paragraphs, one query in process, timed on each block's questions between
-the blocks, so both figures share the machine's load. Peak memory is the console's own high-water mark (``VmHWM``)
-and the largest child process this bench has waited for.
+One console is fed ``n`` distinct questions on stdin and timed from outside, like a user: the interval between
+successive output lines after the first (the first also pays the start and, on an empty cache, the index build,
+which :mod:`bot.measure_start` already measures). Each question is a query-cache miss (a fresh state database,
+distinct questions). The baseline, timed in the same run on the same questions, is the eval's naive one:
+``jieba.lcut`` + ``BM25Okapi`` over the archive's raw paragraphs, one query in process. Peak memory is the
+console's own high-water mark (``VmHWM``) and the largest child process this bench has waited for.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from bot.measure_start import TIMEOUT_S, child_env
 
@@ -34,9 +33,6 @@ TARGET_SPEEDUP = 500.0
 MAX_CHARS = 120
 """A question longer than this is cut: titles can be long, questions are short."""
 BASELINE = "jieba.lcut + BM25Okapi over the archive's raw paragraphs (the eval's baseline), one query in process"
-BLOCK = 10
-"""Questions pasted into the console at once; the baseline answers the same ones between blocks, so that both
-are timed under the same load (on a shared machine, minutes apart, either may run at half speed)."""
 
 
 def draw_questions(candidates: Iterable[str], n: int) -> list[str]:
@@ -70,40 +66,39 @@ def _vmhwm_mb(pid: int) -> float | None:
     return int(m.group(1)) / 1024 if m else None
 
 
-def time_console_lines(argv: Sequence[str], blocks: Sequence[Sequence[str]], *, env: dict[str, str], cwd: Path,
-                       between: Callable[[int], None] = lambda _i: None,
-                       ) -> tuple[list[list[float]], list[dict[str, Any]], float | None]:
-    """Start ``argv``; write each block of lines to its stdin at once, as a paste would (the console answers them
-    back to back), read one output line per input line, then call ``between(i)`` before block ``i + 1``. Return,
-    per block, the seconds at which each output line arrived (from the start), the parsed JSON lines, and the
-    process' peak memory read before its stdin is closed."""
-    stamps: list[list[float]] = []
+def _feed(stream: IO[str], text: str) -> None:
+    stream.write(text)
+    stream.flush()
+
+
+def time_console_lines(argv: Sequence[str], lines: Sequence[str], *, env: dict[str, str],
+                       cwd: Path) -> tuple[list[float], list[dict[str, Any]], float | None]:
+    """Start ``argv``, write ``lines`` to its stdin, and return the seconds at which each output line arrived
+    (from the start), the parsed JSON lines, and the process' peak memory read before its stdin is closed."""
+    stamps: list[float] = []
     answers: list[dict[str, Any]] = []
-    n_lines = sum(len(b) for b in blocks)
     with tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         with subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, env=env, cwd=cwd,
                               text=True, encoding="utf-8") as proc:
-            killer = threading.Timer(TIMEOUT_S + 30 * n_lines, proc.kill)
+            killer = threading.Timer(TIMEOUT_S + 10 * len(lines), proc.kill)
             killer.start()
             try:
                 assert proc.stdin is not None
                 assert proc.stdout is not None
-                for i, block in enumerate(blocks):
-                    # A block is a few short lines, far below a pipe's buffer: this write never waits for our reads.
-                    proc.stdin.write("".join(f"{line}\n" for line in block))
-                    proc.stdin.flush()
-                    stamps.append([])
-                    for _ in block:
-                        out = proc.stdout.readline()
-                        if not out:
-                            break
-                        stamps[-1].append(time.perf_counter() - started)
-                        answers.append(json.loads(out))
-                    if len(stamps[-1]) < len(block):
+                # All at once, as a paste would: the console answers them back to back. A thread, so that a
+                # full pipe never blocks the reading below.
+                writer = threading.Thread(target=_feed, args=(proc.stdin, "".join(f"{q}\n" for q in lines)),
+                                          daemon=True)
+                writer.start()
+                for _ in lines:
+                    out = proc.stdout.readline()
+                    if not out:
                         break
-                    between(i)
+                    stamps.append(time.perf_counter() - started)
+                    answers.append(json.loads(out))
                 peak = _vmhwm_mb(proc.pid)
+                writer.join()
                 proc.stdin.close()
                 proc.stdout.read()
                 code = proc.wait()
@@ -111,12 +106,26 @@ def time_console_lines(argv: Sequence[str], blocks: Sequence[Sequence[str]], *, 
                 killer.cancel()
                 if proc.poll() is None:
                     proc.kill()
-        if code != 0 or len(answers) != n_lines:
+        if code != 0 or len(stamps) != len(lines):
             err.seek(0)
             tail = err.read().decode("utf-8", "replace").strip().splitlines()[-5:]
-            raise RuntimeError(f"{' '.join(argv[:4])} exited {code} after {len(answers)} of {n_lines} answers: "
+            raise RuntimeError(f"{' '.join(argv[:4])} exited {code} after {len(stamps)} of {len(lines)} answers: "
                                f"{' | '.join(tail)}")
     return stamps, answers, peak
+
+
+def _baseline_ms(archive_dir: Path, questions: Sequence[str]) -> tuple[float, list[float]]:
+    from retrieval.measure.evaluate import baseline_ranker
+
+    started = time.perf_counter()
+    rank = baseline_ranker(archive_dir)
+    build_s = time.perf_counter() - started
+    times: list[float] = []
+    for q in questions:
+        s = time.perf_counter()
+        rank(q)
+        times.append((time.perf_counter() - s) * 1e3)
+    return build_s, times
 
 
 def spread(items: Sequence[str], n: int) -> list[str]:
@@ -158,30 +167,15 @@ def measure_answers(archive: Path, *, n: int = 100, config: Path | None = None, 
                    "--db", str(tmp / "state.sqlite3")]
         if config is not None:
             console += ["--config", str(config.resolve())]
-        from retrieval.measure.evaluate import baseline_ranker
-
-        started = time.perf_counter()
-        rank = baseline_ranker(archive)
-        build_s = time.perf_counter() - started
-        blocks = [questions[i:i + BLOCK] for i in range(0, len(questions), BLOCK)]
-        base: list[float] = []
-
-        def baseline(i: int) -> None:
-            for q in blocks[i]:
-                s = time.perf_counter()
-                rank(q)
-                base.append((time.perf_counter() - s) * 1e3)
-
-        stamps, answers, vmhwm = time_console_lines(console, [[f"/ask {q}" for q in b] for b in blocks],
-                                                    env=child_env(cache_dir or tmp / "cache"), cwd=work,
-                                                    between=baseline)
-    # Within each block: the first line of a block waited for the baseline's turn (or the start), not the console.
-    per_line = [(b - a) * 1e3 for block in stamps for a, b in itertools.pairwise(block)]
+        stamps, answers, vmhwm = time_console_lines(console, [f"/ask {q}" for q in questions],
+                                                    env=child_env(cache_dir or tmp / "cache"), cwd=work)
+    per_line = [(b - a) * 1e3 for a, b in itertools.pairwise(stamps)]
+    build_s, base = _baseline_ms(archive, questions)
     p50, base_p50 = _p(per_line, 50), _p(base, 50)
     report: dict[str, Any] = {
         "archive": str(archive), "profile": profile, "questions": len(questions), "timed_lines": len(per_line),
         "errors": sum(1 for a in answers if "error" in a), "cached": sum(1 for a in answers if a.get("cached")),
-        "first_answer_s": stamps[0][0],
+        "first_answer_s": stamps[0],
         "per_line_p50_ms": p50, "per_line_p90_ms": _p(per_line, 90), "per_line_max_ms": max(per_line),
         "target_p50_ms": TARGET_P50_MS, "baseline": BASELINE, "baseline_build_s": build_s,
         "baseline_p50_ms": base_p50, "baseline_p90_ms": _p(base, 90), "newsbot_over_baseline_p50": p50 / base_p50,

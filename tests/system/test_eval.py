@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import re
-import time
 import tomllib
 from pathlib import Path
 
@@ -230,27 +228,6 @@ def test_bench_answers_zero_skips_the_figure(capsys: pytest.CaptureFixture[str])
     assert main(["bench", "--stress", sample, "--sizes", "20", "--queries", "3", "--archive", sample,
                  "--cold-start-runs", "0", "--answers", "0"]) == 0
     assert not any(line.startswith("uncached answers") for line in capsys.readouterr().out.splitlines())
-
-
-def test_console_lines_are_timed_in_blocks_with_the_baseline_between_them(tmp_path: Path) -> None:
-    import sys
-
-    from bot.measure_answers import time_console_lines
-
-    echo = "import json, sys\nfor line in sys.stdin:\n    print(json.dumps({'q': line.strip()}), flush=True)"
-    seen: list[int] = []
-
-    def between(i: int) -> None:
-        seen.append(i)
-        time.sleep(0.3)  # the baseline's turn: the next block is written after it
-
-    blocks = [["a", "b", "c"], ["d", "e"]]
-    stamps, answers, _peak = time_console_lines([sys.executable, "-c", echo], blocks, env=dict(os.environ),
-                                                cwd=tmp_path, between=between)
-    assert [a["q"] for a in answers] == ["a", "b", "c", "d", "e"]
-    assert [len(b) for b in stamps] == [3, 2]
-    assert seen == [0, 1]
-    assert stamps[1][0] - stamps[0][-1] >= 0.3  # a lower bound only: block 2 came after block 1's turn
 
 
 def test_titles_are_drawn_across_the_whole_archive() -> None:
