@@ -177,7 +177,7 @@ async def build_app(config: Config, surface: Surface, *, progress: bool = False,
             await cache.open()
             resources.push_async_callback(cache.close)
             commands = Newsbot(config, libraries, cache, schedulers=schedulers, feed_services=feed_services,
-                               alerts=book)
+                               alerts=book, inline_search=surface == "console")
         default = libraries.default.name
         yield App(config, libraries.default, store, schedulers.get(default), feed_services.get(default), commands,
                   libraries, schedulers, feed_services, alerts)

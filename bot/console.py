@@ -216,6 +216,7 @@ async def run_console_async(config: Config, *, json_mode: bool, stdin: TextIO, s
             # --json answers every line (one object per line); text mode skips blank lines.
             if json_mode or line.strip():
                 await console.handle(line)
+                await asyncio.sleep(0)  # a turn of the loop between lines, for the query cache's writer
     return 0
 
 

@@ -28,6 +28,8 @@ from bot.measure_start import TIMEOUT_S, child_env
 
 TARGET_P50_MS = 5.0
 """Issue 18: an uncached answer p50 ≤ 5 ms per console line on This Week in Rust."""
+TARGET_SPEEDUP = 500.0
+"""Issue 21: a console line at p50 at least 500 times as fast as the baseline's query at p50 (stress corpus)."""
 MAX_CHARS = 120
 """A question longer than this is cut: titles can be long, questions are short."""
 BASELINE = "jieba.lcut + BM25Okapi over the archive's raw paragraphs (the eval's baseline), one query in process"
@@ -126,14 +128,24 @@ def _baseline_ms(archive_dir: Path, questions: Sequence[str]) -> tuple[float, li
     return build_s, times
 
 
+def spread(items: Sequence[str], n: int) -> list[str]:
+    """``items`` with about ``2n`` of them taken evenly across the whole list first (then all of them, in order).
+
+    >>> spread(list("abcdefgh"), 2)
+    ['a', 'c', 'e', 'g', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']
+    """
+    return [*items[::max(1, len(items) // (2 * n))], *items]
+
+
 def _questions(archive_dir: Path, n: int) -> tuple[str, list[str]]:
-    """The archive's profile and ``n`` questions: its shipped question sets' queries, then its entry titles."""
+    """The archive's profile and ``n`` questions: its shipped question sets' queries, then its entry titles taken
+    across the whole archive (the first ``n`` titles of a large folder are the headings of a few of its files)."""
     from retrieval.archive import LoadOptions, load_archive
     from retrieval.measure.evaluate import load_questions, question_sets
 
     archive = load_archive(archive_dir, LoadOptions())
     shipped = [q.query for path in question_sets(archive.profile).values() for q in load_questions(path)]
-    return archive.profile, draw_questions([*shipped, *(e.title for e in archive.entries)], n)
+    return archive.profile, draw_questions([*shipped, *spread([e.title for e in archive.entries], n)], n)
 
 
 def _p(values: Sequence[float], q: int) -> float:
@@ -162,21 +174,24 @@ def measure_answers(archive: Path, *, n: int = 100, config: Path | None = None, 
     p50, base_p50 = _p(per_line, 50), _p(base, 50)
     report: dict[str, Any] = {
         "archive": str(archive), "profile": profile, "questions": len(questions), "timed_lines": len(per_line),
-        "errors": sum(1 for a in answers if "error" in a), "first_answer_s": stamps[0],
+        "errors": sum(1 for a in answers if "error" in a), "cached": sum(1 for a in answers if a.get("cached")),
+        "first_answer_s": stamps[0],
         "per_line_p50_ms": p50, "per_line_p90_ms": _p(per_line, 90), "per_line_max_ms": max(per_line),
         "target_p50_ms": TARGET_P50_MS, "baseline": BASELINE, "baseline_build_s": build_s,
         "baseline_p50_ms": base_p50, "baseline_p90_ms": _p(base, 90), "newsbot_over_baseline_p50": p50 / base_p50,
+        "speedup_p50": base_p50 / p50, "target_speedup": TARGET_SPEEDUP,
         "console_peak_rss_mb": vmhwm,
         "largest_child_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     }
     met = "met" if p50 <= TARGET_P50_MS else "MISSED"
     say(f"uncached answers, one console ({archive}, profile {profile or 'none'}): {len(questions)} distinct "
-        f"questions (shipped sets, then entry titles); per line after the first: p50 {p50:.2f} ms, "
-        f"p90 {report['per_line_p90_ms']:.2f} ms, max {report['per_line_max_ms']:.1f} ms "
-        f"(target p50 ≤ {TARGET_P50_MS:g} ms: {met}); {report['errors']} error lines")
+        f"questions (shipped sets, then entry titles across the archive); per line after the first: p50 "
+        f"{p50:.2f} ms, p90 {report['per_line_p90_ms']:.2f} ms, max {report['per_line_max_ms']:.1f} ms "
+        f"(target p50 ≤ {TARGET_P50_MS:g} ms: {met}); {report['errors']} error lines, {report['cached']} cached")
+    fast = "met" if report["speedup_p50"] >= TARGET_SPEEDUP else "MISSED"
     say(f"baseline ({BASELINE}): p50 {base_p50:.2f} ms, p90 {report['baseline_p90_ms']:.2f} ms "
-        f"(built in {build_s:.1f} s); a console line takes {report['newsbot_over_baseline_p50']:.2f}x the "
-        f"baseline's query at p50")
+        f"(built in {build_s:.1f} s); a console line is {report['speedup_p50']:.0f}x faster than the "
+        f"baseline's query at p50 (target ≥ {TARGET_SPEEDUP:g}x: {fast})")
     hwm = "n/a" if vmhwm is None else f"{vmhwm:.0f} MB"
     say(f"peak memory: the console {hwm} (VmHWM, index build included), the largest child process "
         f"{report['largest_child_peak_rss_mb']:.0f} MB (ru_maxrss)")

@@ -64,12 +64,18 @@ class CacheStats:
         return self.hits / total if total else 0.0
 
 
+WRITE_DELAY_S = 0.5
+"""How long :meth:`QueryCache.put_later` gathers answers into one write; meanwhile they are served from memory."""
+
+
 class QueryCache:
     """The query cache. Use as ``async with QueryCache(path, ...) as cache``."""
 
     def __init__(self, path: Path, *, ttl_seconds: float, max_entries: int,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, write_delay: float = WRITE_DELAY_S) -> None:
         self.path = path
+        self.write_delay = write_delay
+        """Seconds :meth:`put_later`'s writes wait to go together in one transaction (0: at once)."""
         self.ttl = ttl_seconds
         self.max_entries = max_entries
         self._clock = clock
@@ -84,7 +90,11 @@ class QueryCache:
         self._status = "not opened"
         self._touched: dict[str, float] = {}
         self._pending: set[asyncio.Task[None]] = set()
-        """Writes :meth:`put_later` started and that have not finished; :meth:`close` waits for them."""
+        """The task writing what :meth:`put_later` was given, while it runs; :meth:`close` waits for it."""
+        self._unwritten: dict[str, Any] = {}
+        """:meth:`put_later`'s values not yet committed, by key: :meth:`get` answers from here meanwhile."""
+        self._write_now = asyncio.Event()
+        """Set by :meth:`drain`: the writer stops waiting for more values."""
 
     async def __aenter__(self) -> QueryCache:
         await self.open()
@@ -186,8 +196,10 @@ class QueryCache:
 
     async def get(self, key: str) -> Any | None:
         """The payload stored under ``key``, or None (a miss) on absence, expiry or any failure."""
-        if self._pending:
-            await self.drain()  # read what this process wrote: an answer sent before its write finished is a hit
+        if key in self._unwritten:
+            # What this process answered but has not written yet is a hit, without waiting for the write.
+            self._hits += 1
+            return self._unwritten[key]
         async with self._lock:
             payload = await self._guarded(self._get, key)
         if payload is None:
@@ -227,17 +239,44 @@ class QueryCache:
             await self._guarded(self._put, key, value)
 
     def put_later(self, key: str, value: Any) -> None:
-        """Store ``value`` in a task of its own, so that the caller can answer first (the write's hand-off to
-        SQLite's thread and its commit were a third of an uncached answer). :meth:`drain` and :meth:`close` wait
-        for it; a failure is handled as in :meth:`put` (logged, never raised)."""
-        task = asyncio.get_running_loop().create_task(self.put(key, value))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+        """Store ``value`` in a task of its own, so that the caller can answer first (the write's hand-offs to
+        SQLite's thread and its commit were a third of an uncached answer), and need not wait for it at the next
+        :meth:`get` either: until it is committed, :meth:`get` answers ``value`` itself (so the caller must not
+        change it). The values given within ``write_delay`` seconds, or while a write runs, go in one transaction.
+        :meth:`drain` and :meth:`close` write them at once; a failure is handled as in :meth:`put` (logged, never
+        raised)."""
+        self._unwritten[key] = value
+        if not self._pending:
+            task = asyncio.get_running_loop().create_task(self._write_unwritten())
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+
+    async def _write_unwritten(self) -> None:
+        if self.write_delay > 0 and not self._write_now.is_set():
+            # Each commit, and each hand-off to aiosqlite's thread, costs CPU the next answers need: one
+            # transaction for the answers of a short while, not one per answer.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._write_now.wait(), self.write_delay)
+        while self._unwritten:
+            batch = dict(self._unwritten)
+            try:
+                async with self._lock:
+                    await self._guarded(self._put_many, batch)
+            finally:
+                # Written, or failed (a cache degrades to misses): no longer served from here, unless put_later
+                # replaced a value meanwhile.
+                for key, value in batch.items():
+                    if self._unwritten.get(key) is value:
+                        del self._unwritten[key]
 
     async def drain(self) -> None:
-        """Wait until every write :meth:`put_later` started has finished."""
-        while self._pending:
-            await asyncio.gather(*self._pending, return_exceptions=True)
+        """Wait until every write :meth:`put_later` started has finished (at once, not after the delay)."""
+        self._write_now.set()
+        try:
+            while self._pending:
+                await asyncio.gather(*self._pending, return_exceptions=True)
+        finally:
+            self._write_now.clear()
 
     async def _flush_touches(self, db: aiosqlite.Connection) -> None:
         if self._touched:
@@ -246,18 +285,21 @@ class QueryCache:
                                  [(t, k) for k, t in touched.items()])
 
     async def _put(self, db: aiosqlite.Connection, key: str, value: Any) -> None:
+        await self._put_many(db, {key: value})
+
+    async def _put_many(self, db: aiosqlite.Connection, values: Mapping[str, Any]) -> None:
         now = self._clock()
         await self._flush_touches(db)
-        payload = json.dumps({"key": key, "value": value}, ensure_ascii=False)
-        await db.execute(
+        await db.executemany(
             "INSERT INTO query_cache(key, payload, created, last_used) VALUES (?, ?, ?, ?) "
             "ON CONFLICT(key) DO UPDATE SET payload = excluded.payload, created = excluded.created, "
             "last_used = excluded.last_used",
-            (key, payload, now, now),
+            [(key, json.dumps({"key": key, "value": value}, ensure_ascii=False), now, now)
+             for key, value in values.items()],
         )
         # An upper bound (a put may replace a key); _prune counts exactly. Pruning scans the table, so it runs
         # only when the bound passes the limit.
-        self._entries += 1
+        self._entries += len(values)
         if self._entries > self.max_entries:
             await self._prune(db)
         await db.commit()
@@ -274,6 +316,8 @@ class QueryCache:
         self._entries = int(row[0]) if row else 0
 
     async def clear(self) -> None:
+        await self.drain()  # a write still under way would bring back what is cleared
+
         async def _clear(db: aiosqlite.Connection) -> None:
             await db.execute("DELETE FROM query_cache")
             await db.commit()

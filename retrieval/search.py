@@ -12,6 +12,7 @@ the BM25+ index in :mod:`retrieval.bm25`, and ``eval --explain`` in :mod:`retrie
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import re
 from collections.abc import Sequence
@@ -36,7 +37,7 @@ from retrieval.links import link_key
 from retrieval.models import Archive, Concept, Entry, Hit, Issue, SearchResult
 from retrieval.settings import SearchSettings as SearchSettings  # the schema's; re-exported for callers
 from retrieval.settings import ranking_fingerprint
-from retrieval.snippets import make_snippet, surface_terms
+from retrieval.snippets import as_typed, make_snippet, surface_terms
 from retrieval.text import Analyzer
 from retrieval.tokenstore import TokenStore, tokenize_all
 
@@ -331,32 +332,45 @@ class SearchEngine:
             by_group[group] = []
         for doc, score in ranked:
             by_group.setdefault(self._docs[doc].group, []).append((doc, score))
+        shown = [members[0] if members else (self._doc_ids[self._groups[group][0].entry.key], 0.0)
+                 for group, members in itertools.islice(by_group.items(), k if k > 0 else None)]
+        # Snippets and bridges only for the entries shown (k <= 0 shows every group, as it did), bridges all at once.
+        highlight = surface_terms(terms)
         hits: list[Hit] = []
-        for group, members in by_group.items():
-            if members:
-                best_doc, best_score = members[0]
-            else:
-                best_doc, best_score = self._doc_ids[self._groups[group][0].entry.key], 0.0
-            best = self._docs[best_doc]
-            others = self._same_link(best.group, best.issue)
-            snippet, spans = make_snippet(best.entry.summary or best.entry.title, surface_terms(terms))
-            hits.append(Hit(best.entry, best.issue, best_score, snippet, spans, others,
-                            self._bridges(best_doc, concepts, query)))
-            if len(hits) == k:
-                break
+        for (doc, score), bridges in zip(shown, self._bridges([d for d, _ in shown], concepts, query), strict=True):
+            best = self._docs[doc]
+            snippet, spans = make_snippet(best.entry.summary or best.entry.title, highlight)
+            hits.append(Hit(best.entry, best.issue, score, snippet, spans, self._same_link(best.group, best.issue),
+                            bridges))
         return hits
 
-    def _bridges(self, doc: int, concepts: Sequence[Concept], query: str) -> tuple[tuple[str, str], ...]:
-        out = []
+    def _bridges(self, docs: list[int], concepts: Sequence[Concept], query: str) -> list[tuple[tuple[str, str], ...]]:
+        """Per doc, each concept it has no typed term of, with the rendering that scores best in it (if any)."""
+        out: list[list[tuple[str, str]]] = [[] for _ in docs]
+        ids = np.asarray(docs, dtype=np.int64)
         for c in concepts:
-            typed = [t for t in c.terms if t.source == "query"]
-            if any(self._index.term_frequency(t.token, doc) for t in typed):
-                continue
-            found = [(float(self._index.term_scores(t.token, [doc])[0]) * t.weight, t.token)
-                     for t in c.terms if t.source != "query" and self._index.term_frequency(t.token, doc)]
-            if found:
-                out.append((_as_typed(c.label, query), max(found)[1]))
-        return tuple(out)
+            renderings = [t for t in c.terms if t.source != "query"]
+            if not renderings:
+                continue  # nothing could bridge it
+            typed = np.zeros(len(docs), dtype=np.bool_)
+            for t in (t for t in c.terms if t.source == "query"):
+                typed |= self._contains(t.token, ids)
+            found: list[list[tuple[float, str]]] = [[] for _ in docs]
+            for t in renderings:
+                inside = self._contains(t.token, ids) & ~typed
+                if inside.any():
+                    scores = self._index.term_scores(t.token, ids[inside].tolist())
+                    for j, score in zip(np.flatnonzero(inside).tolist(), scores.tolist(), strict=True):
+                        found[j].append((score * t.weight, t.token))
+            for j, options in enumerate(found):
+                if options:
+                    out[j].append((as_typed(c.label, query), max(options)[1]))
+        return [tuple(b) for b in out]
+
+    def _contains(self, term: str, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        post, _ = self._index.postings(term)  # which of the documents ``ids`` contain ``term``
+        pos = np.minimum(np.searchsorted(post, ids), max(len(post) - 1, 0))
+        return post[pos] == ids if len(post) else np.zeros(len(ids), dtype=np.bool_)
 
     def _pinned(self, text: str, allowed: npt.NDArray[np.bool_] | None) -> list[str]:
         groups = []
@@ -443,21 +457,6 @@ class SearchEngine:
 
 
 _QUERY_URL = re.compile(r"https?://[^\s<>()\[\]【】（）]+", re.IGNORECASE)
-
-
-def _as_typed(label: str, query: str) -> str:
-    """The words of a concept as the reader typed them (its label is normalized: lower case, simplified).
-
-    >>> _as_typed("clip", "OpenAI CLIP 的论文"), _as_typed("self attention", "Self-Attention 是什么")
-    ('CLIP', 'Self-Attention')
-    >>> _as_typed("变压器", "變壓器")
-    '变压器'
-
-    """
-    words = label.split(" ")
-    pattern = r"[\s\-_]*".join(re.escape(w) for w in words)
-    m = re.search(pattern, query, re.IGNORECASE) if query else None
-    return m.group(0) if m else label
 
 
 def _join(first: str | None, second: str) -> str:

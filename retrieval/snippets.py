@@ -1,10 +1,13 @@
-"""Search result snippets: the window of an entry's text that shows the most matched terms, and their spans.
+"""Search result snippets: the window of an entry's text that shows the most matched terms, and their spans;
+and a bridged concept as the reader typed it.
 
 Pure string work (no jieba, no numpy), so it is cheap to import and to doctest.
 """
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 
 SNIPPET_CHARS = 160
@@ -35,9 +38,12 @@ def make_snippet(text: str, terms: Iterable[str], width: int = SNIPPET_CHARS) ->
     if len(text) <= width:
         return text, tuple(spans)
     best_start, best_count = 0, -1
+    # Merged spans are sorted and disjoint, so both their starts and their ends ascend: the spans inside a window
+    # are those from the first starting in it to the last ending in it (two bisections, not a scan per window).
+    starts, ends = [a for a, _ in spans], [b for _, b in spans]
     for s, _ in spans or [(0, 0)]:
         begin = max(0, min(s - width // 4, len(text) - width))
-        count = sum(1 for a, b in spans if a >= begin and b <= begin + width)
+        count = max(0, bisect_right(ends, begin + width) - bisect_left(starts, begin))
         if count > best_count:
             best_start, best_count = begin, count
     end = best_start + width
@@ -67,3 +73,18 @@ def surface_terms(tokens: Iterable[str]) -> list[str]:
     ['vit', '图']
     """
     return [t for t in tokens if len(t) > 1 or not t.isascii()]
+
+
+def as_typed(label: str, query: str) -> str:
+    """The words of a concept as the reader typed them (its label is normalized: lower case, simplified).
+
+    >>> as_typed("clip", "OpenAI CLIP 的论文"), as_typed("self attention", "Self-Attention 是什么")
+    ('CLIP', 'Self-Attention')
+    >>> as_typed("变压器", "變壓器")
+    '变压器'
+
+    """
+    words = label.split(" ")
+    pattern = r"[\s\-_]*".join(re.escape(w) for w in words)
+    m = re.search(pattern, query, re.IGNORECASE) if query else None
+    return m.group(0) if m else label

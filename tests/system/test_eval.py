@@ -218,6 +218,9 @@ def test_bench_answers_times_one_console_per_line_against_the_baseline(capsys: p
     assert 0 < answers["baseline_p50_ms"] <= answers["baseline_p90_ms"]
     assert answers["newsbot_over_baseline_p50"] == pytest.approx(answers["per_line_p50_ms"] /
                                                                  answers["baseline_p50_ms"])
+    assert answers["speedup_p50"] == pytest.approx(answers["baseline_p50_ms"] / answers["per_line_p50_ms"])
+    assert (answers["target_speedup"], answers["cached"]) == (500, 0)  # distinct questions: every line a miss
+    assert report["cache"]["hit_target_ms"] == 0.3
     assert "BM25Okapi" in answers["baseline"]
     assert answers["console_peak_rss_mb"] is None or answers["console_peak_rss_mb"] > 10
     assert answers["largest_child_peak_rss_mb"] > 10
@@ -228,6 +231,16 @@ def test_bench_answers_zero_skips_the_figure(capsys: pytest.CaptureFixture[str])
     assert main(["bench", "--stress", sample, "--sizes", "20", "--queries", "3", "--archive", sample,
                  "--cold-start-runs", "0", "--answers", "0"]) == 0
     assert not any(line.startswith("uncached answers") for line in capsys.readouterr().out.splitlines())
+
+
+def test_titles_are_drawn_across_the_whole_archive() -> None:
+    from bot.measure_answers import spread
+
+    titles = [f"t{i}" for i in range(1000)]
+    first = spread(titles, 10)[:20]
+    assert first[0] == "t0"
+    assert int(first[-1][1:]) >= 900  # the last of the spread reaches the end, not the first file's headings
+    assert set(spread(titles, 10)) == set(titles)  # nothing dropped: the rest follows
 
 
 def test_draw_questions_are_distinct_one_line_and_deterministic() -> None:

@@ -233,3 +233,65 @@ async def test_drain_waits_for_put_later(tmp_path: Path, clock: Clock) -> None:
         await cache.drain()
         assert not cache._pending
         assert await cache.get("k") == [1, 2]
+
+
+async def test_get_answers_an_unwritten_put_later_without_waiting_for_its_write(tmp_path: Path,
+                                                                                clock: Clock) -> None:
+    # The next question must not wait for the last answer's write: until it is committed, it is served from memory.
+    db = tmp_path / "c.sqlite3"
+    async with make(db, clock) as cache:
+        cache.put_later("k", {"n": 1})
+        assert await cache.get("k") == {"n": 1}
+        assert cache._pending  # the write has not been waited for
+        assert cache.stats.hits == 1
+        await cache.drain()
+        assert not cache._unwritten
+        with sqlite3.connect(db) as conn:
+            assert conn.execute("SELECT COUNT(*) FROM query_cache WHERE key = 'k'").fetchone()[0] == 1
+        assert await cache.get("k") == {"n": 1}  # now from the file
+
+
+async def test_put_later_during_a_write_goes_into_the_next_one(tmp_path: Path, clock: Clock) -> None:
+    async with make(tmp_path / "c.sqlite3", clock) as cache:
+        cache.put_later("a", 1)
+        await asyncio.sleep(0)  # the writer task starts and hands its batch to aiosqlite
+        cache.put_later("b", 2)
+        cache.put_later("c", 3)
+        assert len(cache._pending) == 1  # one writer, not one task per answer
+        await cache.drain()
+        assert not cache._unwritten
+        assert not cache._pending
+        assert [await cache.get(k) for k in "abc"] == [1, 2, 3]
+
+
+async def test_a_put_later_that_cannot_be_written_is_dropped_not_retried(tmp_path: Path, clock: Clock) -> None:
+    async with make(tmp_path / "c.sqlite3", clock) as cache:
+        cache.put_later("bad", {1, 2})  # not JSON: the write fails
+        await cache.drain()
+        assert not cache._unwritten
+        cache.put_later("good", 1)
+        await cache.drain()
+        assert await cache.get("good") == 1
+        assert await cache.get("bad") is None
+
+
+async def test_put_later_writes_the_answers_of_its_delay_in_one_transaction(tmp_path: Path, clock: Clock,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    batches: list[list[str]] = []
+    async with make(tmp_path / "c.sqlite3", clock) as cache:
+        cache.write_delay = 0.05
+        real = cache._put_many
+
+        async def counted(db: object, values: dict[str, object]) -> None:
+            batches.append(list(values))
+            await real(db, values)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(cache, "_put_many", counted)
+        for i in range(5):
+            cache.put_later(f"k{i}", i)
+            await asyncio.sleep(0)  # the writer is waiting, not writing
+        assert batches == []
+        await asyncio.gather(*cache._pending)  # not drain(): the writer ends its wait on its own
+        assert batches == [[f"k{i}" for i in range(5)]]
+        assert not cache._unwritten
+        assert [await cache.get(f"k{i}") for i in range(5)] == list(range(5))
