@@ -30,8 +30,6 @@ from retrieval.charlm import CharLM
 from retrieval.errors import ArchiveError, BadFileError, ConfigError
 from retrieval.links import link_hash, same_link
 from retrieval.models import Archive, Issue, RepairReport, SkippedFile
-from retrieval.parse import ParseError, parse_markdown
-from retrieval.parse.detect import choose_profile
 from retrieval.profile import GENERIC, Profile, load_profile, profile_notes
 from retrieval.repair import detect_mojibake, repair_text
 from retrieval.repaircache import RepairCache, model_fingerprint
@@ -226,6 +224,8 @@ def _load_files(root: Path, files: list[Path], options: LoadOptions, lm_factory:
     # Only a profile someone chose is held to its sections: a detected one serves archives that lack some of them
     # (the bundled sample has no "articles" section), and a warning at every start would be noise.
     chosen_by_user = profile is not None
+    from retrieval.parse.detect import choose_profile  # the parser is imported only when files are parsed
+
     chosen, foreign = choose_profile([(r.rel, r.text) for r in clean], profile)
     if foreign:
         other = {rel for rel, _ in foreign}
@@ -273,6 +273,8 @@ def archive_profile(root: Path, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) ->
             texts.append((path.relative_to(root).as_posix(), read_archive_file(path, max_bytes=max_file_bytes)[0]))
         except BadFileError:
             continue
+    from retrieval.parse.detect import choose_profile
+
     return choose_profile(texts)[0]
 
 
@@ -365,6 +367,8 @@ def _parse(rel: str, text: str, skipped: list[SkippedFile], profile: Profile | N
 def _parse_one(item: tuple[str, str, Profile | None]) -> Issue | str:
     """An issue, or the reason the file has none. Module-level so worker processes can run it."""
     rel, text, profile = item
+    from retrieval.parse import ParseError, parse_markdown  # not at the top: a saved archive is not parsed
+
     try:
         issue = parse_markdown(text, path=rel, profile=profile)
     except ParseError as err:

@@ -47,7 +47,9 @@ from typing import Any
 
 from retrieval._jieba import jieba
 from retrieval.errors import DataFileError
+from retrieval.jiebadict import load_split, materialize, save_split
 from retrieval.lexical import NORMALIZATION_VERSION, dedupe, is_cjk_word, normalize, split_runs, split_word_run
+from retrieval.segment import cut_han
 from retrieval.stemming import EnglishStemmer
 
 __all__ = [
@@ -67,6 +69,8 @@ _TAG_RE = re.compile(r"[a-z]+")
 
 _JIEBA_VERSION: str = str(getattr(jieba, "__version__", "unknown"))
 _JIEBA_CACHE_FILE = f"jieba-{_JIEBA_VERSION}.cache"
+_RUN_MEMO_SIZE = 100_000
+"""Runs whose index tokens an analyzer keeps (emptied when full): bounded memory, most repeats still found."""
 
 
 def _initialize_jieba(tk: Any) -> None:
@@ -75,8 +79,15 @@ def _initialize_jieba(tk: Any) -> None:
     jieba's own ``marshal.load(file)`` reads its 9 MB cache object by object, one buffered read each: about
     0.7 s of every start-up, where ``marshal.loads`` on the file's bytes takes about 0.25 s. Same file, same
     dictionary (for the default dictionary, which ours is, jieba too reads the cache whenever it exists); a
-    missing or unreadable cache is left to jieba, which rebuilds and rewrites it.
+    missing or unreadable cache is left to jieba, which rebuilds and rewrites it. Once loaded, the dictionary is
+    also saved split by first character, and later starts read that instead, part by part (:mod:`retrieval.jiebadict`).
     """
+    split = Path(tk.tmp_dir) / f"jieba-{_JIEBA_VERSION}.split"
+    saved = load_split(split)
+    if saved is not None:  # read part by part as words need it (retrieval.jiebadict)
+        tk.FREQ, tk.total = saved
+        tk.initialized = True
+        return
     try:
         freq, total = marshal.loads((Path(tk.tmp_dir) / tk.cache_file).read_bytes())
     except (OSError, EOFError, ValueError, TypeError):
@@ -86,6 +97,7 @@ def _initialize_jieba(tk: Any) -> None:
         tk.initialized = True
     else:
         tk.initialize()
+    save_split(split, tk.FREQ, tk.total)  # jieba's own dictionary: before any user word is added
 
 
 @dataclass(frozen=True)
@@ -219,6 +231,7 @@ class Analyzer:
         self._keep = frozenset(keep)
         self._stopwords = load_stopwords(config.stopwords)
         self._subword_cache: dict[str, tuple[str, ...]] = {}
+        self._run_tokens: dict[str, tuple[str, ...]] = {}
         self._cache_lock = threading.Lock()
         self._stemmer = EnglishStemmer() if config.english_stemming else None
         self._fingerprint = self._compute_fingerprint(userdict_bytes)
@@ -266,6 +279,10 @@ class Analyzer:
             digest.update(part)
         return digest.hexdigest()
 
+    def for_bulk(self) -> None:
+        """Before tokenizing many texts: jieba's whole dictionary in one dict, instead of part by part."""
+        materialize(self._tk)
+
     def normalize(self, text: str) -> str:
         return normalize(text)
 
@@ -287,7 +304,18 @@ class Analyzer:
         >>> analyzer.index_tokens("ViT的分类行为比CNN更像人类")
         ['vit', '分类', '行为', 'cnn', '像', '人类']
         """
-        return self._flatten(self._analyze(text))
+        out: list[str] = []
+        memo = self._run_tokens
+        for run, cjk in split_runs(normalize(text)):
+            # A run's tokens depend on the run alone, and runs repeat (about a fifth of a large archive's text).
+            tokens = memo.get(run)
+            if tokens is None:
+                tokens = tuple(self._flatten(self._analyze_run(run, cjk)))
+                if len(memo) >= _RUN_MEMO_SIZE:
+                    memo.clear()
+                memo[run] = tokens
+            out.extend(tokens)
+        return out
 
     def _flatten(self, pairs: Iterable[tuple[str, tuple[str, ...]]]) -> list[str]:
         out: list[str] = []
@@ -331,19 +359,23 @@ class Analyzer:
 
     def _analyze(self, text: str) -> Iterator[tuple[str, tuple[str, ...]]]:
         for run, cjk in split_runs(normalize(text)):
-            if cjk:
-                # isalnum() drops code points this Python's Unicode tables leave unassigned.
-                pairs: Iterable[tuple[str, tuple[str, ...]]] = (
-                    (word, self._subwords(word)) for word in self._tk.cut(run, HMM=self._hmm) if word.isalnum()
-                )
-            else:
-                pairs = split_word_run(run, self._keep)
-                if self._stemmer is not None:
-                    pairs = self._stemmer.add_stems(pairs)
-            for token, subwords in pairs:
-                # jieba returns only characters of the run, but stay defensive about blanks.
-                if token.strip() and token not in self._stopwords:
-                    yield token, subwords
+            yield from self._analyze_run(run, cjk)
+
+    def _analyze_run(self, run: str, cjk: bool) -> Iterator[tuple[str, tuple[str, ...]]]:
+        if cjk:
+            words = cut_han(self._tk, run) if self._hmm else self._tk.cut(run, HMM=False)
+            # isalnum() drops code points this Python's Unicode tables leave unassigned.
+            pairs: Iterable[tuple[str, tuple[str, ...]]] = (
+                (word, self._subwords(word)) for word in words if word.isalnum()
+            )
+        else:
+            pairs = split_word_run(run, self._keep)
+            if self._stemmer is not None:
+                pairs = self._stemmer.add_stems(pairs)
+        for token, subwords in pairs:
+            # jieba returns only characters of the run, but stay defensive about blanks.
+            if token.strip() and token not in self._stopwords:
+                yield token, subwords
 
     def _subwords(self, word: str) -> tuple[str, ...]:
         if len(word) < 3:
