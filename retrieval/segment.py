@@ -87,6 +87,21 @@ def _flush(buf: str, out: list[str], get: Any) -> None:
     if len(buf) == 1:
         out.append(buf)
     elif not get(buf):
-        out.extend(jieba.finalseg.cut(buf))
+        # The HMM's cut depends on the characters alone (and on jieba's global force-split words, which only
+        # deleting a word sets), and the same unknown names come back again and again in an archive.
+        if jieba.finalseg.Force_Split_Words:  # someone deleted a word from some jieba: no memo
+            out.extend(jieba.finalseg.cut(buf))
+            return
+        words = _HMM_MEMO.get(buf)
+        if words is None:
+            words = tuple(jieba.finalseg.cut(buf))
+            if len(_HMM_MEMO) >= _HMM_MEMO_SIZE:
+                _HMM_MEMO.clear()
+            _HMM_MEMO[buf] = words
+        out.extend(words)
     else:
         out.extend(buf)
+
+
+_HMM_MEMO: dict[str, tuple[str, ...]] = {}
+_HMM_MEMO_SIZE = 50_000

@@ -351,7 +351,9 @@ class Analyzer:
         >>> _doctest_analyzer().base_tokens("深度学习与視覺變形金剛")
         ['深度学习', '视觉变形金刚']
         """
-        return [token for token, _ in self._analyze(text)]
+        # Sub-words are not wanted here, so not computed (each is a jieba route): the glossary's start-up.
+        return [token for run, cjk in split_runs(normalize(text))
+                for token, _ in self._analyze_run(run, cjk, with_subwords=False)]
 
     def analyze(self, text: str) -> list[tuple[str, tuple[str, ...]]]:
         """``(token, sub_words)`` pairs after stop-word filtering (sub-words not yet filtered)."""
@@ -361,12 +363,12 @@ class Analyzer:
         for run, cjk in split_runs(normalize(text)):
             yield from self._analyze_run(run, cjk)
 
-    def _analyze_run(self, run: str, cjk: bool) -> Iterator[tuple[str, tuple[str, ...]]]:
+    def _analyze_run(self, run: str, cjk: bool, *, with_subwords: bool = True) -> Iterator[tuple[str, tuple[str, ...]]]:
         if cjk:
             words = cut_han(self._tk, run) if self._hmm else self._tk.cut(run, HMM=False)
             # isalnum() drops code points this Python's Unicode tables leave unassigned.
             pairs: Iterable[tuple[str, tuple[str, ...]]] = (
-                (word, self._subwords(word)) for word in words if word.isalnum()
+                (word, self._subwords(word) if with_subwords else ()) for word in words if word.isalnum()
             )
         else:
             pairs = split_word_run(run, self._keep)
