@@ -7,9 +7,9 @@ makes is of a fragment of the text, so it knows its first character), and a star
 parts; a part is unmarshalled when a word first needs it (:class:`FirstCharDict`). A bulk tokenization (an index
 build) first merges every part into one plain dict (:func:`materialize`), as fast as jieba's own.
 
-The split file is made from the dictionary jieba loaded, the first time, and used only when it names the same jieba
-version and dictionary file (size and modification time) and its checksum holds; anything else is ignored and made
-again, like jieba's own cache beside it.
+The split file is made from the dictionary jieba loaded, with the user words added (its name says which), the first
+time, and used only when it names the same jieba version and dictionary file (size and modification time) and its
+checksum holds; anything else is ignored and made again, like jieba's own cache beside it.
 """
 
 from __future__ import annotations

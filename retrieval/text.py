@@ -73,20 +73,26 @@ _RUN_MEMO_SIZE = 100_000
 """Runs whose index tokens an analyzer keeps (emptied when full): bounded memory, most repeats still found."""
 
 
-def _initialize_jieba(tk: Any) -> None:
-    """``tk.initialize()``, reading jieba's dictionary cache in one piece when it is there.
+def _initialize_jieba(tk: Any, words: list[UserWord]) -> None:
+    """``tk.initialize()`` and ``tk.add_word`` for each of ``words``, reading jieba's dictionary cache in one piece
+    when it is there.
 
     jieba's own ``marshal.load(file)`` reads its 9 MB cache object by object, one buffered read each: about
     0.7 s of every start-up, where ``marshal.loads`` on the file's bytes takes about 0.25 s. Same file, same
     dictionary (for the default dictionary, which ours is, jieba too reads the cache whenever it exists); a
     missing or unreadable cache is left to jieba, which rebuilds and rewrites it. Once loaded, the dictionary is
-    also saved split by first character, and later starts read that instead, part by part (:mod:`retrieval.jiebadict`).
+    also saved split by first character, with the user words added, and later starts with the same user words read
+    that instead, part by part (:mod:`retrieval.jiebadict`).
     """
-    split = Path(tk.tmp_dir) / f"jieba-{_JIEBA_VERSION}.split"
+    added = hashlib.sha256("\n".join(f"{w.word} {w.freq} {w.tag}" for w in words).encode()).hexdigest()[:16]
+    split = Path(tk.tmp_dir) / f"jieba-{_JIEBA_VERSION}-{added}.split"
     saved = load_split(split)
     if saved is not None:  # read part by part as words need it (retrieval.jiebadict)
         tk.FREQ, tk.total = saved
         tk.initialized = True
+        for w in words:  # what add_word keeps besides the counts (only jieba.posseg reads it)
+            if w.tag:
+                tk.user_word_tag_tab[w.word] = w.tag
         return
     try:
         freq, total = marshal.loads((Path(tk.tmp_dir) / tk.cache_file).read_bytes())
@@ -97,7 +103,9 @@ def _initialize_jieba(tk: Any) -> None:
         tk.initialized = True
     else:
         tk.initialize()
-    save_split(split, tk.FREQ, tk.total)  # jieba's own dictionary: before any user word is added
+    for w in words:
+        tk.add_word(w.word, w.freq, w.tag)
+    save_split(split, tk.FREQ, tk.total)
 
 
 @dataclass(frozen=True)
@@ -216,19 +224,13 @@ class Analyzer:
         self._tk: Any = jieba.Tokenizer()
         self._tk.tmp_dir = str(config.cache_dir)
         self._tk.cache_file = _JIEBA_CACHE_FILE
-        _initialize_jieba(self._tk)
         # Read once: the fingerprint must describe exactly the bytes that were loaded.
         userdict_bytes = read_data_file(config.userdict, "user dictionary")
         self._userwords = parse_userdict(decode_data_file(userdict_bytes, config.userdict, "user dictionary"),
                                          str(config.userdict))
-        keep: set[str] = set()
-        for entry in self._userwords:
-            if is_cjk_word(entry.word):
-                self._tk.add_word(entry.word, entry.freq, entry.tag)
-            else:
-                # Word runs never reach jieba; split_word_run keeps these whole instead.
-                keep.add(entry.word)
-        self._keep = frozenset(keep)
+        _initialize_jieba(self._tk, [w for w in self._userwords if is_cjk_word(w.word)])
+        # Word runs never reach jieba; split_word_run keeps these whole instead.
+        self._keep = frozenset(w.word for w in self._userwords if not is_cjk_word(w.word))
         self._stopwords = load_stopwords(config.stopwords)
         self._subword_cache: dict[str, tuple[str, ...]] = {}
         self._run_tokens: dict[str, tuple[str, ...]] = {}

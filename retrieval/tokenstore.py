@@ -108,9 +108,9 @@ def tokenize_all(analyzer: Analyzer, texts: list[str], *, workers: int, progress
     bar = tqdm(total=len(texts), desc="tokenizing", unit="entry", file=sys.stderr, disable=not progress,
                leave=False)
     try:
-        if len(texts) >= BULK_MIN_DOCS:
-            analyzer.for_bulk()
         if workers <= 1 or len(texts) < PARALLEL_MIN_DOCS:
+            if len(texts) >= BULK_MIN_DOCS:
+                analyzer.for_bulk()
             out = []
             for t in texts:
                 out.append(analyzer.index_tokens(t))

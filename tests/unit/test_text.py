@@ -362,6 +362,8 @@ def test_split_dictionary_used_only_when_whole_and_current(tmp_path: Path, damag
     assert read.index_tokens(text) == again.index_tokens(text) == bulk.index_tokens(text) == tokens
     assert read.word_frequency("学习") == built.word_frequency("学习") == bulk.word_frequency("学习") > 0
     assert dict(read._tk.FREQ.merged()) == bulk._tk.FREQ == again._tk.FREQ
+    assert read._tk.total == again._tk.total == built._tk.total
+    assert read._tk.user_word_tag_tab == again._tk.user_word_tag_tab
 
 
 # --- the real archive ------------------------------------------------------------------------------
