@@ -285,8 +285,10 @@ def clean_block(text: str) -> str:
     if _T_DIGIT.search(t):
         t = _T_ARTEFACT.sub("", t)
     t = _HTML_TAG.sub(" ", t)
-    t = _HEADING_MARK.sub("", t)
-    t = _QUOTE_MARK.sub("", t)
+    if "#" in t:  # the marks' one character, looked for in C first: most blocks have neither
+        t = _HEADING_MARK.sub("", t)
+    if ">" in t:
+        t = _QUOTE_MARK.sub("", t)
     t = _LIST_MARK.sub("", t)
     t = strip_asterisks(t)
     t = _LINK.sub(_link_text, t)
