@@ -3,9 +3,9 @@
 jieba keeps every word of its dictionary, and every prefix of one, in one dict (``Tokenizer.FREQ``, about 580,000
 entries): unmarshalling it is about a quarter of a second of every start-up, while answering the first question
 reads a few hundred of its entries. So the dictionary is also saved split by first character (every lookup jieba
-makes is of a fragment of the text, so it knows its first character), and a start-up reads only the index of
-parts; a part is unmarshalled when a word first needs it (:class:`FirstCharDict`). A bulk tokenization (an index
-build) first merges every part into one plain dict (:func:`materialize`), as fast as jieba's own.
+makes is of a fragment of the text, so it starts with one of the text's characters), and a start-up reads only the
+index of parts; a part is added to the dict jieba reads when a text first holds its character
+(:class:`SplitDictionary`). A bulk tokenization (an index build) adds every part first.
 
 The split file is made from the dictionary jieba loaded, with the user words added (its name says which), the first
 time, and used only when it names the same jieba version and dictionary file (size and modification time) and its
@@ -19,10 +19,8 @@ import marshal
 import os
 import tempfile
 import zlib
-from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 from retrieval._jieba import jieba
 
@@ -31,64 +29,46 @@ log = logging.getLogger(__name__)
 FORMAT = 1
 
 
-class FirstCharDict:
-    """jieba's ``FREQ`` (word or prefix -> count) whose parts, one per first character, are unmarshalled on first use.
+class SplitDictionary:
+    """jieba's ``FREQ`` (word or prefix -> count) as one plain dict, :attr:`freq`, filled part by part: before jieba
+    looks at a text, :meth:`ensure` adds the parts of its characters (every fragment jieba looks up starts with one
+    of them). jieba keeps reading the same dict object, at dict speed; parts are only ever added, with the counts
+    they were saved with, so a lookup that raced another thread's load finds what a whole load would have.
 
-    >>> d = FirstCharDict({"中": marshal.dumps({"中": 5, "中文": 3, "中华": 0})})
-    >>> "中文" in d, d["中文"], d.get("中华"), d.get("英"), "英" in d
-    (True, 3, 0, None, False)
-    >>> d["英文"] = 2
-    >>> sorted(d), len(d)
-    (['中', '中华', '中文', '英文'], 4)
+    >>> d = SplitDictionary({"中": marshal.dumps({"中": 5, "中文": 3, "中华": 0}), "英": marshal.dumps({"英": 1})})
+    >>> d.freq
+    {}
+    >>> d.ensure("中文")
+    >>> sorted(d.freq.items())
+    [('中', 5), ('中华', 0), ('中文', 3)]
+    >>> d.load_all()
+    >>> len(d.freq), d.complete
+    (4, True)
     """
 
-    __slots__ = ("_loaded", "_parts")
+    __slots__ = ("_loaded", "_parts", "complete", "freq")
 
     def __init__(self, parts: dict[str, bytes]) -> None:
         self._parts = parts
-        self._loaded: dict[str, dict[str, int]] = {}
+        self._loaded: set[str] = set()
+        self.freq: dict[str, int] = {}
+        self.complete = False
 
-    def _part(self, key: str) -> dict[str, int]:
-        first = key[:1]
-        part = self._loaded.get(first)
-        if part is None:
+    def ensure(self, text: str) -> None:
+        """Add the parts of ``text``'s characters."""
+        if self.complete:
+            return
+        for first in set(text) - self._loaded:
             raw = self._parts.get(first)
-            part = marshal.loads(raw) if raw is not None else {}
-            self._loaded[first] = part
-        return part
+            if raw is not None:
+                self.freq.update(marshal.loads(raw))
+            self._loaded.add(first)
 
-    def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and key in self._part(key)
-
-    def __getitem__(self, key: str) -> int:
-        return self._part(key)[key]
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self._part(key).get(key, default)
-
-    def __setitem__(self, key: str, value: int) -> None:
-        self._part(key)[key] = value
-
-    def __iter__(self) -> Iterator[str]:
-        for first in sorted(self._parts.keys() | self._loaded.keys()):
-            yield from self._part(first)
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
-
-    def merged(self) -> dict[str, int]:
-        """Every part in one plain dict."""
-        out: dict[str, int] = {}
-        for first in self._parts.keys() | self._loaded.keys():
-            out.update(self._part(first))
-        return out
-
-
-def materialize(tk: Any) -> None:
-    """Give ``tk`` (a ``jieba.Tokenizer``) its dictionary as one plain dict, for tokenizing many texts."""
-    freq = tk.FREQ
-    if isinstance(freq, FirstCharDict):
-        tk.FREQ = freq.merged()
+    def load_all(self) -> None:
+        """Add every part (before tokenizing many texts)."""
+        if not self.complete:
+            self.ensure("".join(self._parts))
+            self.complete = True
 
 
 def _stamp() -> str:
@@ -102,7 +82,7 @@ def _stamp() -> str:
     return f"jieba={getattr(jieba, '__version__', '?')};dict={where}"
 
 
-def load_split(path: Path) -> tuple[FirstCharDict, int] | None:
+def load_split(path: Path) -> tuple[SplitDictionary, int] | None:
     """The saved dictionary and its total count, or None when the file is missing, damaged or from elsewhere."""
     try:
         fmt, stamp, total, crc, blob = marshal.loads(path.read_bytes())
@@ -113,7 +93,7 @@ def load_split(path: Path) -> tuple[FirstCharDict, int] | None:
         return None
     if not isinstance(parts, dict):
         return None
-    return FirstCharDict(parts), total
+    return SplitDictionary(parts), total
 
 
 def save_split(path: Path, freq: dict[str, int], total: int) -> None:

@@ -47,7 +47,7 @@ from typing import Any
 
 from retrieval._jieba import jieba
 from retrieval.errors import DataFileError
-from retrieval.jiebadict import load_split, materialize, save_split
+from retrieval.jiebadict import SplitDictionary, load_split, save_split
 from retrieval.lexical import NORMALIZATION_VERSION, dedupe, is_cjk_word, normalize, split_runs, split_word_run
 from retrieval.segment import cut_han
 from retrieval.stemming import EnglishStemmer
@@ -73,7 +73,7 @@ _RUN_MEMO_SIZE = 100_000
 """Runs whose index tokens an analyzer keeps (emptied when full): bounded memory, most repeats still found."""
 
 
-def _initialize_jieba(tk: Any, words: list[UserWord]) -> None:
+def _initialize_jieba(tk: Any, words: list[UserWord]) -> SplitDictionary | None:
     """``tk.initialize()`` and ``tk.add_word`` for each of ``words``, reading jieba's dictionary cache in one piece
     when it is there.
 
@@ -85,15 +85,16 @@ def _initialize_jieba(tk: Any, words: list[UserWord]) -> None:
     that instead, part by part (:mod:`retrieval.jiebadict`).
     """
     added = hashlib.sha256("\n".join(f"{w.word} {w.freq} {w.tag}" for w in words).encode()).hexdigest()[:16]
-    split = Path(tk.tmp_dir) / f"jieba-{_JIEBA_VERSION}-{added}.split"
-    saved = load_split(split)
-    if saved is not None:  # read part by part as words need it (retrieval.jiebadict)
-        tk.FREQ, tk.total = saved
+    split_file = Path(tk.tmp_dir) / f"jieba-{_JIEBA_VERSION}-{added}.split"
+    saved = load_split(split_file)
+    if saved is not None:  # read part by part as texts need it (retrieval.jiebadict)
+        split, tk.total = saved
+        tk.FREQ = split.freq
         tk.initialized = True
         for w in words:  # what add_word keeps besides the counts (only jieba.posseg reads it)
             if w.tag:
                 tk.user_word_tag_tab[w.word] = w.tag
-        return
+        return split
     try:
         freq, total = marshal.loads((Path(tk.tmp_dir) / tk.cache_file).read_bytes())
     except (OSError, EOFError, ValueError, TypeError):
@@ -105,7 +106,8 @@ def _initialize_jieba(tk: Any, words: list[UserWord]) -> None:
         tk.initialize()
     for w in words:
         tk.add_word(w.word, w.freq, w.tag)
-    save_split(split, tk.FREQ, tk.total)
+    save_split(split_file, tk.FREQ, tk.total)
+    return None
 
 
 @dataclass(frozen=True)
@@ -228,7 +230,8 @@ class Analyzer:
         userdict_bytes = read_data_file(config.userdict, "user dictionary")
         self._userwords = parse_userdict(decode_data_file(userdict_bytes, config.userdict, "user dictionary"),
                                          str(config.userdict))
-        _initialize_jieba(self._tk, [w for w in self._userwords if is_cjk_word(w.word)])
+        self._split = _initialize_jieba(self._tk, [w for w in self._userwords if is_cjk_word(w.word)])
+        """jieba's dictionary when read part by part: each text's parts are added before jieba sees it."""
         # Word runs never reach jieba; split_word_run keeps these whole instead.
         self._keep = frozenset(w.word for w in self._userwords if not is_cjk_word(w.word))
         self._stopwords = load_stopwords(config.stopwords)
@@ -283,13 +286,16 @@ class Analyzer:
 
     def for_bulk(self) -> None:
         """Before tokenizing many texts: jieba's whole dictionary in one dict, instead of part by part."""
-        materialize(self._tk)
+        if self._split is not None:
+            self._split.load_all()
 
     def normalize(self, text: str) -> str:
         return normalize(text)
 
     def word_frequency(self, word: str) -> int:
         """jieba's dictionary count for ``word`` (0 if unknown); a rough prior for how common it is."""
+        if self._split is not None:
+            self._split.ensure(word)
         return int(self._tk.FREQ.get(word) or 0)
 
     def is_stopword(self, token: str) -> bool:
@@ -367,6 +373,8 @@ class Analyzer:
 
     def _analyze_run(self, run: str, cjk: bool, *, with_subwords: bool = True) -> Iterator[tuple[str, tuple[str, ...]]]:
         if cjk:
+            if self._split is not None:  # every fragment jieba looks up (sub-words too) starts inside the run
+                self._split.ensure(run)
             words = cut_han(self._tk, run) if self._hmm else self._tk.cut(run, HMM=False)
             # isalnum() drops code points this Python's Unicode tables leave unassigned.
             pairs: Iterable[tuple[str, tuple[str, ...]]] = (

@@ -13,8 +13,10 @@ from retrieval.text import _doctest_analyzer
 
 @pytest.fixture(scope="module")
 def tk() -> Any:
-    # The analyzer's own tokenizer: jieba's dictionary plus the project's user dictionary.
-    return _doctest_analyzer()._tk
+    # The analyzer's own tokenizer: jieba's dictionary plus the project's user dictionary, all of it loaded.
+    analyzer = _doctest_analyzer()
+    analyzer.for_bulk()
+    return analyzer._tk
 
 
 def _runs(tk: Any, n: int, seed: int) -> list[str]:

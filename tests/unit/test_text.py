@@ -342,7 +342,8 @@ def test_split_dictionary_used_only_when_whole_and_current(tmp_path: Path, damag
     (split,) = tmp_path.glob("jieba-*.split")
     good = split.read_bytes()
     read = Analyzer(_config(tmp_path))
-    assert isinstance(read._tk.FREQ, jiebadict.FirstCharDict)
+    assert isinstance(read._split, jiebadict.SplitDictionary)
+    assert read._tk.FREQ is read._split.freq
     if damage == "truncated":
         split.write_bytes(good[: len(good) // 2])
     elif damage == "garbage":
@@ -353,15 +354,17 @@ def test_split_dictionary_used_only_when_whole_and_current(tmp_path: Path, damag
         fmt, _stamp, total, crc, blob = marshal.loads(good)
         split.write_bytes(marshal.dumps((fmt, "jieba=0.0;dict=1:1", total, crc, blob)))
     again = Analyzer(_config(tmp_path))
-    assert not isinstance(again._tk.FREQ, jiebadict.FirstCharDict)  # the damaged file was not trusted
+    assert again._split is None  # the damaged file was not trusted
     assert split.read_bytes() == good  # and was saved again
     bulk = Analyzer(_config(tmp_path))
     bulk.for_bulk()
-    assert isinstance(bulk._tk.FREQ, dict)
+    assert bulk._split is not None
+    assert bulk._split.complete
     tokens = built.index_tokens(text)
     assert read.index_tokens(text) == again.index_tokens(text) == bulk.index_tokens(text) == tokens
     assert read.word_frequency("学习") == built.word_frequency("学习") == bulk.word_frequency("学习") > 0
-    assert dict(read._tk.FREQ.merged()) == bulk._tk.FREQ == again._tk.FREQ
+    assert len(read._tk.FREQ) < len(bulk._tk.FREQ)  # read only the parts its texts needed
+    assert bulk._tk.FREQ == again._tk.FREQ == built._tk.FREQ
     assert read._tk.total == again._tk.total == built._tk.total
     assert read._tk.user_word_tag_tab == again._tk.user_word_tag_tab
 
