@@ -18,6 +18,7 @@ import dataclasses
 import datetime as dt
 import logging
 import multiprocessing
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -30,8 +31,6 @@ from retrieval.charlm import CharLM
 from retrieval.errors import ArchiveError, BadFileError, ConfigError
 from retrieval.links import link_hash, same_link
 from retrieval.models import Archive, Issue, RepairReport, SkippedFile
-from retrieval.parse import ParseError, parse_markdown
-from retrieval.parse.detect import choose_profile
 from retrieval.profile import GENERIC, Profile, load_profile, profile_notes
 from retrieval.repair import detect_mojibake, repair_text
 from retrieval.repaircache import RepairCache, model_fingerprint
@@ -47,6 +46,8 @@ DEFAULT_MAX_FILE_BYTES = 8 * 1024 * 1024
 PROGRESS_MIN_FILES = 200
 # Below this many files, starting worker processes costs more than parsing in this one.
 PARALLEL_MIN_FILES = 400
+_CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0e-\x1f]")
+"""Below a space, less tab, newline, form feed and carriage return: counted in C, not one character at a time."""
 # Enough clean text to train the repair model well without reading a huge archive twice.
 REPAIR_CONTEXT_CHARS = 3_000_000
 
@@ -147,7 +148,7 @@ def _cjk_share(text: str) -> float:
 
 def _check_controls(text: str) -> str:
     sample = text[:20000]
-    controls = sum(1 for c in sample if c < " " and c not in "\t\n\r\f")
+    controls = len(_CONTROL_CHARS.findall(sample))
     if sample and controls / len(sample) > 0.01:
         raise BadFileError(f"binary data, not text ({controls} control characters)")
     return text
@@ -226,6 +227,8 @@ def _load_files(root: Path, files: list[Path], options: LoadOptions, lm_factory:
     # Only a profile someone chose is held to its sections: a detected one serves archives that lack some of them
     # (the bundled sample has no "articles" section), and a warning at every start would be noise.
     chosen_by_user = profile is not None
+    from retrieval.parse.detect import choose_profile  # the parser is imported only when files are parsed
+
     chosen, foreign = choose_profile([(r.rel, r.text) for r in clean], profile)
     if foreign:
         other = {rel for rel, _ in foreign}
@@ -273,6 +276,8 @@ def archive_profile(root: Path, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) ->
             texts.append((path.relative_to(root).as_posix(), read_archive_file(path, max_bytes=max_file_bytes)[0]))
         except BadFileError:
             continue
+    from retrieval.parse.detect import choose_profile
+
     return choose_profile(texts)[0]
 
 
@@ -365,6 +370,8 @@ def _parse(rel: str, text: str, skipped: list[SkippedFile], profile: Profile | N
 def _parse_one(item: tuple[str, str, Profile | None]) -> Issue | str:
     """An issue, or the reason the file has none. Module-level so worker processes can run it."""
     rel, text, profile = item
+    from retrieval.parse import ParseError, parse_markdown  # not at the top: a saved archive is not parsed
+
     try:
         issue = parse_markdown(text, path=rel, profile=profile)
     except ParseError as err:

@@ -35,6 +35,7 @@ import pickle
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -384,3 +385,11 @@ def _doctest_cedict() -> Cedict:
 
     analyzer = _doctest_analyzer()
     return Cedict.load(analyzer.config.cache_dir, analyzer.word_frequency)
+
+
+def load_in_thread(cache_dir: Path, word_freq: Callable[[str], int] | None = None) -> Future[Cedict]:
+    """:meth:`Cedict.load` in a thread of its own, for a caller with other work to do meanwhile."""
+    pool = ThreadPoolExecutor(1, thread_name_prefix="newsbot-cedict")
+    job = pool.submit(Cedict.load, cache_dir, word_freq)
+    pool.shutdown(wait=False)  # the thread ends with the load
+    return job

@@ -23,7 +23,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import marshal
+import os
 import re
+import tempfile
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -123,10 +126,11 @@ class Glossary:
         self._weight = weight
         self._members: list[list[_Member]] = []
         self._index: dict[tuple[str, ...], list[int]] = {}
+        known = _saved_base_tokens(analyzer, [text for group in self._groups for text in group.members])
         for gid, group in enumerate(self._groups):
             members: list[_Member] = []
             for text in group.members:
-                tokens = tuple(analyzer.base_tokens(text))
+                tokens = known[text]
                 if not tokens:
                     raise ValueError(f"glossary entry {group.key!r}: {text!r} has no tokens left")
                 members.append(_Member(gid, tokens))
@@ -376,6 +380,34 @@ def _string_list(value: object, where: str, *, required: bool) -> list[str]:
     if required and not value:
         raise ValueError(f"{where} must not be empty")
     return [str(v) for v in value]
+
+
+def _saved_base_tokens(analyzer: Analyzer, texts: list[str]) -> dict[str, tuple[str, ...]]:
+    """Each text's :meth:`~retrieval.text.Analyzer.base_tokens`, kept in the cache folder between starts under the
+    analyzer's fingerprint (which changes whenever tokens can), so that a start-up runs no jieba for the glossary.
+    A missing, damaged or partial file only costs the tokenizing, and is written again."""
+    path = analyzer.config.cache_dir / f"glossary-tokens-{analyzer.fingerprint[:16]}.marshal"
+    try:
+        saved = marshal.loads(path.read_bytes())
+    except (OSError, EOFError, ValueError, TypeError):
+        saved = None
+    if not isinstance(saved, dict):
+        saved = {}
+    known: dict[str, tuple[str, ...]] = {}
+    for text in texts:
+        tokens = saved.get(text)
+        if not (isinstance(tokens, tuple) and all(isinstance(t, str) for t in tokens)):
+            tokens = tuple(analyzer.base_tokens(text))
+        known[text] = tokens
+    if known != saved:
+        try:
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".glossary-tokens-")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(marshal.dumps(known))
+            os.replace(tmp, path)
+        except OSError:
+            pass  # a cache folder that cannot be written only costs the tokenizing at the next start
+    return known
 
 
 def _doctest_glossary() -> Glossary:

@@ -57,6 +57,8 @@ _I = re.IGNORECASE | re.ASCII
 _YEAR = r"(20[12]\d)"
 # Boundaries: no letter/digit glued on either side, so "GPT-3", "ResNet-50" and "2101.01234" stay text.
 _L = r"(?<![\w.\-/#])"
+_DIGIT = re.compile(r"\d")
+"""Any digit, ASCII or not (the templates' placeholders need an ASCII one)."""
 _R = r"(?![\w.\-/]*\d)(?!\w)"
 _N = r"(\d{1,3})"
 _W = r"(\d{1,2})"
@@ -137,7 +139,18 @@ def compile_templates(templates: tuple[str, ...]) -> tuple[tuple[str, re.Pattern
     return tuple(_compile_template(t) for t in templates)
 
 
+@functools.cache
+def check_templates(templates: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """``(kind, regex source)`` for each template, each checked as :func:`compile_templates` does, uncompiled."""
+    return tuple(_template_source(t) for t in templates)
+
+
 def _compile_template(template: str) -> tuple[str, re.Pattern[str]]:
+    kind, source = _template_source(template)
+    return kind, re.compile(source, _I)
+
+
+def _template_source(template: str) -> tuple[str, str]:
     where = f"issue reference template {template!r}"
     pieces = [p for p in _PLACEHOLDER_RE.split(template.strip()) if p.strip()]
     holders = [p for p in pieces if _PLACEHOLDER_RE.fullmatch(p)]
@@ -161,7 +174,7 @@ def _compile_template(template: str) -> tuple[str, re.Pattern[str]]:
     first, last = pieces[0], pieces[-1]
     left = _L if first in holders or _ASCII_ALNUM.match(first[0]) else ""
     right = _R if last in holders or _ASCII_ALNUM.match(last[-1]) else ""
-    return kind, re.compile(left + body + right, _I)
+    return kind, left + body + right
 
 
 _WHOLE_NUMBER = re.compile(r"^\s*(?:no\.?\s*)?#?\s*(\d{1,3})\s*$", _I)
@@ -307,7 +320,11 @@ def _same_week(day: dt.date, issue: Issue) -> bool:
 
 def _find(text: str, templates: Sequence[str]) -> tuple[IssueRef, int, int] | None:
     best: tuple[IssueRef, int, int] | None = None
-    for kind, pattern in _INLINE + compile_templates(tuple(templates)):
+    check_templates(tuple(templates))  # a bad template is named whatever the question
+    # Every placeholder holds a digit, so a question without one is not looked at with them, nor are they compiled
+    # for it (compiling them is most of a start-up's first answer that names no issue).
+    own = compile_templates(tuple(templates)) if _DIGIT.search(text) else ()
+    for kind, pattern in _INLINE + own:
         m = pattern.search(text)
         if m is None:
             continue

@@ -45,13 +45,16 @@ _HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]{0,20}(?:\s[^<>]{0,500})?/?>")
 _T_ARTEFACT = re.compile(
     r"(?<=】)T\d{1,2}\b|(?<=\[)T\d{1,2}(?=\])|(?<=【)T\d{1,2}(?=】)|^[ \t]*T\d{1,2}[ \t]*$", re.MULTILINE
 )
+_T_DIGIT = re.compile(r"T\d")
+"""Every _T_ARTEFACT match holds this: a text without it is not scanned by the slower pattern."""
 # Host names left in a title by the translation ("融合 arxiv.org") are decoration, not words.
 _DOMAIN_WORD = re.compile(
     r"(?<![\w/.@-])(?:[a-z0-9-]{1,63}\.){1,4}(?:org|com|net|io|ai|pub|dev|co|edu|tech|gov)(?![\w/.-])",
     re.IGNORECASE,
 )
 # Separators: rows of em/en dashes (``— — — … –``, ``—————``) and lines made of asterisks only.
-_DASH_RUN = re.compile(r"(?:[—–―-][ \t]*){2,}")
+# Written dash-first (same matches as ``(?:[—–―-][ \t]*){2,}``): about 3x faster on a large archive.
+_DASH_RUN = re.compile(r"[—–―-](?:[ \t]*[—–―-])+[ \t]*")
 # One to three em dashes glue a title to its source link ("…](url)**—**[](url)"): not words.
 _LINK_DASH = re.compile(r"(?<=[)\]】])[ \t]*—{1,3}|—{1,3}[ \t]*(?=[\[【])")
 _SEPARATOR_LINE = re.compile(r"^[\s#*_—–―\-=]*$")
@@ -102,7 +105,8 @@ def is_domain(text: str) -> bool:
     False
     """
     t = strip_asterisks(text).strip().strip("【】[]").replace(" ", "").lower()
-    t = _T_ARTEFACT.sub("", t)
+    if _T_DIGIT.search(t):
+        t = _T_ARTEFACT.sub("", t)
     if t.startswith("www."):
         t = t[4:]
     return bool(_DOMAIN.match(t))
@@ -222,7 +226,8 @@ def clean_inline(text: str) -> str:
     """
     t = strip_controls(text)
     t = _HEADING_MARK.sub("", t.strip())
-    t = _T_ARTEFACT.sub("", t)
+    if _T_DIGIT.search(t):
+        t = _T_ARTEFACT.sub("", t)
     t = _IMAGE.sub(" ", t)
     t = strip_asterisks(t)
     t = _LINK_DASH.sub(" ", t)
@@ -277,10 +282,13 @@ def clean_block(text: str) -> str:
     t = _FENCE.sub(" ", t)
     t = _IMAGE.sub(" ", t)
     t = _CARD.sub(" ", t)
-    t = _T_ARTEFACT.sub("", t)
+    if _T_DIGIT.search(t):
+        t = _T_ARTEFACT.sub("", t)
     t = _HTML_TAG.sub(" ", t)
-    t = _HEADING_MARK.sub("", t)
-    t = _QUOTE_MARK.sub("", t)
+    if "#" in t:  # the marks' one character, looked for in C first: most blocks have neither
+        t = _HEADING_MARK.sub("", t)
+    if ">" in t:
+        t = _QUOTE_MARK.sub("", t)
     t = _LIST_MARK.sub("", t)
     t = strip_asterisks(t)
     t = _LINK.sub(_link_text, t)

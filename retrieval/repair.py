@@ -29,9 +29,6 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-import ftfy
-import ftfy.bad_codecs  # registers the "sloppy-windows-125x" codecs
-
 from retrieval.charlm import CharLM, LMState
 from retrieval.models import RepairReport
 
@@ -107,6 +104,9 @@ def _seq_len(lead: int) -> int:
 
 @functools.cache
 def _codepage(name: str) -> _Codepage:
+    # Imported here, not at the top: a start-up that reads the saved archive repairs nothing (ftfy ~0.05 s).
+    import ftfy.bad_codecs  # noqa: F401 - registers the "sloppy-windows-125x" codecs
+
     sloppy = _SLOPPY[name]
     to_byte: dict[str, int] = {}
     dropped: list[int] = []
@@ -432,6 +432,8 @@ def repair_text(text: str, lm: CharLM | None = None, *, agree: bool = True) -> R
     cp = _codepage(name)
     items = _parse(text, cp, lone_leads=False)
     if all(isinstance(it, str) for it in items):
+        import ftfy
+
         fixed = ftfy.fix_encoding(text)
         if detect_mojibake(fixed) is not None:  # ftfy declined (it is cautious on short text): decode ourselves
             fixed = "".join(it for it in items if isinstance(it, str))

@@ -26,7 +26,7 @@ import numpy.typing as npt
 from retrieval import notices
 from retrieval.bm25 import BM25Index
 from retrieval.bm25store import index_key, index_path, load_index, save_index
-from retrieval.cedict import Cedict
+from retrieval.cedict import Cedict, load_in_thread
 from retrieval.entrytext import entry_text, link_group
 from retrieval.errors import UnknownIssueError
 from retrieval.filters import SearchFilter
@@ -149,7 +149,6 @@ class SearchEngine:
         if analyzer is None or analyzer.config.english_stemming != settings.english_stemming:
             analyzer = Analyzer(settings.analyzer_config())
         glossary = Glossary.load(settings.glossary_path, analyzer)
-        cedict = Cedict.load(settings.analyzer.cache_dir, analyzer.word_frequency) if settings.use_cedict else None
         texts = {e.key: entry_text(e, issue) for issue in archive.issues for e in issue.entries}
         docs = [
             _Doc(e, issue, link_group(e), hashlib.sha1(texts[e.key].encode("utf-8")).hexdigest())
@@ -161,11 +160,15 @@ class SearchEngine:
         index = load_index(saved, key)
         loaded = index is not None
         missing: list[_Doc] = []
+        cedict_dir, use_cedict = settings.analyzer.cache_dir, settings.use_cedict
+        # While the index is built, CC-CEDICT loads beside it (a first load builds its cache: seconds on one core).
+        later = load_in_thread(cedict_dir, analyzer.word_frequency) if use_cedict and index is None else None
         if index is None:
             index, missing = _build_index(docs, texts, settings, analyzer, progress)
             save_index(index, saved, key)
         else:
             log.info("index: %d entries, loaded from %s", len(docs), saved)
+        cedict = later.result() if later else Cedict.load(cedict_dir, analyzer.word_frequency) if use_cedict else None
         engine = cls(archive, settings, analyzer, glossary, cedict, docs, index)
         engine.tokenized_now = len(missing)
         engine.index_loaded = loaded

@@ -47,7 +47,9 @@ from typing import Any
 
 from retrieval._jieba import jieba
 from retrieval.errors import DataFileError
+from retrieval.jiebadict import SplitDictionary, load_split, save_split
 from retrieval.lexical import NORMALIZATION_VERSION, dedupe, is_cjk_word, normalize, split_runs, split_word_run
+from retrieval.segment import cut_han
 from retrieval.stemming import EnglishStemmer
 
 __all__ = [
@@ -67,16 +69,32 @@ _TAG_RE = re.compile(r"[a-z]+")
 
 _JIEBA_VERSION: str = str(getattr(jieba, "__version__", "unknown"))
 _JIEBA_CACHE_FILE = f"jieba-{_JIEBA_VERSION}.cache"
+_RUN_MEMO_SIZE = 100_000
+"""Runs whose index tokens an analyzer keeps (emptied when full): bounded memory, most repeats still found."""
 
 
-def _initialize_jieba(tk: Any) -> None:
-    """``tk.initialize()``, reading jieba's dictionary cache in one piece when it is there.
+def _initialize_jieba(tk: Any, words: list[UserWord]) -> SplitDictionary | None:
+    """``tk.initialize()`` and ``tk.add_word`` for each of ``words``, reading jieba's dictionary cache in one piece
+    when it is there.
 
     jieba's own ``marshal.load(file)`` reads its 9 MB cache object by object, one buffered read each: about
     0.7 s of every start-up, where ``marshal.loads`` on the file's bytes takes about 0.25 s. Same file, same
     dictionary (for the default dictionary, which ours is, jieba too reads the cache whenever it exists); a
-    missing or unreadable cache is left to jieba, which rebuilds and rewrites it.
+    missing or unreadable cache is left to jieba, which rebuilds and rewrites it. Once loaded, the dictionary is
+    also saved split by first character, with the user words added, and later starts with the same user words read
+    that instead, part by part (:mod:`retrieval.jiebadict`).
     """
+    added = hashlib.sha256("\n".join(f"{w.word} {w.freq} {w.tag}" for w in words).encode()).hexdigest()[:16]
+    split_file = Path(tk.tmp_dir) / f"jieba-{_JIEBA_VERSION}-{added}.split"
+    saved = load_split(split_file)
+    if saved is not None:  # read part by part as texts need it (retrieval.jiebadict)
+        split, tk.total = saved
+        tk.FREQ = split.freq
+        tk.initialized = True
+        for w in words:  # what add_word keeps besides the counts (only jieba.posseg reads it)
+            if w.tag:
+                tk.user_word_tag_tab[w.word] = w.tag
+        return split
     try:
         freq, total = marshal.loads((Path(tk.tmp_dir) / tk.cache_file).read_bytes())
     except (OSError, EOFError, ValueError, TypeError):
@@ -86,6 +104,10 @@ def _initialize_jieba(tk: Any) -> None:
         tk.initialized = True
     else:
         tk.initialize()
+    for w in words:
+        tk.add_word(w.word, w.freq, w.tag)
+    save_split(split_file, tk.FREQ, tk.total)
+    return None
 
 
 @dataclass(frozen=True)
@@ -204,21 +226,17 @@ class Analyzer:
         self._tk: Any = jieba.Tokenizer()
         self._tk.tmp_dir = str(config.cache_dir)
         self._tk.cache_file = _JIEBA_CACHE_FILE
-        _initialize_jieba(self._tk)
         # Read once: the fingerprint must describe exactly the bytes that were loaded.
         userdict_bytes = read_data_file(config.userdict, "user dictionary")
         self._userwords = parse_userdict(decode_data_file(userdict_bytes, config.userdict, "user dictionary"),
                                          str(config.userdict))
-        keep: set[str] = set()
-        for entry in self._userwords:
-            if is_cjk_word(entry.word):
-                self._tk.add_word(entry.word, entry.freq, entry.tag)
-            else:
-                # Word runs never reach jieba; split_word_run keeps these whole instead.
-                keep.add(entry.word)
-        self._keep = frozenset(keep)
+        self._split = _initialize_jieba(self._tk, [w for w in self._userwords if is_cjk_word(w.word)])
+        """jieba's dictionary when read part by part: each text's parts are added before jieba sees it."""
+        # Word runs never reach jieba; split_word_run keeps these whole instead.
+        self._keep = frozenset(w.word for w in self._userwords if not is_cjk_word(w.word))
         self._stopwords = load_stopwords(config.stopwords)
         self._subword_cache: dict[str, tuple[str, ...]] = {}
+        self._run_tokens: dict[str, tuple[str, ...]] = {}
         self._cache_lock = threading.Lock()
         self._stemmer = EnglishStemmer() if config.english_stemming else None
         self._fingerprint = self._compute_fingerprint(userdict_bytes)
@@ -266,11 +284,18 @@ class Analyzer:
             digest.update(part)
         return digest.hexdigest()
 
+    def for_bulk(self) -> None:
+        """Before tokenizing many texts: jieba's whole dictionary in one dict, instead of part by part."""
+        if self._split is not None:
+            self._split.load_all()
+
     def normalize(self, text: str) -> str:
         return normalize(text)
 
     def word_frequency(self, word: str) -> int:
         """jieba's dictionary count for ``word`` (0 if unknown); a rough prior for how common it is."""
+        if self._split is not None:
+            self._split.ensure(word)
         return int(self._tk.FREQ.get(word) or 0)
 
     def is_stopword(self, token: str) -> bool:
@@ -287,7 +312,18 @@ class Analyzer:
         >>> analyzer.index_tokens("ViT的分类行为比CNN更像人类")
         ['vit', '分类', '行为', 'cnn', '像', '人类']
         """
-        return self._flatten(self._analyze(text))
+        out: list[str] = []
+        memo = self._run_tokens
+        for run, cjk in split_runs(normalize(text)):
+            # A run's tokens depend on the run alone, and runs repeat (about a fifth of a large archive's text).
+            tokens = memo.get(run)
+            if tokens is None:
+                tokens = tuple(self._flatten(self._analyze_run(run, cjk)))
+                if len(memo) >= _RUN_MEMO_SIZE:
+                    memo.clear()
+                memo[run] = tokens
+            out.extend(tokens)
+        return out
 
     def _flatten(self, pairs: Iterable[tuple[str, tuple[str, ...]]]) -> list[str]:
         out: list[str] = []
@@ -323,7 +359,9 @@ class Analyzer:
         >>> _doctest_analyzer().base_tokens("深度学习与視覺變形金剛")
         ['深度学习', '视觉变形金刚']
         """
-        return [token for token, _ in self._analyze(text)]
+        # Sub-words are not wanted here, so not computed (each is a jieba route): the glossary's start-up.
+        return [token for run, cjk in split_runs(normalize(text))
+                for token, _ in self._analyze_run(run, cjk, with_subwords=False)]
 
     def analyze(self, text: str) -> list[tuple[str, tuple[str, ...]]]:
         """``(token, sub_words)`` pairs after stop-word filtering (sub-words not yet filtered)."""
@@ -331,19 +369,25 @@ class Analyzer:
 
     def _analyze(self, text: str) -> Iterator[tuple[str, tuple[str, ...]]]:
         for run, cjk in split_runs(normalize(text)):
-            if cjk:
-                # isalnum() drops code points this Python's Unicode tables leave unassigned.
-                pairs: Iterable[tuple[str, tuple[str, ...]]] = (
-                    (word, self._subwords(word)) for word in self._tk.cut(run, HMM=self._hmm) if word.isalnum()
-                )
-            else:
-                pairs = split_word_run(run, self._keep)
-                if self._stemmer is not None:
-                    pairs = self._stemmer.add_stems(pairs)
-            for token, subwords in pairs:
-                # jieba returns only characters of the run, but stay defensive about blanks.
-                if token.strip() and token not in self._stopwords:
-                    yield token, subwords
+            yield from self._analyze_run(run, cjk)
+
+    def _analyze_run(self, run: str, cjk: bool, *, with_subwords: bool = True) -> Iterator[tuple[str, tuple[str, ...]]]:
+        if cjk:
+            if self._split is not None:  # every fragment jieba looks up (sub-words too) starts inside the run
+                self._split.ensure(run)
+            words = cut_han(self._tk, run) if self._hmm else self._tk.cut(run, HMM=False)
+            # isalnum() drops code points this Python's Unicode tables leave unassigned.
+            pairs: Iterable[tuple[str, tuple[str, ...]]] = (
+                (word, self._subwords(word) if with_subwords else ()) for word in words if word.isalnum()
+            )
+        else:
+            pairs = split_word_run(run, self._keep)
+            if self._stemmer is not None:
+                pairs = self._stemmer.add_stems(pairs)
+        for token, subwords in pairs:
+            # jieba returns only characters of the run, but stay defensive about blanks.
+            if token.strip() and token not in self._stopwords:
+                yield token, subwords
 
     def _subwords(self, word: str) -> tuple[str, ...]:
         if len(word) < 3:

@@ -19,6 +19,10 @@ from retrieval.text import Analyzer, AnalyzerConfig
 
 log = logging.getLogger(__name__)
 
+_SEP = "\x1f"
+"""Between the tokens of one text, in the store and from a worker (no token holds a control character)."""
+BULK_MIN_DOCS = 200
+"""From this many entries to tokenize, jieba's whole dictionary is merged first (see :mod:`retrieval.jiebadict`)."""
 PARALLEL_MIN_DOCS = 4000
 """Below this many entries to tokenize, worker start-up (jieba loads in each) costs more than it saves."""
 
@@ -52,7 +56,7 @@ class TokenStore:
                 chunk = hashes[i:i + 500]
                 marks = ",".join("?" * len(chunk))
                 for h, toks in self._conn.execute(f"SELECT hash, tokens FROM tokens WHERE hash IN ({marks})", chunk):
-                    found[h] = _intern(toks.split("\x1f")) if toks else []
+                    found[h] = _intern(toks.split(_SEP)) if toks else []
         except sqlite3.Error as err:
             log.warning("token store %s unreadable (%s); tokenizing again", self.path, err)
             return {}
@@ -65,7 +69,7 @@ class TokenStore:
             with self._conn:
                 self._conn.executemany(
                     "INSERT OR REPLACE INTO tokens(hash, tokens) VALUES (?, ?)",
-                    [(h, "\x1f".join(t)) for h, t in items.items()],
+                    [(h, _SEP.join(t)) for h, t in items.items()],
                 )
         except sqlite3.Error as err:
             log.warning("token store %s not writable (%s); tokens not saved", self.path, err)
@@ -82,11 +86,13 @@ _worker_analyzer: Analyzer | None = None
 def _init_worker(config: AnalyzerConfig) -> None:
     global _worker_analyzer
     _worker_analyzer = Analyzer(config)
+    _worker_analyzer.for_bulk()
 
 
-def _tokenize_chunk(texts: list[str]) -> list[list[str]]:
+def _tokenize_chunk(texts: list[str]) -> list[str]:
+    # Each text's tokens joined as the store keeps them: one string pickles far faster than a list of many.
     assert _worker_analyzer is not None
-    return [_worker_analyzer.index_tokens(t) for t in texts]
+    return [_SEP.join(_worker_analyzer.index_tokens(t)) for t in texts]
 
 
 def _intern(tokens: list[str]) -> list[str]:
@@ -103,6 +109,8 @@ def tokenize_all(analyzer: Analyzer, texts: list[str], *, workers: int, progress
                leave=False)
     try:
         if workers <= 1 or len(texts) < PARALLEL_MIN_DOCS:
+            if len(texts) >= BULK_MIN_DOCS:
+                analyzer.for_bulk()
             out = []
             for t in texts:
                 out.append(analyzer.index_tokens(t))
@@ -116,7 +124,7 @@ def tokenize_all(analyzer: Analyzer, texts: list[str], *, workers: int, progress
         with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
                                  initargs=(analyzer.config,)) as pool:
             for part in pool.map(_tokenize_chunk, chunks):
-                results.extend(_intern(toks) for toks in part)
+                results.extend(_intern(joined.split(_SEP)) if joined else [] for joined in part)
                 bar.update(len(part))
         return results
     finally:

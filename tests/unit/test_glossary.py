@@ -322,3 +322,30 @@ def test_machine_translation_variants_occur_in_the_archive(glossary: Glossary, c
     found = sum(1 for g in glossary.groups for z in g.zh if z in text)
     total = sum(len(g.zh) for g in glossary.groups)
     assert found / total > 0.8
+
+
+@pytest.mark.parametrize("damage", ["none", "garbage", "truncated", "wrong tokens", "not a dict"])
+def test_saved_glossary_tokens_are_used_only_when_whole(tmp_path: Path, damage: str) -> None:
+    # The first load saves each member's tokens under the analyzer's fingerprint; a later load reads them; a damaged
+    # file is tokenized again and rewritten, and the glossary is the same every time.
+    import marshal
+
+    analyzer = Analyzer(AnalyzerConfig(CONFIG / "userdict.txt", CONFIG / "stopwords.txt", tmp_path))
+    first = Glossary.load(GLOSSARY, analyzer)
+    (saved,) = tmp_path.glob("glossary-tokens-*.marshal")
+    good = saved.read_bytes()
+    if damage == "garbage":
+        saved.write_bytes(b"not marshal data")
+    elif damage == "truncated":
+        saved.write_bytes(good[: len(good) // 2])
+    elif damage == "wrong tokens":
+        tokens = marshal.loads(good)
+        saved.write_bytes(marshal.dumps({text: ["not", "a", "tuple"] for text in tokens}))
+    elif damage == "not a dict":
+        saved.write_bytes(marshal.dumps(["x"]))
+    again = Glossary.load(GLOSSARY, analyzer)
+    assert again._members == first._members
+    assert again._index == first._index
+    assert [m.tokens for ms in first._members for m in ms] == [
+        tuple(analyzer.base_tokens(t)) for g in first.groups for t in g.members]
+    assert saved.read_bytes() == good

@@ -278,3 +278,14 @@ def test_matches_a_date_by_its_week() -> None:
     estimated = _issue(number=29, date=dt.date(2024, 1, 3), date_estimated=True)
     assert not matches(JAN_3, estimated)  # an estimated date names no week
     assert not matches(JAN_3, _issue(number=1))  # no date at all
+
+
+def test_a_question_without_digits_names_bad_templates_and_compiles_none() -> None:
+    from retrieval.issueref import compile_templates
+
+    with pytest.raises(ValueError, match="unknown placeholder"):
+        extract_issue_ref("最新的论文", ("week {w}",))
+    compile_templates.cache_clear()
+    assert extract_issue_ref("transformer 注意力 TWiR", ("TWiR {n}",)) == (None, "transformer 注意力 TWiR")
+    assert compile_templates.cache_info().currsize == 0  # nothing could match: nothing compiled
+    assert extract_issue_ref("TWiR 528 注意力", ("TWiR {n}",)) == (IssueRef(number=528), "注意力")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import marshal
 import multiprocessing
 import pickle
 import random
@@ -15,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from retrieval import jiebadict
 from retrieval.lexical import dedupe, is_cjk_word, normalize, split_word_run
 from retrieval.text import Analyzer, AnalyzerConfig, load_stopwords, load_userdict
 
@@ -319,13 +321,52 @@ def test_dictionary_cache_read_whole_or_rebuilt(tmp_path: Path, damage: bytes) -
     built = Analyzer(_config(tmp_path))
     (cache,) = tmp_path.glob("jieba-*.cache")
     good = cache.read_bytes()
+    (split,) = tmp_path.glob("jieba-*.split")
+    split.unlink()  # the split dictionary (tested below) is read before jieba's cache
     read = Analyzer(_config(tmp_path))
+    split.unlink()
     cache.write_bytes(damage)
     rebuilt = Analyzer(_config(tmp_path))
     assert read.index_tokens(text) == built.index_tokens(text) == rebuilt.index_tokens(text)
     assert read.word_frequency("学习") == built.word_frequency("学习") == rebuilt.word_frequency("学习") > 0
     assert read.fingerprint == built.fingerprint == rebuilt.fingerprint
     assert cache.read_bytes() == good
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "flipped", "other jieba"])
+def test_split_dictionary_used_only_when_whole_and_current(tmp_path: Path, damage: str) -> None:
+    # The first analyzer saves jieba's dictionary split by first character; the second reads it part by part; a
+    # damaged, truncated or foreign one is ignored and saved again, and the tokens never change.
+    text = "自监督学习与对比学习，GPT-3 和 ResNet-50，他来到了网易杭研大厦"
+    built = Analyzer(_config(tmp_path))
+    (split,) = tmp_path.glob("jieba-*.split")
+    good = split.read_bytes()
+    read = Analyzer(_config(tmp_path))
+    assert isinstance(read._split, jiebadict.SplitDictionary)
+    assert read._tk.FREQ is read._split.freq
+    if damage == "truncated":
+        split.write_bytes(good[: len(good) // 2])
+    elif damage == "garbage":
+        split.write_bytes(b"not marshal data")
+    elif damage == "flipped":
+        split.write_bytes(good[:-100] + bytes([good[-100] ^ 0xFF]) + good[-99:])
+    else:
+        fmt, _stamp, total, crc, blob = marshal.loads(good)
+        split.write_bytes(marshal.dumps((fmt, "jieba=0.0;dict=1:1", total, crc, blob)))
+    again = Analyzer(_config(tmp_path))
+    assert again._split is None  # the damaged file was not trusted
+    assert split.read_bytes() == good  # and was saved again
+    bulk = Analyzer(_config(tmp_path))
+    bulk.for_bulk()
+    assert bulk._split is not None
+    assert bulk._split.complete
+    tokens = built.index_tokens(text)
+    assert read.index_tokens(text) == again.index_tokens(text) == bulk.index_tokens(text) == tokens
+    assert read.word_frequency("学习") == built.word_frequency("学习") == bulk.word_frequency("学习") > 0
+    assert len(read._tk.FREQ) < len(bulk._tk.FREQ)  # read only the parts its texts needed
+    assert bulk._tk.FREQ == again._tk.FREQ == built._tk.FREQ
+    assert read._tk.total == again._tk.total == built._tk.total
+    assert read._tk.user_word_tag_tab == again._tk.user_word_tag_tab
 
 
 # --- the real archive ------------------------------------------------------------------------------
