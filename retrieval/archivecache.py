@@ -28,7 +28,8 @@ from retrieval.profile import Profile
 log = logging.getLogger(__name__)
 
 FORMAT = 1
-_SOURCES = ("archive.py", "models.py", "profile.py", "repair.py", "links.py", "parse", "profiles")
+_SOURCES = ("archive.py", "models.py", "profile.py", "repair.py", "links.py", "markdown.py", "charlm.py", "parse",
+            "profiles")
 """What decides the parsed result besides the files: a change to any of these makes every saved archive stale."""
 
 
