@@ -21,8 +21,8 @@ from typing import Any
 
 import bot
 
-TARGET_S = 2.0
-"""Issue 11: a restart answers its first question within 2 s on the real archive."""
+TARGET_S = 0.6
+"""Issue 21: a restart answers its first question within 0.6 s on the real archive (issue 11 asked 2 s)."""
 QUESTION = "/ask transformer 注意力"
 """Mixed English/Chinese, so the first answer goes through jieba and the CC-CEDICT bridge."""
 TIMEOUT_S = 300.0
@@ -33,6 +33,9 @@ def child_env(cache_dir: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["NEWSBOT_STORAGE_CACHE_DIR"] = str(cache_dir)
     env["NEWSBOT_STORAGE_URL"] = ""  # a fresh SQLite state file, never a shared PostgreSQL store
+    # An installed bot has its bytecode compiled (pip compiles a wheel at install); a checkout run with this set
+    # would compile every module of its own at every start, about 0.1 s that no installed bot pays.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     # The child runs from an empty folder; when this code is not installed (a checkout on PYTHONPATH or the
     # current folder), point the child at the same code so that it measures what this process runs.
     root = str(Path(bot.__file__).resolve().parent.parent)
