@@ -247,10 +247,12 @@ async def test_cache_fault_keeps_answers_and_stats_names_it(sample_config: Confi
         before = {q: urls(await newsbot.ask(q)) for q in questions}
         assert all(before.values())
         assert (await newsbot.ask(questions[0])).cached
+        await newsbot.cache.drain()  # written (answers wait write_delay to go in one transaction): the fault meets them
         async with cache_fault(kind, newsbot) as named:
             for _ in range(2):
                 for q in questions:
                     assert urls(await newsbot.ask(q)) == before[q], (kind, q)
+            await newsbot.cache.drain()  # the answers' writes, which wait write_delay, meet the fault now
             status = (await newsbot.stats()).cache.status
             assert re.search(named, status), status
             if kind in ("read-only", "locked-connection", "locked-process"):
@@ -262,6 +264,7 @@ async def test_cache_fault_keeps_answers_and_stats_names_it(sample_config: Confi
             second = await newsbot.ask(fresh)
             assert second.cached
             assert urls(second) == urls(first)
+            await newsbot.cache.drain()
             assert cache_path(sample_config.db_path).exists()
 
 
@@ -291,11 +294,13 @@ async def test_cache_faults_through_discord(fake: FakeDiscord, sample_config: Co
         assert "https://arxiv.org/abs/1905.04899" in expected
         assert "cached" in (await ask())["embeds"][0]["footer"]["text"]
         for kind in ("deleted", "corrupt", "locked-process"):
+            await client.newsbot.cache.drain()  # what was answered is written, so the fault meets it
             async with cache_fault(kind, client.newsbot) as named:
                 for _ in range(2):
                     answer = await ask()
                     assert embed_urls(answer) == expected, kind
                     assert answer["embeds"][0]["description"] == first["embeds"][0]["description"]
+                await client.newsbot.cache.drain()
                 status = await stats_cache()
                 assert re.search(named, status), (kind, status)
 
