@@ -18,6 +18,7 @@ import logging
 import marshal
 import os
 import tempfile
+import threading
 import zlib
 from importlib import resources
 from pathlib import Path
@@ -46,11 +47,12 @@ class SplitDictionary:
     (4, True)
     """
 
-    __slots__ = ("_loaded", "_parts", "complete", "freq")
+    __slots__ = ("_loaded", "_loader", "_parts", "complete", "freq")
 
     def __init__(self, parts: dict[str, bytes]) -> None:
         self._parts = parts
         self._loaded: set[str] = set()
+        self._loader: threading.Thread | None = None
         self.freq: dict[str, int] = {}
         self.complete = False
 
@@ -69,6 +71,23 @@ class SplitDictionary:
         if not self.complete:
             self.ensure("".join(self._parts))
             self.complete = True
+
+    def load_all_later(self) -> threading.Thread | None:
+        """Add every part in a thread of its own, once; returns that thread (None when there is nothing to add).
+
+        Loading parts as questions need them costs the early questions about a millisecond each (hundreds of
+        parts), so once a first answer is out, the rest of the dictionary is read in the background.
+
+        >>> d = SplitDictionary({"中": marshal.dumps({"中": 5})})
+        >>> d.load_all_later().join()
+        >>> d.complete, d.load_all_later()
+        (True, None)
+        """
+        if self.complete or self._loader is not None:
+            return None
+        self._loader = threading.Thread(target=self.load_all, name="jieba-dictionary", daemon=True)
+        self._loader.start()
+        return self._loader
 
 
 def _stamp() -> str:

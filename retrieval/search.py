@@ -306,6 +306,7 @@ class SearchEngine:
         elif not hits:
             notice = _join(notice, notices.NO_ENTRIES_IN.format(issue=issues[0].label) if len(issues) == 1
                            else notices.NO_ENTRIES)
+        self.analyzer.load_dictionary_later()  # this answer is out: the rest of jieba's dictionary, off its path
         return SearchResult(original, tuple(hits), tuple(terms), issues, notice)
 
     def _emptied_by(self, prep: _Prepared, concepts: Sequence[Concept], filters: SearchFilter,

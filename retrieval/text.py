@@ -289,6 +289,11 @@ class Analyzer:
         if self._split is not None:
             self._split.load_all()
 
+    def load_dictionary_later(self) -> None:
+        """Read the rest of jieba's dictionary in a background thread (after a first answer)."""
+        if self._split is not None:
+            self._split.load_all_later()
+
     def normalize(self, text: str) -> str:
         return normalize(text)
 

@@ -369,6 +369,22 @@ def test_split_dictionary_used_only_when_whole_and_current(tmp_path: Path, damag
     assert read._tk.user_word_tag_tab == again._tk.user_word_tag_tab
 
 
+def test_the_rest_of_the_dictionary_is_read_in_the_background_after_an_answer(tmp_path: Path) -> None:
+    text = "自监督学习与对比学习，他来到了网易杭研大厦"
+    whole = Analyzer(_config(tmp_path))
+    read = Analyzer(_config(tmp_path))
+    assert read._split is not None
+    first = read.index_tokens(text)
+    assert not read._split.complete
+    read.load_dictionary_later()
+    loader = read._split._loader
+    assert loader is not None
+    loader.join(timeout=60)
+    assert read._split.complete
+    assert read._tk.FREQ == whole._tk.FREQ
+    assert read.index_tokens(text) == first == whole.index_tokens(text)
+
+
 # --- the real archive ------------------------------------------------------------------------------
 
 
