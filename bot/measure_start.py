@@ -21,8 +21,9 @@ from typing import Any
 
 import bot
 
-TARGET_S = 0.6
-"""Issue 21: a restart answers its first question within 0.6 s on the real archive (issue 11 asked 2 s)."""
+TARGETS_S = {"the real archive": 0.6, "the stress corpus": 3.0}
+"""Issue 21: a restart answers its first question within 0.6 s on the real archive (issue 11 asked 2 s), within 3 s on
+the stress corpus (80 times larger); the line gives both verdicts, whichever archive was timed."""
 QUESTION = "/ask transformer 注意力"
 """Mixed English/Chinese, so the first answer goes through jieba and the CC-CEDICT bridge."""
 TIMEOUT_S = 300.0
@@ -78,7 +79,7 @@ def measure_cold_start(archive: Path, *, runs: int = 3, config: Path | None = No
     """One start with an empty cache folder (first start after install), then ``runs`` restarts on the cache
     that start filled, each with a fresh state database (so the question is a query-cache miss).
     ``cache_dir``: an empty folder to fill, kept for the next figure; a temporary one if None."""
-    report: dict[str, Any] = {"archive": str(archive), "runs": runs, "target_s": TARGET_S}
+    report: dict[str, Any] = {"archive": str(archive), "runs": runs, "targets_s": TARGETS_S}
     with tempfile.TemporaryDirectory(prefix="newsbot-coldstart-") as tmp_name:
         tmp = Path(tmp_name)
         env = child_env(cache_dir or tmp / "cache")
@@ -105,9 +106,10 @@ def measure_cold_start(archive: Path, *, runs: int = 3, config: Path | None = No
     report |= {"bare_interpreter_s": bare_s, "warm_s": warm_s, "empty_cache_s": cold,
                "bare_median_s": base, "warm_median_s": statistics.median(warm_s), "warm_max_s": max(warm_s),
                "warm_over_bare": statistics.median(warm_s) / base, "empty_cache_over_bare": cold / base}
-    met = "met" if report["warm_max_s"] <= TARGET_S else "MISSED"
+    verdicts = "; ".join(f"{name}'s target ≤ {limit:g} s: {'met' if report['warm_max_s'] <= limit else 'MISSED'}"
+                         for name, limit in TARGETS_S.items())
     say(f"cold start to first answer (warm token store, {archive}): median {report['warm_median_s']:.2f} s, "
-        f"max {report['warm_max_s']:.2f} s over {runs} runs (target ≤ {TARGET_S:g} s: {met}); "
+        f"max {report['warm_max_s']:.2f} s over {runs} runs ({verdicts}); "
         f"{report['warm_over_bare']:.0f}x a bare interpreter start")
     say(f"first start after install (empty cache folder): {cold:.2f} s; "
         f"{report['empty_cache_over_bare']:.0f}x a bare interpreter start")
