@@ -7,9 +7,14 @@ cleanly on a fresh clone, and fail loudly under CI (``CI`` set), where the corpu
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from bot.store import SqlStore
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("NEWSBOT_SHARED", REPO_ROOT.parent / "shared"))
@@ -95,3 +100,16 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return str(tmp_path / "state.sqlite3")
     return str(request.getfixturevalue("pg_server").new_database())
+
+
+@pytest.fixture
+async def store(store_url: str) -> AsyncIterator[SqlStore]:
+    """That database migrated and open, on each backend; closed after the test."""
+    from bot.store import migrate_store, open_store
+
+    await migrate_store(store_url)
+    s = await open_store(store_url)
+    try:
+        yield s
+    finally:
+        await s.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from bot.config import AlertsConfig, load_config, sample_archive_dir
 from bot.errors import DMClosed, PostTransient
 from bot.library import search_settings
 from bot.results import AlertResult
-from bot.store import SqlStore, Subscription, migrate_store, open_store
+from bot.store import SqlStore, Subscription
 from retrieval.archive import load_archive
 from retrieval.models import Archive
 from retrieval.search import SearchEngine
@@ -70,16 +69,6 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Archive, SearchEngi
     config = load_config(env={}, storage__cache_dir=str(tmp_path_factory.mktemp("alert-service-cache")))
     archive = load_archive(sample_archive_dir())
     return archive, SearchEngine.build(archive, search_settings(config))
-
-
-@pytest.fixture
-async def store(store_url: str) -> AsyncIterator[SqlStore]:
-    await migrate_store(store_url)
-    s = await open_store(store_url)
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 async def subscribe(store: SqlStore, n: int, user: int, query: str, at: dt.datetime) -> None:

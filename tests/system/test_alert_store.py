@@ -7,26 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
 
-import pytest
-
-from bot.store import SqlStore, Subscription, migrate_store, open_store
+from bot.store import SqlStore, Subscription, open_store
 
 NOW = dt.datetime(2024, 3, 4, 9, tzinfo=dt.UTC)
 LEASE = dt.timedelta(minutes=10)
 MEMBER = 81384788765712384  # 64-bit Discord id
 SUB_ID = (1 << 52) | 12345
-
-
-@pytest.fixture
-async def store(store_url: str) -> AsyncIterator[SqlStore]:
-    await migrate_store(store_url)
-    s = await open_store(store_url)
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 def sub(n: int, query: str, user: int = MEMBER, section: str = "") -> Subscription:

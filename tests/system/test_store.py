@@ -12,7 +12,6 @@ import datetime as dt
 import sqlite3
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -25,16 +24,6 @@ from bot.store.sqlite import SqliteStore
 NOW = dt.datetime(2021, 3, 1, 9, tzinfo=dt.UTC)
 LEASE = dt.timedelta(minutes=10)
 GUILD = 81384788765712384  # needs 64 bits: PostgreSQL's INTEGER would overflow
-
-
-@pytest.fixture
-async def store(store_url: str) -> AsyncIterator[SqlStore]:
-    await migrate_store(store_url)
-    s = await open_store(store_url)
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 async def _stores(url: str, n: int) -> list[SqlStore]:
