@@ -15,7 +15,8 @@ import aiohttp
 import discord
 
 from bot.discord_adapter.alert_embeds import alert_embed
-from bot.errors import DMClosed, PostForbidden, PostNotFound, PostRejected, PostTransient
+from bot.discord_adapter.poster import post_error
+from bot.errors import DMClosed, PostTransient
 from bot.results import AlertResult
 
 log = logging.getLogger(__name__)
@@ -79,10 +80,4 @@ def _map(err: discord.HTTPException) -> Exception:
     """The sender's error for Discord's answer: 50007 is a member's closed DMs, not a missing permission."""
     if err.code == CANNOT_DM:
         return DMClosed(f"cannot send messages to this user ({err.status}, {CANNOT_DM})")
-    if isinstance(err, discord.Forbidden):
-        return PostForbidden(f"forbidden ({err.status}: {err.text or 'Forbidden'})")
-    if isinstance(err, discord.NotFound):
-        return PostNotFound(f"no such user ({err.status}: {err.text or 'Not Found'})")
-    if err.status >= 500 or err.status == 429:
-        return PostTransient(f"Discord error {err.status}")
-    return PostRejected(f"Discord rejected the alert ({err.status}: {err.text or err.response.reason})")
+    return post_error(err, "alert", forbidden="forbidden", gone="no such user")

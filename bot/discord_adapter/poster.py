@@ -78,7 +78,7 @@ class DiscordPoster:
             try:
                 channel = await self.client.fetch_channel(channel_id)
             except discord.HTTPException as err:
-                raise _map(err) from err
+                raise post_error(err) from err
         if not isinstance(channel, discord.abc.Messageable):
             raise PostNotFound(f"channel {channel_id} cannot hold messages")
         return channel
@@ -94,7 +94,7 @@ class DiscordPoster:
             message = await channel.send(text, embeds=embeds, allowed_mentions=allowed,
                                          nonce=digest_nonce(guild_id, slot))
         except discord.HTTPException as err:
-            raise _map(err) from err
+            raise post_error(err) from err
         except (TimeoutError, aiohttp.ClientError, OSError) as err:
             raise PostTransient(f"network error: {err}") from err
         return message.id
@@ -114,7 +114,7 @@ class DiscordPoster:
         except discord.HTTPException as err:
             if err.code == THREAD_EXISTS:
                 return  # opened before a crash or a retry: that is the thread we wanted
-            raise _map(err, "thread") from err
+            raise post_error(err, "thread") from err
         except (TimeoutError, aiohttp.ClientError, OSError) as err:
             raise PostTransient(f"network error: {err}") from err
 
@@ -128,7 +128,7 @@ class DiscordPoster:
         except discord.HTTPException as err:
             if err.code == ALREADY_CROSSPOSTED:
                 return True  # published before a crash or a retry
-            raise _map(err, "publication") from err
+            raise post_error(err, "publication") from err
         except (TimeoutError, aiohttp.ClientError, OSError) as err:
             raise PostTransient(f"network error: {err}") from err
         return True
@@ -144,18 +144,20 @@ class DiscordPoster:
                 ):
                     return message.id
         except discord.HTTPException as err:
-            raise _map(err) from err
+            raise post_error(err) from err
         except (TimeoutError, aiohttp.ClientError, OSError) as err:
             raise PostTransient(f"network error: {err}") from err
         return None
 
 
-def _map(err: discord.HTTPException, what: str = "digest") -> Exception:
-    """The poster's error for Discord's answer; only a real 403 is a missing permission."""
+def post_error(err: discord.HTTPException, what: str = "digest", *,
+               forbidden: str = "missing permissions in the channel", gone: str = "the channel is gone") -> Exception:
+    """The sender's error for Discord's answer (a digest's here, an alert's in dm.py); only a real 403 is a missing
+    permission. ``forbidden`` and ``gone`` say what a 403 and a 404 mean for what was sent."""
     if isinstance(err, discord.Forbidden):
-        return PostForbidden(f"missing permissions in the channel ({err.status}: {err.text or 'Forbidden'})")
+        return PostForbidden(f"{forbidden} ({err.status}: {err.text or 'Forbidden'})")
     if isinstance(err, discord.NotFound):
-        return PostNotFound(f"the channel is gone ({err.status}: {err.text or 'Not Found'})")
+        return PostNotFound(f"{gone} ({err.status}: {err.text or 'Not Found'})")
     if err.status >= 500 or err.status == 429:
         return PostTransient(f"Discord error {err.status}")
     # 400 and the like: our request is wrong, retrying cannot help; permanent for this guild, but no permission.
