@@ -415,13 +415,19 @@ class BM25Index:
         idf = float(self._idf[i])
         out[:] = idf * self._delta
         post, tf = self.postings(term)
-        pos = np.searchsorted(post, ids)
-        inside = pos < len(post)
-        inside[inside] = post[pos[inside]] == ids[inside]
+        inside, pos = _locate(post, ids)
         if inside.any():
             out[inside] = matching_contributions(idf, self._delta, self._k1, tf[pos[inside]],
                                                   self._norm[ids[inside]])
         return out
+
+    def contains(self, term: str, doc_ids: Sequence[int] | npt.NDArray[np.integer[Any]]) -> npt.NDArray[np.bool_]:
+        """Which of ``doc_ids`` contain ``term`` (none, for a term outside the vocabulary).
+
+        >>> BM25Index.build([["a", "b"], ["c"]]).contains("a", [1, 0, 1]).tolist()
+        [False, True, False]
+        """
+        return _locate(self.postings(term)[0], np.asarray(doc_ids, dtype=np.int64))[0]
 
     def document_frequency(self, term: str) -> int:
         """How many documents contain ``term``.
@@ -463,3 +469,16 @@ class BM25Index:
             f"BM25Index(n_docs={self.n_docs}, vocabulary_size={self.vocabulary_size}, "
             f"k1={self._k1}, b={self._b}, delta={self._delta})"
         )
+
+
+def _locate(post: IdArray, ids: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.intp]]:
+    """Which of ``ids`` are in the ascending ``post``, and their positions there (meaningful where they are).
+
+    >>> inside, pos = _locate(np.array([2, 5], dtype=np.int32), np.array([5, 3, 9]))
+    >>> inside.tolist(), pos[inside].tolist()
+    ([True, False, False], [1])
+    """
+    pos = np.searchsorted(post, ids)
+    inside = pos < len(post)
+    inside[inside] = post[pos[inside]] == ids[inside]
+    return inside, pos

@@ -358,10 +358,10 @@ class SearchEngine:
                 continue  # nothing could bridge it
             typed = np.zeros(len(docs), dtype=np.bool_)
             for t in (t for t in c.terms if t.source == "query"):
-                typed |= self._contains(t.token, ids)
+                typed |= self._index.contains(t.token, ids)
             found: list[list[tuple[float, str]]] = [[] for _ in docs]
             for t in renderings:
-                inside = self._contains(t.token, ids) & ~typed
+                inside = self._index.contains(t.token, ids) & ~typed
                 if inside.any():
                     scores = self._index.term_scores(t.token, ids[inside].tolist())
                     for j, score in zip(np.flatnonzero(inside).tolist(), scores.tolist(), strict=True):
@@ -370,11 +370,6 @@ class SearchEngine:
                 if options:
                     out[j].append((as_typed(c.label, query), max(options)[1]))
         return [tuple(b) for b in out]
-
-    def _contains(self, term: str, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
-        post, _ = self._index.postings(term)  # which of the documents ``ids`` contain ``term``
-        pos = np.minimum(np.searchsorted(post, ids), max(len(post) - 1, 0))
-        return post[pos] == ids if len(post) else np.zeros(len(ids), dtype=np.bool_)
 
     def _pinned(self, text: str, allowed: npt.NDArray[np.bool_] | None) -> list[str]:
         groups = []
